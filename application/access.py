@@ -1,0 +1,89 @@
+"""Who may do what: API tokens (stored as hashes only), roles, and the principal a request acts as."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from enum import StrEnum
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import Aggregate, event
+
+from application.errors import Forbidden
+
+TOKEN_PREFIX = "cvg_"
+
+
+class Role(StrEnum):
+    FRONTEND = "frontend"
+    AUDITOR = "auditor"
+    ADMIN = "admin"
+
+
+WRITER_ROLES = frozenset({Role.FRONTEND, Role.ADMIN})
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """The caller. `cfa_siret` is None for the operator, who acts for every CFA."""
+
+    actor: str
+    role: Role
+    cfa_siret: str | None
+
+    @property
+    def is_operator(self) -> bool:
+        return self.cfa_siret is None
+
+    def can_see(self, cfa_siret: str) -> bool:
+        return self.is_operator or self.cfa_siret == cfa_siret
+
+    def require_writer(self) -> None:
+        if self.role not in WRITER_ROLES:
+            raise Forbidden(f"the role '{self.role}' is read-only")
+
+    def require_operator(self) -> None:
+        if not self.is_operator:
+            raise Forbidden("only the operator may do this")
+
+
+OPERATOR = Principal(actor="operator", role=Role.ADMIN, cfa_siret=None)
+
+
+def new_token_secret() -> str:
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def token_hash(secret: str) -> str:
+    # The secret carries 256 random bits, so a fast hash is enough: nothing to brute-force.
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def token_id(secret_hash: str) -> UUID:
+    return uuid5(NAMESPACE_URL, f"/tokens/{secret_hash}")
+
+
+class ApiToken(Aggregate):
+    @staticmethod
+    def create_id(secret_hash: str) -> UUID:
+        return token_id(secret_hash)
+
+    @event("Issued")
+    def __init__(self, secret_hash: str, cfa_siret: str, role: str, name: str, actor: str) -> None:
+        self.secret_hash = secret_hash
+        self.cfa_siret = cfa_siret
+        self.role = Role(role)
+        self.name = name
+        self.revoked = False
+
+    def principal(self) -> Principal:
+        return Principal(actor=f"token:{self.id}", role=self.role, cfa_siret=self.cfa_siret)
+
+    def revoke(self, actor: str) -> None:
+        if not self.revoked:
+            self._revoked(actor=actor)
+
+    @event("Revoked")
+    def _revoked(self, actor: str) -> None:
+        self.revoked = True

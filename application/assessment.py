@@ -1,0 +1,51 @@
+"""What a dossier version lacks and where it goes, computed once per version: both are fixed by its events."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from uuid import UUID
+
+from domain.contract import Contract
+from domain.opcos import IdccRouting, Opco
+from domain.problems import Problem
+
+
+@dataclass(frozen=True, slots=True)
+class Assessment:
+    problems: tuple[Problem, ...]
+    opco: Opco | None
+    opco_source: str | None  # "submission", "chosen" or "idcc"
+
+
+def assess(contract: Contract, routing: IdccRouting) -> Assessment:
+    problems = tuple(contract.problems(routing))
+    if contract.submitted_to:
+        return Assessment(problems, Opco(contract.submitted_to), "submission")
+    if contract.opco_choice:
+        return Assessment(problems, Opco(contract.opco_choice), "chosen")
+    routed = contract.routed_opco(routing)
+    return Assessment(problems, routed, "idcc" if routed else None)
+
+
+class Assessments:
+    """A bounded, thread-safe memo of `assess` keyed by (dossier id, version)."""
+
+    def __init__(self, routing: IdccRouting, maxsize: int = 4096) -> None:
+        self._routing = routing
+        self._maxsize = maxsize
+        self._memo: OrderedDict[tuple[UUID, int], Assessment] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def of(self, contract: Contract) -> Assessment:
+        key = (contract.id, contract.version)
+        with self._lock:
+            found = self._memo.get(key)
+        if found is None:
+            found = assess(contract, self._routing)
+            with self._lock:
+                self._memo[key] = found
+                if len(self._memo) > self._maxsize:
+                    self._memo.popitem(last=False)
+        return found

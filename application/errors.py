@@ -1,0 +1,46 @@
+"""Refusals by the application layer (tenancy, versions, idempotency); the domain's own are in domain.errors."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+
+class ApplicationError(Exception):
+    pass
+
+
+class NotFound(ApplicationError):
+    """Unknown id, or an id of another CFA: the two are indistinguishable on purpose, so ids don't leak."""
+
+    def __init__(self, kind: str, ident: UUID | str) -> None:
+        super().__init__(f"no {kind} {ident}")
+
+
+class Forbidden(ApplicationError):
+    pass
+
+
+class VersionMismatch(ApplicationError):
+    """If-Match named another version than the current one (maps to 412)."""
+
+    def __init__(self, expected: int, current: int) -> None:
+        super().__init__(f"the dossier is at version {current}, not {expected}: reload it and retry")
+        self.current = current
+
+
+class ConcurrentChange(ApplicationError):
+    """Another change to the same dossier was saved first (maps to 409 without If-Match, 412 with it)."""
+
+    def __init__(self) -> None:
+        super().__init__("another change to this dossier was saved at the same time: reload it and retry")
+
+
+class DuplicateNumeroInterne(ApplicationError):
+    def __init__(self, numero_interne: str) -> None:
+        super().__init__(f"this CFA already has a dossier with numeroInterne {numero_interne!r}")
+        self.numero_interne = numero_interne
+
+
+class IdempotencyKeyReused(ApplicationError):
+    def __init__(self) -> None:
+        super().__init__("this Idempotency-Key was already used with another request body")

@@ -1,0 +1,54 @@
+"""Everything that blocks a submission: the Cerfa's own rules, plus the OPCO routing and the employer's mandate."""
+
+from __future__ import annotations
+
+from domain.cerfa import Cerfa, check_cerfa
+from domain.cerfa_document import employer_idcc, employer_type
+from domain.opcos import IDCC_WITHOUT_AGREEMENT, IdccRouting, Opco
+from domain.problems import Problem
+
+PUBLIC_EMPLOYER_TYPES = range(21, 30)
+
+
+def submission_problems(
+    cerfa: Cerfa, *, chosen_opco: Opco | None, routing: IdccRouting, has_mandate: bool
+) -> list[Problem]:
+    problems = check_cerfa(cerfa)
+    problems.extend(_employer_problems(cerfa))
+    problems.extend(_opco_problems(cerfa, chosen_opco, routing))
+    if not has_mandate:
+        problems.append(
+            Problem(
+                "mandate",
+                "mandate_missing",
+                "no employer mandate recorded: without it the CFA may not file the contract for the employer",
+            )
+        )
+    return problems
+
+
+def _employer_problems(cerfa: Cerfa) -> list[Problem]:
+    kind = employer_type(cerfa)
+    if kind in PUBLIC_EMPLOYER_TYPES:
+        return [
+            Problem(
+                "cerfa.employeur.typeEmployeur",
+                "public_employer",
+                f"employer type {kind} is a public employer: its contracts are filed with the "
+                "DDETS through CELIA, not with an OPCO",
+            )
+        ]
+    return []
+
+
+def _opco_problems(cerfa: Cerfa, chosen: Opco | None, routing: IdccRouting) -> list[Problem]:
+    idcc = employer_idcc(cerfa)
+    if chosen is not None or idcc is None:
+        return []  # an explicit choice wins; a missing IDCC is already reported as required
+    if idcc in IDCC_WITHOUT_AGREEMENT:
+        reason = f"IDCC {idcc} names no collective agreement"
+    elif routing.opco_for(idcc) is None:
+        reason = f"IDCC {idcc} is not in the IDCC → OPCO correspondence table"
+    else:
+        return []
+    return [Problem("opco", "opco_required", f"{reason}: choose the competent OPCO for this dossier")]

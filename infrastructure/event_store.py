@@ -1,0 +1,59 @@
+"""Turns the database URL of the settings into the eventsourcing library's environment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from infrastructure.settings import Settings
+
+
+def eventsourcing_env(settings: Settings) -> dict[str, str]:
+    url = settings.database_url
+    env = {"ORIGINATOR_ID_TYPE": "uuid"}
+    if settings.aggregate_cache_size:
+        env["AGGREGATE_CACHE_MAXSIZE"] = str(settings.aggregate_cache_size)
+        env["AGGREGATE_CACHE_FASTFORWARD"] = "y"  # other processes may have written newer events
+    if url.startswith("memory://"):
+        return {**env, "PERSISTENCE_MODULE": "eventsourcing.popo"}
+    if url.startswith("sqlite://"):
+        return {**env, **_sqlite_env(url)}
+    return {**env, **postgres_env(url), **_pool_env(settings)}
+
+
+def sqlite_path(url: str) -> str:
+    path = url.removeprefix("sqlite://").removeprefix("/")
+    return path or ":memory:"
+
+
+def _sqlite_env(url: str) -> dict[str, str]:
+    path = sqlite_path(url)
+    if path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": path, "SQLITE_LOCK_TIMEOUT": "10"}
+
+
+def postgres_env(url: str) -> dict[str, str]:
+    parts = urlsplit(url)
+    if not parts.path.strip("/"):
+        raise ValueError("a PostgreSQL database URL must name the database: postgresql://user@host:port/dbname")
+    env = {
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "POSTGRES_DBNAME": unquote(parts.path.lstrip("/")),
+        "POSTGRES_HOST": parts.hostname or "localhost",
+        "POSTGRES_PORT": str(parts.port or 5432),
+        "POSTGRES_USER": unquote(parts.username or "postgres"),
+        "POSTGRES_PASSWORD": unquote(parts.password or ""),
+    }
+    schema = parse_qs(parts.query).get("schema")
+    if schema:
+        env["POSTGRES_SCHEMA"] = schema[0]
+    return env
+
+
+def _pool_env(settings: Settings) -> dict[str, str]:
+    return {
+        "POSTGRES_POOL_SIZE": str(settings.postgres_pool_size),
+        "POSTGRES_MAX_OVERFLOW": str(settings.postgres_max_overflow),
+        "POSTGRES_CONNECT_TIMEOUT": str(settings.postgres_connect_timeout),
+    }

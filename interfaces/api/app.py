@@ -1,0 +1,44 @@
+"""The FastAPI application for CFA front-ends."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from interfaces.api import admin, contracts, health
+from interfaces.api.auth import TokenCache
+from interfaces.api.problem_details import install_problem_handlers
+from interfaces.bootstrap import Container, bootstrap
+
+DESCRIPTION = """
+Convergence tracks a CFA's apprenticeship contract dossiers from draft to the OPCO's decision.
+
+Every change is an event: `GET /contracts/{id}/events` replays them. Changes to a dossier take
+`If-Match: "<version>"` (its ETag); creations take an `Idempotency-Key`. Errors are
+`application/problem+json`; validation errors list each failing field as `{field, code, message}`.
+"""
+
+
+def create_app(container: Container | None = None) -> FastAPI:
+    """Build the API; without a container, one is bootstrapped from the settings at start-up."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = container is None
+        services = container or bootstrap()
+        app.state.container = services
+        app.state.token_cache = TokenCache(services.settings.token_cache_seconds)
+        try:
+            yield
+        finally:
+            if owned:
+                services.close()
+
+    app = FastAPI(title="Convergence", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    install_problem_handlers(app)
+    app.include_router(health.router)
+    app.include_router(contracts.router)
+    app.include_router(admin.router)
+    return app

@@ -1,0 +1,121 @@
+"""Every error as application/problem+json (RFC 9457), with an `errors` list of {field, code, message}."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from application.errors import (
+    ConcurrentChange,
+    DuplicateNumeroInterne,
+    Forbidden,
+    IdempotencyKeyReused,
+    NotFound,
+    VersionMismatch,
+)
+from domain.cerfa_document import InvalidCerfa, validation_problems
+from domain.errors import InvalidValue, NotAllowedInState, SubmissionBlocked
+from domain.problems import Problem
+
+log = logging.getLogger("convergence.api")
+
+MEDIA_TYPE = "application/problem+json"
+
+
+def problem(
+    status: int,
+    title: str,
+    detail: str,
+    slug: str,
+    *,
+    errors: Iterable[Problem] | None = None,
+    headers: Mapping[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
+    body: dict[str, Any] = {"type": f"urn:convergence:problem:{slug}", "title": title, "status": status}
+    body["detail"] = detail
+    if errors is not None:
+        body["errors"] = [e.as_dict() for e in errors]
+    body.update(extra)
+    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
+
+
+def _invalid(errors: list[Problem]) -> JSONResponse:
+    fields = ", ".join(sorted({e.field for e in errors}))
+    return problem(
+        422, "Invalid request", f"{len(errors)} field(s) break a rule: {fields}", "validation", errors=errors
+    )
+
+
+def _request_field(loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    return loc[1:] if loc and loc[0] == "body" else loc
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def request_invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [{**e, "loc": _request_field(tuple(e["loc"]))} for e in exc.errors()]
+        return _invalid(validation_problems(errors))
+
+    @app.exception_handler(InvalidCerfa)
+    async def cerfa_invalid(_: Request, exc: InvalidCerfa) -> JSONResponse:
+        return _invalid(exc.problems)
+
+    @app.exception_handler(InvalidValue)
+    async def value_invalid(_: Request, exc: InvalidValue) -> JSONResponse:
+        return _invalid([exc.problem])
+
+    @app.exception_handler(IdempotencyKeyReused)
+    async def key_reused(_: Request, exc: IdempotencyKeyReused) -> JSONResponse:
+        return problem(422, "Idempotency-Key reused", str(exc), "idempotency-key-reused")
+
+    @app.exception_handler(NotFound)
+    async def not_found(_: Request, exc: NotFound) -> JSONResponse:
+        return problem(404, "Not found", str(exc), "not-found")
+
+    @app.exception_handler(Forbidden)
+    async def forbidden(_: Request, exc: Forbidden) -> JSONResponse:
+        return problem(403, "Forbidden", str(exc), "forbidden")
+
+    @app.exception_handler(VersionMismatch)
+    async def stale(_: Request, exc: VersionMismatch) -> JSONResponse:
+        return problem(412, "Precondition failed", str(exc), "stale-version")
+
+    @app.exception_handler(ConcurrentChange)
+    async def concurrent(_: Request, exc: ConcurrentChange) -> JSONResponse:
+        return problem(409, "Concurrent change", str(exc), "concurrent-change")
+
+    @app.exception_handler(NotAllowedInState)
+    async def wrong_state(_: Request, exc: NotAllowedInState) -> JSONResponse:
+        return problem(409, "Not allowed in this state", str(exc), "state-conflict")
+
+    @app.exception_handler(SubmissionBlocked)
+    async def blocked(_: Request, exc: SubmissionBlocked) -> JSONResponse:
+        return problem(409, "Submission blocked", str(exc), "submission-blocked", errors=exc.problems)
+
+    @app.exception_handler(DuplicateNumeroInterne)
+    async def duplicate(_: Request, exc: DuplicateNumeroInterne) -> JSONResponse:
+        return problem(409, "Duplicate numeroInterne", str(exc), "duplicate-numero-interne")
+
+    @app.exception_handler(HTTPException)
+    async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
+        return problem(exc.status_code, _title(exc.status_code), str(exc.detail), "http", headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return problem(500, "Internal error", "the service failed unexpectedly; the error is logged", "internal")
+
+
+def _title(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"

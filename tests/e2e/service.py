@@ -1,0 +1,75 @@
+"""Runs `convergence serve` as a separate process on a free loopback port, as an operator would."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.support import OPERATOR_TOKEN
+
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def service_env(database_url: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "CONVERGENCE_DATABASE_URL": database_url,
+        "CONVERGENCE_ADMIN_TOKEN": OPERATOR_TOKEN,
+        "CONVERGENCE_LOG_LEVEL": "warning",
+    }
+
+
+class Service:
+    def __init__(self, database_url: str, workdir: Path) -> None:
+        self.database_url = database_url
+        self.workdir = workdir
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [str(BIN / "convergence"), "serve", "--port", str(self.port)],
+            cwd=self.workdir,
+            env=service_env(self.database_url),
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"convergence serve exited with {self.process.returncode}")
+            try:
+                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError("convergence serve did not become ready in 30 s")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=15)
+
+    def cli(self, *args: str) -> str:
+        completed = subprocess.run(
+            [str(BIN / "convergence"), *args],
+            cwd=self.workdir,
+            env=service_env(self.database_url),
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return completed.stdout

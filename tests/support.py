@@ -1,0 +1,60 @@
+"""Builders shared by the test layers."""
+
+from __future__ import annotations
+
+import copy
+from datetime import UTC, date, datetime
+from typing import Any
+
+from application.access import Principal, Role
+from application.dossiers import Dossiers
+from infrastructure.event_store import eventsourcing_env
+from infrastructure.reference_data import idcc_routing
+from infrastructure.settings import Settings
+from interfaces.bootstrap import Container, bootstrap
+
+OPERATOR_TOKEN = "operator-test-token"
+MANDATE = {
+    "signedOn": "2026-06-15",
+    "signatory": {"nom": "Martin", "prenom": "Claire", "qualite": "Gérante"},
+}
+
+
+class FixedClock:
+    def __init__(self, today: date = date(2026, 11, 27)) -> None:
+        self._today = today
+
+    def now(self) -> datetime:
+        return datetime.combine(self._today, datetime.min.time(), UTC)
+
+    def today(self) -> date:
+        return self._today
+
+
+def settings(url: str = "memory://", **overrides: Any) -> Settings:
+    return Settings(database_url=url, admin_token=OPERATOR_TOKEN, _env_file=None, **overrides)
+
+
+def container(url: str = "memory://") -> Container:
+    return bootstrap(settings(url))
+
+
+def dossiers(url: str = "memory://", today: date = date(2026, 11, 27)) -> Dossiers:
+    return Dossiers(eventsourcing_env(settings(url)), routing=idcc_routing(), clock=FixedClock(today))
+
+
+def principal(cfa_siret: str, role: Role = Role.FRONTEND, actor: str = "token:test") -> Principal:
+    return Principal(actor=actor, role=role, cfa_siret=cfa_siret)
+
+
+def with_changes(document: dict[str, Any], **blocks: dict[str, Any]) -> dict[str, Any]:
+    """A deep copy of a Cerfa document with some fields of some blocks replaced (None removes a field)."""
+    result = copy.deepcopy(document)
+    for block, fields in blocks.items():
+        target = result.setdefault(block, {})
+        for key, value in fields.items():
+            if value is None:
+                target.pop(key, None)
+            else:
+                target[key] = value
+    return result
