@@ -7,6 +7,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from uuid import UUID
 
+from domain.cerfa_document import employer_idcc
 from domain.contract import Contract
 from domain.opcos import IdccRouting, Opco
 from domain.problems import Problem
@@ -20,12 +21,13 @@ class Assessment:
 
 
 def assess(contract: Contract, routing: IdccRouting) -> Assessment:
-    problems = tuple(contract.problems(routing))
     if contract.submitted_to:
-        return Assessment(problems, Opco(contract.submitted_to), "submission")
+        return Assessment((), Opco(contract.submitted_to), "submission")
+    cerfa = contract.cerfa_model
+    problems = tuple(contract.problems(routing, cerfa))
     if contract.opco_choice:
         return Assessment(problems, Opco(contract.opco_choice), "chosen")
-    routed = contract.routed_opco(routing)
+    routed = routing.opco_for(employer_idcc(cerfa))
     return Assessment(problems, routed, "idcc" if routed else None)
 
 

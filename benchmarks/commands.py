@@ -99,6 +99,16 @@ def timed(work: Callable[[int], None], count: int, threads: int) -> float:
     return 3 * count / elapsed
 
 
+def _tree(process: psutil.Process) -> list[psutil.Process]:
+    """The service and its worker processes (uvicorn --workers forks them)."""
+    return [process, *process.children(recursive=True)]
+
+
+def _cpu_seconds(process: psutil.Process) -> tuple[float, float]:
+    times = [p.cpu_times() for p in _tree(process)]
+    return sum(t.user + t.system for t in times), sum(t.system for t in times)
+
+
 class PeakRss:
     def __init__(self, pid: int) -> None:
         self.process = psutil.Process(pid)
@@ -116,7 +126,7 @@ class PeakRss:
 
     def _sample(self) -> None:
         while not self._stop.is_set():
-            self.peak = max(self.peak, self.process.memory_info().rss)
+            self.peak = max(self.peak, sum(p.memory_info().rss for p in _tree(self.process)))
             self._stop.wait(0.02)
 
 
@@ -124,6 +134,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dossiers", type=int, default=600)
     parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=1, help="service worker processes")
     args = parser.parse_args()
 
     dbname = f"convergence_bench_{uuid.uuid4().hex[:8]}"
@@ -131,37 +142,42 @@ def main() -> None:
         admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
         try:
             url = ADMIN_URL.rsplit("/", 1)[0] + f"/{dbname}"
-            run(url, args.dossiers, args.threads)
+            run(url, args.dossiers, args.threads, args.workers)
         finally:
             admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname)))
 
 
-def run(url: str, count: int, threads: int) -> None:
+def run(url: str, count: int, threads: int, workers: int) -> None:
     env = {**postgres_env(url), "POSTGRES_POOL_SIZE": str(threads), "POSTGRES_MAX_OVERFLOW": "10"}
     bare_app: Application[uuid.UUID] = Application(env=env)
     bare = timed(lambda n: bare_dossier(bare_app, n), count, threads)
     bare_app.close()
 
-    service = Service(url, ROOT)
+    service = Service(url, ROOT, workers=workers)
     service.start()
     try:
         issued = json.loads(service.cli("tokens", "create", "--cfa-siret", CERFA["organismeFormation"]["siret"]))
         client = ApiClient(service.port, issued["token"])
         assert service.process is not None
         server = psutil.Process(service.process.pid)
-        cpu_before = server.cpu_times()
+        cpu_before, client_before = _cpu_seconds(server), psutil.Process().cpu_times()
         with PeakRss(service.process.pid) as rss:
             api = timed(client.dossier, count, threads)
-        cpu_after = server.cpu_times()
+        cpu_after, client_after = _cpu_seconds(server), psutil.Process().cpu_times()
     finally:
         service.stop()
 
-    print(f"dossiers: {count} x 3 commands, {threads} client threads, PostgreSQL at {url.rsplit('@', 1)[-1]}")
+    where = url.rsplit("@", 1)[-1]
+    print(f"dossiers: {count} x 3 commands, {threads} client threads, {workers} worker(s), PostgreSQL at {where}")
     print(f"bare eventsourcing library : {bare:8.1f} commands/s")
     print(f"REST API (convergence)     : {api:8.1f} commands/s")
     print(f"ratio API / library        : {api / bare:8.2f}   (target >= 0.75)")
-    cpu = (cpu_after.user + cpu_after.system - cpu_before.user - cpu_before.system) / (3 * (count + threads))
-    print(f"service CPU per command    : {cpu * 1000:8.2f} ms")
+    commands = 3 * (count + threads)
+    cpu = (cpu_after[0] - cpu_before[0]) / commands
+    system = (cpu_after[1] - cpu_before[1]) / commands
+    print(f"service CPU per command    : {cpu * 1000:8.2f} ms (of which system {system * 1000:.2f} ms)")
+    client_cpu = (client_after.user + client_after.system - client_before.user - client_before.system) / commands
+    print(f"HTTP client CPU per command: {client_cpu * 1000:8.2f} ms (same machine, same cores)")
     print(f"service peak RSS           : {rss.peak / 2**20:8.1f} MB (target < 250 MB)")
 
 

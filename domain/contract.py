@@ -136,12 +136,13 @@ class Contract(Aggregate):
             return Opco(self.opco_choice)
         return self.routed_opco(routing)
 
-    def problems(self, routing: IdccRouting) -> list[Problem]:
-        """Blocking problems, derived from the events so far; empty for a dossier past its draft."""
+    def problems(self, routing: IdccRouting, cerfa: Cerfa | None = None) -> list[Problem]:
+        """Blocking problems, derived from the events so far; empty for a dossier past its draft.
+        `cerfa` spares a second parse to a caller that already holds this dossier's parsed Cerfa."""
         if self.state not in DRAFT_STATES:
             return []
         return submission_problems(
-            self.cerfa_model,
+            cerfa or self.cerfa_model,
             chosen_opco=Opco(self.opco_choice) if self.opco_choice else None,
             routing=routing,
             has_mandate=self.mandate is not None,

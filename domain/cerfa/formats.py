@@ -11,6 +11,7 @@ import re
 from collections.abc import Collection
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Annotated, Any, Final
 
 from pydantic import AfterValidator, BeforeValidator
@@ -32,6 +33,8 @@ def _no_spaces(value: str) -> str:
 # --- company and school identifiers ---------------------------------------------------------------
 
 
+# The same employers and CFAs recur in every dossier: their identifiers' checks are memoised.
+@lru_cache(maxsize=8192)
 def _siret(value: str) -> str:
     number = _no_spaces(value)
     if not re.fullmatch(r"[0-9]{14}", number):
@@ -41,6 +44,7 @@ def _siret(value: str) -> str:
     return number
 
 
+@lru_cache(maxsize=8192)
 def _siren(value: str) -> str:
     number = _no_spaces(value)
     if not re.fullmatch(r"[0-9]{9}", number):

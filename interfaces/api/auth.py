@@ -9,6 +9,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from application.access import OPERATOR, Principal
@@ -38,7 +39,7 @@ class TokenCache:
             self._entries[secret] = (time.monotonic() + self._ttl, principal)
 
 
-def container(request: Request) -> Container:
+async def container(request: Request) -> Container:
     return request.app.state.container  # type: ignore[no-any-return]
 
 
@@ -46,18 +47,19 @@ def _unauthorized(detail: str) -> HTTPException:
     return HTTPException(401, detail, headers={"WWW-Authenticate": 'Bearer realm="convergence"'})
 
 
-def principal(
+async def principal(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> Principal:
+    """Async, so that a request costs no thread hop to authenticate; the store is read off the loop."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise _unauthorized("send Authorization: Bearer <token>")
     secret = credentials.credentials
-    services = container(request)
+    services: Container = request.app.state.container
     admin = services.settings.admin_token
     if admin is not None and hmac.compare_digest(secret.encode(), admin.get_secret_value().encode()):
         return OPERATOR
     cache: TokenCache = request.app.state.token_cache
-    found = cache.get(secret) or services.dossiers.authenticate(secret)
+    found = cache.get(secret) or await run_in_threadpool(services.dossiers.authenticate, secret)
     if found is None:
         raise _unauthorized("unknown or revoked token")
     cache.put(secret, found)

@@ -33,7 +33,8 @@ def service_env(database_url: str) -> dict[str, str]:
 
 
 class Service:
-    def __init__(self, database_url: str, workdir: Path) -> None:
+    def __init__(self, database_url: str, workdir: Path, workers: int = 1) -> None:
+        self.workers = workers
         self.database_url = database_url
         self.workdir = workdir
         self.port = free_port()
@@ -42,7 +43,7 @@ class Service:
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            [str(BIN / "convergence"), "serve", "--port", str(self.port)],
+            [str(BIN / "convergence"), "serve", "--port", str(self.port), "--workers", str(self.workers)],
             cwd=self.workdir,
             env=service_env(self.database_url),
         )
