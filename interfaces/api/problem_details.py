@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 
 from application.errors import (
@@ -58,6 +58,25 @@ def _request_field(loc: tuple[Any, ...]) -> tuple[Any, ...]:
     return loc[1:] if loc and loc[0] == "body" else loc
 
 
+# Refusals whose answer is their message alone: class → (status, title, type slug).
+_REFUSALS: dict[type[Exception], tuple[int, str, str]] = {
+    IdempotencyKeyReused: (422, "Idempotency-Key reused", "idempotency-key-reused"),
+    NotFound: (404, "Not found", "not-found"),
+    Forbidden: (403, "Forbidden", "forbidden"),
+    VersionMismatch: (412, "Precondition failed", "stale-version"),
+    ConcurrentChange: (409, "Concurrent change", "concurrent-change"),
+    NotAllowedInState: (409, "Not allowed in this state", "state-conflict"),
+    DuplicateNumeroInterne: (409, "Duplicate numeroInterne", "duplicate-numero-interne"),
+}
+
+
+def _refusal_handler(status: int, title: str, slug: str) -> Callable[[Request, Exception], Awaitable[Response]]:
+    async def handle(_: Request, exc: Exception) -> Response:
+        return problem(status, title, str(exc), slug)
+
+    return handle
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def request_invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -72,37 +91,12 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def value_invalid(_: Request, exc: InvalidValue) -> JSONResponse:
         return _invalid([exc.problem])
 
-    @app.exception_handler(IdempotencyKeyReused)
-    async def key_reused(_: Request, exc: IdempotencyKeyReused) -> JSONResponse:
-        return problem(422, "Idempotency-Key reused", str(exc), "idempotency-key-reused")
-
-    @app.exception_handler(NotFound)
-    async def not_found(_: Request, exc: NotFound) -> JSONResponse:
-        return problem(404, "Not found", str(exc), "not-found")
-
-    @app.exception_handler(Forbidden)
-    async def forbidden(_: Request, exc: Forbidden) -> JSONResponse:
-        return problem(403, "Forbidden", str(exc), "forbidden")
-
-    @app.exception_handler(VersionMismatch)
-    async def stale(_: Request, exc: VersionMismatch) -> JSONResponse:
-        return problem(412, "Precondition failed", str(exc), "stale-version")
-
-    @app.exception_handler(ConcurrentChange)
-    async def concurrent(_: Request, exc: ConcurrentChange) -> JSONResponse:
-        return problem(409, "Concurrent change", str(exc), "concurrent-change")
-
-    @app.exception_handler(NotAllowedInState)
-    async def wrong_state(_: Request, exc: NotAllowedInState) -> JSONResponse:
-        return problem(409, "Not allowed in this state", str(exc), "state-conflict")
+    for error_class, (status, title, slug) in _REFUSALS.items():
+        app.add_exception_handler(error_class, _refusal_handler(status, title, slug))
 
     @app.exception_handler(SubmissionBlocked)
     async def blocked(_: Request, exc: SubmissionBlocked) -> JSONResponse:
         return problem(409, "Submission blocked", str(exc), "submission-blocked", errors=exc.problems)
-
-    @app.exception_handler(DuplicateNumeroInterne)
-    async def duplicate(_: Request, exc: DuplicateNumeroInterne) -> JSONResponse:
-        return problem(409, "Duplicate numeroInterne", str(exc), "duplicate-numero-interne")
 
     @app.exception_handler(HTTPException)
     async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
