@@ -43,12 +43,17 @@ class Principal:
         if self.role not in WRITER_ROLES:
             raise Forbidden(f"the role '{self.role}' is read-only")
 
+    def require_admin(self) -> None:
+        if self.role is not Role.ADMIN:
+            raise Forbidden("only an admin token of the CFA, or the operator, may do this")
+
     def require_operator(self) -> None:
         if not self.is_operator:
             raise Forbidden("only the operator may do this")
 
 
 OPERATOR = Principal(actor="operator", role=Role.ADMIN, cfa_siret=None)
+WORKER = Principal(actor="worker", role=Role.ADMIN, cfa_siret=None)  # the transmission worker, for every CFA
 
 
 def new_token_secret() -> str:

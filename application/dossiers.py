@@ -13,7 +13,7 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, JSONTranscoder
 from eventsourcing.utils import Environment, EnvType
 
-from application.access import OPERATOR, ApiToken, Principal, Role, new_token_secret, token_hash, token_id
+from application.access import OPERATOR, WORKER, ApiToken, Principal, Role, new_token_secret, token_hash, token_id
 from application.assessment import Assessments
 from application.errors import (
     ConcurrentChange,
@@ -155,6 +155,13 @@ class Dossiers(Application[UUID]):
     ) -> Saved:
         return self._change(principal, ident, expected_version, lambda c: c.cancel(reason, principal.actor))
 
+    def resume_transmission(self, principal: Principal, ident: UUID, expected_version: int | None = None) -> Saved:
+        return self._change(principal, ident, expected_version, lambda c: c.resume_transmission(principal.actor))
+
+    def change_as_worker(self, ident: UUID, command: Callable[[Contract], object]) -> Saved:
+        """A change made by the transmission worker (actor `worker`), retried on a lost race like any other."""
+        return self._change(WORKER, ident, None, command)
+
     # -- contracts: queries ---------------------------------------------------------------------------------
 
     def contract(self, principal: Principal, ident: UUID, version: int | None = None) -> Contract:
@@ -165,6 +172,9 @@ class Dossiers(Application[UUID]):
         if not isinstance(contract, Contract) or not principal.can_see(contract.cfa_siret):
             raise NotFound("contract", ident)
         return contract
+
+    def contract_as_worker(self, ident: UUID) -> Contract:
+        return self.contract(WORKER, ident)
 
     def contract_by_numero(self, principal: Principal, cfa: str, numero_interne: str) -> Contract:
         return self.contract(principal, contract_id(cfa, numero_interne))
@@ -210,7 +220,7 @@ class Dossiers(Application[UUID]):
         principal: Principal,
         ident: UUID,
         expected_version: int | None,
-        command: Callable[[Contract], None],
+        command: Callable[[Contract], object],
     ) -> Saved:
         """Load, apply, save. Without an expected version the command applies to whatever version is current,
         so a lost race is retried on the newer version; with one, the race is the caller's to see (412)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Protocol
 
@@ -10,3 +11,26 @@ class Clock(Protocol):
     def now(self) -> datetime: ...
 
     def today(self) -> date: ...
+
+
+class SecretBox(Protocol):
+    """Seals secrets (API keys, client secrets) before they reach an event; opens them to call the OPCO."""
+
+    def seal(self, secret: str) -> str: ...
+
+    def open(self, sealed: str) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    """The last exchange with an OPCO on behalf of a CFA (operational data, not an event)."""
+
+    last_contact_at: datetime | None
+    last_error: str | None
+    last_error_at: datetime | None
+
+
+class ContactLog(Protocol):
+    def record(self, cfa_siret: str, opco: str, at: datetime, error: str | None) -> None: ...
+
+    def get(self, cfa_siret: str, opco: str) -> Contact | None: ...

@@ -153,7 +153,7 @@ def run(url: str, count: int, threads: int, workers: int) -> None:
     bare = timed(lambda n: bare_dossier(bare_app, n), count, threads)
     bare_app.close()
 
-    service = Service(url, ROOT, workers=workers)
+    service = Service(url, ROOT, workers=workers, env={"CONVERGENCE_WORKER_IN_SERVE": "false"})
     service.start()
     try:
         issued = json.loads(service.cli("tokens", "create", "--cfa-siret", CERFA["organismeFormation"]["siret"]))

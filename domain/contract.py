@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
-from enum import StrEnum
+from datetime import date, datetime
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -12,27 +11,13 @@ from eventsourcing.domain import Aggregate, event
 from domain.cerfa import Cerfa
 from domain.cerfa_document import cfa_siret as cerfa_cfa_siret
 from domain.cerfa_document import employer_idcc, parse_cerfa
+from domain.contract_state import AT_OPCO_STATES, DRAFT_STATES, ContractState
 from domain.errors import InvalidValue, NotAllowedInState, SubmissionBlocked
 from domain.merge_patch import apply_merge_patch, merge_diff
 from domain.opcos import IdccRouting, Opco
 from domain.problems import Problem
 from domain.submission import submission_problems
-
-
-class ContractState(StrEnum):
-    DRAFTED = "drafted"
-    MANDATE_CHECKED = "mandate_checked"
-    SUBMITTED = "submitted"
-    SENT = "sent"
-    IN_REVIEW = "in_review"
-    ACCEPTED = "accepted"
-    REFUSED = "refused"
-    CANCELLED = "cancelled"
-    TERMINATED = "terminated"
-    CLOSED = "closed"
-
-
-DRAFT_STATES = frozenset({ContractState.DRAFTED, ContractState.MANDATE_CHECKED})
+from domain.transmission import OPCO_STATES, attempt_ended, attempt_started, new_transmission
 
 
 def contract_id(cfa_siret: str, numero_interne: str) -> UUID:
@@ -67,6 +52,13 @@ class Contract(Aggregate):
         self.mandate: dict[str, Any] | None = None
         self.state = ContractState.DRAFTED
         self.submitted_to: str | None = None
+        self.transmission = new_transmission()
+        self.numero_externe: str | None = None
+        self.numero_deca: str | None = None
+        self.opco_state: str | None = None  # the OPCO's `etat`, verbatim, even when unknown to us
+        self.opco_comment: str | None = None
+        self.commitment: str | None = None  # euros, as a decimal string
+        self.echeances: list[dict[str, Any]] = []
 
     # -- commands -------------------------------------------------------------------------------------------
 
@@ -114,11 +106,85 @@ class Contract(Aggregate):
             raise SubmissionBlocked(problems)
         opco = self.effective_opco(routing)
         assert opco is not None  # no problem left means the OPCO is known
-        self._submission_requested(opco=opco.value, actor=actor)
+        self._submission_requested(
+            opco=opco.value, cfa_siret=self.cfa_siret, numero_interne=self.numero_interne, actor=actor
+        )
 
     def cancel(self, reason: str | None, actor: str) -> None:
         self._require_draft("cancel")
         self._cancelled(reason=reason, actor=actor)
+
+    # -- transmission and the OPCO's answers --------------------------------------------------------------
+
+    def start_transmission(self, actor: str) -> int:
+        """Record that an attempt begins, before the call: a crash after it leaves the attempt in flight."""
+        self._require_state("send", frozenset({ContractState.SUBMITTED}))
+        if self.transmission["parked"]:
+            raise NotAllowedInState("send", "parked", frozenset({"submitted, not parked"}))
+        attempt = int(self.transmission["attempts"]) + 1
+        self.trigger_event(self.TransmissionStarted, attempt=attempt, actor=actor)
+        return attempt
+
+    def record_sent(self, *, numero_externe: str | None, etat: str | None, found_by_lookup: bool, actor: str) -> None:
+        self._require_state("record the sending of", frozenset({ContractState.SUBMITTED}))
+        self.trigger_event(
+            self.Sent, numero_externe=numero_externe, etat=etat, found_by_lookup=found_by_lookup, actor=actor
+        )
+
+    def record_transmission_failure(
+        self, *, error: str, transient: bool, retry_at: datetime | None, actor: str
+    ) -> None:
+        self._require_state("record a failed sending of", frozenset({ContractState.SUBMITTED}))
+        self.trigger_event(self.TransmissionFailed, error=error, transient=transient, retry_at=retry_at, actor=actor)
+
+    def park_transmission(self, reason: str, actor: str) -> None:
+        self._require_state("park", frozenset({ContractState.SUBMITTED}))
+        if not self.transmission["parked"]:
+            self.trigger_event(self.TransmissionParked, reason=reason, actor=actor)
+
+    def resume_transmission(self, actor: str) -> None:
+        self._require_state("retry the sending of", frozenset({ContractState.SUBMITTED}))
+        if not self.transmission["parked"]:
+            raise NotAllowedInState("retry the sending of", "not parked", frozenset({"parked"}))
+        self.trigger_event(self.TransmissionResumed, actor=actor)
+
+    def record_refusal(self, messages: list[str], actor: str) -> None:
+        """The OPCO refused the dossier when it was sent (its validation), with its messages."""
+        self._require_state("record the refusal of", frozenset({ContractState.SUBMITTED}))
+        self.trigger_event(self.RefusedOnTransmission, messages=list(messages), actor=actor)
+
+    def record_opco_state(
+        self,
+        *,
+        etat: str,
+        commentaire: str | None,
+        numero_externe: str | None,
+        numero_deca: str | None,
+        actor: str,
+    ) -> None:
+        """A state read from the OPCO. Also heals a dossier whose sending outcome was lost: the OPCO has it."""
+        self._require_state("record an OPCO state of", AT_OPCO_STATES | {ContractState.SUBMITTED})
+        known = (self.opco_state, self.opco_comment, self.numero_externe, self.numero_deca)
+        incoming = (etat, commentaire, numero_externe or self.numero_externe, numero_deca or self.numero_deca)
+        if incoming != known:
+            self.trigger_event(
+                self.OpcoStateChanged,
+                etat=etat,
+                commentaire=commentaire,
+                numero_externe=numero_externe,
+                numero_deca=numero_deca,
+                actor=actor,
+            )
+
+    def record_commitment(self, *, engagement: str | None, echeances: list[dict[str, Any]], actor: str) -> None:
+        """The OPCO's funding commitment and instalment schedule, read when it accepts the dossier."""
+        self._require_state("record the commitment of", AT_OPCO_STATES)
+        if (engagement, echeances) != (self.commitment, self.echeances):
+            self.trigger_event(self.FundingCommitted, engagement=engagement, echeances=echeances, actor=actor)
+
+    @property
+    def unknown_opco_state(self) -> bool:
+        return self.opco_state is not None and self.opco_state not in OPCO_STATES
 
     # -- queries --------------------------------------------------------------------------------------------
 
@@ -175,7 +241,8 @@ class Contract(Aggregate):
         self.state = ContractState.MANDATE_CHECKED
 
     @event("SubmissionRequested")
-    def _submission_requested(self, opco: str, actor: str) -> None:
+    def _submission_requested(self, opco: str, cfa_siret: str, numero_interne: str, actor: str) -> None:
+        # cfa_siret and numero_interne name the dossier for the transmission queue, which reads only this event
         self.submitted_to = opco
         self.state = ContractState.SUBMITTED
 
@@ -184,8 +251,93 @@ class Contract(Aggregate):
         self.state = ContractState.CANCELLED
 
     def _require_draft(self, action: str) -> None:
-        if self.state not in DRAFT_STATES:
-            raise NotAllowedInState(action, self.state, frozenset(s.value for s in DRAFT_STATES))
+        self._require_state(action, DRAFT_STATES)
+
+    def _require_state(self, action: str, allowed: frozenset[ContractState]) -> None:
+        if self.state not in allowed:
+            raise NotAllowedInState(action, self.state, frozenset(s.value for s in allowed))
+
+    # Transmission events are declared as classes: their `apply` needs the event's own timestamp.
+
+    class TransmissionStarted(Aggregate.Event):
+        attempt: int
+        actor: str
+
+        def apply(self, aggregate: Any) -> None:
+            attempt_started(aggregate.transmission, self.attempt, self.timestamp)
+
+    class Sent(Aggregate.Event):
+        numero_externe: str | None
+        etat: str | None
+        found_by_lookup: bool
+        actor: str
+
+        def apply(self, aggregate: Any) -> None:
+            attempt_ended(aggregate.transmission, "found" if self.found_by_lookup else "sent", self.timestamp)
+            aggregate.numero_externe = self.numero_externe
+            aggregate.opco_state = self.etat
+            aggregate.state = OPCO_STATES.get(self.etat or "", ContractState.SENT)
+
+    class TransmissionFailed(Aggregate.Event):
+        error: str
+        transient: bool
+        retry_at: datetime | None
+        actor: str
+
+        def apply(self, aggregate: Any) -> None:
+            attempt_ended(aggregate.transmission, "failed", self.timestamp, self.error)
+            aggregate.transmission["nextAttemptAt"] = self.retry_at
+            if self.transient:  # only failures that time may cure count towards parking
+                aggregate.transmission["failures"] = aggregate.transmission.get("failures", 0) + 1
+
+    class TransmissionParked(Aggregate.Event):
+        reason: str
+        actor: str
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.transmission["parked"] = True
+            aggregate.transmission["lastError"] = self.reason
+
+    class TransmissionResumed(Aggregate.Event):
+        actor: str
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.transmission.update(parked=False, failures=0, nextAttemptAt=None)
+
+    class RefusedOnTransmission(Aggregate.Event):
+        messages: list[str]
+        actor: str
+
+        def apply(self, aggregate: Any) -> None:
+            attempt_ended(aggregate.transmission, "refused", self.timestamp, "; ".join(self.messages))
+            aggregate.opco_comment = "; ".join(self.messages)
+            aggregate.state = ContractState.REFUSED
+
+    class OpcoStateChanged(Aggregate.Event):
+        etat: str
+        commentaire: str | None
+        numero_externe: str | None
+        numero_deca: str | None
+        actor: str
+
+        def apply(self, aggregate: Any) -> None:
+            if aggregate.transmission["inFlightSince"] is not None:
+                attempt_ended(aggregate.transmission, "found", self.timestamp)
+            aggregate.opco_state = self.etat
+            aggregate.opco_comment = self.commentaire
+            aggregate.numero_externe = self.numero_externe or aggregate.numero_externe
+            aggregate.numero_deca = self.numero_deca or aggregate.numero_deca
+            fallback = ContractState.SENT if aggregate.state is ContractState.SUBMITTED else aggregate.state
+            aggregate.state = OPCO_STATES.get(self.etat, fallback)
+
+    class FundingCommitted(Aggregate.Event):
+        engagement: str | None
+        echeances: list[dict[str, Any]]
+        actor: str
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.commitment = self.engagement
+            aggregate.echeances = self.echeances
 
 
 def _check_cfa(cerfa: Cerfa, owner: str) -> None:

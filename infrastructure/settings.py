@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any, Literal
+
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -29,6 +32,59 @@ class Settings(BaseSettings):
         description="how long a process trusts a token it has checked (a revocation waits this long)",
     )
     log_level: str = "info"
+
+    # -- OPCOs and the software's identity towards them ---------------------------------------------------------
+    editeur: str = Field("Convergence", description="EDITEUR header: the software vendor")
+    logiciel: str = Field("Convergence", description="LOGICIEL header: the software")
+    version: str = Field("0.1.0", description="VERSION header: the software's version")
+    opco_afdas_url: str | None = None
+    opco_akto_url: str | None = None
+    opco_atlas_url: str | None = None
+    opco_constructys_url: str | None = None
+    opco_ocapiat_url: str | None = None
+    opco_opco2i_url: str | None = None
+    opco_opcoep_url: str | None = None
+    opco_mobilites_url: str | None = None
+    opco_sante_url: str | None = None
+    opco_cohesion_sociale_url: str | None = None
+    opco_opcommerce_url: str | None = None
+    opco_overrides: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description='JSON, per OPCO code, any field of its profile: {"AKTO": {"protocol": 1, "token_url": "…"}}',
+    )
+    opco_timeout_seconds: float = Field(30.0, gt=0, description="read timeout of a call to an OPCO")
+    secret_key: SecretStr | None = Field(None, description="Fernet key sealing the OPCO credentials")
+    secret_key_file: Path = Field(Path("var/secret.key"), description="where the key is kept when not set above")
+
+    # -- the worker: transmission, state sync ----------------------------------------------------------------
+    worker_in_serve: bool = Field(True, description="run the worker inside `convergence serve`")
+    sync_interval_seconds: float = Field(180.0, gt=0)
+    sender_poll_seconds: float = Field(1.0, gt=0)
+    projection_poll_seconds: float = Field(0.5, gt=0)
+    sender_concurrency: int = Field(16, ge=1, description="dossiers sent at the same time")
+    max_failures: int = Field(8, ge=1, description="transient failures before a dossier is parked")
+    backoff_base_seconds: float = Field(2.0, gt=0)
+    backoff_cap_seconds: float = Field(600.0, gt=0)
+    in_flight_timeout_seconds: float = Field(
+        120.0, gt=0, description="an attempt without outcome older than this is taken as lost (crash)"
+    )
+
+    # -- the reference OPCO sandbox ----------------------------------------------------------------------------
+    sandbox: Literal["auto", "on", "off"] = Field(
+        "auto", description="mount the sandbox in `serve` and point every unconfigured OPCO at it (auto: on SQLite)"
+    )
+    sandbox_url: str | None = Field(None, description="a sandbox running elsewhere (`convergence sandbox`)")
+    sandbox_state_path: str = Field("var/sandbox.db", description="the mounted sandbox's dossiers (':memory:')")
+    sandbox_instruction_delay: float = Field(2.0, ge=0)
+    sandbox_decision_delay: float = Field(5.0, ge=0)
+    self_url: str | None = Field(None, description="this service's own base URL (set by `convergence serve`)")
+
+    def sandbox_mounted(self) -> bool:
+        return self.sandbox == "on" or (self.sandbox == "auto" and self.database_url.startswith("sqlite://"))
+
+    def opco_url(self, code: str) -> str | None:
+        value: str | None = getattr(self, f"opco_{code.lower()}_url")
+        return value
 
     @field_validator("database_url")
     @classmethod

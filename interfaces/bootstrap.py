@@ -1,26 +1,111 @@
-"""The composition root: settings → event store → application, wired once per process."""
+"""The composition root: settings → stores → application services → worker, wired once per process."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
 
 from application.dossiers import Dossiers
+from application.opco_accounts import OpcoAccounts
+from application.sender import Sender, SenderPolicy
+from application.state_sync import StateSync
 from infrastructure.clock import SystemClock
+from infrastructure.contact_log import SqlContactLog
 from infrastructure.event_store import eventsourcing_env
+from infrastructure.leases import Leases
+from infrastructure.opco_client import ClientIdentity, HttpOpcoGateway
+from infrastructure.opco_directory import opco_profiles
+from infrastructure.opco_sandbox import SandboxConfig
 from infrastructure.reference_data import idcc_routing
+from infrastructure.sandbox_keys import SandboxKeys
+from infrastructure.secret_box import FernetBox, key_from_file
 from infrastructure.settings import Settings
+from infrastructure.sql_store import SqlStore, open_sql_store
+from infrastructure.transmissions_view import SqlTransmissionsView
+from infrastructure.worker import Worker, WorkerTiming
 
 
 @dataclass
 class Container:
     settings: Settings
     dossiers: Dossiers
+    accounts: OpcoAccounts
+    transmissions: SqlTransmissionsView
+    worker: Worker
+    sandbox_url: str | None
+    _store: SqlStore
+    _gateway: HttpOpcoGateway
 
     def close(self) -> None:
+        self.worker.stop()
+        self._gateway.close()
+        self._store.close()
         self.dossiers.close()
+
+
+def sandbox_url(settings: Settings) -> str | None:
+    """Where the OPCOs without a configured address are played: a separate sandbox, or the one `serve` mounts."""
+    if settings.sandbox_url:
+        return settings.sandbox_url.rstrip("/")
+    if settings.sandbox_mounted() and settings.self_url:
+        return f"{settings.self_url.rstrip('/')}/sandbox"
+    return None
 
 
 def bootstrap(settings: Settings | None = None) -> Container:
     settings = settings or Settings()
-    dossiers = Dossiers(eventsourcing_env(settings), routing=idcc_routing(), clock=SystemClock())
-    return Container(settings=settings, dossiers=dossiers)
+    clock = SystemClock()
+    dossiers = Dossiers(eventsourcing_env(settings), routing=idcc_routing(), clock=clock)
+    store = open_sql_store(settings.database_url)
+    box = FernetBox(
+        settings.secret_key.get_secret_value().encode()
+        if settings.secret_key
+        else key_from_file(settings.secret_key_file)
+    )
+    sandbox = sandbox_url(settings)
+    accounts = OpcoAccounts(dossiers, box, opco_profiles(settings, sandbox), SqlContactLog(store))
+    gateway = HttpOpcoGateway(
+        ClientIdentity(settings.editeur, settings.logiciel, settings.version),
+        timeout=httpx.Timeout(settings.opco_timeout_seconds, connect=5.0),
+    )
+    view = SqlTransmissionsView(store)
+    worker = Worker(
+        dossiers=dossiers,
+        view=view,
+        accounts=accounts,
+        sender=Sender(dossiers, accounts, gateway, clock, _policy(settings)),
+        sync=StateSync(dossiers, accounts, gateway, view, clock),
+        leases=Leases(store),
+        clock=clock,
+        timing=WorkerTiming(
+            projection_poll=settings.projection_poll_seconds,
+            sender_poll=settings.sender_poll_seconds,
+            sync_interval=settings.sync_interval_seconds,
+            concurrency=settings.sender_concurrency,
+        ),
+        sandbox_keys=SandboxKeys(sandbox, accounts) if sandbox else None,
+    )
+    return Container(settings, dossiers, accounts, view, worker, sandbox, store, gateway)
+
+
+def _policy(settings: Settings) -> SenderPolicy:
+    return SenderPolicy(
+        max_failures=settings.max_failures,
+        backoff_base=timedelta(seconds=settings.backoff_base_seconds),
+        backoff_cap=timedelta(seconds=settings.backoff_cap_seconds),
+        in_flight_timeout=timedelta(seconds=settings.in_flight_timeout_seconds),
+    )
+
+
+def sandbox_config(settings: Settings) -> SandboxConfig:
+    state = None if settings.sandbox_state_path == ":memory:" else Path(settings.sandbox_state_path)
+    if state is not None:
+        state.parent.mkdir(parents=True, exist_ok=True)
+    return SandboxConfig(
+        instruction_delay=settings.sandbox_instruction_delay,
+        decision_delay=settings.sandbox_decision_delay,
+        state_path=state,
+    )

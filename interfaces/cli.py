@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import threading
 from typing import Annotated
 from uuid import UUID
 
@@ -12,9 +15,10 @@ from pydantic import TypeAdapter, ValidationError
 
 from application.access import OPERATOR, Role
 from domain.cerfa import Siret
+from infrastructure.opco_sandbox import create_sandbox_app
 from infrastructure.settings import Settings
 from interfaces.api.representation import token_body
-from interfaces.bootstrap import bootstrap
+from interfaces.bootstrap import bootstrap, sandbox_config
 
 cli = typer.Typer(
     help="Convergence: apprenticeship contract dossiers between a CFA and its OPCOs.", no_args_is_help=True
@@ -30,8 +34,12 @@ def serve(
     workers: Annotated[int, typer.Option(help="worker processes")] = 1,
 ) -> None:
     """Run the REST API (on the store named by CONVERGENCE_DATABASE_URL; SQLite under ./var by default)."""
+    local = "127.0.0.1" if host in {"0.0.0.0", "::"} else host
+    os.environ["CONVERGENCE_SELF_URL"] = f"http://{local}:{port}"  # read by the worker processes' settings
     settings = Settings()
     typer.echo(f"Convergence on http://{host}:{port} (store: {_redacted(settings.database_url)}); docs at /docs")
+    if settings.sandbox_mounted():
+        typer.echo(f"Every OPCO without a configured URL is the sandbox at {settings.self_url}/sandbox")
     uvicorn.run(
         "interfaces.api.app:create_app",
         factory=True,
@@ -40,6 +48,39 @@ def serve(
         workers=workers,
         log_level=settings.log_level,
     )
+
+
+@cli.command()
+def worker() -> None:
+    """Run the worker alone: transmissions to the OPCOs and their state sync (stop with Ctrl-C)."""
+    container = bootstrap()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    container.worker.start()
+    typer.echo(f"worker {container.worker.holder} running on {_redacted(container.settings.database_url)}")
+    try:
+        while not stop.wait(1):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        container.close()
+
+
+@cli.command()
+def sandbox(
+    host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port")] = 8100,
+    state: Annotated[str, typer.Option(help="SQLite file of its dossiers, or :memory:")] = "var/sandbox.db",
+    instruction_delay: Annotated[float, typer.Option(help="seconds from TRANSMIS to EN_COURS_INSTRUCTION")] = 2.0,
+    decision_delay: Annotated[float, typer.Option(help="seconds from instruction to the decision")] = 5.0,
+) -> None:
+    """Run the reference OPCO sandbox alone (faults: PUT /_sandbox/faults). Never expose it: it has no auth."""
+    settings = Settings(
+        sandbox_state_path=state, sandbox_instruction_delay=instruction_delay, sandbox_decision_delay=decision_delay
+    )
+    typer.echo(f"OPCO sandbox on http://{host}:{port}/opcos/<CODE> (state: {state})")
+    uvicorn.run(create_sandbox_app(sandbox_config(settings)), host=host, port=port, log_level=settings.log_level)
 
 
 @tokens.command("create")

@@ -31,8 +31,12 @@ class FixedClock:
         return self._today
 
 
+SECRET_KEY = "0aVsQ3ZpLkS9m2uVxkq5YbGvJ3dXb7sS1hQ7dC8xZ0E="  # a Fernet key for tests only
+
+
 def settings(url: str = "memory://", **overrides: Any) -> Settings:
-    return Settings(database_url=url, admin_token=OPERATOR_TOKEN, _env_file=None, **overrides)
+    values: dict[str, Any] = {"secret_key": SECRET_KEY, "sandbox": "off", "worker_in_serve": False, **overrides}
+    return Settings(database_url=url, admin_token=OPERATOR_TOKEN, _env_file=None, **values)
 
 
 def container(url: str = "memory://") -> Container:

@@ -7,10 +7,12 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from interfaces.api import admin, contracts, health
+from infrastructure.opco_sandbox import create_sandbox_app
+from infrastructure.settings import Settings
+from interfaces.api import admin, cfas, contracts, health
 from interfaces.api.auth import TokenCache
 from interfaces.api.problem_details import install_problem_handlers
-from interfaces.bootstrap import Container, bootstrap
+from interfaces.bootstrap import Container, bootstrap, sandbox_config
 
 DESCRIPTION = """
 Convergence tracks a CFA's apprenticeship contract dossiers from draft to the OPCO's decision.
@@ -27,18 +29,24 @@ def create_app(container: Container | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = container is None
-        services = container or bootstrap()
+        services = container or bootstrap(settings)
         app.state.container = services
         app.state.token_cache = TokenCache(services.settings.token_cache_seconds)
+        if owned and services.settings.worker_in_serve:
+            services.worker.start()
         try:
             yield
         finally:
             if owned:
                 services.close()
 
+    settings = container.settings if container else Settings()
     app = FastAPI(title="Convergence", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     install_problem_handlers(app)
+    if settings.sandbox_mounted():
+        app.mount("/sandbox", create_sandbox_app(sandbox_config(settings)))
     app.include_router(health.router)
     app.include_router(contracts.router)
+    app.include_router(cfas.router)
     app.include_router(admin.router)
     return app

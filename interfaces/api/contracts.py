@@ -48,13 +48,13 @@ def create_contract(
         idempotency_key=idempotency_key,
         request_body=body.model_dump(mode="json", exclude_none=True),
     )
-    return saved_response(saved, services.dossiers.assessments, status=201)
+    return saved_response(saved, services, status=201)
 
 
 @router.get("/{contract_id}", response_model=ContractOut, responses={200: DOSSIER})
 def get_contract(contract_id: UUID, who: CurrentPrincipal, services: Services) -> JSONResponse:
     """Read one dossier: state, OPCO, Cerfa, mandate and the problems that block its submission."""
-    return contract_response(services.dossiers.contract(who, contract_id), services.dossiers.assessments)
+    return contract_response(services.dossiers.contract(who, contract_id), services)
 
 
 @router.get("/{contract_id}/events", response_model=list[EventOut])
@@ -74,7 +74,7 @@ def replace_cerfa(
     """Replace the whole Cerfa of a draft (If-Match required)."""
     version = expected_version(if_match, required=True)
     saved = services.dossiers.replace_cerfa(who, contract_id, parse_cerfa(document), version)
-    return saved_response(saved, services.dossiers.assessments)
+    return saved_response(saved, services)
 
 
 @router.patch("/{contract_id}/cerfa", response_model=ContractOut, openapi_extra={"requestBody": MERGE_PATCH_BODY})
@@ -85,7 +85,7 @@ async def patch_cerfa(
     version = expected_version(if_match, required=True)
     patch = await _merge_patch(request)
     saved = await run_in_threadpool(services.dossiers.patch_cerfa, who, contract_id, patch, version)
-    return saved_response(saved, services.dossiers.assessments)
+    return saved_response(saved, services)
 
 
 @router.put("/{contract_id}/opco", response_model=ContractOut)
@@ -95,7 +95,7 @@ def choose_opco(
     """Choose the OPCO explicitly (needed when the IDCC is 9999, 9998 or unknown), or null to route by IDCC."""
     version = expected_version(if_match, required=False)
     saved = services.dossiers.choose_opco(who, contract_id, body.opco, version)
-    return saved_response(saved, services.dossiers.assessments)
+    return saved_response(saved, services)
 
 
 @router.post("/{contract_id}/mandate", response_model=ContractOut)
@@ -111,14 +111,23 @@ def record_mandate(
         document_sha256=body.documentSha256,
         expected_version=expected_version(if_match, required=False),
     )
-    return saved_response(saved, services.dossiers.assessments)
+    return saved_response(saved, services)
 
 
 @router.post("/{contract_id}/submission", status_code=202, response_model=ContractOut)
 def submit(contract_id: UUID, who: CurrentPrincipal, services: Services, if_match: IfMatch = None) -> JSONResponse:
     """Ask for the dossier's transmission to its OPCO: needs the mandate and no blocking problem (else 409)."""
     saved = services.dossiers.submit(who, contract_id, expected_version(if_match, required=False))
-    return saved_response(saved, services.dossiers.assessments, status=202)
+    return saved_response(saved, services, status=202)
+
+
+@router.post("/{contract_id}/transmission/retry", response_model=ContractOut)
+def retry_transmission(
+    contract_id: UUID, who: CurrentPrincipal, services: Services, if_match: IfMatch = None
+) -> JSONResponse:
+    """Un-park a dossier whose transmission failed too often: it is sent again at the worker's next round."""
+    saved = services.dossiers.resume_transmission(who, contract_id, expected_version(if_match, required=False))
+    return saved_response(saved, services)
 
 
 @router.post("/{contract_id}/cancellation", response_model=ContractOut)
@@ -132,7 +141,7 @@ def cancel(
     """Cancel a draft dossier."""
     reason = body.reason if body else None
     saved = services.dossiers.cancel(who, contract_id, reason, expected_version(if_match, required=False))
-    return saved_response(saved, services.dossiers.assessments)
+    return saved_response(saved, services)
 
 
 async def _merge_patch(request: Request) -> dict[str, Any]:

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from fastapi.responses import JSONResponse
 
 from application.access import ApiToken
-from application.assessment import Assessment, Assessments
+from application.assessment import Assessment
 from application.dossiers import Saved
+from application.opco_accounts import OpcoAccounts
 from domain.contract import Contract
+from domain.contract_state import ContractState
+from domain.opcos import Opco
+from interfaces.bootstrap import Container
 
 
-def contract_body(contract: Contract, assessment: Assessment) -> dict[str, Any]:
+def contract_body(contract: Contract, assessment: Assessment, transmission: dict[str, Any] | None) -> dict[str, Any]:
     mandate = contract.mandate
     return {
         "id": str(contract.id),
@@ -24,10 +29,42 @@ def contract_body(contract: Contract, assessment: Assessment) -> dict[str, Any]:
         "cerfa": contract.cerfa,
         "mandate": {**mandate, "signedOn": mandate["signedOn"].isoformat()} if mandate else None,
         "problems": [p.as_dict() for p in assessment.problems],
+        "transmission": transmission,
+        "numeroExterne": contract.numero_externe,
+        "numeroDeca": contract.numero_deca,
+        "opcoState": contract.opco_state,
+        "opcoComment": contract.opco_comment,
+        "unknownOpcoState": contract.unknown_opco_state,
+        "commitment": contract.commitment,
+        "echeances": contract.echeances,
         "version": contract.version,
         "createdAt": contract.created_on.isoformat(),
         "updatedAt": contract.modified_on.isoformat(),
     }
+
+
+def transmission_body(contract: Contract, accounts: OpcoAccounts) -> dict[str, Any] | None:
+    """Where the sending stands; None for a draft, which is not to be sent yet."""
+    if contract.submitted_to is None:
+        return None
+    tx = contract.transmission
+    opco = Opco(contract.submitted_to)
+    waiting = contract.state is ContractState.SUBMITTED and not accounts.usable(contract.cfa_siret, opco)
+    return {
+        "attempts": tx["attempts"],
+        "failures": tx.get("failures", 0),
+        "parked": tx["parked"],
+        "inFlightSince": _iso(tx["inFlightSince"]),
+        "nextAttemptAt": _iso(tx["nextAttemptAt"]),
+        "lastError": tx["lastError"],
+        "waitingForKey": waiting,
+        "opcoTakesContracts": accounts.profiles[opco].contracts,
+        "history": [{k: _iso(v) if isinstance(v, datetime) else v for k, v in h.items()} for h in tx["history"]],
+    }
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
 
 
 def etag(version: int) -> str:
@@ -35,16 +72,19 @@ def etag(version: int) -> str:
 
 
 def contract_response(
-    contract: Contract, assessments: Assessments, *, status: int = 200, position: int | None = None
+    contract: Contract, services: Container, *, status: int = 200, position: int | None = None
 ) -> JSONResponse:
     headers = {"ETag": etag(contract.version), "Location": f"/contracts/{contract.id}"}
     if position is not None:
         headers["X-Position"] = str(position)
-    return JSONResponse(contract_body(contract, assessments.of(contract)), status_code=status, headers=headers)
+    body = contract_body(
+        contract, services.dossiers.assessments.of(contract), transmission_body(contract, services.accounts)
+    )
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
-def saved_response(saved: Saved, assessments: Assessments, status: int = 200) -> JSONResponse:
-    response = contract_response(saved.contract, assessments, status=status, position=saved.position)
+def saved_response(saved: Saved, services: Container, status: int = 200) -> JSONResponse:
+    response = contract_response(saved.contract, services, status=status, position=saved.position)
     if saved.replayed:
         response.headers["Idempotent-Replayed"] = "true"
     return response

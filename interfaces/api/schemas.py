@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -10,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from application.access import Role
 from domain.cerfa import Cerfa, Siret
-from domain.contract import ContractState
+from domain.contract_state import ContractState
 from domain.opcos import Opco
 
 NumeroInterne = Annotated[
@@ -66,6 +67,28 @@ class MandateOut(BaseModel):
     recordedBy: str
 
 
+class AttemptOut(BaseModel):
+    attempt: int
+    startedAt: datetime | None
+    outcome: Literal["sent", "found", "failed", "refused"] | None = Field(
+        description="found: the OPCO already had it (an earlier attempt reached it); null: in flight"
+    )
+    error: str | None
+    endedAt: datetime | None = None
+
+
+class TransmissionOut(BaseModel):
+    attempts: int
+    failures: int = Field(description="transient failures since the last retry; the dossier is parked at the limit")
+    parked: bool
+    inFlightSince: datetime | None
+    nextAttemptAt: datetime | None
+    lastError: str | None
+    waitingForKey: bool = Field(description="the CFA has no usable API key at this OPCO: set one to release it")
+    opcoTakesContracts: bool = Field(description="false when this OPCO takes no contracts over the API")
+    history: list[AttemptOut]
+
+
 class ContractOut(BaseModel):
     id: UUID
     numeroInterne: str
@@ -76,6 +99,14 @@ class ContractOut(BaseModel):
     cerfa: dict[str, Any] = Field(description="the Cerfa document as stored (fields not set are absent)")
     mandate: MandateOut | None
     problems: list[ProblemOut] = Field(description="what blocks submission; empty once submitted")
+    transmission: TransmissionOut | None = Field(description="the sending to the OPCO; null for a draft")
+    numeroExterne: str | None = Field(description="the OPCO's dossier number")
+    numeroDeca: str | None = Field(description="the national contract number, once the OPCO registered it")
+    opcoState: str | None = Field(description="the OPCO's own state (etat), verbatim")
+    opcoComment: str | None = Field(description="the OPCO's comment (commentaireEtat) or refusal messages")
+    unknownOpcoState: bool = Field(description="true when opcoState is not one this service knows")
+    commitment: Decimal | None = Field(description="the amount the OPCO committed to fund, in euros")
+    echeances: list[dict[str, Any]] = Field(description="the OPCO's instalment schedule (échéancier)")
     version: int
     createdAt: datetime
     updatedAt: datetime
@@ -106,3 +137,38 @@ class TokenOut(BaseModel):
 
 class TokenIssued(TokenOut):
     token: str = Field(description="the bearer token; shown this once, only its hash is stored")
+
+
+Secret = Annotated[str, StringConstraints(strip_whitespace=True, min_length=8, max_length=512)]
+
+
+class CredentialsIn(Strict):
+    apiKey: Secret = Field(description="the CFA's API key at this OPCO (from the OPCO's CFA extranet)")
+    clientId: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = Field(
+        None, description="OAuth2 client id of the software, where the OPCO requires OAuth"
+    )
+    clientSecret: Secret | None = None
+
+
+class Capabilities(BaseModel):
+    contracts: bool
+    invoices: bool
+    invoiceStates: bool
+    ruptures: bool
+    oauth: bool
+
+
+class OpcoAccountOut(BaseModel):
+    opco: Opco
+    protocol: int
+    capabilities: Capabilities
+    reachable: bool = Field(description="false when no address is configured for this OPCO")
+    keySet: bool
+    keyLast4: str | None
+    keyStatus: Literal["none", "unchecked", "valid", "rejected"]
+    keyExpiresOn: date | None
+    keyComment: str | None
+    clientId: str | None
+    lastContactAt: datetime | None
+    lastError: str | None
+    lastErrorAt: datetime | None

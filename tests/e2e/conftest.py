@@ -10,7 +10,7 @@ from tests.e2e.service import Service
 
 @pytest.fixture
 def service(database_url: str, tmp_path: Path) -> Iterator[Service]:
-    running = Service(database_url, tmp_path)
+    running = Service(database_url, tmp_path, env={"CONVERGENCE_WORKER_IN_SERVE": "false"})
     running.start()
     try:
         yield running

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.support import OPERATOR_TOKEN
+from tests.support import OPERATOR_TOKEN, SECRET_KEY
 
 BIN = Path(sys.executable).parent
 
@@ -23,18 +23,21 @@ def free_port() -> int:
         return port
 
 
-def service_env(database_url: str) -> dict[str, str]:
+def service_env(database_url: str, extra: dict[str, str] | None = None) -> dict[str, str]:
     return {
         **os.environ,
         "CONVERGENCE_DATABASE_URL": database_url,
         "CONVERGENCE_ADMIN_TOKEN": OPERATOR_TOKEN,
+        "CONVERGENCE_SECRET_KEY": SECRET_KEY,
         "CONVERGENCE_LOG_LEVEL": "warning",
+        **(extra or {}),
     }
 
 
 class Service:
-    def __init__(self, database_url: str, workdir: Path, workers: int = 1) -> None:
+    def __init__(self, database_url: str, workdir: Path, workers: int = 1, env: dict[str, str] | None = None) -> None:
         self.workers = workers
+        self.env = env or {}
         self.database_url = database_url
         self.workdir = workdir
         self.port = free_port()
@@ -45,7 +48,7 @@ class Service:
         self.process = subprocess.Popen(
             [str(BIN / "convergence"), "serve", "--port", str(self.port), "--workers", str(self.workers)],
             cwd=self.workdir,
-            env=service_env(self.database_url),
+            env=service_env(self.database_url, self.env),
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -68,7 +71,7 @@ class Service:
         completed = subprocess.run(
             [str(BIN / "convergence"), *args],
             cwd=self.workdir,
-            env=service_env(self.database_url),
+            env=service_env(self.database_url, self.env),
             capture_output=True,
             text=True,
             check=True,

@@ -11,7 +11,7 @@ from typing import Any
 from application.access import OPERATOR
 from application.errors import ConcurrentChange, VersionMismatch
 from domain.cerfa_document import parse_cerfa
-from domain.contract import ContractState
+from domain.contract_state import ContractState
 from tests.support import dossiers, principal
 
 THREADS = 12

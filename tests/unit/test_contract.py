@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from domain.cerfa_document import InvalidCerfa, parse_cerfa
-from domain.contract import Contract, ContractState, contract_id
+from domain.contract import Contract, contract_id
+from domain.contract_state import ContractState
 from domain.errors import InvalidValue, NotAllowedInState, SubmissionBlocked
 from domain.opcos import Opco
 from infrastructure.reference_data import idcc_routing

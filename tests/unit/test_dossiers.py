@@ -16,7 +16,7 @@ from application.errors import (
     VersionMismatch,
 )
 from domain.cerfa_document import parse_cerfa
-from domain.contract import ContractState
+from domain.contract_state import ContractState
 from domain.errors import InvalidValue
 from tests.support import dossiers, principal, with_changes
 

@@ -1,0 +1,160 @@
+"""The port to the OPCOs' information systems (API Convergence), as the application needs it.
+
+The infrastructure's httpx client implements it; tests may use the reference sandbox over loopback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any, Protocol
+
+from domain.contract import Contract
+from domain.opcos import Opco
+
+ENGAGE = "ENGAGE"  # the OPCO committed to fund the contract
+
+
+@dataclass(frozen=True, slots=True)
+class OpcoEndpoint:
+    """Everything needed to call one OPCO on behalf of one CFA."""
+
+    opco: Opco
+    base_url: str  # e.g. https://apiopco.example/ApiEchangeCFA (the client appends /v{n}/...)
+    protocol: int  # 1 or 2: the path prefix /v1 or /v2 for dossiers and their states
+    api_key: str  # the CFA's key at this OPCO: X-API-KEY
+    client_id: str | None = None  # OAuth2 client credentials of the software, where the OPCO requires them
+    client_secret: str | None = None
+    token_url: str | None = None  # absolute URL of the OAuth2 token endpoint
+    scope: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SentDossier:
+    numero_externe: str | None
+    etat: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Echeance:
+    numero: int
+    codification: str | None
+    montant_total: Decimal
+    montant_regle: Decimal
+    montant_en_cours_instruction: Decimal
+    date_ouverture: date | None
+    date_debut: date | None
+    date_fin: date | None
+
+    def as_record(self) -> dict[str, object]:
+        """As the dossier keeps it in its events: amounts as decimal strings, dates ISO."""
+        return {
+            "numero": self.numero,
+            "codification": self.codification,
+            "montantTotal": str(self.montant_total),
+            "montantRegle": str(self.montant_regle),
+            "montantEnCoursInstruction": str(self.montant_en_cours_instruction),
+            "dateOuverture": _iso(self.date_ouverture),
+            "dateDebut": _iso(self.date_debut),
+            "dateFin": _iso(self.date_fin),
+        }
+
+
+def _iso(value: date | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+@dataclass(frozen=True, slots=True)
+class OpcoDossier:
+    numero_interne: str
+    numero_externe: str | None
+    numero_deca: str | None
+    etat: str | None
+    commentaire_etat: str | None
+    engagement: Decimal | None
+    echeances: tuple[Echeance, ...] = ()
+    raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def record_commitment_on(self, contract: Contract, actor: str) -> None:
+        """Once the OPCO committed (ENGAGE), keep its figures on the dossier."""
+        if self.etat == ENGAGE:
+            contract.record_commitment(
+                engagement=None if self.engagement is None else str(self.engagement),
+                echeances=[e.as_record() for e in self.echeances],
+                actor=actor,
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class DossierState:
+    """One item of GET /v{n}/dossiers/etats (EtatDossierResult)."""
+
+    numero_interne: str
+    numero_externe: str | None
+    numero_deca: str | None
+    etat: str
+    commentaire_etat: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class KeyInfo:
+    valid: bool
+    expires_on: date | None
+    comment: str | None
+
+
+class OpcoError(Exception):
+    """Base of every failure to talk to an OPCO."""
+
+
+class TransientOpcoError(OpcoError):
+    """Worth retrying later: connection error, timeout, 429, 5xx.
+
+    `may_have_reached` is True when the OPCO may have received and stored the request (a timeout or a dropped
+    connection after the body was sent, a 5xx): look the dossier up before sending it again."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, may_have_reached: bool = False) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.may_have_reached = may_have_reached
+
+
+class RefusedByOpco(OpcoError):
+    """The OPCO refused the request (400/409/422), with its messages (its `errors` list or its `comment`)."""
+
+    def __init__(self, status: int, messages: list[str]) -> None:
+        super().__init__(f"refused by the OPCO ({status}): " + "; ".join(messages))
+        self.status = status
+        self.messages = messages
+
+
+class KeyRejected(OpcoError):
+    """403: the CFA's API key is invalid, expired or lacks the rights; a new key is needed."""
+
+
+class NotSupported(OpcoError):
+    """The OPCO does not offer this call (501, or absent from its capabilities)."""
+
+
+class OpcoGateway(Protocol):
+    def send_contract(self, endpoint: OpcoEndpoint, payload: dict[str, Any]) -> SentDossier:
+        """POST /v{n}/dossiers."""
+        ...
+
+    def find_dossier(self, endpoint: OpcoEndpoint, numero_interne: str) -> OpcoDossier | None:
+        """GET /v{n}/dossiers?numeroInterne=…; None when the OPCO does not know it (404, or 400 at OPCO EP)."""
+        ...
+
+    def dossier_states(self, endpoint: OpcoEndpoint) -> Iterator[DossierState]:
+        """GET /v{n}/dossiers/etats?numeroPage=1,2,… until `total` items are read (a repeated page stops it)."""
+        ...
+
+    def service_status(self, endpoint: OpcoEndpoint) -> dict[str, Any]:
+        """GET /v1/status."""
+        ...
+
+    def key_info(self, endpoint: OpcoEndpoint, siren: str) -> KeyInfo:
+        """GET /v2/cfakeyinfo?siren=…&XAPIKEY=…"""
+        ...

@@ -1,0 +1,57 @@
+"""How a dossier travels to its OPCO: the payload, the OPCO's states, and the record of transmission attempts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from domain.contract_state import ContractState
+
+# API Convergence `etat` → dossier state. RUPTU and RUPTURE are both seen in the wild for a termination.
+OPCO_STATES: dict[str, ContractState] = {
+    "TRANSMIS": ContractState.SENT,
+    "EN_COURS_INSTRUCTION": ContractState.IN_REVIEW,
+    "ENGAGE": ContractState.ACCEPTED,
+    "REFUSE": ContractState.REFUSED,
+    "ANNULE": ContractState.CANCELLED,
+    "RUPTU": ContractState.TERMINATED,
+    "RUPTURE": ContractState.TERMINATED,
+    "SOLDE": ContractState.CLOSED,
+}
+
+
+def contract_payload(numero_interne: str, cerfa: dict[str, Any]) -> dict[str, Any]:
+    """The body of POST /v{n}/dossiers: the Cerfa blocks under `cerfa`, with the CFA's own reference."""
+    return {"cerfa": {"numeroInterne": numero_interne, **cerfa}}
+
+
+def new_transmission() -> dict[str, Any]:
+    return {
+        "attempts": 0,
+        "failures": 0,
+        "inFlightSince": None,
+        "parked": False,
+        "lastError": None,
+        "nextAttemptAt": None,
+        "history": [],
+    }
+
+
+def attempt_started(transmission: dict[str, Any], attempt: int, at: datetime) -> None:
+    transmission["attempts"] = attempt
+    transmission["inFlightSince"] = at
+    transmission["nextAttemptAt"] = None
+    transmission["history"].append({"attempt": attempt, "startedAt": at, "outcome": None, "error": None})
+
+
+def attempt_ended(transmission: dict[str, Any], outcome: str, at: datetime, error: str | None = None) -> None:
+    transmission["inFlightSince"] = None
+    if error is not None:
+        transmission["lastError"] = error
+    history = transmission["history"]
+    if history and history[-1]["outcome"] is None:
+        history[-1].update(outcome=outcome, endedAt=at, error=error)
+    else:
+        history.append(
+            {"attempt": transmission["attempts"], "startedAt": None, "outcome": outcome, "error": error, "endedAt": at}
+        )

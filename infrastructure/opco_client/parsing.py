@@ -1,0 +1,166 @@
+"""The OPCOs' JSON → the port's dataclasses. Liberal in what it reads; amounts are exact (Decimal from str)."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from application.opco_gateway import DossierState, Echeance, KeyInfo, OpcoDossier, OpcoError, SentDossier
+
+log = logging.getLogger("convergence.opco_client")
+
+_FRENCH_DATE = re.compile(r"(\d{2})/(\d{2})/(\d{4})")
+_DOSSIER_KEYS = ("numeroInterne", "numeroExterne", "numeroDeca", "etat")
+_STATE_LIST_KEYS = ("EtatDossierResult", "etatDossierResult", "etatsDossiers", "etats")
+
+
+def parse_sent(body: Any) -> SentDossier:
+    """POST /dossiers: `{numeroInterne, numeroExterne, etat}`, possibly under `cerfa`, possibly absent."""
+    cerfa = _cerfa(_first_object(body))
+    return SentDossier(numero_externe=_str(cerfa.get("numeroExterne")), etat=_str(cerfa.get("etat")))
+
+
+def parse_dossier(body: Any, numero_interne: str) -> OpcoDossier | None:
+    """GET /dossiers?numeroInterne=: None for `null`, `{}` or `[]`.
+
+    A document with none of the dossier's fields raises rather than meaning "not found": the sender sends a dossier
+    the OPCO does not know, so a false "not found" would make a duplicate."""
+    document = _first_object(body)
+    if not document:
+        return None
+    cerfa = _cerfa(document)
+    if not any(key in cerfa for key in _DOSSIER_KEYS) and "echeances" not in document:
+        raise OpcoError(f"unrecognised dossier in the OPCO's answer (keys: {', '.join(sorted(document)[:10])})")
+    echeances = document.get("echeances")
+    return OpcoDossier(
+        numero_interne=_str(cerfa.get("numeroInterne")) or numero_interne,
+        numero_externe=_str(cerfa.get("numeroExterne")),
+        numero_deca=_str(cerfa.get("numeroDeca")),
+        etat=_str(cerfa.get("etat")),
+        commentaire_etat=_str(cerfa.get("commentaireEtat")),
+        engagement=amount(document.get("engagement"), "engagement"),
+        echeances=tuple(
+            _echeance(item, n) for n, item in enumerate(_list(echeances), start=1) if isinstance(item, dict)
+        ),
+        raw=document,
+    )
+
+
+def _echeance(item: Mapping[str, Any], position: int) -> Echeance:
+    where = f"echeances[{position}]"
+    numero = _int(item.get("numero"))
+    return Echeance(
+        numero=position if numero is None else numero,
+        codification=_str(item.get("codification")),
+        montant_total=amount(item.get("montantTotal"), f"{where}.montantTotal") or Decimal(0),
+        montant_regle=amount(item.get("montantRegle"), f"{where}.montantRegle") or Decimal(0),
+        montant_en_cours_instruction=amount(item.get("montantEnCoursInstruction"), f"{where}.montantEnCoursInstruction")
+        or Decimal(0),
+        date_ouverture=parse_date(item.get("dateOuverture"), f"{where}.dateOuverture"),
+        date_debut=parse_date(item.get("dateDebut"), f"{where}.dateDebut"),
+        date_fin=parse_date(item.get("dateFin"), f"{where}.dateFin"),
+    )
+
+
+def state_items(body: Any) -> tuple[list[dict[str, Any]], int | None]:
+    """One page of /dossiers/etats: its items and the announced `total` (None when absent)."""
+    if isinstance(body, list):
+        return [item for item in body if isinstance(item, dict)], None
+    if not isinstance(body, dict):
+        return [], None
+    items: list[Any] = next((body[key] for key in _STATE_LIST_KEYS if isinstance(body.get(key), list)), [])
+    total = body.get("total")
+    return [item for item in items if isinstance(item, dict)], _int(total)
+
+
+def parse_state(item: Mapping[str, Any]) -> DossierState | None:
+    numero_interne, etat = _str(item.get("numeroInterne")), _str(item.get("etat"))
+    if numero_interne is None or etat is None:
+        log.warning("dossier state skipped: no numeroInterne or no etat (numeroExterne=%s)", item.get("numeroExterne"))
+        return None
+    return DossierState(
+        numero_interne=numero_interne,
+        numero_externe=_str(item.get("numeroExterne")),
+        numero_deca=_str(item.get("numeroDeca")),
+        etat=etat,
+        commentaire_etat=_str(item.get("commentaireEtat")),
+    )
+
+
+def parse_key_info(body: Any) -> KeyInfo:
+    document = _first_object(body)
+    status = _str(document.get("status"))
+    return KeyInfo(
+        valid=status is not None and status.lower() == "success",
+        expires_on=parse_date(document.get("dateFinValidite"), "dateFinValidite"),
+        comment=_str(document.get("comment")),
+    )
+
+
+def amount(value: Any, where: str) -> Decimal | None:
+    """A JSON number or a numeric string (also "1 234,50") as an exact Decimal; None when absent.
+
+    An unreadable amount raises: a wrong figure in a payment schedule is worse than a failed read."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise OpcoError(f"unreadable amount in the OPCO's answer at {where}: {type(value).__name__}")
+    text = str(value).replace("\u00a0", "").replace(" ", "").replace(",", ".")
+    try:
+        result = Decimal(text)
+    except InvalidOperation:
+        raise OpcoError(f"unreadable amount in the OPCO's answer at {where}: {text[:40]!r}") from None
+    if not result.is_finite():
+        raise OpcoError(f"unreadable amount in the OPCO's answer at {where}: {text[:40]!r}")
+    return result
+
+
+def parse_date(value: Any, where: str) -> date | None:
+    """ISO date, ISO datetime ("2026-09-01T00:00:00", the date part is kept) or dd/mm/yyyy; None otherwise."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip()
+    french = _FRENCH_DATE.fullmatch(text)
+    if french:
+        text = f"{french[3]}-{french[2]}-{french[1]}"
+    try:
+        return date.fromisoformat(text[:10])
+    except ValueError:
+        log.warning("unreadable date in the OPCO's answer at %s: %r", where, text[:40])
+        return None
+
+
+def _first_object(body: Any) -> dict[str, Any]:
+    if isinstance(body, list):
+        body = next((item for item in body if isinstance(item, dict)), None)
+    return body if isinstance(body, dict) else {}
+
+
+def _cerfa(document: dict[str, Any]) -> dict[str, Any]:
+    cerfa = document.get("cerfa")
+    return cerfa if isinstance(cerfa, dict) else document
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _str(value: Any) -> str | None:
+    if value is None or isinstance(value, bool | dict | list):
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _int(value: Any) -> int | None:
+    if value is None or isinstance(value, bool | dict | list):
+        return None
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        return None
+    return int(number) if number.is_finite() and number == number.to_integral_value() else None

@@ -1,0 +1,64 @@
+"""The sandbox as an ASGI app: admin endpoints under /_sandbox, the eleven OPCOs under /opcos/{CODE}.
+
+Mountable anywhere (`parent.mount("/sandbox", create_sandbox_app(config))`): no route depends on an absolute path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+
+from domain.opcos import Opco
+from infrastructure.opco_sandbox.admin_routes import router as admin_router
+from infrastructure.opco_sandbox.config import SandboxConfig
+from infrastructure.opco_sandbox.context import Sandbox
+from infrastructure.opco_sandbox.errors import ApiError, SandboxRefusal, error_body
+from infrastructure.opco_sandbox.faults import FaultInjector, FaultMiddleware
+from infrastructure.opco_sandbox.oauth_routes import router as oauth_router
+from infrastructure.opco_sandbox.opco_routes import router as opco_router
+from infrastructure.opco_sandbox.state import open_store
+from infrastructure.opco_sandbox.stats import SandboxStats
+from infrastructure.opco_sandbox.wire import SandboxJSON
+
+TITLE = "Reference OPCO sandbox (API Convergence) — a rehearsal tool, never to be exposed"
+
+
+def create_sandbox_app(config: SandboxConfig | None = None) -> FastAPI:
+    config = config or SandboxConfig()
+    sandbox = Sandbox(config, open_store(config.state_path), SandboxStats(), FaultInjector(config.faults))
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        sandbox.close()  # only run when the sandbox is served on its own: a mounted app gets no lifespan
+
+    opcos = FastAPI(title=f"{TITLE}: OPCOs")
+    opcos.include_router(opco_router)
+    opcos.include_router(oauth_router)
+    opcos.add_middleware(FaultMiddleware, injector=sandbox.faults, stats=sandbox.stats)
+    app = FastAPI(title=TITLE, lifespan=lifespan)
+    app.include_router(admin_router)
+    app.mount("/opcos", opcos)
+    for each in (app, opcos):
+        each.state.sandbox = sandbox
+        each.add_exception_handler(SandboxRefusal, _refused)  # type: ignore[arg-type]
+        each.add_exception_handler(RequestValidationError, _invalid_request)  # type: ignore[arg-type]
+    return app
+
+
+async def _refused(_: Request, refusal: SandboxRefusal) -> SandboxJSON:
+    return SandboxJSON(error_body(refusal.opco, refusal.errors), status_code=refusal.status, headers=refusal.headers)
+
+
+async def _invalid_request(request: Request, error: RequestValidationError) -> SandboxJSON:
+    """400 rather than FastAPI's 422, in the OPCO's error shape."""
+    code = str(request.path_params.get("code", ""))
+    opco = Opco(code) if code in Opco.__members__ else None
+    errors = [
+        ApiError("REQUETE_INVALIDE", str(item.get("msg", "invalide")), ".".join(str(p) for p in item.get("loc", ())))
+        for item in error.errors()
+    ]
+    return SandboxJSON(error_body(opco, errors), status_code=400)

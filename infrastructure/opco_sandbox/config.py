@@ -1,0 +1,83 @@
+"""What a sandbox run is made of: its knobs and the faults it injects. Plain dataclasses, no environment reading."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from domain.opcos import Opco
+
+DEFAULT_OAUTH_OPCOS = frozenset({Opco.AKTO, Opco.AFDAS, Opco.OPCOEP})
+DEFAULT_NPEC = Decimal("8000.00")
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Faults:
+    """Failures injected into every OPCO call (never into /_sandbox/*). Rates are probabilities in 0..1."""
+
+    error_rate: float = 0.0  # 500/502/503
+    rate_limit_rate: float = 0.0  # 429 with Retry-After
+    retry_after_seconds: int = 1
+    timeout_rate: float = 0.0  # the answer comes timeout_seconds late
+    timeout_seconds: float = 30.0
+    reset_rate: float = 0.0  # the connection is dropped in the middle of the response body
+    latency_ms: int = 0  # added to every call
+    after_store_share: float = 0.5  # POST /dossiers: share of the faults injected after the dossier was stored
+    seed: int | None = None
+
+    def __post_init__(self) -> None:
+        rates = (self.error_rate, self.rate_limit_rate, self.timeout_rate, self.reset_rate, self.after_store_share)
+        if any(not 0.0 <= rate <= 1.0 for rate in rates):
+            raise ValueError("rates must be between 0 and 1")
+        if self.error_rate + self.rate_limit_rate + self.timeout_rate + self.reset_rate > 1.0:
+            raise ValueError("the fault rates must add up to at most 1")
+        if self.latency_ms < 0 or self.timeout_seconds < 0 or self.retry_after_seconds < 0:
+            raise ValueError("delays must not be negative")
+
+    def to_wire(self) -> dict[str, Any]:
+        return {_camel(item.name): getattr(self, item.name) for item in fields(self)}
+
+    def updated(self, wire: Mapping[str, Any]) -> Faults:
+        """A copy with the camelCase fields of `wire` replaced; unknown fields are an error."""
+        names = {_camel(item.name): item.name for item in fields(self)}
+        unknown = set(wire) - set(names)
+        if unknown:
+            raise ValueError(f"unknown fields: {', '.join(sorted(unknown))}")
+        current = {item.name: getattr(self, item.name) for item in fields(self)}
+        current.update({names[key]: value for key, value in wire.items()})
+        return Faults(**current)
+
+
+def _camel(name: str) -> str:
+    head, *tail = name.split("_")
+    return head + "".join(part.title() for part in tail)
+
+
+@dataclass(slots=True)
+class SandboxConfig:
+    """Everything a sandbox needs; the composition root builds it from the settings."""
+
+    clock: Callable[[], datetime] = utc_now  # aware datetimes
+    instruction_delay: float = 2.0  # seconds from TRANSMIS to EN_COURS_INSTRUCTION
+    decision_delay: float = 5.0  # seconds from EN_COURS_INSTRUCTION to the decision (ENGAGE or REFUSE)
+    ineligible_rncp: set[str] = field(default_factory=lambda: {"RNCP00000"})
+    npec_by_rncp: dict[str, Decimal] = field(default_factory=dict)
+    default_npec: Decimal = DEFAULT_NPEC  # for any RNCP absent from npec_by_rncp
+    oauth_opcos: frozenset[Opco] = DEFAULT_OAUTH_OPCOS
+    oauth_clients: dict[str, str] = field(default_factory=lambda: {"convergence-sandbox": "sandbox-secret"})
+    token_ttl_seconds: int = 3600
+    key_validity_days: int = 365
+    page_size: int = 50
+    faults: Faults = field(default_factory=Faults)
+    state_path: Path | None = None  # a SQLite file; None keeps everything in memory
+
+    def npec_for(self, rncp: str) -> Decimal:
+        return self.npec_by_rncp.get(rncp, self.default_npec)

@@ -1,0 +1,37 @@
+"""Everything the routes of one sandbox share, kept on the FastAPI app's state."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import cast
+
+from fastapi import Request
+
+from infrastructure.opco_sandbox.config import SandboxConfig
+from infrastructure.opco_sandbox.faults import FaultInjector
+from infrastructure.opco_sandbox.state import SandboxStore
+from infrastructure.opco_sandbox.stats import SandboxStats
+
+
+@dataclass(slots=True)
+class Sandbox:
+    config: SandboxConfig
+    store: SandboxStore
+    stats: SandboxStats
+    faults: FaultInjector
+
+    def now(self) -> datetime:
+        return self.config.clock()
+
+    def reset(self) -> None:
+        self.store.clear()
+        self.stats.reset()
+        self.faults.configure(self.config.faults)
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def current_sandbox(request: Request) -> Sandbox:
+    return cast(Sandbox, request.app.state.sandbox)

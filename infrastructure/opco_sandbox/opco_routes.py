@@ -1,0 +1,120 @@
+"""The OPCO half of the API Convergence, under /opcos/{CODE}: dossiers, their states, status and key info."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Query, Request
+
+from domain.opcos import Opco
+from infrastructure.opco_sandbox.auth import Caller, caller, identified_opco, valid_key
+from infrastructure.opco_sandbox.context import Sandbox, current_sandbox
+from infrastructure.opco_sandbox.errors import ApiError, SandboxRefusal
+from infrastructure.opco_sandbox.lifecycle import progress
+from infrastructure.opco_sandbox.records import StoredDossier
+from infrastructure.opco_sandbox.validation import cerfa_errors, field_at
+from infrastructure.opco_sandbox.wire import SandboxJSON, dossier_wire, etat_wire
+
+router = APIRouter()
+VERSIONS = ("v1", "v2")
+NOT_FOUND_AS_400 = frozenset({Opco.OPCOEP})  # as the real OPCO EP answers
+CallerDep = Annotated[Caller, Depends(caller)]
+SandboxDep = Annotated[Sandbox, Depends(current_sandbox)]
+
+
+def api_version(version: str) -> str:
+    if version not in VERSIONS:
+        raise SandboxRefusal(404, [ApiError("VERSION_INCONNUE", f"Version de protocole inconnue : {version}")])
+    return version
+
+
+@router.get("/{code}/v1/status")
+def service_status(who: CallerDep) -> SandboxJSON:
+    return SandboxJSON({"status": "OK", "version": "sandbox", "opco": who.opco.value})
+
+
+@router.get("/{code}/v2/cfakeyinfo")
+def key_info(
+    request: Request,
+    opco: Annotated[Opco, Depends(identified_opco)],
+    sandbox: SandboxDep,
+    siren: Annotated[str, Query()] = "",
+    xapikey: Annotated[str | None, Query(alias="XAPIKEY")] = None,
+) -> SandboxJSON:
+    """Judges the key in XAPIKEY (else X-API-KEY): answers status error rather than 403 for a bad one."""
+    api_key = xapikey or request.headers.get("X-API-KEY")
+    key = sandbox.store.find_key(api_key) if api_key else None
+    if key is None or key.opco != opco or key.siren != siren:
+        return SandboxJSON({"status": "error", "dateFinValidite": None, "comment": "Clé inconnue pour ce SIREN"})
+    expires_on = key.expires_on.isoformat()
+    if valid_key(api_key, opco, sandbox) is None:
+        return SandboxJSON({"status": "error", "dateFinValidite": expires_on, "comment": "Clé expirée"})
+    return SandboxJSON({"status": "success", "dateFinValidite": expires_on, "comment": "Clé valide"})
+
+
+@router.post("/{code}/{version}/dossiers", dependencies=[Depends(api_version)])
+def submit_dossier(who: CallerDep, sandbox: SandboxDep, payload: Annotated[dict[str, Any], Body()]) -> SandboxJSON:
+    cerfa = payload.get("cerfa")
+    if not isinstance(cerfa, dict):
+        raise SandboxRefusal(400, [ApiError("CERFA_MANQUANT", "Le bloc cerfa est obligatoire", "cerfa")], who.opco)
+    if isinstance(cerfa.get("numeroInterne"), str):
+        sandbox.stats.post_received(who.opco, cerfa["numeroInterne"])
+    errors = cerfa_errors(cerfa)
+    if errors:
+        raise SandboxRefusal(400, errors, who.opco)
+    if not str(field_at(cerfa, "organismeFormation.siret") or "").startswith(who.key.siren):
+        raise SandboxRefusal(
+            403, [ApiError("CLE_API_INVALIDE", "Ce dossier n'est pas celui du CFA de la clé API")], who.opco
+        )
+    stored = sandbox.store.add_dossier(who.opco, who.key.siren, cerfa["numeroInterne"], cerfa, sandbox.now())
+    if stored is None:
+        sandbox.stats.duplicate_refused()
+        error = ApiError("DOSSIER_EXISTANT", "Un dossier avec ce numéro interne existe déjà")
+        raise SandboxRefusal(400, [error], who.opco)
+    sandbox.stats.stored(who.opco, stored.numero_interne)
+    body = {"numeroInterne": stored.numero_interne, "numeroExterne": stored.numero_externe, "etat": "TRANSMIS"}
+    return SandboxJSON(body, status_code=201)
+
+
+@router.get("/{code}/{version}/dossiers", dependencies=[Depends(api_version)])
+def read_dossier(
+    who: CallerDep,
+    sandbox: SandboxDep,
+    numero_interne: Annotated[str | None, Query(alias="numeroInterne")] = None,
+    numero_externe: Annotated[str | None, Query(alias="numeroExterne")] = None,
+    numero_deca: Annotated[str | None, Query(alias="numeroDeca")] = None,
+) -> SandboxJSON:
+    if numero_interne:
+        dossier = sandbox.store.find_dossier(who.opco, who.key.siren, "numeroInterne", numero_interne)
+    elif numero_externe:
+        dossier = sandbox.store.find_dossier(who.opco, who.key.siren, "numeroExterne", numero_externe)
+    elif numero_deca:
+        dossier = _by_deca(sandbox, who, numero_deca)
+    else:
+        error = ApiError("PARAMETRE_MANQUANT", "Indiquez numeroInterne, numeroExterne ou numeroDeca")
+        raise SandboxRefusal(400, [error], who.opco)
+    if dossier is None:
+        raise _unknown_dossier(who.opco)
+    return SandboxJSON(dossier_wire(dossier, progress(dossier, sandbox.now(), sandbox.config)))
+
+
+def _by_deca(sandbox: Sandbox, who: Caller, numero_deca: str) -> StoredDossier | None:
+    now = sandbox.now()
+    candidates = sandbox.store.dossiers(who.opco, who.key.siren)
+    return next((d for d in candidates if progress(d, now, sandbox.config).numero_deca == numero_deca), None)
+
+
+def _unknown_dossier(opco: Opco) -> SandboxRefusal:
+    status = 400 if opco in NOT_FOUND_AS_400 else 404
+    return SandboxRefusal(status, [ApiError("DOSSIER_INCONNU", "Aucun dossier ne correspond à ce numéro")], opco)
+
+
+@router.get("/{code}/{version}/dossiers/etats", dependencies=[Depends(api_version)])
+def dossier_states(
+    who: CallerDep, sandbox: SandboxDep, page: Annotated[int, Query(alias="numeroPage", ge=1)] = 1
+) -> SandboxJSON:
+    size, now = sandbox.config.page_size, sandbox.now()
+    total = sandbox.store.count(who.opco, who.key.siren)
+    dossiers = sandbox.store.dossiers(who.opco, who.key.siren, offset=(page - 1) * size, limit=size)
+    items = [etat_wire(dossier, progress(dossier, now, sandbox.config)) for dossier in dossiers]
+    return SandboxJSON({"total": total, "count": len(items), "page": page, "EtatDossierResult": items})

@@ -1,0 +1,48 @@
+"""What the sandbox stores: CFA keys, OAuth tokens and the dossiers as received."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from domain.opcos import Opco
+
+# Fields the OPCO sets: never stored from a submission, always added when a dossier is read.
+OPCO_FIELDS = ("numeroInterne", "numeroExterne", "numeroDeca", "etat", "commentaireEtat")
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKey:
+    """A CFA's key at one OPCO, bound to the CFA's SIREN."""
+
+    api_key: str
+    opco: Opco
+    siren: str
+    expires_on: date
+
+
+@dataclass(frozen=True, slots=True)
+class AccessToken:
+    token: str
+    opco: Opco
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class StoredDossier:
+    opco: Opco
+    siren: str
+    numero_interne: str
+    numero_externe: str
+    sequence: int  # per OPCO, from 1, in order of submission
+    submitted_at: datetime
+    cerfa: dict[str, Any]  # the blocks as received, without OPCO_FIELDS
+
+
+def numero_externe(opco: Opco, submitted_at: datetime, sequence: int) -> str:
+    return f"{opco.value}-{submitted_at.year}-{sequence:06d}"
+
+
+def blocks_of(cerfa: dict[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in cerfa.items() if name not in OPCO_FIELDS}

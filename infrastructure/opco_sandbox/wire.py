@@ -1,0 +1,74 @@
+"""The JSON the sandbox answers: amounts as numbers with exactly two decimals, never through a float."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+from starlette.responses import JSONResponse
+
+from infrastructure.opco_sandbox.lifecycle import Progress
+from infrastructure.opco_sandbox.records import StoredDossier
+from infrastructure.opco_sandbox.schedule import Instalment
+
+ZERO = Decimal("0.00")
+
+
+def to_json(value: Any) -> str:
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, dict):
+        items = (f"{json.dumps(str(key), ensure_ascii=False)}:{to_json(item)}" for key, item in value.items())
+        return "{" + ",".join(items) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(to_json(item) for item in value) + "]"
+    return json.dumps(value, ensure_ascii=False)
+
+
+class SandboxJSON(JSONResponse):
+    """Return it from every handler: FastAPI's own encoding would turn the Decimals into floats first."""
+
+    def render(self, content: Any) -> bytes:
+        return to_json(content).encode("utf-8")
+
+
+def dossier_wire(dossier: StoredDossier, state: Progress) -> dict[str, Any]:
+    schedule = state.schedule
+    return {
+        "cerfa": {**dossier.cerfa, **etat_wire(dossier, state)},
+        "engagement": schedule.engagement if schedule else None,
+        "echeances": [echeance_wire(item) for item in schedule.instalments] if schedule else [],
+        "detailsFacturation": {
+            "iban": None,
+            "plafondFraisPremierEquipement": Decimal("500.00"),
+            "fraisPremierEquipementRegles": ZERO,
+            "fraisMobiliteRegles": ZERO,
+            "periodesFraisAnnexes": [],
+        },
+        "engagementsFraisAnnexe": [],
+    }
+
+
+def etat_wire(dossier: StoredDossier, state: Progress) -> dict[str, Any]:
+    return {
+        "numeroInterne": dossier.numero_interne,
+        "numeroExterne": dossier.numero_externe,
+        "numeroDeca": state.numero_deca,
+        "etat": state.etat,
+        "commentaireEtat": state.commentaire,
+    }
+
+
+def echeance_wire(instalment: Instalment) -> dict[str, Any]:
+    return {
+        "numero": instalment.numero,
+        "codification": instalment.codification,
+        "montantTotal": instalment.montant_total,
+        "montantRegle": ZERO,
+        "montantEnCoursInstruction": ZERO,
+        "dateOuverture": instalment.date_ouverture.isoformat(),
+        "dateDebut": instalment.date_debut.isoformat(),
+        "dateFin": instalment.date_fin.isoformat(),
+        "iban": None,
+    }

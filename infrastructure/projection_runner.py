@@ -1,0 +1,52 @@
+"""Follows the application's notification log into a projection, on any store (SQLite has no subscriptions).
+
+Each event is handled with its tracking position; the view writes both in one transaction, so a crash never
+loses or doubles an update and a restart resumes where the view stopped.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import Application
+from eventsourcing.persistence import Tracking
+
+log = logging.getLogger("convergence.projections")
+
+
+class ProjectionRunner:
+    def __init__(
+        self,
+        app: Application[UUID],
+        name: str,
+        topics: Sequence[str],
+        handle: Callable[[Any, Tracking], None],
+        position: Callable[[], int],
+        batch_size: int = 500,
+    ) -> None:
+        self.app = app
+        self.name = name
+        self._topics = tuple(topics)
+        self._handle = handle
+        self._position = position
+        self._batch_size = batch_size
+
+    def catch_up(self) -> int:
+        """Process every event recorded after the view's position; the number processed."""
+        processed = 0
+        while True:
+            start = self._position() + 1
+            notifications = self.app.recorder.select_notifications(start, self._batch_size, topics=self._topics)
+            for notification in notifications:
+                event = self.app.mapper.to_domain_event(notification)
+                self._handle(event, Tracking(self.app.name, notification.id))
+                processed += 1
+            if len(notifications) < self._batch_size:
+                return processed
+
+    def lag(self) -> int:
+        head = self.app.recorder.max_notification_id() or 0
+        return max(0, head - self._position())

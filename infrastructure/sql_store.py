@@ -1,0 +1,155 @@
+"""A thin transaction layer over the event store's own database, for the read models, leases and contact log.
+
+The same SQL runs on SQLite and PostgreSQL: write it with %s placeholders and portable types.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+from psycopg_pool import ConnectionPool
+
+from infrastructure.event_store import postgres_env, sqlite_path
+
+Row = tuple[Any, ...]
+
+
+class Transaction(ABC):
+    @abstractmethod
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run a statement; the number of rows it changed."""
+
+    @abstractmethod
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
+
+
+class SqlStore(ABC):
+    dialect: str
+
+    @abstractmethod
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]: ...
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release connections."""
+
+    def create(self, statements: Sequence[str]) -> None:
+        with self.transaction() as tx:
+            for statement in statements:
+                tx.execute(statement)
+
+
+class _SqliteTransaction(Transaction):
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        return self._conn.execute(sql.replace("%s", "?"), tuple(params)).rowcount
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        return list(self._conn.execute(sql.replace("%s", "?"), tuple(params)).fetchall())
+
+
+class SqliteStore(SqlStore):
+    """One connection per thread; BEGIN IMMEDIATE so that writers queue instead of failing on upgrade."""
+
+    dialect = "sqlite"
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._local = threading.local()
+        self._shared: sqlite3.Connection | None = None
+        self._lock = threading.Lock()
+        if path == ":memory:":  # tests: one connection, serialised
+            self._shared = self._connect()
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self._path, timeout=30, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA busy_timeout=30000")
+        return conn
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._shared is not None:
+            return self._shared
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = self._connect()
+        return conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        conn = self._connection()
+        with self._lock if self._shared is not None else _nothing():
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield _SqliteTransaction(conn)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    def close(self) -> None:
+        if self._shared is not None:
+            self._shared.close()
+
+
+@contextmanager
+def _nothing() -> Iterator[None]:
+    yield
+
+
+class _PostgresTransaction(Transaction):
+    def __init__(self, cursor: psycopg.Cursor[Row]) -> None:
+        self._cursor = cursor
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        self._cursor.execute(sql, tuple(params) or None)
+        return self._cursor.rowcount
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        self._cursor.execute(sql, tuple(params) or None)
+        return list(self._cursor.fetchall())
+
+
+class PostgresStore(SqlStore):
+    dialect = "postgresql"
+
+    def __init__(self, database_url: str, pool_size: int = 4) -> None:
+        env = postgres_env(database_url)
+        options = f"-c search_path={env['POSTGRES_SCHEMA']}" if "POSTGRES_SCHEMA" in env else None
+        conninfo = psycopg.conninfo.make_conninfo(
+            dbname=env["POSTGRES_DBNAME"],
+            host=env["POSTGRES_HOST"],
+            port=env["POSTGRES_PORT"],
+            user=env["POSTGRES_USER"],
+            password=env["POSTGRES_PASSWORD"] or None,
+            options=options,
+            connect_timeout="10",
+        )
+        self._pool: ConnectionPool[psycopg.Connection[Row]] = ConnectionPool(
+            conninfo, min_size=1, max_size=pool_size, open=True, name="convergence-views"
+        )
+
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cursor:
+            yield _PostgresTransaction(cursor)
+
+    def close(self) -> None:
+        self._pool.close()
+
+
+def open_sql_store(database_url: str) -> SqlStore:
+    if database_url.startswith("sqlite://"):
+        return SqliteStore(sqlite_path(database_url))
+    if database_url.startswith("memory://"):
+        return SqliteStore(":memory:")
+    return PostgresStore(database_url)

@@ -1,0 +1,158 @@
+"""The worker: keeps the transmissions read model up to date, sends what is due, and syncs the OPCOs' states.
+
+Each task runs in its own thread under a lease, so that with several processes on one database each task runs
+in exactly one of them at a time and another takes over when that one dies. An error in a round is logged and the
+task goes on at the next round.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from eventsourcing.persistence import Tracking
+
+from application.dossiers import Dossiers
+from application.opco_accounts import OpcoAccounts
+from application.opco_gateway import OpcoEndpoint
+from application.ports import Clock
+from application.sender import Sender
+from application.state_sync import StateSync
+from application.transmissions import TOPICS, QueuedTransmission, row_changes
+from domain.opcos import Opco
+from infrastructure.leases import Leases
+from infrastructure.projection_runner import ProjectionRunner
+from infrastructure.sandbox_keys import SandboxKeys
+from infrastructure.transmissions_view import NAME, SqlTransmissionsView
+
+log = logging.getLogger("convergence.worker")
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerTiming:
+    projection_poll: float = 0.5
+    sender_poll: float = 1.0
+    sync_interval: float = 180.0
+    concurrency: int = 16
+
+
+class Worker:
+    def __init__(
+        self,
+        *,
+        dossiers: Dossiers,
+        view: SqlTransmissionsView,
+        accounts: OpcoAccounts,
+        sender: Sender,
+        sync: StateSync,
+        leases: Leases,
+        clock: Clock,
+        timing: WorkerTiming,
+        sandbox_keys: SandboxKeys | None = None,
+    ) -> None:
+        self.view = view
+        self._accounts = accounts
+        self._sender = sender
+        self._sync = sync
+        self._leases = leases
+        self._clock = clock
+        self._timing = timing
+        self._keys = sandbox_keys
+        self.projection = ProjectionRunner(dossiers, NAME, TOPICS, self._project, lambda: view.position(dossiers.name))
+        self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._pool = ThreadPoolExecutor(timing.concurrency, thread_name_prefix="sender")
+        self._in_progress: set[uuid.UUID] = set()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    # -- one round of each task (the tests call these directly) ---------------------------------------------
+
+    def project_once(self) -> int:
+        return self.projection.catch_up()
+
+    def send_once(self) -> list[Future[None]]:
+        """Dispatch the due dossiers of every account whose OPCO can be reached; the futures of the sends started.
+        Accounts without a usable key are skipped whole, so their dossiers wait without holding up the others."""
+        now = self._clock.now()
+        started = []
+        for cfa_siret, opco in self.view.due_accounts(now):
+            endpoint = self._endpoint(cfa_siret, opco)
+            if endpoint is None:
+                continue
+            for item in self.view.due(now, self._timing.concurrency * 4, cfa_siret, opco):
+                if self._claim(item):
+                    started.append(self._pool.submit(self._send, item, endpoint))
+        return started
+
+    def sync_once(self) -> Any:
+        return self._sync.run_once()
+
+    # -- running ------------------------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        tasks: list[tuple[str, float, Callable[[], object]]] = [
+            ("transmissions-projection", self._timing.projection_poll, self.project_once),
+            ("sender", self._timing.sender_poll, self.send_once),
+            ("state-sync", self._timing.sync_interval, self.sync_once),
+        ]
+        for name, interval, task in tasks:
+            thread = threading.Thread(target=self._loop, args=(name, interval, task), name=name, daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        log.info("worker %s started", self.holder)
+
+    def stop(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=30)
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        for name in ("transmissions-projection", "sender", "state-sync"):
+            self._leases.release(name, self.holder)
+
+    def _loop(self, name: str, interval: float, task: Callable[[], object]) -> None:
+        ttl = max(30.0, 3 * interval)
+        while not self._stop.is_set():
+            try:
+                if self._leases.acquire(name, self.holder, ttl):
+                    task()
+            except Exception:  # a failed round must not end the task: log it, try again next round
+                log.exception("worker task %s failed; retrying in %.1f s", name, interval)
+            self._stop.wait(interval)
+
+    # -- internals ---------------------------------------------------------------------------------------------
+
+    def _project(self, event: Any, tracking: Tracking) -> None:
+        self.view.apply(row_changes(event), tracking)
+
+    def _endpoint(self, cfa_siret: str, code: str) -> OpcoEndpoint | None:
+        opco = Opco(code)
+        if not self._accounts.profiles[opco].contracts:
+            return None  # this OPCO takes no contracts over the API: the dossier is shown as such
+        endpoint = self._accounts.endpoint(cfa_siret, opco)
+        if endpoint is None and self._keys is not None and self._keys.ensure(cfa_siret, opco):
+            endpoint = self._accounts.endpoint(cfa_siret, opco)
+        return endpoint
+
+    def _claim(self, item: QueuedTransmission) -> bool:
+        with self._lock:
+            if item.contract_id in self._in_progress:
+                return False
+            self._in_progress.add(item.contract_id)
+            return True
+
+    def _send(self, item: QueuedTransmission, endpoint: OpcoEndpoint) -> None:
+        try:
+            self._sender.send(item, endpoint)
+        except Exception:
+            log.exception("sending %s failed unexpectedly", item.contract_id)
+        finally:
+            with self._lock:
+                self._in_progress.discard(item.contract_id)

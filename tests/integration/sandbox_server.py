@@ -1,0 +1,50 @@
+"""Serves an ASGI app (the OPCO sandbox by default) with a real uvicorn on a free loopback port, in a thread."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import uvicorn
+from starlette.types import ASGIApp
+
+from infrastructure.opco_sandbox import SandboxConfig, create_sandbox_app
+
+START_TIMEOUT = 10.0
+
+
+@contextmanager
+def running_app(app: ASGIApp) -> Iterator[str]:
+    """Yields the base URL (http://127.0.0.1:PORT) while the server runs; stops it on exit."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))  # the server takes the bound socket: no race for the port
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(app, log_level="warning", access_log=False, timeout_graceful_shutdown=2)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        _wait_until_started(server, thread)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+        sock.close()
+
+
+@contextmanager
+def running_sandbox(config: SandboxConfig | None = None) -> Iterator[str]:
+    """The sandbox's root URL; an OPCO's base URL is f"{url}/opcos/{CODE}"."""
+    with running_app(create_sandbox_app(config)) as url:
+        yield url
+
+
+def _wait_until_started(server: uvicorn.Server, thread: threading.Thread) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the sandbox server did not start")
+        time.sleep(0.01)
