@@ -13,11 +13,20 @@ from application.access import WORKER
 from application.dossiers import Dossiers
 from application.errors import ApplicationError
 from application.opco_accounts import OpcoAccounts
-from application.opco_gateway import ENGAGE, DossierState, KeyRejected, OpcoEndpoint, OpcoError, OpcoGateway
+from application.opco_gateway import (
+    ENGAGE,
+    DossierState,
+    KeyRejected,
+    NotSupported,
+    OpcoEndpoint,
+    OpcoError,
+    OpcoGateway,
+)
 from application.ports import Clock
 from application.transmissions import TransmissionsView
 from domain.contract import Contract, contract_id
 from domain.errors import DomainError
+from domain.opco_account import KeyStatus
 from domain.opcos import Opco
 from domain.transmission import OPCO_STATES
 
@@ -64,6 +73,7 @@ class StateSync:
                     continue
                 unknown += state.etat not in OPCO_STATES
                 changes += self._record(cfa_siret, endpoint, state)
+            self._confirm_key(cfa_siret, endpoint)
         except KeyRejected as rejected:
             error = str(rejected)
             self._accounts.reject_key(cfa_siret, endpoint.opco, error)
@@ -72,6 +82,23 @@ class StateSync:
             log.warning("state sync of %s at %s failed: %s", cfa_siret, endpoint.opco, failure)
         self._accounts.contacted(cfa_siret, endpoint.opco, self._clock.now(), error)
         return changes, unknown, int(error is not None)
+
+    def _confirm_key(self, cfa_siret: str, endpoint: OpcoEndpoint) -> None:
+        """The OPCO answered with this key: mark it valid, with its expiry where the OPCO tells it (v2)."""
+        account = self._accounts.account(cfa_siret, endpoint.opco)
+        if account is None or account.key_status is not KeyStatus.UNCHECKED:
+            return
+        expires_on, comment = None, None
+        if endpoint.protocol >= 2:
+            try:
+                info = self._gateway.key_info(endpoint, siren=cfa_siret[:9])
+                if not info.valid:
+                    self._accounts.reject_key(cfa_siret, endpoint.opco, info.comment or "the OPCO says it is invalid")
+                    return
+                expires_on, comment = info.expires_on, info.comment
+            except NotSupported:
+                comment = "this OPCO does not tell the key's expiry"
+        self._accounts.confirm_key(cfa_siret, endpoint.opco, expires_on, comment)
 
     def _record(self, cfa_siret: str, endpoint: OpcoEndpoint, state: DossierState) -> int:
         if state.etat not in OPCO_STATES:

@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     max_failures: int = Field(8, ge=1, description="transient failures before a dossier is parked")
     backoff_base_seconds: float = Field(2.0, gt=0)
     backoff_cap_seconds: float = Field(600.0, gt=0)
+    lease_seconds: float = Field(
+        30.0, gt=0, description="how long another process waits before taking over a task whose worker died"
+    )
     in_flight_timeout_seconds: float = Field(
         120.0, gt=0, description="an attempt without outcome older than this is taken as lost (crash)"
     )

@@ -41,6 +41,7 @@ class WorkerTiming:
     sender_poll: float = 1.0
     sync_interval: float = 180.0
     concurrency: int = 16
+    lease: float = 30.0  # a task's lease; at least three rounds long
 
 
 class Worker:
@@ -118,7 +119,7 @@ class Worker:
             self._leases.release(name, self.holder)
 
     def _loop(self, name: str, interval: float, task: Callable[[], object]) -> None:
-        ttl = max(30.0, 3 * interval)
+        ttl = max(self._timing.lease, 3 * interval)
         while not self._stop.is_set():
             try:
                 if self._leases.acquire(name, self.holder, ttl):

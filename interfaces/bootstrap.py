@@ -85,6 +85,7 @@ def bootstrap(settings: Settings | None = None) -> Container:
             sender_poll=settings.sender_poll_seconds,
             sync_interval=settings.sync_interval_seconds,
             concurrency=settings.sender_concurrency,
+            lease=settings.lease_seconds,
         ),
         sandbox_keys=SandboxKeys(sandbox, accounts) if sandbox else None,
     )

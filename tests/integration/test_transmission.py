@@ -185,3 +185,35 @@ def test_faults_leave_other_dossiers_flowing(database_url: str, sandbox: str, co
         assert len(stats(sandbox)["stored"]) == 20
     finally:
         container.close()
+
+
+def test_the_sync_confirms_the_key_with_its_expiry(
+    database_url: str, sandbox: str, complete_cerfa: dict[str, Any]
+) -> None:
+    container = wired(database_url, sandbox)
+    cfa = complete_cerfa["organismeFormation"]["siret"]
+    try:
+        submitted(container, complete_cerfa, "K-1")
+        round_trip(container)
+        account = container.accounts.account(cfa, Opco.ATLAS)
+        assert account is not None
+        assert account.key_status is KeyStatus.UNCHECKED
+        container.worker.sync_once()
+        account = container.accounts.account(cfa, Opco.ATLAS)
+        assert account is not None
+        assert account.key_status is KeyStatus.VALID
+        assert account.key_expires_on is not None  # ATLAS speaks protocol v2: cfakeyinfo tells the expiry
+    finally:
+        container.close()
+
+
+def test_an_oauth_opco_is_reached_with_a_token(database_url: str, sandbox: str, complete_cerfa: dict[str, Any]) -> None:
+    container = wired(database_url, sandbox)
+    try:
+        contract = submitted(container, complete_cerfa, "O-1", opco=Opco.AKTO)
+        assert contract.submitted_to == "AKTO"
+        round_trip(container)
+        assert reload(container, contract).state in AT_OPCO_STATES
+        assert stats(sandbox)["stored"] == {"AKTO/O-1": 1}
+    finally:
+        container.close()

@@ -9,6 +9,7 @@ from typing import Any
 from application.access import Principal, Role
 from domain.cerfa_document import parse_cerfa
 from domain.contract import Contract
+from domain.opcos import Opco
 from interfaces.bootstrap import Container, bootstrap
 from tests.support import settings
 
@@ -28,10 +29,10 @@ def wired(database_url: str, sandbox: str, **overrides: Any) -> Container:
     return bootstrap(settings(database_url, **values))
 
 
-def submitted(container: Container, cerfa: dict[str, Any], numero: str) -> Contract:
+def submitted(container: Container, cerfa: dict[str, Any], numero: str, opco: Opco | None = None) -> Contract:
     who = Principal(actor="token:test", role=Role.FRONTEND, cfa_siret=cerfa["organismeFormation"]["siret"])
     app = container.dossiers
-    ident = app.create_contract(who, cerfa=parse_cerfa(cerfa), numero_interne=numero, opco=None).contract.id
+    ident = app.create_contract(who, cerfa=parse_cerfa(cerfa), numero_interne=numero, opco=opco).contract.id
     app.record_mandate(who, ident, signed_on=date(2026, 6, 15), signatory=MANDATE_SIGNATORY, document_sha256=None)
     return app.submit(who, ident).contract
 
