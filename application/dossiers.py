@@ -176,6 +176,9 @@ class Dossiers(Application[UUID]):
     def contract_as_worker(self, ident: UUID) -> Contract:
         return self.contract(WORKER, ident)
 
+    def history_as_worker(self, ident: UUID) -> list[dict[str, Any]]:
+        return self.history(WORKER, ident)
+
     def contract_by_numero(self, principal: Principal, cfa: str, numero_interne: str) -> Contract:
         return self.contract(principal, contract_id(cfa, numero_interne))
 

@@ -1,0 +1,43 @@
+"""Two workers on one database, running at once: each dossier is still sent exactly once."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpx
+
+from domain.contract_state import AT_OPCO_STATES
+from infrastructure.opco_sandbox import Faults, SandboxConfig
+from tests.integration.sandbox_server import running_sandbox
+from tests.integration.transmission_support import reload, submitted, wired
+
+FAST = {
+    "sender_poll_seconds": 0.05,
+    "projection_poll_seconds": 0.05,
+    "sync_interval_seconds": 0.3,
+    "lease_seconds": 2.0,
+}
+
+
+def test_two_workers_send_each_dossier_once(database_url: str, complete_cerfa: dict[str, Any]) -> None:
+    config = SandboxConfig(instruction_delay=0.2, decision_delay=0.2, faults=Faults(latency_ms=20, seed=5))
+    with running_sandbox(config) as sandbox:
+        first, second = wired(database_url, sandbox, **FAST), wired(database_url, sandbox, **FAST)
+        try:
+            contracts = [submitted(first, complete_cerfa, f"W-{n}") for n in range(40)]
+            first.worker.start()
+            second.worker.start()
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                if all(reload(first, c).state in AT_OPCO_STATES for c in contracts):
+                    break
+                time.sleep(0.2)
+            assert all(reload(first, c).state in AT_OPCO_STATES for c in contracts)
+            stored = httpx.get(f"{sandbox}/_sandbox/stats").json()["stored"]
+            assert stored == {f"ATLAS/W-{n}": 1 for n in range(40)}
+            sent_events = [sum(e["type"] == "Sent" for e in first.dossiers.history_as_worker(c.id)) for c in contracts]
+            assert set(sent_events) == {1}
+        finally:
+            first.close()
+            second.close()
