@@ -6,11 +6,12 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from enum import StrEnum
-from uuid import NAMESPACE_URL, UUID, uuid5
+from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
 from application.errors import Forbidden
+from domain.ids import named_id
 
 TOKEN_PREFIX = "cvg_"
 
@@ -66,7 +67,7 @@ def token_hash(secret: str) -> str:
 
 
 def token_id(secret_hash: str) -> UUID:
-    return uuid5(NAMESPACE_URL, f"/tokens/{secret_hash}")
+    return named_id("tokens", secret_hash)
 
 
 class ApiToken(Aggregate):

@@ -5,9 +5,11 @@ from __future__ import annotations
 import hashlib
 import json
 from typing import Any
-from uuid import NAMESPACE_URL, UUID, uuid5
+from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
+
+from domain.ids import named_id
 
 
 def fingerprint(body: Any) -> str:
@@ -17,7 +19,7 @@ def fingerprint(body: Any) -> str:
 
 
 def record_id(scope: str, key: str) -> UUID:
-    return uuid5(NAMESPACE_URL, f"/idempotency/{scope}/{key}")
+    return named_id("idempotency", scope, key)
 
 
 class IdempotencyRecord(Aggregate):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Any
-from uuid import NAMESPACE_URL, UUID, uuid5
+from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
@@ -13,6 +13,7 @@ from domain.cerfa_document import cfa_siret as cerfa_cfa_siret
 from domain.cerfa_document import employer_idcc, parse_cerfa
 from domain.contract_state import AT_OPCO_STATES, DRAFT_STATES, ContractState
 from domain.errors import InvalidValue, NotAllowedInState, SubmissionBlocked
+from domain.ids import named_id
 from domain.merge_patch import apply_merge_patch, merge_diff
 from domain.opcos import IdccRouting, Opco
 from domain.problems import Problem
@@ -22,7 +23,7 @@ from domain.transmission import OPCO_STATES, attempt_ended, attempt_started, new
 
 def contract_id(cfa_siret: str, numero_interne: str) -> UUID:
     """Ids derive from the CFA's own reference, so a second dossier with that reference cannot be stored."""
-    return uuid5(NAMESPACE_URL, f"/cfas/{cfa_siret}/contracts/{numero_interne}")
+    return named_id("cfas", cfa_siret, "contracts", numero_interne)
 
 
 class Contract(Aggregate):

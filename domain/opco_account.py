@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import date
 from enum import StrEnum
-from uuid import NAMESPACE_URL, UUID, uuid5
+from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
+
+from domain.ids import named_id
 
 
 class KeyStatus(StrEnum):
@@ -17,7 +19,7 @@ class KeyStatus(StrEnum):
 
 
 def opco_account_id(cfa_siret: str, opco: str) -> UUID:
-    return uuid5(NAMESPACE_URL, f"/cfas/{cfa_siret}/opcos/{opco}")
+    return named_id("cfas", cfa_siret, "opcos", opco)
 
 
 class OpcoAccount(Aggregate):
