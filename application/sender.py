@@ -102,11 +102,13 @@ class Sender:
         )
 
     def _sendable(self, contract: Contract) -> bool:
-        tx = contract.transmission
+        tx, now = contract.transmission, self._clock.now()
         if contract.state is not ContractState.SUBMITTED or tx["parked"]:
             return False
+        if tx["nextAttemptAt"] is not None and tx["nextAttemptAt"] > now:
+            return False  # the read model has not caught up with the last failure's backoff yet
         in_flight = tx["inFlightSince"]
-        return in_flight is None or self._clock.now() - in_flight >= self._policy.in_flight_timeout
+        return in_flight is None or now - in_flight >= self._policy.in_flight_timeout
 
     def _found(self, contract: Contract, endpoint: OpcoEndpoint) -> bool:
         found = self._gateway.find_dossier(endpoint, contract.numero_interne)
