@@ -138,6 +138,9 @@ class Sender:
         try:
             if self._found(contract, endpoint):
                 return
+        except KeyRejected as rejected:
+            self._key_rejected(contract, endpoint.opco, str(rejected))
+            return
         except OpcoError as error:
             self._failed(contract.id, error)
             return

@@ -11,7 +11,7 @@ from eventsourcing.domain import Aggregate, event
 from domain.cerfa import Cerfa
 from domain.cerfa_document import cfa_siret as cerfa_cfa_siret
 from domain.cerfa_document import employer_idcc, parse_cerfa
-from domain.contract_state import AT_OPCO_STATES, DRAFT_STATES, ContractState
+from domain.contract_state import DRAFT_STATES, ContractState
 from domain.errors import InvalidValue, NotAllowedInState, SubmissionBlocked
 from domain.ids import named_id
 from domain.merge_patch import apply_merge_patch, merge_diff
@@ -164,7 +164,7 @@ class Contract(Aggregate):
         actor: str,
     ) -> None:
         """A state read from the OPCO. Also heals a dossier whose sending outcome was lost: the OPCO has it."""
-        self._require_state("record an OPCO state of", AT_OPCO_STATES | {ContractState.SUBMITTED})
+        self._require_sent_for("record an OPCO state of")
         known = (self.opco_state, self.opco_comment, self.numero_externe, self.numero_deca)
         incoming = (etat, commentaire, numero_externe or self.numero_externe, numero_deca or self.numero_deca)
         if incoming != known:
@@ -179,7 +179,9 @@ class Contract(Aggregate):
 
     def record_commitment(self, *, engagement: str | None, echeances: list[dict[str, Any]], actor: str) -> None:
         """The OPCO's funding commitment and instalment schedule, read when it accepts the dossier."""
-        self._require_state("record the commitment of", AT_OPCO_STATES)
+        self._require_sent_for("record the commitment of")
+        if self.state is ContractState.SUBMITTED:
+            raise NotAllowedInState("record the commitment of", self.state, frozenset({"at the OPCO"}))
         if (engagement, echeances) != (self.commitment, self.echeances):
             self.trigger_event(self.FundingCommitted, engagement=engagement, echeances=echeances, actor=actor)
 
@@ -253,6 +255,12 @@ class Contract(Aggregate):
 
     def _require_draft(self, action: str) -> None:
         self._require_state(action, DRAFT_STATES)
+
+    def _require_sent_for(self, action: str) -> None:
+        """The OPCO's word counts for every dossier submitted to it, whatever it said before (a terminated
+        contract is later settled, SOLDE); never for a draft, nor for a draft cancelled by the CFA."""
+        if self.submitted_to is None:
+            raise NotAllowedInState(action, self.state, frozenset({"submitted to an OPCO"}))
 
     def _require_state(self, action: str, allowed: frozenset[ContractState]) -> None:
         if self.state not in allowed:
