@@ -162,6 +162,18 @@ class Dossiers(Application[UUID]):
         """A change made by the transmission worker (actor `worker`), retried on a lost race like any other."""
         return self._change(WORKER, ident, None, command)
 
+    def change_loaded_as_worker(self, contract: Contract, command: Callable[[Contract], object]) -> Saved:
+        """A worker change to a dossier it has just read: saved without reading it again, unless another change
+        was saved in between (then read again and retried)."""
+        command(contract)
+        if not contract.pending_events:
+            return Saved(contract, None)
+        try:
+            recordings = self.save(contract)
+        except IntegrityError:
+            return self.change_as_worker(contract.id, command)
+        return Saved(contract, recordings[-1].notification.id)
+
     # -- contracts: queries ---------------------------------------------------------------------------------
 
     def contract(self, principal: Principal, ident: UUID, version: int | None = None) -> Contract:

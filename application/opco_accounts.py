@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -17,6 +17,8 @@ from domain.errors import InvalidValue
 from domain.opco_account import KeyStatus, OpcoAccount, opco_account_id
 from domain.opco_catalogue import OpcoProfile
 from domain.opcos import Opco
+
+CONTACT_RESOLUTION = timedelta(seconds=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +44,7 @@ class OpcoAccounts:
         self._box = box
         self.profiles = profiles
         self.contacts = contacts
+        self._last_success: dict[tuple[str, Opco], datetime] = {}
 
     def set_credentials(
         self,
@@ -110,7 +113,13 @@ class OpcoAccounts:
         return account is not None and account.usable
 
     def contacted(self, cfa_siret: str, opco: Opco, at: datetime, error: str | None) -> None:
+        """Note an exchange; successful ones at most once a second per account (the sender makes hundreds)."""
+        key = (cfa_siret, opco)
+        if error is None and (last := self._last_success.get(key)) is not None and at - last < CONTACT_RESOLUTION:
+            return
         self.contacts.record(cfa_siret, opco.value, at, error)
+        if error is None:
+            self._last_success[key] = at
 
     def reject_key(self, cfa_siret: str, opco: Opco, comment: str) -> None:
         account = self.account(cfa_siret, opco)

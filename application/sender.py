@@ -91,11 +91,12 @@ class Sender:
     def _attempt(self, contract: Contract, endpoint: OpcoEndpoint) -> None:
         if contract.transmission["attempts"] and self._found(contract, endpoint):
             return
-        if not self._record(contract.id, lambda c: c.start_transmission(WORKER.actor)):
+        started = self._record_on(contract, lambda c: c.start_transmission(WORKER.actor))
+        if started is None:
             return
         sent = self._gateway.send_contract(endpoint, contract_payload(contract.numero_interne, contract.cerfa))
-        self._record(
-            contract.id,
+        self._record_on(
+            started,
             lambda c: c.record_sent(
                 numero_externe=sent.numero_externe, etat=sent.etat, found_by_lookup=False, actor=WORKER.actor
             ),
@@ -170,6 +171,14 @@ class Sender:
 
         log.warning("sending %s failed: %s", ident, error)
         self._record(ident, fail)
+
+    def _record_on(self, contract: Contract, command: Callable[[Contract], object]) -> Contract | None:
+        """Like _record, on the dossier in hand: no re-read unless another change was saved first."""
+        try:
+            return self._app.change_loaded_as_worker(contract, command).contract
+        except (DomainError, ApplicationError) as reason:
+            log.info("dossier %s not updated: %s", contract.id, reason)
+            return None
 
     def _record(self, ident: UUID, command: Callable[[Contract], object]) -> bool:
         """Apply a worker command; False when the dossier moved on meanwhile (another worker, the sync)."""

@@ -1,7 +1,7 @@
 """Follows the application's notification log into a projection, on any store (SQLite has no subscriptions).
 
-Each event is handled with its tracking position; the view writes both in one transaction, so a crash never
-loses or doubles an update and a restart resumes where the view stopped.
+Events are handled in batches with the position of the batch's last event; the view writes the batch and the
+position in one transaction, so a crash never loses or doubles an update and a restart resumes where it stopped.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ class ProjectionRunner:
         app: Application[UUID],
         name: str,
         topics: Sequence[str],
-        handle: Callable[[Any, Tracking], None],
+        handle: Callable[[list[Any], Tracking], None],
         position: Callable[[], int],
         batch_size: int = 500,
     ) -> None:
@@ -40,10 +40,11 @@ class ProjectionRunner:
         while True:
             start = self._position() + 1
             notifications = self.app.recorder.select_notifications(start, self._batch_size, topics=self._topics)
-            for notification in notifications:
-                event = self.app.mapper.to_domain_event(notification)
-                self._handle(event, Tracking(self.app.name, notification.id))
-                processed += 1
+            if notifications:
+                # one transaction for the batch, its position the last event's: all of it is applied, or none
+                events = [self.app.mapper.to_domain_event(n) for n in notifications]
+                self._handle(events, Tracking(self.app.name, notifications[-1].id))
+                processed += len(events)
             if len(notifications) < self._batch_size:
                 return processed
 

@@ -11,10 +11,12 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from eventsourcing.persistence import Tracking
@@ -33,6 +35,8 @@ from infrastructure.sandbox_keys import SandboxKeys
 from infrastructure.transmissions_view import NAME, SqlTransmissionsView
 
 log = logging.getLogger("convergence.worker")
+BUSY_PAUSE = 0.05  # seconds between two rounds of a task that found work
+FINISHED_MEMORY_SECONDS = 10.0  # how long a finished send is remembered, for the read model to show its outcome
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +74,7 @@ class Worker:
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._pool = ThreadPoolExecutor(timing.concurrency, thread_name_prefix="sender")
         self._in_progress: set[uuid.UUID] = set()
+        self._finished: dict[uuid.UUID, tuple[datetime, float]] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -80,16 +85,20 @@ class Worker:
         return self.projection.catch_up()
 
     def send_once(self) -> list[Future[None]]:
-        """Dispatch the due dossiers of every account whose OPCO can be reached; the futures of the sends started.
-        Accounts without a usable key are skipped whole, so their dossiers wait without holding up the others."""
+        """Dispatch due dossiers, as many as the pool has room for, from every account whose OPCO can be reached;
+        the futures of the sends started. Accounts without a usable key are skipped whole, so their dossiers wait
+        without holding up the others."""
         now = self._clock.now()
-        started = []
+        started: list[Future[None]] = []
         for cfa_siret, opco in self.view.due_accounts(now):
+            room = self._room()
+            if room <= 0:
+                break
             endpoint = self._endpoint(cfa_siret, opco)
             if endpoint is None:
                 continue
-            for item in self.view.due(now, self._timing.concurrency * 4, cfa_siret, opco):
-                if self._claim(item):
+            for item in self.view.due(now, room + self._taken(), cfa_siret, opco):
+                if len(started) < room and self._claim(item):
                     started.append(self._pool.submit(self._send, item, endpoint))
         return started
 
@@ -101,8 +110,8 @@ class Worker:
     def start(self) -> None:
         tasks: list[tuple[str, float, Callable[[], object]]] = [
             ("transmissions-projection", self._timing.projection_poll, self.project_once),
-            ("sender", self._timing.sender_poll, self.send_once),
-            ("state-sync", self._timing.sync_interval, self.sync_once),
+            ("sender", self._timing.sender_poll, self._send_round),
+            ("state-sync", self._timing.sync_interval, self._sync_round),
         ]
         for name, interval, task in tasks:
             thread = threading.Thread(target=self._loop, args=(name, interval, task), name=name, daemon=True)
@@ -121,17 +130,27 @@ class Worker:
     def _loop(self, name: str, interval: float, task: Callable[[], object]) -> None:
         ttl = max(self._timing.lease, 3 * interval)
         while not self._stop.is_set():
+            busy = False
             try:
                 if self._leases.acquire(name, self.holder, ttl):
-                    task()
+                    busy = bool(task())
             except Exception:  # a failed round must not end the task: log it, try again next round
                 log.exception("worker task %s failed; retrying in %.1f s", name, interval)
-            self._stop.wait(interval)
+            # a round that found work is followed at once by another, which may find more
+            self._stop.wait(min(interval, BUSY_PAUSE) if busy else interval)
 
     # -- internals ---------------------------------------------------------------------------------------------
 
-    def _project(self, event: Any, tracking: Tracking) -> None:
-        self.view.apply(row_changes(event), tracking)
+    def _send_round(self) -> bool:
+        started = self.send_once()
+        return bool(started) or self._room() <= 0  # busy: come back as soon as the pool has room
+
+    def _sync_round(self) -> bool:
+        self.sync_once()
+        return False  # the OPCOs are polled at their interval, whatever a round found
+
+    def _project(self, events: list[Any], tracking: Tracking) -> None:
+        self.view.apply([change for event in events for change in row_changes(event)], tracking)
 
     def _endpoint(self, cfa_siret: str, code: str) -> OpcoEndpoint | None:
         opco = Opco(code)
@@ -142,9 +161,23 @@ class Worker:
             endpoint = self._accounts.endpoint(cfa_siret, opco)
         return endpoint
 
-    def _claim(self, item: QueuedTransmission) -> bool:
+    def _taken(self) -> int:
+        """Due rows this process already holds: being sent, or sent but not yet seen by the read model."""
+        horizon = time.monotonic() - FINISHED_MEMORY_SECONDS
         with self._lock:
-            if item.contract_id in self._in_progress:
+            for ident in [i for i, (_, at) in self._finished.items() if at < horizon]:
+                del self._finished[ident]
+            return len(self._in_progress) + len(self._finished)
+
+    def _room(self) -> int:
+        """Sends the pool can take now: its threads, and as many again queued, so that none idles."""
+        return 2 * self._timing.concurrency - len(self._in_progress)
+
+    def _claim(self, item: QueuedTransmission) -> bool:
+        """Take a due dossier unless it is being sent, or was sent here since the read model last saw it."""
+        with self._lock:
+            finished = self._finished.get(item.contract_id)
+            if item.contract_id in self._in_progress or (finished and finished[0] == item.due_at):
                 return False
             self._in_progress.add(item.contract_id)
             return True
@@ -157,3 +190,5 @@ class Worker:
         finally:
             with self._lock:
                 self._in_progress.discard(item.contract_id)
+                # the row stays due with this due_at until the read model catches up: done, or a new due_at
+                self._finished[item.contract_id] = (item.due_at, time.monotonic())
