@@ -1,0 +1,232 @@
+"""Dossiers transmitted per second by the worker, against a bare httpx loop posting the same payloads, in one run.
+
+    .venv/bin/python -m benchmarks.transmission [--dossiers 2000] [--concurrency 16] [--latency-ms 50]
+                                                [--database-url URL | --postgres]
+
+The reference OPCO sandbox runs as its own process (`convergence sandbox`, dossiers in memory) and answers every
+call `--latency-ms` late. N submitted dossiers are created through the Dossiers application (no HTTP), then:
+
+- baseline: a bare loop, `--concurrency` threads sharing one httpx client, POSTs the same N payloads to the same
+  sandbox (with the same headers and key): no event store, no read model, no lookup, no attempt recorded;
+- worker: `container.worker` (in-process threads, `--concurrency` sends at a time) is started and timed until the
+  transmissions read model has the N dossiers done (the OPCO has them); the sandbox must have stored each once.
+
+Also printed: the theoretical ceiling, concurrency / latency. Target: worker >= 200 dossiers/s on the reference
+machine (2 cores) with 50 ms per call and concurrency 16. It prints figures, it asserts no timing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+import psycopg
+from psycopg import sql
+
+from application.access import Principal, Role
+from domain.cerfa_document import parse_cerfa
+from domain.opcos import Opco
+from domain.transmission import contract_payload
+from infrastructure.opco_client.identity import ClientIdentity
+from interfaces.bootstrap import Container, bootstrap
+from tests.conftest import load_example
+from tests.support import settings
+
+BIN = Path(sys.executable).parent
+ADMIN_URL = os.environ.get("CONVERGENCE_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+MANDATE_SIGNATORY = {"nom": "Martin", "prenom": "Claire", "qualite": "Gérante"}
+OPCO = Opco.ATLAS  # the complete Cerfa's IDCC (1486) routes there: an API key, no OAuth
+PROTOCOL = 2  # ATLAS speaks v2
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--dossiers", type=int, default=2000, help="dossiers to transmit (default 2000)")
+    parser.add_argument("--concurrency", type=int, default=16, help="sends at a time, both sides (default 16)")
+    parser.add_argument("--latency-ms", type=int, default=50, help="added by the sandbox to every call (default 50)")
+    parser.add_argument("--sender-poll", type=float, default=None, help="worker: seconds between sender rounds")
+    parser.add_argument("--projection-poll", type=float, default=None, help="worker: seconds between projections")
+    store = parser.add_mutually_exclusive_group()
+    store.add_argument("--database-url", help="the event store (default: a temporary SQLite file)")
+    store.add_argument("--postgres", action="store_true", help=f"a temporary database on {_where(ADMIN_URL)}")
+    args = parser.parse_args()
+
+    with _database(args.database_url, args.postgres) as url, _sandbox() as (sandbox, pid):
+        httpx.put(f"{sandbox}/_sandbox/faults", json={"latencyMs": args.latency_ms}).raise_for_status()
+        run(url, sandbox, psutil.Process(pid), args)
+
+
+class Cpu:
+    """CPU seconds (user + system) spent by this process and by the sandbox's during a block."""
+
+    def __init__(self, sandbox: psutil.Process) -> None:
+        self._processes = (psutil.Process(), sandbox)
+        self.own = self.sandbox = 0.0
+
+    def __enter__(self) -> Cpu:
+        self._before = [_cpu(p) for p in self._processes]
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.own, self.sandbox = (_cpu(p) - b for p, b in zip(self._processes, self._before, strict=True))
+
+
+def _cpu(process: psutil.Process) -> float:
+    times = process.cpu_times()
+    return float(times.user + times.system)
+
+
+def run(url: str, sandbox: str, sandbox_process: psutil.Process, args: argparse.Namespace) -> None:
+    timing: dict[str, Any] = {"sender_concurrency": args.concurrency}
+    if args.sender_poll is not None:
+        timing["sender_poll_seconds"] = args.sender_poll
+    if args.projection_poll is not None:
+        timing["projection_poll_seconds"] = args.projection_poll
+    container = bootstrap(settings(url, sandbox_url=sandbox, log_level="warning", **timing))
+    try:
+        started = time.perf_counter()
+        cerfa = create_submitted(container, args.dossiers)
+        created = time.perf_counter() - started
+        with Cpu(sandbox_process) as bare_cpu:
+            bare = bare_loop(sandbox, cerfa, args.dossiers, args.concurrency)
+        with Cpu(sandbox_process) as worker_cpu:
+            worker = worker_run(container, args.dossiers)
+        config = container.settings
+    finally:
+        container.close()
+
+    stored: dict[str, int] = httpx.get(f"{sandbox}/_sandbox/stats").json()["stored"]
+    by_worker = [count for key, count in stored.items() if key.startswith(f"{OPCO.value}/W-")]
+    ceiling = args.concurrency / (args.latency_ms / 1000) if args.latency_ms else float("inf")
+    print(f"store: {_where(url)}; sandbox: {sandbox}, {args.latency_ms} ms per call; {args.dossiers} dossiers")
+    print(
+        f"worker: concurrency {config.sender_concurrency}, sender poll {config.sender_poll_seconds} s,"
+        f" projection poll {config.projection_poll_seconds} s"
+    )
+    print(f"created and submitted (application)  : {args.dossiers / created:8.1f} dossiers/s ({created:.1f} s)")
+    print(f"ceiling, concurrency / latency        : {ceiling:8.1f} dossiers/s")
+    print(f"baseline, bare httpx loop (no store)  : {bare:8.1f} dossiers/s ({bare / ceiling:.2f} of the ceiling)")
+    print(f"worker (convergence)                  : {worker:8.1f} dossiers/s   (target >= 200)")
+    print(f"ratio worker / bare loop              : {worker / bare:8.2f}")
+    print(f"ratio worker / ceiling                : {worker / ceiling:8.2f}")
+    per = 1000 / args.dossiers
+    print(
+        f"CPU per dossier, client / sandbox     : bare loop {bare_cpu.own * per:.2f} / {bare_cpu.sandbox * per:.2f} ms,"
+        f" worker {worker_cpu.own * per:.2f} / {worker_cpu.sandbox * per:.2f} ms ({os.cpu_count()} cores)"
+    )
+    duplicates = sum(count > 1 for count in by_worker)
+    verdict = "ok" if len(by_worker) == args.dossiers and not duplicates else "MISMATCH"
+    print(f"sandbox stored by the worker          : {len(by_worker)} of {args.dossiers}, {duplicates} twice: {verdict}")
+
+
+def create_submitted(container: Container, count: int) -> dict[str, Any]:
+    """N submitted dossiers W-0…W-(N-1), through the application; the normalised Cerfa they carry."""
+    document = load_example("cerfa-complete.json")
+    who = Principal(actor="token:bench", role=Role.FRONTEND, cfa_siret=document["organismeFormation"]["siret"])
+    app, cerfa = container.dossiers, parse_cerfa(document)
+    for n in range(count):
+        ident = app.create_contract(who, cerfa=cerfa, numero_interne=f"W-{n}", opco=None).contract.id
+        app.record_mandate(who, ident, signed_on=date(2026, 6, 15), signatory=MANDATE_SIGNATORY, document_sha256=None)
+        app.submit(who, ident)
+    normalised: dict[str, Any] = app.contract_as_worker(ident).cerfa
+    return normalised
+
+
+def bare_loop(sandbox: str, cerfa: dict[str, Any], count: int, concurrency: int) -> float:
+    """Dossiers per second POSTed by `concurrency` threads with one httpx client, as the gateway would."""
+    siret = cerfa["organismeFormation"]["siret"]
+    key = httpx.post(f"{sandbox}/_sandbox/keys", json={"opco": OPCO.value, "siret": siret}).json()["apiKey"]
+    identity = ClientIdentity("Convergence", "Convergence", "0.1.0")
+    headers = {**identity.common_headers(), **identity.api_headers(), "X-API-KEY": key}
+    url = f"{sandbox}/opcos/{OPCO.value}/v{PROTOCOL}/dossiers"
+    limits = httpx.Limits(max_connections=64, max_keepalive_connections=32)
+    with httpx.Client(headers=headers, limits=limits, timeout=30) as client:
+
+        def post(n: int) -> None:
+            answer = client.post(url, json=contract_payload(f"B-{n}", cerfa))
+            if answer.status_code != 201:
+                raise RuntimeError(f"bare loop: POST B-{n}: {answer.status_code} {answer.text[:200]}")
+
+        with ThreadPoolExecutor(concurrency) as pool:
+            list(pool.map(post, range(-concurrency, 0)))  # warm-up: connections
+            started = time.perf_counter()
+            list(pool.map(post, range(count)))
+            return count / (time.perf_counter() - started)
+
+
+def worker_run(container: Container, count: int) -> float:
+    """Dossiers per second from the worker's start until the read model has all `count` done."""
+    started = time.perf_counter()
+    container.worker.start()
+    deadline = started + max(120.0, count / 5)
+    while container.transmissions.counts().get("done", 0) < count:
+        if time.perf_counter() > deadline:
+            raise RuntimeError(f"worker: not done after {deadline - started:.0f} s: {container.transmissions.counts()}")
+        time.sleep(0.02)
+    return count / (time.perf_counter() - started)
+
+
+@contextmanager
+def _sandbox() -> Iterator[tuple[str, int]]:
+    """`convergence sandbox` on a free loopback port, its dossiers in memory."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    command = [str(BIN / "convergence"), "sandbox", "--port", str(port), "--state", ":memory:"]
+    process = subprocess.Popen(
+        command, env={**os.environ, "CONVERGENCE_LOG_LEVEL": "warning"}, stdout=subprocess.DEVNULL
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the sandbox did not start")
+            try:
+                if httpx.get(f"{url}/_sandbox/stats", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        yield url, process.pid
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
+
+
+@contextmanager
+def _database(url: str | None, postgres: bool) -> Iterator[str]:
+    if url:
+        yield url
+    elif postgres:
+        name = f"convergence_bench_{uuid.uuid4().hex[:8]}"
+        with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
+            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+            try:
+                yield ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+            finally:
+                admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+    else:
+        with tempfile.TemporaryDirectory(prefix="convergence-bench-") as directory:
+            yield f"sqlite:///{directory}/convergence.db"
+
+
+def _where(url: str) -> str:
+    return url.rsplit("@", 1)[-1] if url.startswith("postgres") else url
+
+
+if __name__ == "__main__":
+    main()
