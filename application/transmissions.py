@@ -45,8 +45,9 @@ class RowChange:
 
 
 class TransmissionsView(Protocol):
-    def apply(self, changes: Sequence[RowChange], tracking: Tracking) -> None:
-        """Write the changes and the tracking position in one transaction (a position seen twice is refused)."""
+    def apply(self, changes: Sequence[RowChange], tracking: Tracking, previous: int | None = None) -> None:
+        """Write the changes and the tracking position in one transaction (a position seen twice is refused, and
+        so is a batch read from another position than `previous`, when given)."""
         ...
 
     def position(self, application_name: str) -> int: ...

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import Application
 from eventsourcing.persistence import Tracking
+
+from application.projections import Batch
 
 log = logging.getLogger("convergence.projections")
 
@@ -23,7 +24,7 @@ class ProjectionRunner:
         app: Application[UUID],
         name: str,
         topics: Sequence[str],
-        handle: Callable[[list[Any], Tracking], None],
+        handle: Callable[[Batch], None],
         position: Callable[[], int],
         batch_size: int = 500,
     ) -> None:
@@ -38,12 +39,12 @@ class ProjectionRunner:
         """Process every event recorded after the view's position; the number processed."""
         processed = 0
         while True:
-            start = self._position() + 1
-            notifications = self.app.recorder.select_notifications(start, self._batch_size, topics=self._topics)
+            previous = self._position()
+            notifications = self.app.recorder.select_notifications(previous + 1, self._batch_size, topics=self._topics)
             if notifications:
                 # one transaction for the batch, its position the last event's: all of it is applied, or none
-                events = [self.app.mapper.to_domain_event(n) for n in notifications]
-                self._handle(events, Tracking(self.app.name, notifications[-1].id))
+                events = [(n.id, self.app.mapper.to_domain_event(n)) for n in notifications]
+                self._handle(Batch(events, previous, Tracking(self.app.name, notifications[-1].id)))
                 processed += len(events)
             if len(notifications) < self._batch_size:
                 return processed

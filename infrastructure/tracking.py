@@ -13,8 +13,11 @@ DDL = (
 )
 
 
-def advance(tx: Transaction, projection: str, tracking: Tracking) -> None:
-    """Move the position forward; a position already reached means the event was processed: refuse it."""
+def advance(tx: Transaction, projection: str, tracking: Tracking, previous: int | None = None) -> None:
+    """Move the position forward; a position already reached means the event was processed: refuse it. With
+    `previous`, refuse also unless the position is still `previous` (the batch was read from there)."""
+    if previous is not None and position(tx, projection, tracking.application_name) != previous:
+        raise IntegrityError(f"{projection} moved on since position {previous}: read the log again")
     moved = tx.execute(
         "UPDATE projection_tracking SET position = %s WHERE projection = %s AND application_name = %s"
         " AND position < %s",

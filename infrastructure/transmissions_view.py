@@ -32,9 +32,9 @@ class SqlTransmissionsView:
         self._store = store
         store.create(DDL)
 
-    def apply(self, changes: Sequence[RowChange], position: Tracking) -> None:
+    def apply(self, changes: Sequence[RowChange], position: Tracking, previous: int | None = None) -> None:
         with self._store.transaction() as tx:
-            tracking.advance(tx, NAME, position)
+            tracking.advance(tx, NAME, position, previous)
             for change in changes:
                 _apply(tx, change)
 

@@ -19,12 +19,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from eventsourcing.persistence import Tracking
-
 from application.dossiers import Dossiers
 from application.opco_accounts import OpcoAccounts
 from application.opco_gateway import OpcoEndpoint
 from application.ports import Clock
+from application.projections import Batch
 from application.sender import Sender
 from application.state_sync import StateSync
 from application.transmissions import TOPICS, QueuedTransmission, row_changes
@@ -149,8 +148,9 @@ class Worker:
         self.sync_once()
         return False  # the OPCOs are polled at their interval, whatever a round found
 
-    def _project(self, events: list[Any], tracking: Tracking) -> None:
-        self.view.apply([change for event in events for change in row_changes(event)], tracking)
+    def _project(self, batch: Batch) -> None:
+        changes = [change for _, event in batch.events for change in row_changes(event)]
+        self.view.apply(changes, batch.tracking, batch.previous)
 
     def _endpoint(self, cfa_siret: str, code: str) -> OpcoEndpoint | None:
         opco = Opco(code)

@@ -319,7 +319,7 @@ class MemoryTransmissionsView:
             self.apply(row_changes(event), Tracking(app.name, notification.id))
         return len(notifications)
 
-    def apply(self, changes: Sequence[RowChange], tracking: Tracking) -> None:
+    def apply(self, changes: Sequence[RowChange], tracking: Tracking, previous: int | None = None) -> None:
         if tracking.notification_id <= self.position(tracking.application_name):
             raise ValueError(f"position {tracking.notification_id} already applied")
         self._positions[tracking.application_name] = tracking.notification_id
