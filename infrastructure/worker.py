@@ -29,6 +29,7 @@ from application.state_sync import StateSync
 from application.transmissions import TOPICS, QueuedTransmission, row_changes
 from domain.opcos import Opco
 from infrastructure.leases import Leases
+from infrastructure.pg_wakeup import LogWakeup
 from infrastructure.projection_runner import ProjectionRunner
 from infrastructure.sandbox_keys import SandboxKeys
 from infrastructure.transmissions_view import NAME, SqlTransmissionsView
@@ -60,6 +61,7 @@ class Worker:
         clock: Clock,
         timing: WorkerTiming,
         sandbox_keys: SandboxKeys | None = None,
+        wakeup: Callable[[Callable[[], None]], LogWakeup] | None = None,
     ) -> None:
         self.view = view
         self._accounts = accounts
@@ -77,6 +79,8 @@ class Worker:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._wakes: dict[str, threading.Event] = {}
+        self._wakeup = wakeup(self.wake) if wakeup else None
 
     # -- one round of each task (the tests call these directly) ---------------------------------------------
 
@@ -116,18 +120,31 @@ class Worker:
             thread = threading.Thread(target=self._loop, args=(name, interval, task), name=name, daemon=True)
             thread.start()
             self._threads.append(thread)
+        if self._wakeup:
+            self._wakeup.start()
         log.info("worker %s started", self.holder)
 
     def stop(self) -> None:
         self._stop.set()
+        if self._wakeup:
+            self._wakeup.stop()
+        for event in self._wakes.values():
+            event.set()
         for thread in self._threads:
             thread.join(timeout=30)
         self._pool.shutdown(wait=True, cancel_futures=True)
         for name in ("transmissions-projection", "sender", "state-sync"):
             self._leases.release(name, self.holder)
 
+    def wake(self) -> None:
+        """New events are in the log: the read-model tasks start a round now rather than at their next poll."""
+        for name, event in self._wakes.items():
+            if name.endswith("-projection"):
+                event.set()
+
     def _loop(self, name: str, interval: float, task: Callable[[], object]) -> None:
         ttl = max(self._timing.lease, 3 * interval)
+        wake = self._wakes.setdefault(name, threading.Event())
         while not self._stop.is_set():
             busy = False
             try:
@@ -136,7 +153,8 @@ class Worker:
             except Exception:  # a failed round must not end the task: log it, try again next round
                 log.exception("worker task %s failed; retrying in %.1f s", name, interval)
             # a round that found work is followed at once by another, which may find more
-            self._stop.wait(min(interval, BUSY_PAUSE) if busy else interval)
+            wake.wait(min(interval, BUSY_PAUSE) if busy else interval)
+            wake.clear()
 
     # -- internals ---------------------------------------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -19,6 +20,7 @@ from infrastructure.leases import Leases
 from infrastructure.opco_client import ClientIdentity, HttpOpcoGateway
 from infrastructure.opco_directory import opco_profiles
 from infrastructure.opco_sandbox import SandboxConfig
+from infrastructure.pg_wakeup import LogWakeup
 from infrastructure.reference_data import idcc_routing
 from infrastructure.sandbox_keys import SandboxKeys
 from infrastructure.secret_box import FernetBox, key_from_file
@@ -88,8 +90,17 @@ def bootstrap(settings: Settings | None = None) -> Container:
             lease=settings.lease_seconds,
         ),
         sandbox_keys=SandboxKeys(sandbox, accounts) if sandbox else None,
+        wakeup=_wakeup(settings, dossiers),
     )
     return Container(settings, dossiers, accounts, view, worker, sandbox, store, gateway)
+
+
+def _wakeup(settings: Settings, dossiers: Dossiers) -> Callable[[Callable[[], None]], LogWakeup] | None:
+    """On PostgreSQL, new events wake the read models at once (the event store NOTIFYs on its channel)."""
+    channel = getattr(dossiers.recorder, "channel_name", None)
+    if channel is None or not settings.database_url.startswith(("postgresql", "postgres")):
+        return None
+    return lambda wake: LogWakeup(settings.database_url, str(channel), wake)
 
 
 def _policy(settings: Settings) -> SenderPolicy:
