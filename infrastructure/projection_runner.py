@@ -40,13 +40,19 @@ class ProjectionRunner:
         processed = 0
         while True:
             previous = self._position()
+            head = self.app.recorder.max_notification_id() or 0  # read first: every event up to it is committed
             notifications = self.app.recorder.select_notifications(previous + 1, self._batch_size, topics=self._topics)
-            if notifications:
+            last = notifications[-1].id if notifications else previous
+            complete = len(notifications) < self._batch_size
+            # A short batch means nothing else up to the head concerns this read model: its position moves to
+            # the head, so that its lag counts only what it has left to do.
+            position = max(last, head) if complete else last
+            if position > previous:
                 # one transaction for the batch, its position the last event's: all of it is applied, or none
                 events = [(n.id, self.app.mapper.to_domain_event(n)) for n in notifications]
-                self._handle(Batch(events, previous, Tracking(self.app.name, notifications[-1].id)))
+                self._handle(Batch(events, previous, Tracking(self.app.name, position)))
                 processed += len(events)
-            if len(notifications) < self._batch_size:
+            if complete:
                 return processed
 
     def lag(self) -> int:

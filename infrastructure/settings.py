@@ -72,6 +72,10 @@ class Settings(BaseSettings):
         120.0, gt=0, description="an attempt without outcome older than this is taken as lost (crash)"
     )
 
+    attention_problem_days: int = Field(
+        7, ge=0, description="a draft still blocked by problems after this many days is listed on /attention"
+    )
+
     # -- the reference OPCO sandbox ----------------------------------------------------------------------------
     sandbox: Literal["auto", "on", "off"] = Field(
         "auto", description="mount the sandbox in `serve` and point every unconfigured OPCO at it (auto: on SQLite)"

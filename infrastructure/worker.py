@@ -62,7 +62,9 @@ class Worker:
         timing: WorkerTiming,
         sandbox_keys: SandboxKeys | None = None,
         wakeup: Callable[[Callable[[], None]], LogWakeup] | None = None,
+        read_models: dict[str, ProjectionRunner] | None = None,
     ) -> None:
+        """`read_models`: further projections to keep up to date, by name (e.g. the status read model)."""
         self.view = view
         self._accounts = accounts
         self._sender = sender
@@ -72,6 +74,7 @@ class Worker:
         self._timing = timing
         self._keys = sandbox_keys
         self.projection = ProjectionRunner(dossiers, NAME, TOPICS, self._project, lambda: view.position(dossiers.name))
+        self.read_models = {NAME: self.projection, **(read_models or {})}
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._pool = ThreadPoolExecutor(timing.concurrency, thread_name_prefix="sender")
         self._in_progress: set[uuid.UUID] = set()
@@ -85,7 +88,8 @@ class Worker:
     # -- one round of each task (the tests call these directly) ---------------------------------------------
 
     def project_once(self) -> int:
-        return self.projection.catch_up()
+        """One round of every read model; the number of events processed."""
+        return sum(runner.catch_up() for runner in self.read_models.values())
 
     def send_once(self) -> list[Future[None]]:
         """Dispatch due dossiers, as many as the pool has room for, from every account whose OPCO can be reached;
@@ -112,7 +116,10 @@ class Worker:
 
     def start(self) -> None:
         tasks: list[tuple[str, float, Callable[[], object]]] = [
-            ("transmissions-projection", self._timing.projection_poll, self.project_once),
+            *(
+                (f"{name}-projection", self._timing.projection_poll, runner.catch_up)
+                for name, runner in self.read_models.items()
+            ),
             ("sender", self._timing.sender_poll, self._send_round),
             ("state-sync", self._timing.sync_interval, self._sync_round),
         ]
@@ -133,7 +140,7 @@ class Worker:
         for thread in self._threads:
             thread.join(timeout=30)
         self._pool.shutdown(wait=True, cancel_futures=True)
-        for name in ("transmissions-projection", "sender", "state-sync"):
+        for name in (*(f"{n}-projection" for n in self.read_models), "sender", "state-sync"):
             self._leases.release(name, self.holder)
 
     def wake(self) -> None:

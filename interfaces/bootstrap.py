@@ -13,6 +13,8 @@ from application.dossiers import Dossiers
 from application.opco_accounts import OpcoAccounts
 from application.sender import Sender, SenderPolicy
 from application.state_sync import StateSync
+from application.status_projection import TOPICS as STATUS_TOPICS
+from application.status_queries import AttentionPolicy, StatusQueries
 from infrastructure.clock import SystemClock
 from infrastructure.contact_log import SqlContactLog
 from infrastructure.event_store import eventsourcing_env
@@ -21,11 +23,14 @@ from infrastructure.opco_client import ClientIdentity, HttpOpcoGateway
 from infrastructure.opco_directory import opco_profiles
 from infrastructure.opco_sandbox import SandboxConfig
 from infrastructure.pg_wakeup import LogWakeup
+from infrastructure.projection_runner import ProjectionRunner
 from infrastructure.reference_data import idcc_routing
 from infrastructure.sandbox_keys import SandboxKeys
 from infrastructure.secret_box import FernetBox, key_from_file
 from infrastructure.settings import Settings
 from infrastructure.sql_store import SqlStore, open_sql_store
+from infrastructure.status_view import LIVE as LIVE_STATUS
+from infrastructure.status_view import SqlStatusView
 from infrastructure.transmissions_view import SqlTransmissionsView
 from infrastructure.worker import Worker, WorkerTiming
 
@@ -36,15 +41,17 @@ class Container:
     dossiers: Dossiers
     accounts: OpcoAccounts
     transmissions: SqlTransmissionsView
+    status_view: SqlStatusView
+    status: StatusQueries
     worker: Worker
     sandbox_url: str | None
-    _store: SqlStore
+    store: SqlStore
     _gateway: HttpOpcoGateway
 
     def close(self) -> None:
         self.worker.stop()
         self._gateway.close()
-        self._store.close()
+        self.store.close()
         self.dossiers.close()
 
 
@@ -74,6 +81,10 @@ def bootstrap(settings: Settings | None = None) -> Container:
         timeout=httpx.Timeout(settings.opco_timeout_seconds, connect=5.0),
     )
     view = SqlTransmissionsView(store)
+    status_view = SqlStatusView(store, dossiers.routing)
+    status_runner = ProjectionRunner(
+        dossiers, LIVE_STATUS, STATUS_TOPICS, status_view.apply, lambda: status_view.position(dossiers.name)
+    )
     worker = Worker(
         dossiers=dossiers,
         view=view,
@@ -91,8 +102,10 @@ def bootstrap(settings: Settings | None = None) -> Container:
         ),
         sandbox_keys=SandboxKeys(sandbox, accounts) if sandbox else None,
         wakeup=_wakeup(settings, dossiers),
+        read_models={LIVE_STATUS: status_runner},
     )
-    return Container(settings, dossiers, accounts, view, worker, sandbox, store, gateway)
+    status = StatusQueries(status_view, accounts, clock, dossiers.name, _attention(settings))
+    return Container(settings, dossiers, accounts, view, status_view, status, worker, sandbox, store, gateway)
 
 
 def _wakeup(settings: Settings, dossiers: Dossiers) -> Callable[[Callable[[], None]], LogWakeup] | None:
@@ -101,6 +114,10 @@ def _wakeup(settings: Settings, dossiers: Dossiers) -> Callable[[Callable[[], No
     if channel is None or not settings.database_url.startswith(("postgresql", "postgres")):
         return None
     return lambda wake: LogWakeup(settings.database_url, str(channel), wake)
+
+
+def _attention(settings: Settings) -> AttentionPolicy:
+    return AttentionPolicy(problems_after=timedelta(days=settings.attention_problem_days))
 
 
 def _policy(settings: Settings) -> SenderPolicy:

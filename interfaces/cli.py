@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import threading
+import time
 from typing import Annotated
 from uuid import UUID
 
@@ -17,6 +18,7 @@ from application.access import OPERATOR, Role
 from domain.cerfa import Siret
 from infrastructure.opco_sandbox import create_sandbox_app
 from infrastructure.settings import Settings
+from infrastructure.status_view import rebuild_status_view
 from interfaces.api.representation import token_body
 from interfaces.bootstrap import bootstrap, sandbox_config
 
@@ -25,6 +27,8 @@ cli = typer.Typer(
 )
 tokens = typer.Typer(help="API tokens of the CFAs (operator).", no_args_is_help=True)
 cli.add_typer(tokens, name="tokens")
+projections = typer.Typer(help="The read models: where they stand, and rebuilding them.", no_args_is_help=True)
+cli.add_typer(projections, name="projections")
 
 
 @cli.command()
@@ -111,6 +115,39 @@ def revoke_token(token_id: Annotated[UUID, typer.Argument(help="the token's id")
     finally:
         container.close()
     typer.echo(json.dumps(token_body(token), indent=2))
+
+
+@projections.command("status")
+def projections_status() -> None:
+    """Each read model's position, the head of the event log, and the lag between them."""
+    container = bootstrap()
+    try:
+        head = container.dossiers.recorder.max_notification_id() or 0
+        typer.echo(f"{'read model':<16} {'position':>10} {'head':>10} {'lag':>8}")
+        for name, runner in container.worker.read_models.items():
+            typer.echo(f"{name:<16} {head - runner.lag():>10} {head:>10} {runner.lag():>8}")
+    finally:
+        container.close()
+
+
+@projections.command("rebuild")
+def projections_rebuild(
+    name: Annotated[str, typer.Argument(help="the read model to rebuild: status")] = "status",
+) -> None:
+    """Rebuild a read model from the first event into fresh tables, then swap them in; the API keeps answering
+    from the old tables meanwhile, and the running workers carry on from the rebuilt position."""
+    if name != "status":
+        raise typer.BadParameter("only the status read model is rebuilt into fresh tables", param_hint="NAME")
+    container = bootstrap()
+    try:
+        head = container.dossiers.recorder.max_notification_id() or 0
+        started = time.perf_counter()
+        rebuilt = rebuild_status_view(container.store, container.dossiers.routing, container.dossiers)
+        elapsed = time.perf_counter() - started
+        position = rebuilt.position(container.dossiers.name)
+        typer.echo(f"status rebuilt to position {position} (log head was {head}) in {elapsed:.1f} s")
+    finally:
+        container.close()
 
 
 def _redacted(url: str) -> str:

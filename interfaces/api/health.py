@@ -22,10 +22,11 @@ def healthz() -> dict[str, str]:
 
 @router.get("/readyz", response_model=None)
 def readyz(services: Services) -> JSONResponse | dict[str, object]:
-    """The event store answers: returns the head of the notification log."""
+    """The event store answers: the head of the notification log, and how far behind each read model is."""
     try:
         head = services.dossiers.recorder.max_notification_id()
     except Exception as error:  # any store failure means not ready
         log.warning("store unreachable: %s", error)
         return problem(503, "Not ready", f"the event store does not answer: {type(error).__name__}", "not-ready")
-    return {"status": "ready", "logPosition": head or 0}
+    lags = {name: runner.lag() for name, runner in services.worker.read_models.items()}
+    return {"status": "ready", "logPosition": head or 0, "readModelLag": lags}

@@ -172,3 +172,51 @@ class OpcoAccountOut(BaseModel):
     lastContactAt: datetime | None
     lastError: str | None
     lastErrorAt: datetime | None
+
+
+class ContractItem(BaseModel):
+    """A dossier as a table shows it: never the whole Cerfa, never the NIR."""
+
+    id: UUID
+    numeroInterne: str
+    cfaSiret: str
+    state: ContractState
+    opco: Opco | None
+    apprenticeName: str | None
+    employerName: str | None
+    employerSiret: str | None
+    formationRncp: str | None
+    formationTitle: str | None
+    startDate: date | None
+    endDate: date | None
+    numeroExterne: str | None
+    numeroDeca: str | None
+    opcoState: str | None
+    problemCount: int
+    hasMandate: bool
+    parked: bool
+    commitment: Decimal | None
+    createdAt: datetime
+    updatedAt: datetime
+    submittedAt: datetime | None
+    sentAt: datetime | None
+
+
+class ContractPage(BaseModel):
+    items: list[ContractItem]
+    nextCursor: str | None = Field(description="pass it as `cursor` for the next page; null on the last page")
+
+
+class DashboardOut(BaseModel):
+    counts: dict[str, dict[str, int]] = Field(description="state → OPCO (or 'none') → number of dossiers")
+    committed: Decimal = Field(description="euros committed by the OPCOs to the accepted dossiers")
+    parked: int
+    waitingForKey: int = Field(description="submitted dossiers whose CFA has no usable key at their OPCO")
+    oldestPending: dict[str, datetime] = Field(description="per pending state, the oldest last change")
+    asOf: int = Field(description="the log position the figures are at")
+
+
+class AttentionOut(ContractItem):
+    reasons: list[
+        Literal["problems_old", "no_mandate", "parked", "refused", "deposit_deadline_near", "deposit_deadline_passed"]
+    ]

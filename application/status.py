@@ -1,0 +1,109 @@
+"""The status read model: what a CFA front-end lists, filters, counts and triages, fed by the dossier events.
+
+The projection (application/status_projection.py) decides what each event changes; infrastructure stores it with
+its tracking position in the same transaction. Listing is by keyset over a snapshot: a walk pinned at a log
+position (`as_of`) sees every dossier exactly once, as it was at that position, even while dossiers change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Protocol
+from uuid import UUID
+
+from application.projections import Batch
+
+
+@dataclass(frozen=True, slots=True)
+class StatusRow:
+    """One dossier as a table shows it: never the whole Cerfa, never the NIR."""
+
+    contract_id: UUID
+    cfa_siret: str
+    numero_interne: str
+    state: str
+    opco: str | None
+    apprentice_name: str | None  # "NOM Prénom"
+    employer_name: str | None
+    employer_siret: str | None
+    formation_rncp: str | None
+    formation_title: str | None
+    start_date: date | None  # contrat.dateDebutContrat
+    end_date: date | None  # contrat.dateFinContrat
+    numero_externe: str | None
+    numero_deca: str | None
+    opco_state: str | None
+    problem_count: int
+    has_mandate: bool
+    parked: bool
+    commitment: Decimal | None
+    created_at: datetime
+    updated_at: datetime  # the last change
+    submitted_at: datetime | None
+    sent_at: datetime | None
+    position: int  # log position of the last change
+
+
+@dataclass(frozen=True, slots=True)
+class ContractFilter:
+    states: tuple[str, ...] = ()
+    opco: str | None = None
+    employer_siret: str | None = None
+    apprentice: str | None = None  # name search, accent- and case-insensitive, on words' starts
+    formation_rncp: str | None = None
+    updated_since: datetime | None = None
+    problems: bool | None = None  # True: has blocking problems; False: has none
+    parked: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    """Where a walk stands: pinned at `as_of`, after the row (position, contract_id) in descending order."""
+
+    as_of: int
+    position: int
+    contract_id: UUID
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    items: list[StatusRow]
+    next_cursor: Cursor | None
+    as_of: int
+
+
+@dataclass(frozen=True, slots=True)
+class Dashboard:
+    counts: dict[str, dict[str, int]]  # state → opco ("none" when unknown) → count
+    committed: Decimal  # sum of commitments of accepted dossiers
+    parked: int
+    oldest_pending: dict[str, datetime]  # state → the oldest last change among dossiers in that state
+    as_of: int
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class AttentionItem:
+    row: StatusRow
+    reasons: tuple[str, ...]  # e.g. "problems_old", "no_mandate", "parked", "refused", "deposit_deadline"
+
+
+class StatusView(Protocol):
+    def apply(self, batch: Batch) -> None:
+        """Project a batch of dossier events and write its tracking position, in one transaction; a batch read
+        from another position than the view's is refused."""
+        ...
+
+    def position(self, application_name: str) -> int: ...
+
+    def page(self, cfa_siret: str | None, where: ContractFilter, limit: int, cursor: Cursor | None) -> Page:
+        """Dossiers by last change, newest first; cfa_siret None: every CFA (the operator)."""
+        ...
+
+    def dashboard(self, cfa_siret: str | None) -> Dashboard: ...
+
+    def attention_candidates(self, cfa_siret: str | None, limit: int) -> list[StatusRow]:
+        """Rows that may need a human: not closed, and problems, no mandate, parked, refused or not yet sent."""
+        ...

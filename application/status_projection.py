@@ -1,0 +1,312 @@
+"""What each dossier event changes in the status read model (application/status.py): pure logic, no I/O.
+
+The projection keeps a private memo per dossier (a JSON-serialisable dict: the normalised Cerfa while the dossier
+is a draft, the OPCO choice, the mandate flag, the submitted OPCO, timestamps and the shown fields) and derives the
+dossier's row from it. The blocking problems are recomputed only when the Cerfa, the OPCO choice or the mandate
+change (a parse and a check cost ~130 µs), and are 0 once the dossier has left its draft states; the Cerfa is then
+dropped from the memo, since it can no longer change.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Callable
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from application.status import StatusRow
+from domain.cerfa_document import InvalidCerfa, parse_cerfa
+from domain.contract import Contract
+from domain.contract_state import DRAFT_STATES, ContractState
+from domain.merge_patch import apply_merge_patch
+from domain.opcos import IdccRouting, Opco
+from domain.submission import submission_problems
+from domain.transmission import OPCO_STATES
+
+Memo = dict[str, Any]
+
+SHOWN_EVENTS = (
+    "Drafted",
+    "CerfaReplaced",
+    "CerfaPatched",
+    "OpcoChosen",
+    "MandateRecorded",
+    "SubmissionRequested",
+    "Cancelled",
+    "Sent",
+    "TransmissionParked",
+    "TransmissionResumed",
+    "RefusedOnTransmission",
+    "OpcoStateChanged",
+    "FundingCommitted",
+)
+# TransmissionStarted and TransmissionFailed change nothing shown: the runner does not even read them.
+TOPICS = tuple(f"{Contract.__module__}:Contract.{name}" for name in SHOWN_EVENTS)
+
+FINAL_STATES = frozenset({"accepted", "refused", "cancelled", "terminated", "closed"})
+PENDING_STATES = ("drafted", "mandate_checked", "submitted", "sent", "in_review")
+ATTENTION_STATES = ("drafted", "mandate_checked", "submitted", "refused")
+
+
+class CursorExpired(Exception):
+    """A walk's snapshot (`Cursor.as_of`) is older than the pruned horizon: start the walk again.
+
+    (Defined here rather than in application/status.py, which this change does not touch.)"""
+
+
+class UnknownDossier(Exception):
+    """An event of a dossier whose Drafted event the projection never saw: the log was not read from its start."""
+
+
+# -- searching by name ----------------------------------------------------------------------------------------
+
+_LIGATURES = str.maketrans({"œ": "oe", "æ": "ae", "ß": "ss", "ø": "o", "ł": "l", "đ": "d"})  # no NFKD form
+
+
+def normalise_name(text: str | None) -> str:
+    """Lower case, accents removed (NFKD), every non-letter a space, words separated by one space."""
+    if not text:
+        return ""
+    decomposed = unicodedata.normalize("NFKD", text.lower().translate(_LIGATURES))
+    letters = "".join(
+        c if c.isalpha() else " " for c in decomposed if not unicodedata.combining(c)
+    )  # combining marks (the accents) vanish, everything else that is not a letter separates words
+    return " ".join(letters.split())
+
+
+def search_words(query: str | None) -> list[str]:
+    """The words of a name query, normalised as the stored names are; each must start a word of the name."""
+    return normalise_name(query).split()
+
+
+def search_column(apprentice_name: str | None) -> str:
+    """What is stored for the search: the normalised name with a leading space, so `LIKE '% word%'` matches the
+    start of any word, the first included."""
+    return " " + normalise_name(apprentice_name)
+
+
+# -- the projection -------------------------------------------------------------------------------------------
+
+
+def project(event: Any, memo: Memo | None, position: int, routing: IdccRouting) -> tuple[Memo | None, StatusRow | None]:
+    """The memo and the row of the event's dossier after it: (memo, None) when nothing shown changes."""
+    name = type(event).__name__
+    handler = _HANDLERS.get(name)
+    if handler is None:
+        return memo, None
+    if memo is None and name != "Drafted":
+        raise UnknownDossier(f"{name} at position {position} for dossier {event.originator_id} never drafted")
+    after: Memo = dict(memo or {})  # a new memo: the caller's stays as it was (a failed batch changes nothing)
+    reassess = handler(after, event)
+    if reassess:
+        _assess(after, routing)
+    after["updated_at"] = event.timestamp.isoformat()
+    after["position"] = position
+    return after, status_row(event.originator_id, after)
+
+
+def status_row(contract_id: UUID, memo: Memo) -> StatusRow:
+    opco = memo["submitted_to"] or memo["opco_choice"] or memo["routed_opco"]
+    return StatusRow(
+        contract_id=contract_id,
+        cfa_siret=memo["cfa_siret"],
+        numero_interne=memo["numero_interne"],
+        state=memo["state"],
+        opco=opco,
+        apprentice_name=memo["apprentice_name"],
+        employer_name=memo["employer_name"],
+        employer_siret=memo["employer_siret"],
+        formation_rncp=memo["formation_rncp"],
+        formation_title=memo["formation_title"],
+        start_date=_date(memo["start_date"]),
+        end_date=_date(memo["end_date"]),
+        numero_externe=memo["numero_externe"],
+        numero_deca=memo["numero_deca"],
+        opco_state=memo["opco_state"],
+        problem_count=memo["problem_count"],
+        has_mandate=memo["has_mandate"],
+        parked=memo["parked"],
+        commitment=Decimal(memo["commitment"]) if memo["commitment"] is not None else None,
+        created_at=datetime.fromisoformat(memo["created_at"]),
+        updated_at=datetime.fromisoformat(memo["updated_at"]),
+        submitted_at=_moment(memo["submitted_at"]),
+        sent_at=_moment(memo["sent_at"]),
+        position=memo["position"],
+    )
+
+
+def _date(text: str | None) -> date | None:
+    return date.fromisoformat(text) if text else None
+
+
+def _moment(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+# -- what each event does to the memo; True: the problems must be computed again --------------------------------
+
+
+def _drafted(memo: Memo, event: Any) -> bool:
+    memo.update(
+        cfa_siret=event.cfa_siret,
+        numero_interne=event.numero_interne,
+        opco_choice=event.opco,
+        submitted_to=None,
+        has_mandate=False,
+        state=ContractState.DRAFTED.value,
+        parked=False,
+        numero_externe=None,
+        numero_deca=None,
+        opco_state=None,
+        commitment=None,
+        created_at=event.timestamp.isoformat(),
+        submitted_at=None,
+        sent_at=None,
+    )
+    _set_cerfa(memo, event.cerfa)
+    return True
+
+
+def _cerfa_replaced(memo: Memo, event: Any) -> bool:
+    _set_cerfa(memo, event.cerfa)
+    return True
+
+
+def _cerfa_patched(memo: Memo, event: Any) -> bool:
+    _set_cerfa(memo, apply_merge_patch(memo["cerfa"], event.changes))
+    return True
+
+
+def _opco_chosen(memo: Memo, event: Any) -> bool:
+    memo["opco_choice"] = event.opco
+    return True
+
+
+def _mandate_recorded(memo: Memo, event: Any) -> bool:
+    memo.update(has_mandate=True, state=ContractState.MANDATE_CHECKED.value)
+    return True
+
+
+def _submission_requested(memo: Memo, event: Any) -> bool:
+    memo.update(submitted_to=event.opco, state=ContractState.SUBMITTED.value, submitted_at=event.timestamp.isoformat())
+    return _leave_draft(memo)
+
+
+def _cancelled(memo: Memo, event: Any) -> bool:
+    memo["state"] = ContractState.CANCELLED.value
+    return _leave_draft(memo)
+
+
+def _sent(memo: Memo, event: Any) -> bool:
+    memo.update(
+        numero_externe=event.numero_externe,
+        opco_state=event.etat,
+        state=OPCO_STATES.get(event.etat or "", ContractState.SENT).value,
+        sent_at=event.timestamp.isoformat(),
+    )
+    return False
+
+
+def _parked(memo: Memo, event: Any) -> bool:
+    memo["parked"] = True
+    return False
+
+
+def _resumed(memo: Memo, event: Any) -> bool:
+    memo["parked"] = False
+    return False
+
+
+def _refused(memo: Memo, event: Any) -> bool:
+    memo["state"] = ContractState.REFUSED.value
+    return False
+
+
+def _opco_state_changed(memo: Memo, event: Any) -> bool:
+    submitted = memo["state"] == ContractState.SUBMITTED.value
+    fallback = ContractState.SENT.value if submitted else memo["state"]  # an unknown etat changes nothing else
+    known = OPCO_STATES.get(event.etat)
+    memo.update(
+        opco_state=event.etat,
+        numero_externe=event.numero_externe or memo["numero_externe"],
+        numero_deca=event.numero_deca or memo["numero_deca"],
+        state=known.value if known is not None else fallback,
+    )
+    if submitted and memo["sent_at"] is None:  # the OPCO has it: its sending outcome was lost, it was sent
+        memo["sent_at"] = event.timestamp.isoformat()
+    return False
+
+
+def _funding_committed(memo: Memo, event: Any) -> bool:
+    memo["commitment"] = str(Decimal(event.engagement)) if event.engagement is not None else None
+    return False
+
+
+_HANDLERS: dict[str, Callable[[Memo, Any], bool]] = {
+    "Drafted": _drafted,
+    "CerfaReplaced": _cerfa_replaced,
+    "CerfaPatched": _cerfa_patched,
+    "OpcoChosen": _opco_chosen,
+    "MandateRecorded": _mandate_recorded,
+    "SubmissionRequested": _submission_requested,
+    "Cancelled": _cancelled,
+    "Sent": _sent,
+    "TransmissionParked": _parked,
+    "TransmissionResumed": _resumed,
+    "RefusedOnTransmission": _refused,
+    "OpcoStateChanged": _opco_state_changed,
+    "FundingCommitted": _funding_committed,
+}  # any other event (TransmissionStarted, TransmissionFailed) changes nothing shown
+
+
+def _set_cerfa(memo: Memo, document: dict[str, Any]) -> None:
+    """Keep the document (for the next patch and the problems) and the fields a table shows."""
+    employer = document.get("employeur", {})
+    apprentice = document.get("apprenti", {})
+    formation = document.get("formation", {})
+    contract = document.get("contrat", {})
+    memo.update(
+        cerfa=document,
+        apprentice_name=_apprentice_name(apprentice.get("nom"), apprentice.get("prenom")),
+        employer_name=employer.get("denomination"),
+        employer_siret=employer.get("siret"),
+        formation_rncp=formation.get("rncp"),
+        formation_title=formation.get("intituleQualification"),
+        start_date=contract.get("dateDebutContrat"),
+        end_date=contract.get("dateFinContrat"),
+    )
+    idcc = employer.get("codeIdcc")
+    memo["idcc"] = str(idcc) if idcc is not None else None  # routed in _assess, which holds the routing
+
+
+def _apprentice_name(nom: str | None, prenom: str | None) -> str | None:
+    parts = [part for part in ((nom or "").upper(), prenom or "") if part]
+    return " ".join(parts) or None
+
+
+def _leave_draft(memo: Memo) -> bool:
+    """Past its draft states a dossier has no blocking problem, and its Cerfa can no longer change."""
+    memo.update(cerfa=None, problem_count=0)
+    return False
+
+
+def _assess(memo: Memo, routing: IdccRouting) -> None:
+    memo["routed_opco"] = _routed(routing, memo.get("idcc"))
+    if memo["state"] not in DRAFT_STATES or memo["cerfa"] is None:
+        memo["problem_count"] = 0
+        return
+    try:
+        cerfa = parse_cerfa(memo["cerfa"])
+    except InvalidCerfa as invalid:  # a document stored under older format rules: count what fails now
+        memo["problem_count"] = len(invalid.problems) + (0 if memo["has_mandate"] else 1)
+        return
+    chosen = Opco(memo["opco_choice"]) if memo["opco_choice"] else None
+    problems = submission_problems(cerfa, chosen_opco=chosen, routing=routing, has_mandate=memo["has_mandate"])
+    memo["problem_count"] = len(problems)
+
+
+def _routed(routing: IdccRouting, idcc: str | None) -> str | None:
+    opco = routing.opco_for(idcc)
+    return opco.value if opco is not None else None

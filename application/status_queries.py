@@ -1,0 +1,108 @@
+"""What a CFA front-end asks of the status read model: pages, counts, and the dossiers that need a human."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import timedelta
+
+from application.access import Principal
+from application.opco_accounts import OpcoAccounts
+from application.ports import Clock
+from application.status import AttentionItem, ContractFilter, Cursor, Dashboard, Page, StatusRow, StatusView
+from domain.deadlines import add_working_days, deposit_deadline
+from domain.opcos import Opco
+
+NOT_YET_SENT = frozenset({"drafted", "mandate_checked", "submitted"})
+
+
+@dataclass(frozen=True, slots=True)
+class AttentionPolicy:
+    problems_after: timedelta = timedelta(days=7)  # a draft still blocked after this long needs a human
+    deadline_warning_working_days: int = 2  # warn this many working days before the deposit deadline
+    limit: int = 500
+
+
+class StatusQueries:
+    def __init__(
+        self,
+        view: StatusView,
+        accounts: OpcoAccounts,
+        clock: Clock,
+        app_name: str,
+        policy: AttentionPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._view = view
+        self._accounts = accounts
+        self._clock = clock
+        self._app_name = app_name
+        self._policy = policy or AttentionPolicy()
+        self._sleep = sleep
+
+    def page(self, principal: Principal, where: ContractFilter, limit: int, cursor: Cursor | None) -> Page:
+        return self._view.page(principal.cfa_siret, where, limit, cursor)
+
+    def dashboard(self, principal: Principal) -> Dashboard:
+        board = self._view.dashboard(principal.cfa_siret)
+        if principal.cfa_siret is None:
+            waiting = self._waiting_for_key_everywhere(principal)
+        else:
+            submitted = board.counts.get("submitted", {})
+            waiting = sum(n for opco, n in submitted.items() if not self._usable(principal.cfa_siret, opco))
+        return replace(board, extra={**board.extra, "waitingForKey": waiting})
+
+    def attention(self, principal: Principal) -> list[AttentionItem]:
+        candidates = self._view.attention_candidates(principal.cfa_siret, self._policy.limit)
+        return [AttentionItem(row, reasons) for row in candidates if (reasons := self._reasons(row))]
+
+    def position(self) -> int:
+        return self._view.position(self._app_name)
+
+    def wait_for(self, position: int, timeout: float) -> bool:
+        """Read-your-writes: True once the read model has reached `position`, False after `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        while self.position() < position:
+            if time.monotonic() >= deadline:
+                return False
+            self._sleep(0.02)
+        return True
+
+    def _reasons(self, row: StatusRow) -> tuple[str, ...]:
+        now, today = self._clock.now(), self._clock.today()
+        reasons = []
+        if row.problem_count and now - row.created_at >= self._policy.problems_after:
+            reasons.append("problems_old")
+        if row.state == "drafted" and not row.has_mandate:
+            reasons.append("no_mandate")
+        if row.parked:
+            reasons.append("parked")
+        if row.state == "refused":
+            reasons.append("refused")
+        if row.state in NOT_YET_SENT and row.start_date is not None:
+            deadline = deposit_deadline(row.start_date)
+            if today > deadline:
+                reasons.append("deposit_deadline_passed")
+            elif add_working_days(today, self._policy.deadline_warning_working_days) >= deadline:
+                reasons.append("deposit_deadline_near")
+        return tuple(reasons)
+
+    def _usable(self, cfa_siret: str, opco: str) -> bool:
+        return opco in Opco.__members__ and self._accounts.usable(cfa_siret, Opco(opco))
+
+    def _waiting_for_key_everywhere(self, principal: Principal) -> int:
+        """For the operator: every submitted dossier, account by account (a walk of the submitted ones)."""
+        where = ContractFilter(states=("submitted",))
+        usable: dict[tuple[str, str], bool] = {}
+        waiting, cursor = 0, None
+        while True:
+            page = self._view.page(principal.cfa_siret, where, 500, cursor)
+            for row in page.items:
+                key = (row.cfa_siret, row.opco or "")
+                if key not in usable:
+                    usable[key] = self._usable(*key)
+                waiting += not usable[key]
+            if page.next_cursor is None:
+                return waiting
+            cursor = page.next_cursor

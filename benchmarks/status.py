@@ -1,0 +1,324 @@
+"""The status read model on PostgreSQL: list pages and dashboard latency on a large table, and a rebuild's rate.
+
+    .venv/bin/python -m benchmarks.status [--rows 1000000] [--cfas 200] [--threads 4] [--requests 2000]
+                                          [--dossiers 20000] [--database-url postgresql://…]
+
+1. Fill: `--rows` dossiers written in bulk (COPY, not through the projection) into `status_versions`, spread over
+   `--cfas` CFAs of skewed sizes with a realistic mix of states and OPCOs; one dossier in five also has an older,
+   closed version. Indexes are built after the COPY, then ANALYZE.
+2. Reads: `SqlStatusView.page()` (first pages with and without filters, a next page), `.dashboard()` and
+   `.attention_candidates()` called directly from `--threads` threads, CFAs drawn by size: p50/p99 latency and
+   requests/s of each kind. (The HTTP side, GET /contracts against a bare FastAPI JSON endpoint, is added with the
+   REST routes; it is not here.)
+3. Rebuild: `--dossiers` dossiers (about ten events each) saved in bulk through the Dossiers application (domain
+   commands, many aggregates per save), then `rebuild_status_view` from position 0: events/s.
+
+Targets (for the HTTP side): p99 <= 15 ms for a filtered page of 50; a rebuild >= 20,000 events/s. It prints
+figures, it asserts no timing. Without --database-url it works in a temporary database on the local server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from application.dossiers import Dossiers
+from application.status import ContractFilter
+from application.status_projection import search_column
+from benchmarks.status_log import fill_log
+from infrastructure.event_store import eventsourcing_env
+from infrastructure.reference_data import idcc_routing
+from infrastructure.sql_store import PostgresStore
+from infrastructure.status_schema import ROW_COLUMNS, VERSION_COLUMNS, index_ddl
+from infrastructure.status_view import SqlStatusView, rebuild_status_view
+from tests.support import FixedClock, settings
+
+ADMIN_URL = os.environ.get("CONVERGENCE_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+STATES = {
+    "drafted": 10,
+    "mandate_checked": 5,
+    "submitted": 3,
+    "sent": 7,
+    "in_review": 10,
+    "accepted": 50,
+    "refused": 3,
+    "cancelled": 5,
+    "terminated": 4,
+    "closed": 3,
+}
+OPCOS = {
+    "ATLAS": 20,
+    "OPCOMMERCE": 15,
+    "AKTO": 12,
+    "OPCOEP": 12,
+    "CONSTRUCTYS": 10,
+    "OPCO2I": 8,
+    "SANTE": 6,
+    "MOBILITES": 6,
+    "COHESION_SOCIALE": 5,
+    "OCAPIAT": 4,
+    "AFDAS": 2,
+}
+NOMS: tuple[str, ...] = (
+    "Martin",
+    "Bernard",
+    "Dubois",
+    "Thomas",
+    "Robert",
+    "Richard",
+    "Petit",
+    "Durand",
+    "Leroy",
+    "Moreau",
+    "Simon",
+)
+NOMS += ("Laurent", "Lefèvre", "Michel", "Garcia", "David", "Bertrand", "Roux", "Vincent", "Fournier", "Morel")
+PRENOMS = ("Léa", "Hugo", "Chloé", "Lucas", "Inès", "Louis", "Zoé", "Jules", "Éloïse", "Gabriel", "Manon", "Noé")
+RNCPS = tuple(f"RNCP{35000 + n}" for n in range(300))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=1_000_000, help="dossiers in the read model (default 1000000)")
+    parser.add_argument("--cfas", type=int, default=200, help="CFAs they belong to (default 200)")
+    parser.add_argument("--threads", type=int, default=4, help="reading threads (default 4)")
+    parser.add_argument("--requests", type=int, default=2000, help="requests per kind (default 2000)")
+    parser.add_argument("--dossiers", type=int, default=20_000, help="dossiers in the rebuilt log (default 20000)")
+    parser.add_argument("--database-url", help="a PostgreSQL database (default: a temporary one)")
+    args = parser.parse_args()
+    with _database(args.database_url) as url:
+        reads(url, args)
+    with _database(args.database_url) as url:
+        rebuild(url, args.dossiers)
+
+
+# -- 1. fill ----------------------------------------------------------------------------------------------------
+
+
+def cfa_sirets(count: int) -> tuple[list[str], list[float]]:
+    """Fake SIRETs (the read model does not check them) and skewed sizes: the largest CFA ~15x the median."""
+    return [f"9{n:013d}" for n in range(count)], [1 / (rank + 1) ** 0.6 for rank in range(count)]
+
+
+def version_rows(rows: int, cfas: int, seed: int = 7) -> Iterator[tuple[Any, ...]]:
+    rng = random.Random(seed)
+    sirets, weights = cfa_sirets(cfas)
+    states, state_weights = list(STATES), list(STATES.values())
+    opcos, opco_weights = list(OPCOS), list(OPCOS.values())
+    start = datetime(2024, 1, 1, tzinfo=UTC).timestamp()
+    for n in range(rows):
+        cfa = rng.choices(sirets, weights)[0]
+        state = rng.choices(states, state_weights)[0]
+        current = {
+            "n": n,
+            "cfa": cfa,
+            "state": state,
+            "opco": rng.choices(opcos, opco_weights)[0] if rng.random() > 0.02 else None,
+            "name": f"{rng.choice(NOMS).upper()} {rng.choice(PRENOMS)}",
+            "updated": start + n * 60 + rng.random() * 50,
+            "rng": rng,
+        }
+        if n % 5 == 0:  # an older version, closed by the current one
+            yield _version(current, position=2 * n + 1, valid_to=2 * n + 2, state="drafted")
+        yield _version(current, position=2 * n + 2, valid_to=None, state=state)
+
+
+def _version(d: dict[str, Any], position: int, valid_to: int | None, state: str) -> tuple[Any, ...]:
+    rng: random.Random = d["rng"]
+    draft = state in ("drafted", "mandate_checked")
+    begin = date(2025, 9, 1) + timedelta(days=rng.randrange(400))
+    accepted = state in ("accepted", "terminated", "closed")
+    values = {
+        "contract_id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+        "valid_from": position,
+        "cfa_siret": d["cfa"],
+        "numero_interne": f"2026-{d['n']:07d}",
+        "state": state,
+        "opco": d["opco"],
+        "apprentice_name": d["name"],
+        "apprentice_search": search_column(d["name"]),
+        "employer_name": f"Entreprise {rng.randrange(50000)}",
+        "employer_siret": f"8{rng.randrange(10**12):013d}",
+        "formation_rncp": rng.choice(RNCPS),
+        "formation_title": "BTS Services informatiques aux organisations",
+        "start_date": begin.isoformat(),
+        "end_date": (begin + timedelta(days=730)).isoformat(),
+        "numero_externe": None if draft else f"EXT-{d['n']}",
+        "numero_deca": f"DECA-{d['n']}" if accepted else None,
+        "opco_state": "ENGAGE" if accepted else None,
+        "problem_count": rng.choice((0, 0, 1, 2, 5)) if draft else 0,
+        "has_mandate": int(state != "drafted"),
+        "parked": int(state == "submitted" and rng.random() < 0.2),
+        "commitment": f"{rng.randrange(500000, 2500000) / 100:.2f}" if accepted else None,
+        "created_at": d["updated"] - 86400 * 30,
+        "updated_at": d["updated"] if valid_to is None else d["updated"] - 3600,
+        "submitted_at": None if draft else d["updated"] - 86400,
+        "sent_at": None if draft or state == "submitted" else d["updated"] - 80000,
+    }
+    ids = d.setdefault("id", values["contract_id"])
+    values["contract_id"] = ids
+    return (*(values[c] for c in ROW_COLUMNS), valid_to)
+
+
+def fill(url: str, rows: int, cfas: int) -> None:
+    store = PostgresStore(url)
+    SqlStatusView(store, idcc_routing(), create_indexes=False)
+    store.close()
+    started = time.perf_counter()
+    with psycopg.connect(_conninfo(url), autocommit=True) as conn:
+        with (
+            conn.cursor() as cursor,
+            cursor.copy(f"COPY status_versions ({', '.join(VERSION_COLUMNS)}) FROM STDIN") as copy,
+        ):
+            for record in version_rows(rows, cfas):
+                copy.write_row(record)
+        copied = time.perf_counter()
+        for statement in index_ddl("status"):
+            conn.execute(statement)
+        conn.execute("ANALYZE status_versions")
+        conn.execute(
+            "INSERT INTO projection_tracking (projection, application_name, position)"
+            " VALUES ('status', 'Dossiers', %s)",
+            (2 * rows + 2,),
+        )
+    print(
+        f"fill: {rows:,} dossiers ({rows + (rows + 4) // 5:,} versions) over {cfas} CFAs:"
+        f" COPY {copied - started:.1f} s, indexes + ANALYZE {time.perf_counter() - copied:.1f} s"
+    )
+
+
+def _conninfo(url: str) -> str:
+    return url.split("?", 1)[0]
+
+
+# -- 2. reads ---------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Figures:
+    latencies: list[float]
+    elapsed: float
+
+    def line(self, name: str) -> str:
+        ordered = sorted(self.latencies)
+        p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+        return (
+            f"{name:<34} {len(ordered) / self.elapsed:>8,.0f} req/s   p50 {statistics.median(ordered) * 1000:6.2f} ms"
+            f"   p99 {p99 * 1000:6.2f} ms"
+        )
+
+
+def measure(call: Callable[[random.Random], object], requests: int, threads: int) -> Figures:
+    latencies: list[float] = []
+    lock = threading.Lock()
+
+    def work(seed: int) -> None:
+        rng = random.Random(seed)
+        mine = []
+        for _ in range(requests // threads):
+            began = time.perf_counter()
+            call(rng)
+            mine.append(time.perf_counter() - began)
+        with lock:
+            latencies.extend(mine)
+
+    workers = [threading.Thread(target=work, args=(seed,)) for seed in range(threads)]
+    started = time.perf_counter()
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return Figures(latencies, time.perf_counter() - started)
+
+
+def reads(url: str, args: argparse.Namespace) -> None:
+    fill(url, args.rows, args.cfas)
+    store = PostgresStore(url, pool_size=args.threads)
+    view = SqlStatusView(store, idcc_routing())
+    sirets, weights = cfa_sirets(args.cfas)
+
+    def cfa(rng: random.Random) -> str:
+        return rng.choices(sirets, weights)[0]
+
+    def second_page(rng: random.Random) -> object:
+        siret = cfa(rng)
+        first = view.page(siret, ContractFilter(), 50, None)
+        return view.page(siret, ContractFilter(), 50, first.next_cursor) if first.next_cursor else first
+
+    kinds: dict[str, Callable[[random.Random], object]] = {
+        "page 50, no filter": lambda rng: view.page(cfa(rng), ContractFilter(), 50, None),
+        "page 50, state=drafted": lambda rng: view.page(cfa(rng), ContractFilter(states=("drafted",)), 50, None),
+        "page 50, states in_review+sent, opco": lambda rng: view.page(
+            cfa(rng), ContractFilter(states=("in_review", "sent"), opco="ATLAS"), 50, None
+        ),
+        "page 50, apprentice 'mar le'": lambda rng: view.page(cfa(rng), ContractFilter(apprentice="mar le"), 50, None),
+        "page 50, problems": lambda rng: view.page(cfa(rng), ContractFilter(problems=True), 50, None),
+        "page 50, rncp (rare)": lambda rng: view.page(
+            cfa(rng), ContractFilter(formation_rncp=rng.choice(RNCPS)), 50, None
+        ),
+        "first + second page (2 calls)": second_page,
+        "dashboard (one CFA)": lambda rng: view.dashboard(cfa(rng)),
+        "attention candidates 20": lambda rng: view.attention_candidates(cfa(rng), 20),
+        "page 50, operator, state=refused": lambda rng: view.page(None, ContractFilter(states=("refused",)), 50, None),
+    }
+    print(f"reads: {args.threads} threads, {args.requests} requests per kind, direct SqlStatusView calls")
+    for name, call in kinds.items():
+        call(random.Random(0))  # warm the pool and the plan
+        print("  " + measure(call, args.requests, args.threads).line(name))
+    started = time.perf_counter()
+    view.dashboard(None)
+    print(f"  {'dashboard (operator, every CFA)':<34} one call {(time.perf_counter() - started) * 1000:,.0f} ms")
+    store.close()
+
+
+# -- 3. rebuild -------------------------------------------------------------------------------------------------
+
+
+def rebuild(url: str, dossiers: int) -> None:
+    app = Dossiers(eventsourcing_env(settings(url)), routing=idcc_routing(), clock=FixedClock())
+    started = time.perf_counter()
+    events = fill_log(app, dossiers)
+    print(f"log: {dossiers:,} dossiers, {events:,} events saved in {time.perf_counter() - started:.1f} s")
+    store = PostgresStore(url)
+    started = time.perf_counter()
+    view = rebuild_status_view(store, idcc_routing(), app, batch_size=1000)
+    elapsed = time.perf_counter() - started
+    with store.transaction() as tx:
+        versions = tx.query("SELECT COUNT(*) FROM status_versions")[0][0]
+    print(
+        f"rebuild: {events:,} events ({versions:,} versions) in {elapsed:.1f} s = {events / elapsed:,.0f} events/s"
+        f" (position {view.position(app.name):,})"
+    )
+    store.close()
+    app.close()
+
+
+@contextmanager
+def _database(url: str | None) -> Iterator[str]:
+    if url:
+        yield url
+        return
+    name = f"convergence_bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        try:
+            yield ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+        finally:
+            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+if __name__ == "__main__":
+    main()

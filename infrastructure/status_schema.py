@@ -1,0 +1,140 @@
+"""Tables and indexes of the status read model (infrastructure/status_view.py), named after a prefix so that a
+rebuild can fill `status_next_*` beside the live `status_*` tables and swap them in.
+
+Portable types: timestamps as epoch seconds (DOUBLE PRECISION), dates as ISO text, amounts as decimal text,
+booleans as integers 0/1, ids as text.
+"""
+
+from __future__ import annotations
+
+from infrastructure.sql_store import Transaction
+
+ROW_COLUMNS = (
+    "contract_id",
+    "valid_from",  # the log position of the change that made this version: StatusRow.position
+    "cfa_siret",
+    "numero_interne",
+    "state",
+    "opco",
+    "apprentice_name",
+    "apprentice_search",  # normalised name with a leading space, for LIKE '% word%'
+    "employer_name",
+    "employer_siret",
+    "formation_rncp",
+    "formation_title",
+    "start_date",
+    "end_date",
+    "numero_externe",
+    "numero_deca",
+    "opco_state",
+    "problem_count",
+    "has_mandate",
+    "parked",
+    "commitment",
+    "created_at",
+    "updated_at",
+    "submitted_at",
+    "sent_at",
+)
+VERSION_COLUMNS = (*ROW_COLUMNS, "valid_to")
+_NOT_TEXT = {
+    "valid_from": "BIGINT",
+    "valid_to": "BIGINT",
+    "problem_count": "INTEGER",
+    "has_mandate": "INTEGER",
+    "parked": "INTEGER",
+    "created_at": "DOUBLE PRECISION",
+    "updated_at": "DOUBLE PRECISION",
+    "submitted_at": "DOUBLE PRECISION",
+    "sent_at": "DOUBLE PRECISION",
+}
+COLUMN_TYPES = {column: _NOT_TEXT.get(column, "TEXT") for column in (*VERSION_COLUMNS, "memo")}
+
+
+def json_rows(dialect: str, columns: tuple[str, ...]) -> str:
+    """A SELECT of these columns from one parameter, a JSON array of objects: many rows in one statement whose
+    text never changes (so the driver's parse is cached) and with one placeholder."""
+    if dialect == "postgresql":
+        definitions = ", ".join(f"{column} {COLUMN_TYPES[column]}" for column in columns)
+        return f"SELECT {', '.join(columns)} FROM json_to_recordset(%s::json) AS x({definitions})"
+    extracted = ", ".join(f"json_extract(value, '$.{column}') AS {column}" for column in columns)
+    return f"SELECT {extracted} FROM json_each(%s) WHERE 1 = 1"  # the WHERE lets an ON CONFLICT clause follow
+
+
+def table_ddl(prefix: str) -> tuple[str, ...]:
+    return (
+        f"CREATE TABLE IF NOT EXISTS {prefix}_versions ("
+        " contract_id TEXT NOT NULL, valid_from BIGINT NOT NULL, valid_to BIGINT,"
+        " cfa_siret TEXT NOT NULL, numero_interne TEXT NOT NULL, state TEXT NOT NULL, opco TEXT,"
+        " apprentice_name TEXT, apprentice_search TEXT NOT NULL, employer_name TEXT, employer_siret TEXT,"
+        " formation_rncp TEXT, formation_title TEXT, start_date TEXT, end_date TEXT,"
+        " numero_externe TEXT, numero_deca TEXT, opco_state TEXT,"
+        " problem_count INTEGER NOT NULL, has_mandate INTEGER NOT NULL, parked INTEGER NOT NULL, commitment TEXT,"
+        " created_at DOUBLE PRECISION NOT NULL, updated_at DOUBLE PRECISION NOT NULL,"
+        " submitted_at DOUBLE PRECISION, sent_at DOUBLE PRECISION,"
+        f" CONSTRAINT {prefix}_versions_pk PRIMARY KEY (contract_id, valid_from))",
+        f"CREATE TABLE IF NOT EXISTS {prefix}_memo ("
+        f" contract_id TEXT NOT NULL, memo TEXT NOT NULL, CONSTRAINT {prefix}_memo_pk PRIMARY KEY (contract_id))",
+        f"CREATE TABLE IF NOT EXISTS {prefix}_meta ("
+        f" name TEXT NOT NULL, value BIGINT NOT NULL, CONSTRAINT {prefix}_meta_pk PRIMARY KEY (name))",
+    )
+
+
+# Index choice (PostgreSQL, 1,000,000 dossiers, ~200 CFAs, pages of 50, newest first):
+# - a page is the UNION of two keyset scans (infrastructure/status_view.py): the current versions
+#   (valid_to IS NULL) read in (valid_from DESC, contract_id DESC) order straight from a partial index, stopping
+#   after limit+1 matches, and the versions closed after the walk's as_of (valid_to > as_of), a small range of
+#   the "closed" index that grows only with the changes made since the walk began (never with the history);
+# - `current` serves a CFA's pages (the tenant is the index's first column), `current_all` the operator's;
+# - `state` serves the most common filter (a CFA's dossiers in a given state), and the dashboard's grouping;
+# - `attention` holds exactly the rows that may need a human, in the order they are listed (oldest first);
+# - `closed_all` is the operator's closed branch and what prune deletes by.
+# The other filters (OPCO, employer, RNCP, name, problems, parked) are checked while walking `current` or
+# `state`: a CFA holds a few thousand dossiers, so the walk stays short. A name search over every CFA would walk
+# far; pg_trgm (a GIN trigram index on apprentice_search) is the next step if the operator needs it.
+_CURRENT = "WHERE valid_to IS NULL"
+_ATTENTION = (
+    "WHERE valid_to IS NULL AND (state IN ('drafted', 'mandate_checked', 'submitted', 'refused') OR parked = 1)"
+)
+INDEXES: dict[str, str] = {
+    "current": f"(cfa_siret, valid_from DESC, contract_id DESC) {_CURRENT}",
+    "current_all": f"(valid_from DESC, contract_id DESC) {_CURRENT}",
+    "state": f"(cfa_siret, state, valid_from DESC) {_CURRENT}",
+    "attention": f"(cfa_siret, updated_at) {_ATTENTION}",
+    "closed": "(cfa_siret, valid_to) WHERE valid_to IS NOT NULL",
+    "closed_all": "(valid_to) WHERE valid_to IS NOT NULL",
+}
+CONSTRAINTS = (("versions", "versions_pk"), ("memo", "memo_pk"), ("meta", "meta_pk"))
+TABLES = ("versions", "memo", "meta")
+
+
+def index_ddl(prefix: str) -> tuple[str, ...]:
+    return tuple(
+        f"CREATE INDEX IF NOT EXISTS {prefix}_versions_{name} ON {prefix}_versions {definition}"
+        for name, definition in INDEXES.items()
+    )
+
+
+def drop_tables(tx: Transaction, prefix: str) -> None:
+    for table in TABLES:  # their indexes go with them
+        tx.execute(f"DROP TABLE IF EXISTS {prefix}_{table}")
+
+
+def rename_tables(tx: Transaction, dialect: str, source: str, target: str) -> None:
+    """Rename `source_*` to `target_*`, the tables' indexes and constraints included.
+
+    PostgreSQL renames indexes and constraints on demand. SQLite renames its automatic (primary key) indexes
+    with their table but keeps the names of created indexes, so those are dropped and created again under the
+    target's names."""
+    for table in TABLES:
+        tx.execute(f"ALTER TABLE {source}_{table} RENAME TO {target}_{table}")
+    if dialect == "postgresql":
+        for table, constraint in CONSTRAINTS:
+            tx.execute(f"ALTER TABLE {target}_{table} RENAME CONSTRAINT {source}_{constraint} TO {target}_{constraint}")
+        for name in INDEXES:
+            tx.execute(f"ALTER INDEX IF EXISTS {source}_versions_{name} RENAME TO {target}_versions_{name}")
+    else:
+        for name in INDEXES:
+            tx.execute(f"DROP INDEX IF EXISTS {source}_versions_{name}")
+    for statement in index_ddl(target):  # a no-op where the renamed ones are already there
+        tx.execute(statement)

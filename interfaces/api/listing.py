@@ -1,0 +1,158 @@
+"""The read side for front-ends: lists of dossiers, the dashboard, and what needs a human; live, per CFA."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from application.status import ContractFilter, Cursor, StatusRow
+from domain.contract_state import ContractState
+from domain.errors import InvalidValue
+from domain.opcos import Opco
+from interfaces.api.auth import CurrentPrincipal, Services
+from interfaces.api.problem_details import problem
+from interfaces.api.schemas import AttentionOut, ContractPage, DashboardOut
+
+router = APIRouter(tags=["status"])
+READ_YOUR_WRITES_SECONDS = 2.0
+
+MinPosition = Annotated[
+    int | None,
+    Query(alias="minPosition", ge=0, description="wait (2 s at most) until the read model has this log position"),
+]
+
+
+@router.get("/contracts", response_model=ContractPage)
+async def list_contracts(
+    request: Request,
+    who: CurrentPrincipal,
+    services: Services,
+    state: Annotated[list[ContractState] | None, Query(description="repeat for several")] = None,
+    opco: Opco | None = None,
+    employer_siret: Annotated[str | None, Query(alias="employerSiret", pattern=r"^[0-9]{14}$")] = None,
+    apprentice: Annotated[str | None, Query(min_length=2, max_length=100, description="name search")] = None,
+    formation_rncp: Annotated[str | None, Query(alias="formationRncp", max_length=20)] = None,
+    updated_since: Annotated[datetime | None, Query(alias="updatedSince")] = None,
+    problems: Annotated[bool | None, Query(description="true: has blocking problems")] = None,
+    parked: bool | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: Annotated[str | None, Query(description="nextCursor of the previous page")] = None,
+    min_position: MinPosition = None,
+) -> JSONResponse:
+    """The CFA's dossiers, last changed first, by keyset pages: a walk sees each dossier exactly once, as it was
+    when the walk began, even while dossiers change. `Link: <…>; rel="next"` points to the next page."""
+    if not await _caught_up(services, min_position):
+        return _not_yet()
+    where = ContractFilter(
+        states=tuple(s.value for s in state or ()),
+        opco=opco.value if opco else None,
+        employer_siret=employer_siret,
+        apprentice=apprentice,
+        formation_rncp=formation_rncp,
+        updated_since=updated_since,
+        problems=problems,
+        parked=parked,
+    )
+    page = await run_in_threadpool(services.status.page, who, where, limit, _decode(cursor))
+    next_cursor = _encode(page.next_cursor) if page.next_cursor else None
+    headers = {"X-Position": str(page.as_of)}
+    if next_cursor:
+        headers["Link"] = f'<{request.url.include_query_params(cursor=next_cursor)}>; rel="next"'
+    body = {"items": [_item(row) for row in page.items], "nextCursor": next_cursor}
+    return JSONResponse(body, headers=headers)
+
+
+@router.get("/dashboard", response_model=DashboardOut)
+async def dashboard(who: CurrentPrincipal, services: Services, min_position: MinPosition = None) -> JSONResponse:
+    """Counts by state and OPCO, amounts committed, dossiers waiting for a key, parked transmissions, and the
+    oldest last change per pending state."""
+    if not await _caught_up(services, min_position):
+        return _not_yet()
+    board = await run_in_threadpool(services.status.dashboard, who)
+    body = {
+        "counts": board.counts,
+        "committed": str(board.committed),
+        "parked": board.parked,
+        "waitingForKey": board.extra.get("waitingForKey", 0),
+        "oldestPending": {state: at.isoformat() for state, at in board.oldest_pending.items()},
+        "asOf": board.as_of,
+    }
+    return JSONResponse(body, headers={"X-Position": str(board.as_of)})
+
+
+@router.get("/attention", response_model=list[AttentionOut])
+async def attention(who: CurrentPrincipal, services: Services, min_position: MinPosition = None) -> JSONResponse:
+    """The dossiers that need a human, oldest first, each with its reasons: problems_old (blocking problems on a
+    dossier older than 7 days), no_mandate, parked, refused, deposit_deadline_near / deposit_deadline_passed (5
+    working days after the contract start, not yet sent)."""
+    if not await _caught_up(services, min_position):
+        return _not_yet()
+    items = await run_in_threadpool(services.status.attention, who)
+    return JSONResponse([{**_item(i.row), "reasons": list(i.reasons)} for i in items])
+
+
+async def _caught_up(services: Services, position: int | None) -> bool:
+    if position is None:
+        return True
+    return await run_in_threadpool(services.status.wait_for, position, READ_YOUR_WRITES_SECONDS)
+
+
+def _not_yet() -> JSONResponse:
+    return problem(
+        503,
+        "Read model behind",
+        f"the read model has not reached that position within {READ_YOUR_WRITES_SECONDS:.0f} s: retry",
+        "read-model-behind",
+        headers={"Retry-After": "1"},
+    )
+
+
+def _encode(cursor: Cursor) -> str:
+    raw = f"{cursor.as_of}.{cursor.position}.{cursor.contract_id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode(value: str | None) -> Cursor | None:
+    if value is None:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode()
+        as_of, position, ident = raw.split(".")
+        return Cursor(int(as_of), int(position), UUID(ident))
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise InvalidValue("cursor", "cursor_invalid", "not a cursor of this API: use nextCursor as given") from None
+
+
+def _item(row: StatusRow) -> dict[str, Any]:
+    return {
+        "id": str(row.contract_id),
+        "numeroInterne": row.numero_interne,
+        "cfaSiret": row.cfa_siret,
+        "state": row.state,
+        "opco": row.opco,
+        "apprenticeName": row.apprentice_name,
+        "employerName": row.employer_name,
+        "employerSiret": row.employer_siret,
+        "formationRncp": row.formation_rncp,
+        "formationTitle": row.formation_title,
+        "startDate": row.start_date.isoformat() if row.start_date else None,
+        "endDate": row.end_date.isoformat() if row.end_date else None,
+        "numeroExterne": row.numero_externe,
+        "numeroDeca": row.numero_deca,
+        "opcoState": row.opco_state,
+        "problemCount": row.problem_count,
+        "hasMandate": row.has_mandate,
+        "parked": row.parked,
+        "commitment": str(row.commitment) if row.commitment is not None else None,
+        "createdAt": row.created_at.isoformat(),
+        "updatedAt": row.updated_at.isoformat(),
+        "submittedAt": row.submitted_at.isoformat() if row.submitted_at else None,
+        "sentAt": row.sent_at.isoformat() if row.sent_at else None,
+    }

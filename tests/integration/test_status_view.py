@@ -1,0 +1,297 @@
+"""The status read model on SQLite and PostgreSQL: projection, filters, tenancy, snapshot walks, dashboard,
+attention, atomicity, rebuild and swap, prune."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID, uuid4
+
+import pytest
+from eventsourcing.persistence import IntegrityError, Tracking
+
+from application.projections import Batch
+from application.status import ContractFilter, StatusRow
+from application.status_projection import TOPICS, CursorExpired, UnknownDossier
+from domain.opcos import Opco
+from infrastructure.projection_runner import ProjectionRunner
+from infrastructure.reference_data import idcc_routing
+from infrastructure.sql_store import SqlStore
+from infrastructure.status_view import SqlStatusView, build_next, swap_in
+from tests.integration.status_support import (
+    CFA_A,
+    CFA_B,
+    EVERYTHING,
+    OTHER_EMPLOYER,
+    Mix,
+    Setup,
+    create,
+    mandate,
+    realistic_mix,
+    status_setup,
+)
+
+ROUTING = idcc_routing()
+
+
+@pytest.fixture
+def setup(database_url: str) -> Any:
+    with status_setup(database_url) as ready:
+        yield ready
+
+
+@pytest.fixture
+def mix(setup: Setup, complete_cerfa: dict[str, Any], draft_cerfa: dict[str, Any]) -> Mix:
+    made = realistic_mix(setup.app, complete_cerfa, draft_cerfa)
+    assert setup.catch_up() > 0
+    return made
+
+
+def by_id(rows: list[StatusRow]) -> dict[UUID, StatusRow]:
+    return {row.contract_id: row for row in rows}
+
+
+def names(setup: Setup, mix: Mix, cfa: str | None = CFA_A, **where: Any) -> set[str]:
+    found = {row.contract_id for row in setup.rows(cfa, ContractFilter(**where))}
+    return {name for name, ident in mix.ids.items() if ident in found}
+
+
+def test_a_realistic_mix_is_projected_as_the_aggregates_say(setup: Setup, mix: Mix) -> None:
+    rows = by_id(setup.rows(None))
+    assert set(rows) == set(mix.ids.values())
+    for ident, row in rows.items():
+        contract = setup.app.contract_as_worker(ident)
+        opco = contract.effective_opco(ROUTING)
+        assert (row.state, row.problem_count) == (contract.state.value, len(contract.problems(ROUTING)))
+        assert (row.opco, row.cfa_siret, row.numero_interne) == (opco.value if opco else None, *row_ref(contract))
+        assert row.position == max(row.position for row in rows.values() if row.contract_id == ident)
+    accepted = rows[mix.ids["accepted"]]
+    assert (accepted.commitment, accepted.numero_deca, accepted.opco_state) == (
+        Decimal("1000.50"),
+        f"D-{mix.ids['accepted'].hex[:6]}",
+        "ENGAGE",
+    )
+    assert accepted.sent_at is not None
+    assert accepted.submitted_at is not None
+    assert accepted.created_at < accepted.submitted_at <= accepted.sent_at <= accepted.updated_at
+    assert rows[mix.ids["checked"]].apprentice_name == "DUPRÉ-LEFÈVRE Éloïse"
+    assert rows[mix.ids["parked"]].parked
+    assert rows[mix.ids["sent"]].numero_externe == "X-SENT"
+    newest_first = [row.position for row in setup.rows(None)]
+    assert newest_first == sorted(newest_first, reverse=True)
+
+
+def row_ref(contract: Any) -> tuple[str, str]:
+    return contract.cfa_siret, contract.numero_interne
+
+
+def test_each_filter(setup: Setup, mix: Mix) -> None:
+    assert names(setup, mix, states=("accepted",)) == {"accepted", "accepted2"}
+    assert names(setup, mix, states=("drafted", "cancelled")) == {"draft", "cancelled"}
+    assert names(setup, mix, opco="AKTO") == {"checked"}
+    assert names(setup, mix, employer_siret=OTHER_EMPLOYER) == {"checked"}
+    assert names(setup, mix, formation_rncp="RNCP37680") == {"parked"}
+    assert names(setup, mix, apprentice="lefevre") == {"checked", "parked"}  # any word's start, accents ignored
+    assert names(setup, mix, apprentice="ÉLO dup") == {"checked"}  # every word must match
+    assert names(setup, mix, apprentice="efevre") == set()  # a word's middle does not match
+    assert names(setup, mix, apprentice="lea") == {"sent"}  # "Léa", not "Léon"
+    assert names(setup, mix, apprentice="leo") == {"accepted2"}
+    assert names(setup, mix, problems=True) == {"draft"}
+    assert names(setup, mix, problems=False) == set(mix.ids) - {"draft", "b_draft", "b_accepted"}
+    assert names(setup, mix, parked=True) == {"parked"}
+    assert "parked" not in names(setup, mix, parked=False)
+    since = by_id(setup.rows(None))[mix.ids["accepted2"]].updated_at
+    assert names(setup, mix, None, updated_since=since) == {"accepted2", "cancelled", "b_accepted"}
+    assert names(setup, mix, states=("accepted",), opco="ATLAS", apprentice="roux") == {"accepted2"}
+
+
+def test_a_cfa_never_sees_another_cfas_dossiers(setup: Setup, mix: Mix) -> None:
+    a_rows, b_rows = setup.rows(CFA_A), setup.rows(CFA_B)
+    assert {row.cfa_siret for row in a_rows} == {CFA_A}
+    assert {row.cfa_siret for row in b_rows} == {CFA_B}
+    assert names(setup, mix, CFA_B) == {"b_draft", "b_accepted"}
+    assert names(setup, mix, CFA_A, apprentice="martin lea") == {"sent"}
+    assert names(setup, mix, None, apprentice="martin lea") == {"sent", "b_draft"}
+    assert setup.view.dashboard(CFA_B).counts == {"drafted": {"ATLAS": 1}, "accepted": {"ATLAS": 1}}
+    assert {row.cfa_siret for row in setup.view.attention_candidates(CFA_B, 10)} == {CFA_B}
+
+
+def test_the_dashboard(setup: Setup, mix: Mix) -> None:
+    board = setup.view.dashboard(CFA_A)
+    assert board.counts == {
+        "sent": {"ATLAS": 1},
+        "drafted": {"ATLAS": 1},
+        "mandate_checked": {"AKTO": 1},
+        "submitted": {"ATLAS": 1},
+        "accepted": {"ATLAS": 2},
+        "cancelled": {"ATLAS": 1},
+    }
+    assert board.committed == Decimal("1250.75")
+    assert board.parked == 1
+    assert board.as_of == setup.view.position(setup.app.name)
+    rows = by_id(setup.rows(CFA_A))
+    assert board.oldest_pending == {
+        state: min(row.updated_at for row in rows.values() if row.state == state)
+        for state in ("sent", "drafted", "mandate_checked", "submitted")
+    }
+    everyone = setup.view.dashboard(None)
+    assert everyone.committed == Decimal("2249.75")
+    assert everyone.counts["accepted"] == {"ATLAS": 3}
+
+
+def test_a_dossier_without_opco_is_counted_under_none(setup: Setup, complete_cerfa: dict[str, Any]) -> None:
+    document = {**complete_cerfa, "employeur": {**complete_cerfa["employeur"], "codeIdcc": "9999"}}
+    create(setup.app, document, CFA_A, "A-none")
+    setup.catch_up()
+    assert setup.view.dashboard(CFA_A).counts == {"drafted": {"none": 1}}
+    assert setup.rows(CFA_A, ContractFilter(problems=True))[0].opco is None
+
+
+def test_attention_candidates_oldest_first(setup: Setup, mix: Mix) -> None:
+    candidates = setup.view.attention_candidates(CFA_A, 10)
+    assert {row.contract_id for row in candidates} == {mix.ids[n] for n in ("draft", "checked", "parked")}
+    assert [row.updated_at for row in candidates] == sorted(row.updated_at for row in candidates)
+    assert len(setup.view.attention_candidates(None, 2)) == 2
+    assert {row.contract_id for row in setup.view.attention_candidates(None, 10)} >= {mix.ids["b_draft"]}
+
+
+def test_a_walk_returns_each_dossier_once_as_it_was_while_dossiers_change(
+    setup: Setup, complete_cerfa: dict[str, Any]
+) -> None:
+    idents = [create(setup.app, complete_cerfa, CFA_A, f"W-{n:02}") for n in range(14)]
+    setup.catch_up()
+    page = setup.view.page(CFA_A, EVERYTHING, 4, None)
+    seen = list(page.items)
+    changed = 0
+    while page.next_cursor is not None:
+        # between pages: dossiers not yet listed move to the top, listed ones change, new ones appear
+        mandate(setup.app, CFA_A, idents[changed])
+        mandate(setup.app, CFA_A, idents[-1 - changed])
+        create(setup.app, complete_cerfa, CFA_A, f"N-{changed}")
+        changed += 1
+        setup.catch_up()
+        page = setup.view.page(CFA_A, EVERYTHING, 4, page.next_cursor)
+        seen.extend(page.items)
+    assert changed == 3
+    assert sorted(row.contract_id for row in seen) == sorted(idents)  # each once, none missing, none added
+    assert {row.state for row in seen} == {"drafted"}  # as they were at the walk's start
+    fresh = setup.rows(CFA_A)
+    assert len(fresh) == 17
+    assert sum(row.state == "mandate_checked" for row in fresh) == 6
+
+
+def test_a_failing_event_leaves_nothing_of_its_batch(setup: Setup, complete_cerfa: dict[str, Any]) -> None:
+    for n in range(3):
+        create(setup.app, complete_cerfa, CFA_A, f"F-{n}")
+    notifications = setup.app.recorder.select_notifications(1, 100, topics=TOPICS)
+    events = [(n.id, setup.app.mapper.to_domain_event(n)) for n in notifications]
+    intruder = (events[1][0], StrayEvent(uuid4(), datetime.now(UTC)))
+    batch = Batch([events[0], intruder, *events[1:]], 0, Tracking(setup.app.name, notifications[-1].id))
+    with pytest.raises(UnknownDossier):
+        setup.view.apply(batch)
+    assert setup.view.position(setup.app.name) == 0
+    assert setup.rows(None) == []
+    assert setup.catch_up() == 3
+    assert len(setup.rows(None)) == 3
+
+
+@dataclass(frozen=True)
+class StrayEvent:
+    """An event of a dossier the projection never saw drafted (named as a real event kind)."""
+
+    originator_id: UUID
+    timestamp: datetime
+
+
+StrayEvent.__name__ = "MandateRecorded"
+
+
+def test_a_batch_read_from_a_stale_position_is_refused(setup: Setup, complete_cerfa: dict[str, Any]) -> None:
+    create(setup.app, complete_cerfa, CFA_A, "S-1")
+    [first] = setup.app.recorder.select_notifications(1, 10, topics=TOPICS)
+    stale = Batch([(first.id, setup.app.mapper.to_domain_event(first))], 0, Tracking(setup.app.name, first.id))
+    setup.catch_up()
+    create(setup.app, complete_cerfa, CFA_A, "S-2")
+    with pytest.raises(IntegrityError):
+        setup.view.apply(stale)
+    assert len(setup.rows(None)) == 1
+
+
+def test_a_rebuild_swapped_in_equals_the_live_view_despite_a_live_write_between(
+    setup: Setup, mix: Mix, complete_cerfa: dict[str, Any]
+) -> None:
+    build_next(setup.store, ROUTING, setup.app, batch_size=4)
+    # the live projection goes on meanwhile, on the old tables
+    mandate(setup.app, CFA_A, mix.ids["draft"])
+    assert setup.catch_up() == 1
+    live_position = setup.view.position(setup.app.name)
+    create(setup.app, complete_cerfa, CFA_B, "B-late")
+    in_flight = read_batch(setup)  # read from the live position, applied after the swap
+    swapped = swap_in(setup.store, ROUTING)
+    assert swapped.position(setup.app.name) < live_position
+    with pytest.raises(IntegrityError):
+        setup.view.apply(in_flight)
+    assert setup.catch_up() == 2  # read again from the rebuilt position
+    reference = SqlStatusView(setup.store, ROUTING, "reference")
+    ProjectionRunner(setup.app, "reference", TOPICS, reference.apply, lambda: reference.position("Dossiers")).catch_up()
+    assert all_versions(setup.store, "status") == all_versions(setup.store, "reference")
+    assert setup.rows(None) == rows_of(reference)
+    assert len(setup.rows(None)) == 10
+    assert index_names(setup.store, "status_next") == []
+    assert "status_versions_current" in index_names(setup.store, "status")
+    build_next(setup.store, ROUTING, setup.app)  # a second rebuild finds its names free
+    assert rows_of(swap_in(setup.store, ROUTING)) == rows_of(reference)
+
+
+def read_batch(setup: Setup) -> Batch:
+    previous = setup.view.position(setup.app.name)
+    notifications = setup.app.recorder.select_notifications(previous + 1, 100, topics=TOPICS)
+    events = [(n.id, setup.app.mapper.to_domain_event(n)) for n in notifications]
+    return Batch(events, previous, Tracking(setup.app.name, notifications[-1].id))
+
+
+def rows_of(view: SqlStatusView) -> list[StatusRow]:
+    items: list[StatusRow] = []
+    page = view.page(None, EVERYTHING, 100, None)
+    items.extend(page.items)
+    assert page.next_cursor is None
+    return items
+
+
+def all_versions(store: SqlStore, prefix: str) -> list[tuple[Any, ...]]:
+    with store.transaction() as tx:
+        return tx.query(f"SELECT * FROM {prefix}_versions ORDER BY contract_id, valid_from")
+
+
+def index_names(store: SqlStore, prefix: str) -> list[str]:
+    with store.transaction() as tx:
+        if store.dialect == "postgresql":
+            rows = tx.query("SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()")
+        else:
+            rows = tx.query("SELECT name FROM sqlite_master WHERE type = 'index'")
+    return sorted(r[0] for r in rows if r[0].startswith(f"{prefix}_"))
+
+
+def test_prune_keeps_current_versions_and_expires_older_walks(setup: Setup, mix: Mix) -> None:
+    first = setup.view.page(CFA_A, EVERYTHING, 2, None)
+    assert first.next_cursor is not None
+    mandate(setup.app, CFA_A, mix.ids["draft"])
+    setup.catch_up()
+    before = setup.rows(None)
+    assert setup.view.prune(setup.view.position(setup.app.name)) > 0
+    with pytest.raises(CursorExpired):
+        setup.view.page(CFA_A, EVERYTHING, 2, first.next_cursor)
+    assert setup.rows(None) == before  # a new walk sees everything current
+    assert setup.view.prune(0) == 0  # the horizon never goes back
+    changed = [row for row in before if row.contract_id == mix.ids["draft"]]
+    assert changed[0].state == "mandate_checked"
+    assert changed[0].problem_count > 0
+
+
+def test_the_operator_walks_every_cfa(setup: Setup, mix: Mix) -> None:
+    rows = setup.rows(None, ContractFilter(states=("accepted",)))
+    assert {row.cfa_siret for row in rows} == {CFA_A, CFA_B}
+    assert len(rows) == 3
+    assert {row.opco for row in setup.rows(None, ContractFilter(opco=Opco.AKTO.value))} == {"AKTO"}

@@ -1,0 +1,152 @@
+"""Lists, dashboard and attention over the REST API, in-process on the in-memory store."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from interfaces.api import listing
+from interfaces.api.app import create_app
+from interfaces.bootstrap import Container
+from tests.support import MANDATE, OPERATOR_TOKEN, container, with_changes
+
+OTHER_CFA = "73282932000074"
+
+
+@pytest.fixture
+def services() -> Iterator[Container]:
+    built = container()
+    yield built
+    built.close()
+
+
+@pytest.fixture
+def client(services: Container) -> Iterator[TestClient]:
+    with TestClient(create_app(services), raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+def token(client: TestClient, cfa: str) -> dict[str, str]:
+    issued = client.post(
+        "/admin/tokens",
+        json={"cfaSiret": cfa, "role": "admin", "name": "list"},
+        headers={"Authorization": f"Bearer {OPERATOR_TOKEN}"},
+    ).json()
+    return {"Authorization": f"Bearer {issued['token']}"}
+
+
+@pytest.fixture
+def cfa(client: TestClient, complete_cerfa: dict[str, Any]) -> dict[str, str]:
+    return token(client, complete_cerfa["organismeFormation"]["siret"])
+
+
+def create(client: TestClient, auth: dict[str, str], cerfa: dict[str, Any], numero: str) -> dict[str, Any]:
+    answer = client.post("/contracts", json={"numeroInterne": numero, "cerfa": cerfa}, headers=auth)
+    assert answer.status_code == 201, answer.text
+    body: dict[str, Any] = answer.json()
+    return body
+
+
+def test_a_page_lists_the_cfa_dossiers_newest_first_without_the_cerfa(
+    client: TestClient, services: Container, cfa: dict[str, str], complete_cerfa: dict[str, Any]
+) -> None:
+    for n in range(3):
+        create(client, cfa, complete_cerfa, f"L-{n}")
+    other_cerfa = with_changes(complete_cerfa, organismeFormation={"siret": OTHER_CFA})
+    create(client, token(client, OTHER_CFA), other_cerfa, "OTHER-1")
+    services.worker.project_once()
+
+    page = client.get("/contracts", headers=cfa)
+    assert page.status_code == 200, page.text
+    items = page.json()["items"]
+    assert [i["numeroInterne"] for i in items] == ["L-2", "L-1", "L-0"]
+    assert items[0]["apprenticeName"]
+    assert items[0]["employerSiret"] == complete_cerfa["employeur"]["siret"]
+    assert "cerfa" not in items[0]
+    assert complete_cerfa["apprenti"]["nir"] not in page.text
+    assert page.json()["nextCursor"] is None
+
+
+def test_pages_follow_the_cursor_and_the_link_header(
+    client: TestClient, services: Container, cfa: dict[str, str], complete_cerfa: dict[str, Any]
+) -> None:
+    for n in range(5):
+        create(client, cfa, complete_cerfa, f"P-{n}")
+    services.worker.project_once()
+    seen: list[str] = []
+    url = "/contracts?limit=2"
+    while url:
+        answer = client.get(url, headers=cfa)
+        seen += [i["numeroInterne"] for i in answer.json()["items"]]
+        link = answer.headers.get("link")
+        url = link.split(">")[0].lstrip("<").replace("http://testserver", "") if link else ""
+        assert (link is None) == (answer.json()["nextCursor"] is None)
+    assert seen == ["P-4", "P-3", "P-2", "P-1", "P-0"]
+
+
+def test_filters(client: TestClient, services: Container, cfa: dict[str, str], complete_cerfa: dict[str, Any]) -> None:
+    complete = create(client, cfa, complete_cerfa, "F-1")
+    client.post(f"/contracts/{complete['id']}/mandate", json=MANDATE, headers=cfa)
+    create(client, cfa, with_changes(complete_cerfa, apprenti={"nom": "Éloïse-Dupré"}), "F-2")
+    services.worker.project_once()
+
+    def numeros(query: str) -> list[str]:
+        answer = client.get(f"/contracts?{query}", headers=cfa)
+        assert answer.status_code == 200, answer.text
+        return sorted(i["numeroInterne"] for i in answer.json()["items"])
+
+    assert numeros("state=mandate_checked") == ["F-1"]
+    assert numeros("state=drafted&state=mandate_checked") == ["F-1", "F-2"]
+    assert numeros("apprentice=eloise") == ["F-2"]
+    assert numeros("apprentice=DUPRE") == ["F-2"]
+    assert numeros("problems=true") == ["F-2"]
+    assert numeros("problems=false") == ["F-1"]
+    assert numeros("opco=ATLAS") == ["F-1", "F-2"]
+    assert numeros("opco=AKTO") == []
+    assert numeros(f"employerSiret={complete_cerfa['employeur']['siret']}") == ["F-1", "F-2"]
+    assert client.get("/contracts?state=nowhere", headers=cfa).status_code == 422
+    assert client.get("/contracts?cursor=not-a-cursor", headers=cfa).status_code == 422
+    assert client.get("/contracts?limit=501", headers=cfa).status_code == 422
+
+
+def test_read_your_writes(
+    client: TestClient,
+    services: Container,
+    cfa: dict[str, str],
+    complete_cerfa: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(listing, "READ_YOUR_WRITES_SECONDS", 0.2)
+    created = client.post("/contracts", json={"cerfa": complete_cerfa}, headers=cfa)
+    position = created.headers["X-Position"]
+    behind = client.get(f"/contracts?minPosition={position}", headers=cfa)
+    assert behind.status_code == 503
+    assert behind.headers["Retry-After"] == "1"
+    services.worker.project_once()
+    caught_up = client.get(f"/contracts?minPosition={position}", headers=cfa)
+    assert caught_up.status_code == 200
+    assert [i["id"] for i in caught_up.json()["items"]] == [created.json()["id"]]
+
+
+def test_dashboard_and_attention(
+    client: TestClient, services: Container, cfa: dict[str, str], complete_cerfa: dict[str, Any]
+) -> None:
+    first = create(client, cfa, complete_cerfa, "D-1")
+    create(client, cfa, complete_cerfa, "D-2")
+    client.post(f"/contracts/{first['id']}/mandate", json=MANDATE, headers=cfa)
+    client.post(f"/contracts/{first['id']}/submission", headers=cfa)
+    services.worker.project_once()
+
+    board = client.get("/dashboard", headers=cfa).json()
+    assert board["counts"] == {"submitted": {"ATLAS": 1}, "drafted": {"ATLAS": 1}}
+    assert board["waitingForKey"] == 1  # no key at ATLAS: the submitted one waits
+    assert board["parked"] == 0
+
+    attention = {i["numeroInterne"]: i["reasons"] for i in client.get("/attention", headers=cfa).json()}
+    # the example contract started on 2026-09-01: its deposit deadline has passed for both, unsent
+    assert "deposit_deadline_passed" in attention["D-1"]
+    assert "no_mandate" in attention["D-2"]
+    assert "no_mandate" not in attention["D-1"]
