@@ -7,6 +7,7 @@ position (`as_of`) sees every dossier exactly once, as it was at that position, 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -90,6 +91,17 @@ class AttentionItem:
     reasons: tuple[str, ...]  # e.g. "problems_old", "no_mandate", "parked", "refused", "deposit_deadline"
 
 
+@dataclass(frozen=True, slots=True)
+class HeldDossier:
+    """A dossier the read model holds at its last good version: projecting one of its events failed."""
+
+    contract_id: UUID
+    cfa_siret: str | None
+    position: int
+    event_type: str
+    error: str
+
+
 class StatusView(Protocol):
     def apply(self, batch: Batch) -> None:
         """Project a batch of dossier events and write its tracking position, in one transaction; a batch read
@@ -103,6 +115,12 @@ class StatusView(Protocol):
         ...
 
     def dashboard(self, cfa_siret: str | None) -> Dashboard: ...
+
+    def held(self, cfa_siret: str | None) -> list[HeldDossier]:
+        """Dossiers held because projecting one of their events failed (the others keep flowing)."""
+        ...
+
+    def current_rows(self, contract_ids: Sequence[UUID]) -> list[StatusRow]: ...
 
     def attention_candidates(self, cfa_siret: str | None, limit: int) -> list[StatusRow]:
         """Rows that may need a human: not closed, and problems, no mandate, parked, refused or not yet sent."""

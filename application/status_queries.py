@@ -55,7 +55,12 @@ class StatusQueries:
 
     def attention(self, principal: Principal) -> list[AttentionItem]:
         candidates = self._view.attention_candidates(principal.cfa_siret, self._policy.limit)
-        return [AttentionItem(row, reasons) for row in candidates if (reasons := self._reasons(row))]
+        items = {row.contract_id: AttentionItem(row, reasons) for row in candidates if (reasons := self._reasons(row))}
+        held = [h.contract_id for h in self._view.held(principal.cfa_siret)]
+        for row in self._view.current_rows(held):  # shown as last projected, with why it stopped there
+            known = items.get(row.contract_id)
+            items[row.contract_id] = AttentionItem(row, (*(known.reasons if known else ()), "projection_error"))
+        return list(items.values())
 
     def position(self) -> int:
         return self._view.position(self._app_name)

@@ -77,6 +77,11 @@ def table_ddl(prefix: str) -> tuple[str, ...]:
         f" contract_id TEXT NOT NULL, memo TEXT NOT NULL, CONSTRAINT {prefix}_memo_pk PRIMARY KEY (contract_id))",
         f"CREATE TABLE IF NOT EXISTS {prefix}_meta ("
         f" name TEXT NOT NULL, value BIGINT NOT NULL, CONSTRAINT {prefix}_meta_pk PRIMARY KEY (name))",
+        # dossiers held at their last good version because projecting one of their events failed
+        f"CREATE TABLE IF NOT EXISTS {prefix}_held ("
+        " contract_id TEXT NOT NULL, cfa_siret TEXT, position BIGINT NOT NULL, event_type TEXT NOT NULL,"
+        " error TEXT NOT NULL, held_at DOUBLE PRECISION NOT NULL,"
+        f" CONSTRAINT {prefix}_held_pk PRIMARY KEY (contract_id))",
     )
 
 
@@ -104,8 +109,8 @@ INDEXES: dict[str, str] = {
     "closed": "(cfa_siret, valid_to) WHERE valid_to IS NOT NULL",
     "closed_all": "(valid_to) WHERE valid_to IS NOT NULL",
 }
-CONSTRAINTS = (("versions", "versions_pk"), ("memo", "memo_pk"), ("meta", "meta_pk"))
-TABLES = ("versions", "memo", "meta")
+CONSTRAINTS = (("versions", "versions_pk"), ("memo", "memo_pk"), ("meta", "meta_pk"), ("held", "held_pk"))
+TABLES = ("versions", "memo", "meta", "held")
 
 
 def index_ddl(prefix: str) -> tuple[str, ...]:

@@ -10,6 +10,8 @@ horizon is refused (CursorExpired) and must start again.
 from __future__ import annotations
 
 import json
+import logging
+import time
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime
@@ -20,7 +22,7 @@ from uuid import UUID
 from eventsourcing.application import Application
 
 from application.projections import Batch
-from application.status import ContractFilter, Cursor, Dashboard, Page, StatusRow
+from application.status import ContractFilter, Cursor, Dashboard, HeldDossier, Page, StatusRow
 from application.status_projection import (
     ATTENTION_STATES,
     PENDING_STATES,
@@ -45,6 +47,7 @@ from infrastructure.status_schema import (
     table_ddl,
 )
 
+log = logging.getLogger("convergence.status")
 LIVE = "status"
 NEXT = "status_next"
 SELECTED = tuple(c for c in ROW_COLUMNS if c != "apprentice_search")
@@ -75,12 +78,21 @@ class SqlStatusView:
             self._write(tx, batch.events)
 
     def _write(self, tx: Transaction, events: Sequence[tuple[int, Any]]) -> None:
-        memos = self._load_memos(tx, {str(event.originator_id) for _, event in events})
+        keys = {str(event.originator_id) for _, event in events}
+        memos = self._load_memos(tx, keys)
+        held = self._load_held(tx, keys)
         existing = set(memos)  # a dossier with a memo has a current version
         versions: dict[str, list[StatusRow]] = defaultdict(list)
         for position, event in events:
             key = str(event.originator_id)
-            memo, row = project(event, memos.get(key), position, self._routing)
+            if key in held:
+                continue
+            try:
+                memo, row = project(event, memos.get(key), position, self._routing)
+            except Exception as error:  # one dossier's failure must not stop the read model for every other one
+                self._hold(tx, key, memos.get(key), position, event, error)
+                held.add(key)
+                continue
             if row is not None and memo is not None:
                 memos[key] = memo
                 versions[key].append(row)
@@ -96,6 +108,43 @@ class SqlStatusView:
             (_json([{"contract_id": key} for key in keys]),),
         )
         return {key: json.loads(text) for key, text in rows}
+
+    def _load_held(self, tx: Transaction, keys: set[str]) -> set[str]:
+        wanted = json_rows(self._store.dialect, ("contract_id",))
+        rows = tx.query(
+            f"SELECT contract_id FROM {self.prefix}_held"
+            f" WHERE contract_id IN (SELECT contract_id FROM ({wanted}) AS k)",
+            (_json([{"contract_id": key} for key in keys]),),
+        )
+        return {str(r[0]) for r in rows}
+
+    def _hold(self, tx: Transaction, key: str, memo: Memo | None, position: int, event: Any, error: Exception) -> None:
+        """Keep the dossier at its last good version and report it; its later events wait for a rebuild."""
+        kind = type(event).__name__
+        log.error(
+            "status read model: %s of dossier %s (position %s) failed: %r; dossier held",
+            kind,
+            key,
+            position,
+            error,
+            exc_info=error,
+        )
+        tx.execute(
+            f"INSERT INTO {self.prefix}_held (contract_id, cfa_siret, position, event_type, error, held_at)"
+            " VALUES (%s, %s, %s, %s, %s, %s)",
+            (key, (memo or {}).get("cfa_siret"), position, kind, repr(error)[:1000], time.time()),
+        )
+
+    def held(self, cfa_siret: str | None) -> list[HeldDossier]:
+        """Dossiers whose projection failed, oldest first: shown on /attention until a rebuild succeeds."""
+        tenant, params = ("WHERE cfa_siret = %s", [cfa_siret]) if cfa_siret else ("", [])
+        with self._store.transaction() as tx:
+            rows = tx.query(
+                f"SELECT contract_id, cfa_siret, position, event_type, error FROM {self.prefix}_held {tenant}"
+                " ORDER BY position",
+                params,
+            )
+        return [HeldDossier(UUID(r[0]), r[1], int(r[2]), r[3], r[4]) for r in rows]
 
     def _close(self, tx: Transaction, closing: dict[str, int]) -> None:
         """Close the current versions of these dossiers at the position of their first change in the batch."""
@@ -212,6 +261,19 @@ class SqlStatusView:
                 f"SELECT {_COLUMNS} FROM {self._versions} WHERE valid_to IS NULL AND {_ATTENTION} {tenant}"
                 " ORDER BY updated_at, contract_id LIMIT %s",
                 [*params, limit],
+            )
+        return [_decode(row) for row in rows]
+
+    def current_rows(self, contract_ids: Sequence[UUID]) -> list[StatusRow]:
+        """The current versions of these dossiers (those that have one)."""
+        if not contract_ids:
+            return []
+        wanted = json_rows(self._store.dialect, ("contract_id",))
+        with self._store.transaction() as tx:
+            rows = tx.query(
+                f"SELECT {_COLUMNS} FROM {self._versions} WHERE valid_to IS NULL"
+                f" AND contract_id IN (SELECT contract_id FROM ({wanted}) AS k)",
+                (_json([{"contract_id": str(ident)} for ident in contract_ids]),),
             )
         return [_decode(row) for row in rows]
 

@@ -91,7 +91,8 @@ async def dashboard(who: CurrentPrincipal, services: Services, min_position: Min
 async def attention(who: CurrentPrincipal, services: Services, min_position: MinPosition = None) -> JSONResponse:
     """The dossiers that need a human, oldest first, each with its reasons: problems_old (blocking problems on a
     dossier older than 7 days), no_mandate, parked, refused, deposit_deadline_near / deposit_deadline_passed (5
-    working days after the contract start, not yet sent)."""
+    working days after the contract start, not yet sent), projection_error (the read model could not follow this
+    dossier's events: it shows its last good state until the read model is rebuilt)."""
     if not await _caught_up(services, min_position):
         return _not_yet()
     items = await run_in_threadpool(services.status.attention, who)

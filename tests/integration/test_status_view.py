@@ -14,7 +14,7 @@ from eventsourcing.persistence import IntegrityError, Tracking
 
 from application.projections import Batch
 from application.status import ContractFilter, StatusRow
-from application.status_projection import TOPICS, CursorExpired, UnknownDossier
+from application.status_projection import TOPICS, CursorExpired
 from domain.opcos import Opco
 from infrastructure.projection_runner import ProjectionRunner
 from infrastructure.reference_data import idcc_routing
@@ -182,17 +182,38 @@ def test_a_walk_returns_each_dossier_once_as_it_was_while_dossiers_change(
     assert sum(row.state == "mandate_checked" for row in fresh) == 6
 
 
-def test_a_failing_event_leaves_nothing_of_its_batch(setup: Setup, complete_cerfa: dict[str, Any]) -> None:
+def test_an_event_it_cannot_project_holds_its_dossier_and_the_batch_goes_on(
+    setup: Setup, complete_cerfa: dict[str, Any]
+) -> None:
     for n in range(3):
         create(setup.app, complete_cerfa, CFA_A, f"F-{n}")
     notifications = setup.app.recorder.select_notifications(1, 100, topics=TOPICS)
     events = [(n.id, setup.app.mapper.to_domain_event(n)) for n in notifications]
-    intruder = (events[1][0], StrayEvent(uuid4(), datetime.now(UTC)))
-    batch = Batch([events[0], intruder, *events[1:]], 0, Tracking(setup.app.name, notifications[-1].id))
-    with pytest.raises(UnknownDossier):
-        setup.view.apply(batch)
+    stray = StrayEvent(uuid4(), datetime.now(UTC))
+    batch = Batch([events[0], (events[1][0], stray), *events[1:]], 0, Tracking(setup.app.name, notifications[-1].id))
+    setup.view.apply(batch)
+    assert setup.view.position(setup.app.name) == notifications[-1].id
+    assert len(setup.rows(None)) == 3
+    [held] = setup.view.held(None)
+    assert (held.contract_id, held.event_type) == (stray.originator_id, "MandateRecorded")
+    assert "never drafted" in held.error
+
+
+def test_a_failing_write_leaves_nothing_of_its_batch(
+    setup: Setup, complete_cerfa: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for n in range(3):
+        create(setup.app, complete_cerfa, CFA_A, f"W-{n}")
+
+    def broken(*_: Any) -> None:
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(setup.view, "_save_memos", broken)
+    with pytest.raises(RuntimeError):
+        setup.catch_up()
     assert setup.view.position(setup.app.name) == 0
     assert setup.rows(None) == []
+    monkeypatch.undo()
     assert setup.catch_up() == 3
     assert len(setup.rows(None)) == 3
 

@@ -1,0 +1,50 @@
+"""A dossier whose event the status projection cannot handle is held and reported; the others keep flowing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+import infrastructure.status_view as status_view
+from application.status_projection import project
+from infrastructure.reference_data import idcc_routing
+from infrastructure.status_view import rebuild_status_view
+from tests.integration.status_support import CFA_A, create, status_setup
+from tests.support import principal
+
+
+def test_a_failing_event_holds_its_dossier_only_until_a_rebuild(
+    database_url: str, complete_cerfa: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with status_setup(database_url) as setup:
+        poisoned = create(setup.app, complete_cerfa, CFA_A, "HELD-1")
+        healthy = create(setup.app, complete_cerfa, CFA_A, "OK-1")
+        setup.catch_up()
+
+        def failing(event: Any, *args: Any) -> Any:
+            if event.originator_id == poisoned and type(event).__name__ == "CerfaPatched":
+                raise ValueError("a projection bug")
+            return project(event, *args)
+
+        monkeypatch.setattr(status_view, "project", failing)
+        who = principal(CFA_A)
+        setup.app.patch_cerfa(who, poisoned, {"apprenti": {"nomUsage": "Durand"}}, None)
+        setup.app.patch_cerfa(who, poisoned, {"apprenti": {"nomUsage": "Dupont"}}, None)  # waits behind the first
+        setup.app.patch_cerfa(who, healthy, {"apprenti": {"nomUsage": "Leroy"}}, None)
+        setup.catch_up()
+
+        head = setup.app.recorder.max_notification_id()
+        assert setup.view.position(setup.app.name) == head  # the read model went on
+        [held] = setup.view.held(CFA_A)
+        assert (held.contract_id, held.event_type) == (poisoned, "CerfaPatched")
+        assert "a projection bug" in held.error
+        assert setup.view.held("44306184100047") == []  # another CFA sees none of it
+        rows = {r.contract_id: r for r in setup.rows(CFA_A)}
+        assert rows[healthy].position > rows[poisoned].position  # the healthy one moved on, the held one did not
+
+        monkeypatch.undo()  # the fix is deployed: a rebuild brings the held dossier up to date
+        rebuilt = rebuild_status_view(setup.store, idcc_routing(), setup.app)
+        assert rebuilt.held(CFA_A) == []
+        [current] = rebuilt.current_rows([poisoned])
+        assert current.position > held.position  # both patches projected, the one that failed and the next
