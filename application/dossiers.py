@@ -166,13 +166,10 @@ class Dossiers(Application[UUID]):
         """A worker change to a dossier it has just read: saved without reading it again, unless another change
         was saved in between (then read again and retried)."""
         command(contract)
-        if not contract.pending_events:
-            return Saved(contract, None)
         try:
-            recordings = self.save(contract)
+            return self._save_changes(contract)
         except IntegrityError:
             return self.change_as_worker(contract.id, command)
-        return Saved(contract, recordings[-1].notification.id)
 
     # -- contracts: queries ---------------------------------------------------------------------------------
 
@@ -245,16 +242,19 @@ class Dossiers(Application[UUID]):
             if expected_version is not None and expected_version != contract.version:
                 raise VersionMismatch(expected_version, contract.version)
             command(contract)
-            if not contract.pending_events:
-                return Saved(contract, None)
             try:
-                recordings = self.save(contract)
+                return self._save_changes(contract)
             except IntegrityError:
                 if expected_version is not None:
                     raise VersionMismatch(expected_version, expected_version + 1) from None
-                continue
-            return Saved(contract, recordings[-1].notification.id)
         raise ConcurrentChange
+
+    def _save_changes(self, contract: Contract) -> Saved:
+        """Save what a command changed (nothing to save: no position); IntegrityError if a race was lost."""
+        if not contract.pending_events:
+            return Saved(contract, None)
+        recordings = self.save(contract)
+        return Saved(contract, recordings[-1].notification.id)
 
     def _owner_of_new(self, principal: Principal, cerfa: Cerfa) -> str:
         if principal.cfa_siret is not None:
