@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 from datetime import datetime
+from decimal import Decimal
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -22,6 +23,7 @@ from interfaces.api.schemas import AttentionOut, ContractPage, DashboardOut
 
 router = APIRouter(tags=["status"])
 READ_YOUR_WRITES_SECONDS = 2.0
+CENT = Decimal("0.01")
 
 MinPosition = Annotated[
     int | None,
@@ -78,7 +80,7 @@ async def dashboard(who: CurrentPrincipal, services: Services, min_position: Min
     board = await run_in_threadpool(services.status.dashboard, who)
     body = {
         "counts": board.counts,
-        "committed": str(board.committed),
+        "committed": _euros(board.committed),
         "parked": board.parked,
         "waitingForKey": board.extra.get("waitingForKey", 0),
         "oldestPending": {state: at.isoformat() for state, at in board.oldest_pending.items()},
@@ -131,6 +133,10 @@ def _decode(value: str | None) -> Cursor | None:
         raise InvalidValue("cursor", "cursor_invalid", "not a cursor of this API: use nextCursor as given") from None
 
 
+def _euros(amount: Decimal) -> str:
+    return str(amount.quantize(CENT))
+
+
 def _item(row: StatusRow) -> dict[str, Any]:
     return {
         "id": str(row.contract_id),
@@ -151,7 +157,7 @@ def _item(row: StatusRow) -> dict[str, Any]:
         "problemCount": row.problem_count,
         "hasMandate": row.has_mandate,
         "parked": row.parked,
-        "commitment": str(row.commitment) if row.commitment is not None else None,
+        "commitment": _euros(row.commitment) if row.commitment is not None else None,
         "createdAt": row.created_at.isoformat(),
         "updatedAt": row.updated_at.isoformat(),
         "submittedAt": row.submitted_at.isoformat() if row.submitted_at else None,
