@@ -6,21 +6,34 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from uuid import UUID
 
+from eventsourcing.application import Application
 from eventsourcing.persistence import Tracking
 
-from application.transmissions import QueuedTransmission, QueueStatus, RowChange
+from application.projections import Batch
+from application.transmissions import TOPICS, QueuedTransmission, QueueStatus, RowChange, row_changes
 from infrastructure import tracking
+from infrastructure.projection_runner import ProjectionRunner
 from infrastructure.sql_store import SqlStore, Transaction
 
 NAME = "transmissions"
-DDL = (
-    *tracking.DDL,
-    "CREATE TABLE IF NOT EXISTS transmissions ("
-    " contract_id TEXT PRIMARY KEY, cfa_siret TEXT NOT NULL, opco TEXT NOT NULL, numero_interne TEXT NOT NULL,"
-    " status TEXT NOT NULL, due_at DOUBLE PRECISION NOT NULL, opco_state TEXT)",
-    "CREATE INDEX IF NOT EXISTS transmissions_due ON transmissions (status, due_at)",
-    "CREATE INDEX IF NOT EXISTS transmissions_account ON transmissions (cfa_siret, opco)",
-)
+NEXT = "transmissions_next"  # where a rebuild writes before it is swapped in
+
+
+def table_ddl(table: str) -> tuple[str, ...]:
+    return (
+        *tracking.DDL,
+        f"CREATE TABLE IF NOT EXISTS {table} ("
+        " contract_id TEXT PRIMARY KEY, cfa_siret TEXT NOT NULL, opco TEXT NOT NULL, numero_interne TEXT NOT NULL,"
+        " status TEXT NOT NULL, due_at DOUBLE PRECISION NOT NULL, opco_state TEXT)",
+        *index_ddl(table),
+    )
+
+
+def index_ddl(table: str) -> tuple[str, ...]:
+    return (
+        f"CREATE INDEX IF NOT EXISTS {table}_due ON {table} (status, due_at)",
+        f"CREATE INDEX IF NOT EXISTS {table}_account ON {table} (cfa_siret, opco)",
+    )
 
 
 def _epoch(moment: datetime) -> float:
@@ -28,24 +41,27 @@ def _epoch(moment: datetime) -> float:
 
 
 class SqlTransmissionsView:
-    def __init__(self, store: SqlStore) -> None:
+    """`table` names its table and its tracking (projection name)."""
+
+    def __init__(self, store: SqlStore, table: str = NAME) -> None:
         self._store = store
-        store.create(DDL)
+        self._table = table
+        store.create(table_ddl(table))
 
     def apply(self, changes: Sequence[RowChange], position: Tracking, previous: int | None = None) -> None:
         with self._store.transaction() as tx:
-            tracking.advance(tx, NAME, position, previous)
+            tracking.advance(tx, self._table, position, previous)
             for change in changes:
-                _apply(tx, change)
+                _apply(tx, self._table, change)
 
     def position(self, application_name: str) -> int:
-        return tracking.read_position(self._store, NAME, application_name)
+        return tracking.read_position(self._store, self._table, application_name)
 
     def due_accounts(self, now: datetime) -> list[tuple[str, str]]:
         """(cfa_siret, opco) pairs with dossiers due for sending."""
         with self._store.transaction() as tx:
             rows = tx.query(
-                "SELECT DISTINCT cfa_siret, opco FROM transmissions WHERE status = %s AND due_at <= %s",
+                f"SELECT DISTINCT cfa_siret, opco FROM {self._table} WHERE status = %s AND due_at <= %s",
                 (QueueStatus.PENDING.value, _epoch(now)),
             )
         return [(r[0], r[1]) for r in rows]
@@ -53,7 +69,7 @@ class SqlTransmissionsView:
     def due(self, now: datetime, limit: int, cfa_siret: str, opco: str) -> list[QueuedTransmission]:
         with self._store.transaction() as tx:
             rows = tx.query(
-                "SELECT contract_id, cfa_siret, opco, numero_interne, due_at FROM transmissions"
+                f"SELECT contract_id, cfa_siret, opco, numero_interne, due_at FROM {self._table}"
                 " WHERE status = %s AND due_at <= %s AND cfa_siret = %s AND opco = %s ORDER BY due_at LIMIT %s",
                 (QueueStatus.PENDING.value, _epoch(now), cfa_siret, opco, limit),
             )
@@ -62,7 +78,7 @@ class SqlTransmissionsView:
     def accounts_at_opcos(self) -> list[tuple[str, str]]:
         with self._store.transaction() as tx:
             rows = tx.query(
-                "SELECT DISTINCT cfa_siret, opco FROM transmissions WHERE opco_state IS NOT NULL OR status = %s",
+                f"SELECT DISTINCT cfa_siret, opco FROM {self._table} WHERE opco_state IS NOT NULL OR status = %s",
                 (QueueStatus.PENDING.value,),
             )
         return [(r[0], r[1]) for r in rows]
@@ -70,22 +86,22 @@ class SqlTransmissionsView:
     def opco_states(self, cfa_siret: str, opco: str) -> dict[str, str | None]:
         with self._store.transaction() as tx:
             rows = tx.query(
-                "SELECT numero_interne, opco_state FROM transmissions WHERE cfa_siret = %s AND opco = %s",
+                f"SELECT numero_interne, opco_state FROM {self._table} WHERE cfa_siret = %s AND opco = %s",
                 (cfa_siret, opco),
             )
         return {r[0]: r[1] for r in rows}
 
     def counts(self) -> dict[str, int]:
         with self._store.transaction() as tx:
-            rows = tx.query("SELECT status, COUNT(*) FROM transmissions GROUP BY status")
+            rows = tx.query(f"SELECT status, COUNT(*) FROM {self._table} GROUP BY status")
         return {r[0]: int(r[1]) for r in rows}
 
 
-def _apply(tx: Transaction, change: RowChange) -> None:
+def _apply(tx: Transaction, table: str, change: RowChange) -> None:
     if change.new_row is not None:
         row = change.new_row
         tx.execute(
-            "INSERT INTO transmissions (contract_id, cfa_siret, opco, numero_interne, status, due_at)"
+            f"INSERT INTO {table} (contract_id, cfa_siret, opco, numero_interne, status, due_at)"
             " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (contract_id) DO UPDATE"
             " SET status = excluded.status, due_at = excluded.due_at, opco = excluded.opco",
             (
@@ -105,6 +121,30 @@ def _apply(tx: Transaction, change: RowChange) -> None:
             params.append(_epoch(value) if isinstance(value, datetime) else str(value))
     if assignments:
         tx.execute(
-            f"UPDATE transmissions SET {', '.join(assignments)} WHERE contract_id = %s",
+            f"UPDATE {table} SET {', '.join(assignments)} WHERE contract_id = %s",
             (*params, str(change.contract_id)),
         )
+
+
+def rebuild_transmissions_view(store: SqlStore, app: Application[UUID], batch_size: int = 1000) -> SqlTransmissionsView:
+    """Project the whole log into a fresh table, then swap it in (one transaction); the live one answers meanwhile.
+    A live batch in flight during the swap finds the position moved and is read again from the rebuilt one."""
+    with store.transaction() as tx:
+        tx.execute(f"DROP TABLE IF EXISTS {NEXT}")
+        tx.execute("DELETE FROM projection_tracking WHERE projection = %s", (NEXT,))
+    fresh = SqlTransmissionsView(store, NEXT)
+
+    def project(batch: Batch) -> None:
+        fresh.apply([c for _, event in batch.events for c in row_changes(event)], batch.tracking, batch.previous)
+
+    ProjectionRunner(app, NEXT, TOPICS, project, lambda: fresh.position(app.name), batch_size).catch_up()
+    with store.transaction() as tx:
+        tx.execute("DELETE FROM projection_tracking WHERE projection = %s", (NAME,))
+        tx.execute("UPDATE projection_tracking SET projection = %s WHERE projection = %s", (NAME, NEXT))
+        tx.execute(f"DROP TABLE IF EXISTS {NAME}")
+        tx.execute(f"ALTER TABLE {NEXT} RENAME TO {NAME}")
+        for suffix in ("due", "account"):  # indexes keep their names when their table is renamed
+            tx.execute(f"DROP INDEX IF EXISTS {NEXT}_{suffix}")
+        for statement in index_ddl(NAME):
+            tx.execute(statement)
+    return SqlTransmissionsView(store, NAME)

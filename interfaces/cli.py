@@ -19,6 +19,7 @@ from domain.cerfa import Siret
 from infrastructure.opco_sandbox import create_sandbox_app
 from infrastructure.settings import Settings
 from infrastructure.status_view import rebuild_status_view
+from infrastructure.transmissions_view import rebuild_transmissions_view
 from interfaces.api.representation import token_body
 from interfaces.bootstrap import bootstrap, sandbox_config
 
@@ -132,20 +133,23 @@ def projections_status() -> None:
 
 @projections.command("rebuild")
 def projections_rebuild(
-    name: Annotated[str, typer.Argument(help="the read model to rebuild: status")] = "status",
+    name: Annotated[str, typer.Argument(help="the read model to rebuild: status or transmissions")] = "status",
 ) -> None:
     """Rebuild a read model from the first event into fresh tables, then swap them in; the API keeps answering
     from the old tables meanwhile, and the running workers carry on from the rebuilt position."""
-    if name != "status":
-        raise typer.BadParameter("only the status read model is rebuilt into fresh tables", param_hint="NAME")
+    if name not in {"status", "transmissions"}:
+        raise typer.BadParameter("the read models are: status, transmissions", param_hint="NAME")
     container = bootstrap()
     try:
-        head = container.dossiers.recorder.max_notification_id() or 0
+        app = container.dossiers
+        head = app.recorder.max_notification_id() or 0
         started = time.perf_counter()
-        rebuilt = rebuild_status_view(container.store, container.dossiers.routing, container.dossiers)
+        if name == "status":
+            position = rebuild_status_view(container.store, app.routing, app).position(app.name)
+        else:
+            position = rebuild_transmissions_view(container.store, app).position(app.name)
         elapsed = time.perf_counter() - started
-        position = rebuilt.position(container.dossiers.name)
-        typer.echo(f"status rebuilt to position {position} (log head was {head}) in {elapsed:.1f} s")
+        typer.echo(f"{name} rebuilt to position {position} (log head was {head}) in {elapsed:.1f} s")
     finally:
         container.close()
 
