@@ -2,9 +2,9 @@
 
 The projection keeps a private memo per dossier (a JSON-serialisable dict: the normalised Cerfa while the dossier
 is a draft, the OPCO choice, the mandate flag, the submitted OPCO, timestamps and the shown fields) and derives the
-dossier's row from it. The blocking problems are recomputed only when the Cerfa, the OPCO choice or the mandate
-change (a parse and a check cost ~130 µs), and are 0 once the dossier has left its draft states; the Cerfa is then
-dropped from the memo, since it can no longer change.
+dossier's row from it. The blocking problems are recomputed only when the Cerfa or the OPCO choice change (a
+parse and a check cost ~130 µs); a mandate removes exactly one of them, and they are 0 once the dossier has left
+its draft states; the Cerfa is then dropped from the memo, since it can no longer change.
 """
 
 from __future__ import annotations
@@ -107,6 +107,12 @@ def project(event: Any, memo: Memo | None, position: int, routing: IdccRouting) 
     return after, status_row(event.originator_id, after)
 
 
+def tally(memo: Memo) -> tuple[str, str, str, bool, str | None]:
+    """What the dashboard counts of the dossier's row: (CFA, state, OPCO or "", parked, commitment)."""
+    opco = memo["submitted_to"] or memo["opco_choice"] or memo["routed_opco"]
+    return memo["cfa_siret"], memo["state"], opco or "", memo["parked"], memo["commitment"]
+
+
 def status_row(contract_id: UUID, memo: Memo) -> StatusRow:
     opco = memo["submitted_to"] or memo["opco_choice"] or memo["routed_opco"]
     return StatusRow(
@@ -185,8 +191,16 @@ def _opco_chosen(memo: Memo, event: Any) -> bool:
 
 
 def _mandate_recorded(memo: Memo, event: Any) -> bool:
+    """The count follows from the previous one, without a parse: the mandate changes exactly one problem,
+    mandate_missing, present if and only if no mandate was recorded (domain/submission.py; pinned by
+    tests/unit/test_status_projection.py)."""
+    had = memo["has_mandate"]
     memo.update(has_mandate=True, state=ContractState.MANDATE_CHECKED.value)
-    return True
+    if memo["cerfa"] is None:  # past the draft states (a log the aggregate would not have made): nothing blocks
+        memo["problem_count"] = 0
+    elif not had:
+        memo["problem_count"] -= 1
+    return False
 
 
 def _submission_requested(memo: Memo, event: Any) -> bool:

@@ -14,6 +14,7 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -32,12 +33,14 @@ from application.status_projection import (
     project,
     search_column,
     search_words,
+    tally,
 )
 from domain.opcos import IdccRouting
 from infrastructure import tracking
 from infrastructure.projection_runner import ProjectionRunner
 from infrastructure.sql_store import Row, SqlStore, Transaction
 from infrastructure.status_schema import (
+    EXTENSIONS,
     ROW_COLUMNS,
     VERSION_COLUMNS,
     drop_tables,
@@ -67,7 +70,15 @@ class SqlStatusView:
         self._routing = routing
         self.prefix = table_prefix
         self._versions = f"{table_prefix}_versions"
-        store.create((*tracking.DDL, *table_ddl(table_prefix), *(index_ddl(table_prefix) if create_indexes else ())))
+        self.search = _create_extensions(store)
+        indexes = index_ddl(table_prefix, store.dialect, self.search) if create_indexes else ()
+        store.create((*tracking.DDL, *table_ddl(table_prefix), *indexes))
+        # A bulk build (create_indexes False: a rebuild's first pass) leaves the counts to swap_in, which counts
+        # the versions once; otherwise every batch keeps them, and tables filled by other means are counted here.
+        self.counting = create_indexes
+        if create_indexes:
+            with store.transaction() as tx:
+                count_versions(tx, table_prefix, store.dialect)
 
     # -- writing ----------------------------------------------------------------------------------------------
 
@@ -82,6 +93,7 @@ class SqlStatusView:
         memos = self._load_memos(tx, keys)
         held = self._load_held(tx, keys)
         existing = set(memos)  # a dossier with a memo has a current version
+        before = dict(memos)
         versions: dict[str, list[StatusRow]] = defaultdict(list)
         for position, event in events:
             key = str(event.originator_id)
@@ -99,6 +111,54 @@ class SqlStatusView:
         self._close(tx, {key: rows[0].position for key, rows in versions.items() if key in existing})
         self._insert(tx, self._versions, VERSION_COLUMNS, list(_version_records(versions)))
         self._save_memos(tx, [{"contract_id": key, "memo": _json(memos[key])} for key in versions])
+        if self.counting:
+            self._count(tx, [(before.get(key), memos[key]) for key in versions])
+
+    def _count(self, tx: Transaction, changes: list[tuple[Memo | None, Memo]]) -> None:
+        """Move each changed dossier from its old group to its new one. The counts are read and written back in
+        this transaction, after tracking.advance locked the view's position: batches write them one at a time."""
+        deltas: dict[tuple[str, str, str], list[Any]] = {}
+        for old, new in changes:
+            for memo, sign in ((old, -1), (new, 1)):
+                if memo is None:
+                    continue
+                cfa, state, opco, parked, commitment = tally(memo)
+                delta = deltas.setdefault((cfa, state, opco), [0, 0, Decimal(0)])
+                delta[0] += sign
+                delta[1] += sign * int(parked)
+                if commitment is not None:
+                    delta[2] += sign * Decimal(commitment)
+        moved = {key: delta for key, delta in deltas.items() if delta != [0, 0, 0]}
+        if not moved:
+            return
+        keys = json_rows(self._store.dialect, ("cfa_siret", "state", "opco"))
+        wanted = [dict(zip(("cfa_siret", "state", "opco"), key, strict=True)) for key in moved]
+        rows = tx.query(
+            f"SELECT c.cfa_siret, c.state, c.opco, c.dossiers, c.parked, c.committed FROM {self.prefix}_counts AS c"
+            f" JOIN ({keys}) AS k ON c.cfa_siret = k.cfa_siret AND c.state = k.state AND c.opco = k.opco",
+            (_json(wanted),),
+        )
+        current = {(r[0], r[1], r[2]): (int(r[3]), int(r[4]), Decimal(r[5])) for r in rows}
+        records = []
+        for (cfa, state, opco), (dossiers, parked, committed) in moved.items():
+            was = current.get((cfa, state, opco), (0, 0, Decimal(0)))
+            records.append(
+                {
+                    "cfa_siret": cfa,
+                    "state": state,
+                    "opco": opco,
+                    "dossiers": was[0] + dossiers,
+                    "parked": was[1] + parked,
+                    "committed": str(was[2] + committed),
+                }
+            )
+        columns = ("cfa_siret", "state", "opco", "dossiers", "parked", "committed")
+        tx.execute(
+            f"INSERT INTO {self.prefix}_counts ({', '.join(columns)}) {json_rows(self._store.dialect, columns)}"
+            " ON CONFLICT (cfa_siret, state, opco) DO UPDATE SET dossiers = excluded.dossiers,"
+            " parked = excluded.parked, committed = excluded.committed",
+            (_json(records),),
+        )
 
     def _load_memos(self, tx: Transaction, keys: set[str]) -> dict[str, Memo]:
         wanted = json_rows(self._store.dialect, ("contract_id",))
@@ -194,13 +254,11 @@ class SqlStatusView:
 
     def page(self, cfa_siret: str | None, where: ContractFilter, limit: int, cursor: Cursor | None) -> Page:
         """Dossiers by last change, newest first, as they were at the walk's as_of; cfa_siret None: every CFA."""
-        clauses, params = _filters(cfa_siret, where)
+        after = () if cursor is None else (cursor.position, str(cursor.contract_id))
         with self._store.transaction() as tx:
             as_of = cursor.as_of if cursor is not None else _head(tx, self.prefix)
-            if cursor is not None:
-                clauses.append("(valid_from, contract_id) < (%s, %s)")
-                params.extend((cursor.position, str(cursor.contract_id)))
-            rows = tx.query(self._page_sql(" AND ".join(clauses)), _page_params(as_of, params, limit + 1))
+            statement, values = self._page_sql(cfa_siret, where, after, as_of, limit + 1)
+            rows = tx.query(statement, values)
             # read after the rows: a prune that removed some of them is seen here (it commits both at once)
             if as_of < _horizon(tx, self.prefix):
                 raise CursorExpired(f"the walk at position {as_of} is older than the pruned horizon")
@@ -211,47 +269,50 @@ class SqlStatusView:
         next_cursor = Cursor(as_of, last.position, last.contract_id) if last is not None else None
         return Page(items=items, next_cursor=next_cursor, as_of=as_of)
 
-    def _page_sql(self, filters: str) -> str:
-        """Current versions from before as_of, and versions closed after as_of: each a keyset scan of its own
-        partial index, limited, then merged."""
-        branch = (
-            f"SELECT {_COLUMNS} FROM {self._versions} WHERE {{valid}} AND valid_from <= %s AND {filters}"
-            f" {_ORDER} LIMIT %s"
-        )
-        current = branch.format(valid="valid_to IS NULL")
-        closed = branch.format(valid="valid_to > %s")
-        return (
-            f"SELECT {_COLUMNS} FROM (SELECT {_COLUMNS} FROM ({current}) AS live"
-            f" UNION ALL SELECT {_COLUMNS} FROM ({closed}) AS past) AS snapshot {_ORDER} LIMIT %s"
-        )
+    def _page_sql(
+        self, cfa_siret: str | None, where: ContractFilter, after: tuple[Any, ...], as_of: int, fetch: int
+    ) -> tuple[str, list[Any]]:
+        """Current versions from before as_of, and versions closed after as_of: each a keyset scan of a partial
+        index, limited, then merged. With states, the current versions are read once per state: the `states`
+        index gives each state's rows in order, where an IN list would read and sort all of them."""
+        branches: list[str] = []
+        values: list[Any] = []
+
+        def branch(valid: str, valid_params: tuple[Any, ...], each: ContractFilter) -> None:
+            clauses, params = _filters(cfa_siret, each)
+            if after:
+                clauses.append("(valid_from, contract_id) < (%s, %s)")
+                params.extend(after)
+            branches.append(
+                f"SELECT {_COLUMNS} FROM {self._versions} WHERE {valid} AND valid_from <= %s"
+                f" AND {' AND '.join(clauses)} {_ORDER} LIMIT %s"
+            )
+            values.extend((*valid_params, as_of, *params, fetch))
+
+        for state in dict.fromkeys(where.states) if len(where.states) > 1 else (None,):
+            branch("valid_to IS NULL", (), replace(where, states=(state,)) if state else where)
+        branch("valid_to > %s", (as_of,), where)
+        merged = " UNION ALL ".join(f"SELECT {_COLUMNS} FROM ({sql}) AS b{n}" for n, sql in enumerate(branches))
+        return f"SELECT {_COLUMNS} FROM ({merged}) AS snapshot {_ORDER} LIMIT %s", [*values, fetch]
 
     def dashboard(self, cfa_siret: str | None) -> Dashboard:
+        """From the counts (a few rows per CFA) and, per pending state, the oldest last change (one probe of the
+        `updated` index each), with the view's position: one statement, one snapshot."""
         tenant, params = ("AND cfa_siret = %s", [cfa_siret]) if cfa_siret is not None else ("", [])
-        with self._store.transaction() as tx:
-            groups = tx.query(
-                f"SELECT state, opco, COUNT(*), SUM(parked), MIN(updated_at), {self._commitment_sum()},"
-                " (SELECT COALESCE(MAX(position), 0) FROM projection_tracking WHERE projection = %s)"
-                f" FROM {self._versions} WHERE valid_to IS NULL {tenant} GROUP BY state, opco",
-                [self.prefix, *params],
-            )
-            as_of = int(groups[0][6]) if groups else _head(tx, self.prefix)
-            committed = self._committed(tx, groups, tenant, params)
-        return _dashboard(groups, committed, as_of)
-
-    def _commitment_sum(self) -> str:
-        """PostgreSQL sums the decimal text exactly as NUMERIC in the same statement (one snapshot); SQLite has
-        no exact decimal type: its sum is done in Python (in the same transaction, which SQLite serialises)."""
-        return "SUM(CAST(commitment AS NUMERIC))" if self._store.dialect == "postgresql" else "NULL"
-
-    def _committed(self, tx: Transaction, groups: list[Row], tenant: str, params: list[Any]) -> Decimal:
-        if self._store.dialect == "postgresql":
-            return sum((Decimal(g[5]) for g in groups if g[0] == "accepted" and g[5] is not None), Decimal(0))
-        rows = tx.query(
-            f"SELECT commitment FROM {self._versions} WHERE valid_to IS NULL AND state = 'accepted'"
-            f" AND commitment IS NOT NULL {tenant}",
-            params,
+        oldest = " UNION ALL ".join(
+            f"SELECT 'oldest', '{state}', NULL, 0, 0, NULL, (SELECT MIN(updated_at) FROM {self._versions}"
+            f" WHERE valid_to IS NULL AND state = '{state}' {tenant})"
+            for state in PENDING_STATES
         )
-        return sum((Decimal(r[0]) for r in rows), Decimal(0))
+        with self._store.transaction() as tx:
+            rows = tx.query(
+                "SELECT 'as_of', NULL, NULL, 0, 0, NULL,"
+                " (SELECT COALESCE(MAX(position), 0) FROM projection_tracking WHERE projection = %s)"
+                f" UNION ALL SELECT 'count', state, opco, dossiers, parked, committed, NULL FROM {self.prefix}_counts"
+                f" WHERE dossiers > 0 {tenant} UNION ALL {oldest}",
+                [self.prefix, *params, *(params * len(PENDING_STATES))],
+            )
+        return _dashboard(rows)
 
     def attention_candidates(self, cfa_siret: str | None, limit: int) -> list[StatusRow]:
         """Current rows not yet sent, refused or parked, the longest unchanged first."""
@@ -292,7 +353,7 @@ def build_next(store: SqlStore, routing: IdccRouting, app: Application[UUID], ba
     runner = ProjectionRunner(app, NEXT, TOPICS, view.apply, lambda: view.position(app.name), batch_size)
     runner.catch_up()
     if store.dialect == "postgresql":  # on SQLite they are created under their final names by the swap
-        store.create((*index_ddl(NEXT), f"ANALYZE {NEXT}_versions"))
+        store.create((*index_ddl(NEXT, store.dialect, view.search), f"ANALYZE {NEXT}_versions"))
         runner.catch_up()
     return view
 
@@ -305,7 +366,8 @@ def swap_in(store: SqlStore, routing: IdccRouting) -> SqlStatusView:
         tx.execute("DELETE FROM projection_tracking WHERE projection = %s", (LIVE,))
         tx.execute("UPDATE projection_tracking SET projection = %s WHERE projection = %s", (LIVE, NEXT))
         drop_tables(tx, LIVE)
-        rename_tables(tx, store.dialect, NEXT, LIVE)
+        rename_tables(tx, store.dialect, NEXT, LIVE, _create_extensions(store))
+        count_versions(tx, LIVE, store.dialect)  # the rebuild left them to be counted once, here
     return SqlStatusView(store, routing, LIVE)
 
 
@@ -357,21 +419,79 @@ def _filters(cfa_siret: str | None, where: ContractFilter) -> tuple[list[str], l
     return clauses, params
 
 
-def _page_params(as_of: int, filters: list[Any], fetch: int) -> list[Any]:
-    return [as_of, *filters, fetch, as_of, as_of, *filters, fetch, fetch]
-
-
-def _dashboard(groups: list[Row], committed: Decimal, as_of: int) -> Dashboard:
+def _dashboard(rows: list[Row]) -> Dashboard:
     counts: dict[str, dict[str, int]] = defaultdict(dict)
     oldest: dict[str, datetime] = {}
     parked = 0
-    for state, opco, count, parked_count, oldest_update, *_ in groups:
-        counts[state][opco or "none"] = int(count)
-        parked += int(parked_count or 0)
-        moment = datetime.fromtimestamp(oldest_update, UTC)
-        if state in PENDING_STATES and (state not in oldest or moment < oldest[state]):
-            oldest[state] = moment
+    committed = Decimal(0)
+    as_of = 0
+    for kind, state, opco, dossiers, parked_count, committed_text, value in rows:
+        if kind == "as_of":
+            as_of = int(value)
+        elif kind == "count":
+            group = opco or "none"
+            counts[state][group] = counts[state].get(group, 0) + int(dossiers)
+            parked += int(parked_count)
+            if state == "accepted":
+                committed += Decimal(committed_text)
+        elif value is not None and state in counts:
+            oldest[state] = datetime.fromtimestamp(value, UTC)
     return Dashboard(counts=dict(counts), committed=committed, parked=parked, oldest_pending=oldest, as_of=as_of)
+
+
+def count_versions(tx: Transaction, prefix: str, dialect: str) -> None:
+    """Count the current versions into `{prefix}_counts` unless they are already counted (flag in the meta): for
+    tables filled in bulk (a rebuild's first pass, a benchmark's COPY) or made before the counts existed."""
+    flag = f"SELECT value FROM {prefix}_meta WHERE name = 'counted'"
+    if tx.query(flag):
+        return
+    if dialect == "postgresql":  # a batch waits (its counts come after this count) or is counted here
+        tx.execute(f"LOCK TABLE {prefix}_counts IN EXCLUSIVE MODE")
+        if tx.query(flag):
+            return
+    summed = "CAST(SUM(CAST(commitment AS NUMERIC)) AS TEXT)" if dialect == "postgresql" else "group_concat(commitment)"
+    groups = tx.query(
+        f"SELECT cfa_siret, state, COALESCE(opco, ''), COUNT(*), SUM(parked), {summed} FROM {prefix}_versions"
+        " WHERE valid_to IS NULL GROUP BY cfa_siret, state, COALESCE(opco, '')"
+    )
+    columns = ("cfa_siret", "state", "opco", "dossiers", "parked", "committed")
+    records = [
+        dict(zip(columns, (cfa, state, opco, int(n), int(p or 0), str(_decimal_sum(dialect, total))), strict=True))
+        for cfa, state, opco, n, p, total in groups
+    ]
+    tx.execute(f"DELETE FROM {prefix}_counts")
+    if records:
+        tx.execute(
+            f"INSERT INTO {prefix}_counts ({', '.join(columns)}) {json_rows(dialect, columns)}", (_json(records),)
+        )
+    tx.execute(f"INSERT INTO {prefix}_meta (name, value) VALUES ('counted', 1)")
+
+
+def _decimal_sum(dialect: str, total: str | None) -> Decimal:
+    """PostgreSQL sums as NUMERIC (exact); SQLite has no exact decimal type: its commitments are summed here."""
+    if total is None:
+        return Decimal(0)
+    if dialect == "postgresql":
+        return Decimal(total)
+    return sum((Decimal(part) for part in total.split(",")), Decimal(0))
+
+
+def _create_extensions(store: SqlStore) -> bool:
+    """pg_trgm and btree_gin for the name search's index, when they exist or may be created. Creating one needs
+    the CREATE right on the database (a superuser here): without it the name search walks the `current` index
+    instead, correct and slower on rare names (a warning says so)."""
+    if store.dialect != "postgresql":
+        return False
+    with store.transaction() as tx:
+        present = tx.query("SELECT COUNT(*) FROM pg_extension WHERE extname IN ('pg_trgm', 'btree_gin')")
+    if int(present[0][0]) == len(EXTENSIONS):
+        return True
+    try:
+        store.create(EXTENSIONS)
+    except Exception as error:  # no right, or not installed: the view works without them
+        log.warning("status read model: no trigram index for the name search (%s); searches walk instead", error)
+        return False
+    return True
 
 
 def _version_records(versions: dict[str, list[StatusRow]]) -> Iterator[dict[str, Any]]:

@@ -316,3 +316,32 @@ def test_the_operator_walks_every_cfa(setup: Setup, mix: Mix) -> None:
     assert {row.cfa_siret for row in rows} == {CFA_A, CFA_B}
     assert len(rows) == 3
     assert {row.opco for row in setup.rows(None, ContractFilter(opco=Opco.AKTO.value))} == {"AKTO"}
+
+
+def counted_from_rows(rows: list[StatusRow]) -> tuple[dict[str, dict[str, int]], Decimal, int]:
+    counts: dict[str, dict[str, int]] = {}
+    for row in rows:
+        group = counts.setdefault(row.state, {})
+        group[row.opco or "none"] = group.get(row.opco or "none", 0) + 1
+    committed = sum((row.commitment or Decimal(0) for row in rows if row.state == "accepted"), Decimal(0))
+    return counts, committed, sum(row.parked for row in rows)
+
+
+def test_the_dashboard_counts_follow_every_change_and_survive_a_rebuild(
+    setup: Setup, mix: Mix, complete_cerfa: dict[str, Any]
+) -> None:
+    mandate(setup.app, CFA_A, mix.ids["draft"])
+    create(setup.app, complete_cerfa, CFA_B, "B-more")
+    setup.catch_up()
+    for cfa in (CFA_A, CFA_B, None):
+        board = setup.view.dashboard(cfa)
+        assert (board.counts, board.committed, board.parked) == counted_from_rows(setup.rows(cfa))
+    live = setup.view.dashboard(None)
+    build_next(setup.store, ROUTING, setup.app, batch_size=4)  # built without counts, counted by the swap
+    rebuilt = swap_in(setup.store, ROUTING).dashboard(None)
+    assert (rebuilt.counts, rebuilt.committed, rebuilt.parked, rebuilt.oldest_pending) == (
+        live.counts,
+        live.committed,
+        live.parked,
+        live.oldest_pending,
+    )
