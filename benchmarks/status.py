@@ -1,20 +1,32 @@
-"""The status read model on PostgreSQL: list pages and dashboard latency on a large table, and a rebuild's rate.
+"""The status read model on PostgreSQL: list pages and dashboard through the REST API on a large table, against a
+bare FastAPI endpoint; the projection lag under a write load; a rebuild's rate.
 
-    .venv/bin/python -m benchmarks.status [--rows 1000000] [--cfas 200] [--threads 4] [--requests 2000]
+    .venv/bin/python -m benchmarks.status [--rows 1000000] [--quick] [--cfas 200] [--threads 4] [--requests 2000]
+                                          [--http-threads 4] [--http-requests 3000] [--rate 100] [--seconds 30]
                                           [--dossiers 20000] [--database-url postgresql://…]
 
 1. Fill: `--rows` dossiers written in bulk (COPY, not through the projection) into `status_versions`, spread over
-   `--cfas` CFAs of skewed sizes with a realistic mix of states and OPCOs; one dossier in five also has an older,
-   closed version. Indexes are built after the COPY, then ANALYZE.
-2. Reads: `SqlStatusView.page()` (first pages with and without filters, a next page), `.dashboard()` and
-   `.attention_candidates()` called directly from `--threads` threads, CFAs drawn by size: p50/p99 latency and
-   requests/s of each kind. (The HTTP side, GET /contracts against a bare FastAPI JSON endpoint, is added with the
-   REST routes; it is not here.)
-3. Rebuild: `--dossiers` dossiers (about ten events each) saved in bulk through the Dossiers application (domain
-   commands, many aggregates per save), then `rebuild_status_view` from position 0: events/s.
+   `--cfas` CFAs (valid SIRETs, the API checks them) of skewed sizes with a realistic mix of states and OPCOs; one
+   dossier in five also has an older, closed version. Indexes are built after the COPY, then ANALYZE. The status
+   read model's position is set past the filled versions (it is the `as_of` of every page, so the rows are
+   visible to the API) and the event log's sequence is moved there too, so that new events come after it.
+2. Reads, direct: `SqlStatusView.page()` (first pages with and without filters, a next page), `.dashboard()` and
+   `.attention_candidates()` called from `--threads` threads, CFAs drawn by size: p50/p99 latency and requests/s.
+3. Reads, HTTP (benchmarks/status_http.py): `convergence serve` (1 worker, CONVERGENCE_WORKER_IN_SERVE=false)
+   with a token of the largest CFA, and a bare FastAPI app (GET /bare, a fixed page of 50 items) under the same
+   uvicorn options, measured before and after the routes in the same run; `--http-threads` keep-alive stdlib
+   clients over loopback: req/s, p50/p99 and the ratio to the bare endpoint's req/s of GET /contracts (no
+   filter; state, problems, OPCO, apprentice name; next pages through nextCursor), /dashboard and /attention.
+4. Lag (benchmarks/status_lag.py): `convergence serve` with its worker; `--rate` commands/s for `--seconds` s
+   through the Dossiers application; commit to visible in the status view: p50/p95/p99/max.
+5. Rebuild, in a second database: `--dossiers` dossiers (about six events each) saved in bulk through the
+   Dossiers application (domain commands, many aggregates per save), then `rebuild_status_view` from position 0:
+   events/s.
 
-Targets (for the HTTP side): p99 <= 15 ms for a filtered page of 50; a rebuild >= 20,000 events/s. It prints
-figures, it asserts no timing. Without --database-url it works in a temporary database on the local server.
+Targets: p99 <= 15 ms for a page of 50 and req/s >= 0.5 x the bare endpoint's; lag p99 <= 250 ms; a rebuild
+>= 20,000 events/s. It prints figures, it asserts no timing. `--quick`: a smoke run (20,000 rows, 10 s of writes,
+fewer requests). Without --database-url it works in temporary databases on the local server; with it (an empty
+database), every part runs in that one.
 """
 
 from __future__ import annotations
@@ -34,15 +46,17 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
+from stdnum import luhn
 
 from application.dossiers import Dossiers
 from application.status import ContractFilter
 from application.status_projection import search_column
+from benchmarks import status_http, status_lag
 from benchmarks.status_log import fill_log
 from infrastructure.event_store import eventsourcing_env
 from infrastructure.reference_data import idcc_routing
 from infrastructure.sql_store import PostgresStore
-from infrastructure.status_schema import ROW_COLUMNS, VERSION_COLUMNS, index_ddl
+from infrastructure.status_schema import ROW_COLUMNS, VERSION_COLUMNS
 from infrastructure.status_view import SqlStatusView, rebuild_status_view
 from tests.support import FixedClock, settings
 
@@ -90,27 +104,57 @@ PRENOMS = ("Léa", "Hugo", "Chloé", "Lucas", "Inès", "Louis", "Zoé", "Jules",
 RNCPS = tuple(f"RNCP{35000 + n}" for n in range(300))
 
 
+REBUILD_TARGET = 20_000  # events/s
+FULL = {"rows": 1_000_000, "requests": 2000, "http_requests": 3000, "seconds": 30.0, "dossiers": 20_000}
+QUICK = {"rows": 20_000, "requests": 400, "http_requests": 1000, "seconds": 10.0, "dossiers": 2000}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rows", type=int, default=1_000_000, help="dossiers in the read model (default 1000000)")
+    parser.add_argument("--rows", type=int, help="dossiers in the read model (default 1000000, quick 20000)")
+    parser.add_argument("--quick", action="store_true", help="a smoke run: the smaller defaults")
     parser.add_argument("--cfas", type=int, default=200, help="CFAs they belong to (default 200)")
-    parser.add_argument("--threads", type=int, default=4, help="reading threads (default 4)")
-    parser.add_argument("--requests", type=int, default=2000, help="requests per kind (default 2000)")
-    parser.add_argument("--dossiers", type=int, default=20_000, help="dossiers in the rebuilt log (default 20000)")
-    parser.add_argument("--database-url", help="a PostgreSQL database (default: a temporary one)")
+    parser.add_argument("--threads", type=int, default=4, help="reading threads, direct calls (default 4)")
+    parser.add_argument("--requests", type=int, help="requests per kind, direct calls (default 2000, quick 400)")
+    parser.add_argument("--http-threads", type=int, default=4, help="HTTP client threads (default 4)")
+    parser.add_argument("--http-requests", type=int, help="HTTP requests per route (default 3000, quick 1000)")
+    parser.add_argument("--rate", type=float, default=100.0, help="commands/s of the lag part (default 100)")
+    parser.add_argument("--seconds", type=float, help="duration of the write load (default 30, quick 10)")
+    parser.add_argument("--dossiers", type=int, help="dossiers in the rebuilt log (default 20000, quick 2000)")
+    parser.add_argument("--database-url", help="an empty PostgreSQL database (default: temporary ones)")
     args = parser.parse_args()
+    for name, value in (QUICK if args.quick else FULL).items():  # an option given wins
+        if getattr(args, name) is None:
+            setattr(args, name, value)
+    summary: list[str] = []
     with _database(args.database_url) as url:
+        fill(url, args.rows, args.cfas)
         reads(url, args)
+        largest = cfa_sirets(args.cfas)[0][0]
+        http = status_http.run(url, largest, args.http_requests, args.http_threads)
+        summary += status_http.report(http, args.http_threads)
+        lag = status_lag.run(url, args.rate, args.seconds)
+        summary += status_lag.report(lag, args.rate)
     with _database(args.database_url) as url:
-        rebuild(url, args.dossiers)
+        summary.append(rebuild(url, args.dossiers))
+    print(f"\n== summary: {args.rows:,} dossiers over {args.cfas} CFAs (largest {largest}), PostgreSQL ==")
+    print("\n".join(summary))
 
 
 # -- 1. fill ----------------------------------------------------------------------------------------------------
 
 
 def cfa_sirets(count: int) -> tuple[list[str], list[float]]:
-    """Fake SIRETs (the read model does not check them) and skewed sizes: the largest CFA ~15x the median."""
-    return [f"9{n:013d}" for n in range(count)], [1 / (rank + 1) ** 0.6 for rank in range(count)]
+    """Valid SIRETs (a token's is checked), largest first, and skewed sizes: the largest CFA ~15x the median."""
+    return [siret(n) for n in range(count)], [1 / (rank + 1) ** 0.6 for rank in range(count)]
+
+
+def siret(n: int) -> str:
+    """A valid SIRET: its SIREN (9 digits) and the whole 14 digits pass the Luhn check."""
+    siren = f"9{n:07d}"
+    siren += luhn.calc_check_digit(siren)
+    establishment = f"{siren}0001"
+    return establishment + luhn.calc_check_digit(establishment)
 
 
 def version_rows(rows: int, cfas: int, seed: int = 7) -> Iterator[tuple[Any, ...]]:
@@ -174,9 +218,14 @@ def _version(d: dict[str, Any], position: int, valid_to: int | None, state: str)
 
 
 def fill(url: str, rows: int, cfas: int) -> None:
+    """COPY the versions into bare tables, set the positions, then let the view build what it derives from them
+    (its indexes, and whatever else it keeps beside the versions) as a process starting on them would."""
     store = PostgresStore(url)
     SqlStatusView(store, idcc_routing(), create_indexes=False)
-    store.close()
+    head = 2 * rows + 2  # the position of the last filled version
+    app = Dossiers(eventsourcing_env(settings(url)), routing=idcc_routing(), clock=FixedClock())  # creates the log
+    events = f"{app.recorder.datastore.schema}.{app.recorder.events_table_name}"  # type: ignore[attr-defined]
+    app.close()
     started = time.perf_counter()
     with psycopg.connect(_conninfo(url), autocommit=True) as conn:
         with (
@@ -185,15 +234,19 @@ def fill(url: str, rows: int, cfas: int) -> None:
         ):
             for record in version_rows(rows, cfas):
                 copy.write_row(record)
-        copied = time.perf_counter()
-        for statement in index_ddl("status"):
-            conn.execute(statement)
-        conn.execute("ANALYZE status_versions")
+        # the view's position (the as_of of the API's pages): every filled version is visible at it
         conn.execute(
             "INSERT INTO projection_tracking (projection, application_name, position)"
             " VALUES ('status', 'Dossiers', %s)",
-            (2 * rows + 2,),
+            (head,),
         )
+        # new events come after it, or the read model would take them for already projected
+        conn.execute("SELECT setval(pg_get_serial_sequence(%s, 'notification_id'), %s)", (events, head))
+    copied = time.perf_counter()
+    SqlStatusView(store, idcc_routing())
+    with psycopg.connect(_conninfo(url), autocommit=True) as conn:
+        conn.execute("ANALYZE")
+    store.close()
     print(
         f"fill: {rows:,} dossiers ({rows + (rows + 4) // 5:,} versions) over {cfas} CFAs:"
         f" COPY {copied - started:.1f} s, indexes + ANALYZE {time.perf_counter() - copied:.1f} s"
@@ -245,7 +298,6 @@ def measure(call: Callable[[random.Random], object], requests: int, threads: int
 
 
 def reads(url: str, args: argparse.Namespace) -> None:
-    fill(url, args.rows, args.cfas)
     store = PostgresStore(url, pool_size=args.threads)
     view = SqlStatusView(store, idcc_routing())
     sirets, weights = cfa_sirets(args.cfas)
@@ -287,7 +339,7 @@ def reads(url: str, args: argparse.Namespace) -> None:
 # -- 3. rebuild -------------------------------------------------------------------------------------------------
 
 
-def rebuild(url: str, dossiers: int) -> None:
+def rebuild(url: str, dossiers: int) -> str:
     app = Dossiers(eventsourcing_env(settings(url)), routing=idcc_routing(), clock=FixedClock())
     started = time.perf_counter()
     events = fill_log(app, dossiers)
@@ -298,12 +350,15 @@ def rebuild(url: str, dossiers: int) -> None:
     elapsed = time.perf_counter() - started
     with store.transaction() as tx:
         versions = tx.query("SELECT COUNT(*) FROM status_versions")[0][0]
-    print(
+    mark = "ok" if events / elapsed >= REBUILD_TARGET else "NO"
+    line = (
         f"rebuild: {events:,} events ({versions:,} versions) in {elapsed:.1f} s = {events / elapsed:,.0f} events/s"
-        f" (position {view.position(app.name):,})"
+        f" (target >= {REBUILD_TARGET:,}: {mark}; position {view.position(app.name):,})"
     )
+    print(line)
     store.close()
     app.close()
+    return line
 
 
 @contextmanager
