@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import os
 import threading
 import time
 import uuid
@@ -24,18 +23,16 @@ from pathlib import Path
 from typing import Any
 
 import psutil
-import psycopg
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
-from psycopg import sql
 
+from benchmarks.databases import temporary_postgres
 from infrastructure.event_store import postgres_env
 from tests.e2e.service import Service
 
 ROOT = Path(__file__).resolve().parent.parent
 CERFA: dict[str, Any] = json.loads((ROOT / "docs/examples/cerfa-complete.json").read_text(encoding="utf-8"))
 MANDATE = {"signedOn": "2026-06-15", "signatory": {"nom": "Martin", "prenom": "Claire", "qualite": "Gérante"}}
-ADMIN_URL = os.environ.get("CONVERGENCE_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
 class BareContract(Aggregate):
@@ -137,14 +134,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1, help="service worker processes")
     args = parser.parse_args()
 
-    dbname = f"convergence_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
-        try:
-            url = ADMIN_URL.rsplit("/", 1)[0] + f"/{dbname}"
-            run(url, args.dossiers, args.threads, args.workers)
-        finally:
-            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname)))
+    with temporary_postgres() as url:
+        run(url, args.dossiers, args.threads, args.workers)
 
 
 def run(url: str, count: int, threads: int, workers: int) -> None:

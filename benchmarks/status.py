@@ -32,7 +32,6 @@ database), every part runs in that one.
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import statistics
 import threading
@@ -45,13 +44,13 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import psycopg
-from psycopg import sql
 from stdnum import luhn
 
 from application.dossiers import Dossiers
 from application.status import ContractFilter
 from application.status_projection import search_column
 from benchmarks import status_http, status_lag
+from benchmarks.databases import temporary_postgres
 from benchmarks.status_log import fill_log
 from infrastructure.event_store import eventsourcing_env
 from infrastructure.reference_data import idcc_routing
@@ -60,7 +59,6 @@ from infrastructure.status_schema import ROW_COLUMNS, VERSION_COLUMNS
 from infrastructure.status_view import SqlStatusView, rebuild_status_view
 from tests.support import FixedClock, settings
 
-ADMIN_URL = os.environ.get("CONVERGENCE_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 STATES = {
     "drafted": 10,
     "mandate_checked": 5,
@@ -366,13 +364,8 @@ def _database(url: str | None) -> Iterator[str]:
     if url:
         yield url
         return
-    name = f"convergence_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-        try:
-            yield ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-        finally:
-            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+    with temporary_postgres() as temporary:
+        yield temporary
 
 
 if __name__ == "__main__":

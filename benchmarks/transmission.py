@@ -24,7 +24,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -34,10 +33,9 @@ from typing import Any
 
 import httpx
 import psutil
-import psycopg
-from psycopg import sql
 
 from application.access import Principal, Role
+from benchmarks.databases import ADMIN_URL, temporary_postgres
 from domain.cerfa_document import parse_cerfa
 from domain.opcos import Opco
 from domain.transmission import contract_payload
@@ -47,7 +45,6 @@ from tests.conftest import load_example
 from tests.support import settings
 
 BIN = Path(sys.executable).parent
-ADMIN_URL = os.environ.get("CONVERGENCE_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 MANDATE_SIGNATORY = {"nom": "Martin", "prenom": "Claire", "qualite": "Gérante"}
 OPCO = Opco.ATLAS  # the complete Cerfa's IDCC (1486) routes there: an API key, no OAuth
 PROTOCOL = 2  # ATLAS speaks v2
@@ -212,13 +209,8 @@ def _database(url: str | None, postgres: bool) -> Iterator[str]:
     if url:
         yield url
     elif postgres:
-        name = f"convergence_bench_{uuid.uuid4().hex[:8]}"
-        with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
-            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-            try:
-                yield ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-            finally:
-                admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        with temporary_postgres() as temporary:
+            yield temporary
     else:
         with tempfile.TemporaryDirectory(prefix="convergence-bench-") as directory:
             yield f"sqlite:///{directory}/convergence.db"
