@@ -267,3 +267,15 @@ def test_tokens_need_a_valid_siret(client: TestClient) -> None:
     )
     assert body["errors"][0]["field"] == "cfaSiret"
     assert body["errors"][0]["code"] == "siret_checksum"
+
+
+def test_metrics_for_the_operator(client: TestClient, cfa: dict[str, str], complete_cerfa: dict[str, Any]) -> None:
+    create(client, cfa, complete_cerfa)
+    answer = client.get("/metrics")
+    assert answer.status_code == 200
+    assert answer.headers["content-type"].startswith("text/plain")
+    lines = answer.text.splitlines()
+    head = next(line for line in lines if line.startswith("convergence_log_head "))
+    assert float(head.split()[1]) >= 2  # the token and the dossier
+    assert any(line.startswith('convergence_read_model_lag{read_model="status"}') for line in lines)
+    assert "convergence_status_held_dossiers 0.0" in lines
