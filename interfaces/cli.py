@@ -60,14 +60,12 @@ def worker() -> None:
     """Run the worker alone: transmissions to the OPCOs and their state sync (stop with Ctrl-C)."""
     container = bootstrap()
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    for stopping in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stopping, lambda *_: stop.set())
     container.worker.start()
     typer.echo(f"worker {container.worker.holder} running on {_redacted(container.settings.database_url)}")
     try:
-        while not stop.wait(1):
-            pass
-    except KeyboardInterrupt:
-        pass
+        stop.wait()
     finally:
         container.close()
 
