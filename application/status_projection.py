@@ -109,18 +109,22 @@ def project(event: Any, memo: Memo | None, position: int, routing: IdccRouting) 
 
 def tally(memo: Memo) -> tuple[str, str, str, bool, str | None]:
     """What the dashboard counts of the dossier's row: (CFA, state, OPCO or "", parked, commitment)."""
-    opco = memo["submitted_to"] or memo["opco_choice"] or memo["routed_opco"]
-    return memo["cfa_siret"], memo["state"], opco or "", memo["parked"], memo["commitment"]
+    return memo["cfa_siret"], memo["state"], _opco(memo) or "", memo["parked"], memo["commitment"]
+
+
+def _opco(memo: Memo) -> str | None:
+    """The OPCO shown: the one it was submitted to, else the one chosen, else the one the IDCC routes to."""
+    opco: str | None = memo["submitted_to"] or memo["opco_choice"] or memo["routed_opco"]
+    return opco
 
 
 def status_row(contract_id: UUID, memo: Memo) -> StatusRow:
-    opco = memo["submitted_to"] or memo["opco_choice"] or memo["routed_opco"]
     return StatusRow(
         contract_id=contract_id,
         cfa_siret=memo["cfa_siret"],
         numero_interne=memo["numero_interne"],
         state=memo["state"],
-        opco=opco,
+        opco=_opco(memo),
         apprentice_name=memo["apprentice_name"],
         employer_name=memo["employer_name"],
         employer_siret=memo["employer_siret"],
