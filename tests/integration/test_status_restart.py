@@ -1,0 +1,50 @@
+"""The status read model survives a restart: a new process resumes where the last one stopped, and ends with
+exactly the rows of a view projected from the first event in one go: nothing lost, nothing doubled."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from application.status import ContractFilter, StatusRow
+from application.status_projection import TOPICS
+from infrastructure.projection_runner import ProjectionRunner
+from infrastructure.reference_data import idcc_routing
+from infrastructure.sql_store import open_sql_store
+from infrastructure.status_view import SqlStatusView, build_next
+from tests.integration.status_support import CFA_A, accept, create, park, status_setup, submit
+
+
+def walk(view: SqlStatusView) -> list[StatusRow]:
+    page = view.page(CFA_A, ContractFilter(), 500, None)
+    assert page.next_cursor is None
+    return page.items
+
+
+def test_a_restarted_projection_resumes_where_it_stopped(database_url: str, complete_cerfa: dict[str, Any]) -> None:
+    with status_setup(database_url, batch_size=3) as setup:
+        for n in range(4):
+            create(setup.app, complete_cerfa, CFA_A, f"A-{n}")
+        setup.catch_up()
+        stopped_at = setup.view.position(setup.app.name)
+
+        submit(setup.app, CFA_A, create(setup.app, complete_cerfa, CFA_A, "B-1"))
+        accept(setup.app, CFA_A, create(setup.app, complete_cerfa, CFA_A, "B-2"), "8000.00")
+        park(setup.app, CFA_A, create(setup.app, complete_cerfa, CFA_A, "B-3"))
+
+        store = open_sql_store(database_url)  # another process: its own connections, view and runner
+        try:
+            view = SqlStatusView(store, idcc_routing())
+            assert view.position(setup.app.name) == stopped_at
+            runner = ProjectionRunner(setup.app, "status", TOPICS, view.apply, lambda: view.position(setup.app.name), 3)
+            assert runner.catch_up() > 0
+            assert runner.lag() == 0
+            resumed = walk(view)
+            in_one_go = walk(build_next(store, idcc_routing(), setup.app))
+        finally:
+            store.close()
+
+    assert len(resumed) == 7
+    assert resumed == in_one_go
+    states = {row.numero_interne: (row.state, row.parked) for row in resumed}
+    assert states["B-2"] == ("accepted", False)
+    assert states["B-3"] == ("submitted", True)
