@@ -37,7 +37,7 @@ class SqlContactLog:
                 )
 
     def get(self, cfa_siret: str, opco: str) -> Contact | None:
-        with self._store.transaction() as tx:
+        with self._store.reading() as tx:
             rows = tx.query(
                 "SELECT last_contact_at, last_error, last_error_at FROM opco_contacts"
                 " WHERE cfa_siret = %s AND opco = %s",

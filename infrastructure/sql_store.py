@@ -36,6 +36,13 @@ class SqlStore(ABC):
     @contextmanager
     def transaction(self) -> Iterator[Transaction]: ...
 
+    @contextmanager
+    def reading(self) -> Iterator[Transaction]:
+        """For queries that write nothing: no write lock on SQLite, no BEGIN/COMMIT round trips on PostgreSQL
+        (each statement then sees what was committed when it started)."""
+        with self.transaction() as tx:
+            yield tx
+
     @abstractmethod
     def close(self) -> None:
         """Release connections."""
@@ -96,6 +103,16 @@ class SqliteStore(SqlStore):
                 raise
             conn.execute("COMMIT")
 
+    @contextmanager
+    def reading(self) -> Iterator[Transaction]:
+        conn = self._connection()
+        with self._lock if self._shared is not None else _nothing():
+            conn.execute("BEGIN")  # deferred: a read snapshot that takes no write lock
+            try:
+                yield _SqliteTransaction(conn)
+            finally:
+                conn.execute("COMMIT")
+
     def close(self) -> None:
         if self._shared is not None:
             self._shared.close()
@@ -122,7 +139,7 @@ class _PostgresTransaction(Transaction):
 class PostgresStore(SqlStore):
     dialect = "postgresql"
 
-    def __init__(self, database_url: str, pool_size: int = 4) -> None:
+    def __init__(self, database_url: str, pool_size: int = 10) -> None:
         env = postgres_env(database_url)
         options = f"-c search_path={env['POSTGRES_SCHEMA']}" if "POSTGRES_SCHEMA" in env else None
         conninfo = psycopg.conninfo.make_conninfo(
@@ -135,7 +152,12 @@ class PostgresStore(SqlStore):
             connect_timeout="10",
         )
         self._pool: ConnectionPool[psycopg.Connection[Row]] = ConnectionPool(
-            conninfo, min_size=1, max_size=pool_size, open=True, name="convergence-views"
+            conninfo,
+            min_size=1,
+            max_size=pool_size,
+            open=True,
+            name="convergence-views",
+            kwargs={"autocommit": True},  # writes open their transaction explicitly; reads need none
         )
 
     @contextmanager
@@ -143,13 +165,18 @@ class PostgresStore(SqlStore):
         with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cursor:
             yield _PostgresTransaction(cursor)
 
+    @contextmanager
+    def reading(self) -> Iterator[Transaction]:
+        with self._pool.connection() as conn, conn.cursor() as cursor:
+            yield _PostgresTransaction(cursor)
+
     def close(self) -> None:
         self._pool.close()
 
 
-def open_sql_store(database_url: str) -> SqlStore:
+def open_sql_store(database_url: str, pool_size: int = 10) -> SqlStore:
     if database_url.startswith("sqlite://"):
         return SqliteStore(sqlite_path(database_url))
     if database_url.startswith("memory://"):
         return SqliteStore(":memory:")
-    return PostgresStore(database_url)
+    return PostgresStore(database_url, pool_size)

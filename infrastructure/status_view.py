@@ -198,7 +198,7 @@ class SqlStatusView:
     def held(self, cfa_siret: str | None) -> list[HeldDossier]:
         """Dossiers whose projection failed, oldest first: shown on /attention until a rebuild succeeds."""
         tenant, params = ("WHERE cfa_siret = %s", [cfa_siret]) if cfa_siret else ("", [])
-        with self._store.transaction() as tx:
+        with self._store.reading() as tx:
             rows = tx.query(
                 f"SELECT contract_id, cfa_siret, position, event_type, error FROM {self.prefix}_held {tenant}"
                 " ORDER BY position",
@@ -255,7 +255,7 @@ class SqlStatusView:
     def page(self, cfa_siret: str | None, where: ContractFilter, limit: int, cursor: Cursor | None) -> Page:
         """Dossiers by last change, newest first, as they were at the walk's as_of; cfa_siret None: every CFA."""
         after = () if cursor is None else (cursor.position, str(cursor.contract_id))
-        with self._store.transaction() as tx:
+        with self._store.reading() as tx:
             as_of = cursor.as_of if cursor is not None else _head(tx, self.prefix)
             statement, values = self._page_sql(cfa_siret, where, after, as_of, limit + 1)
             rows = tx.query(statement, values)
@@ -304,7 +304,7 @@ class SqlStatusView:
             f" WHERE valid_to IS NULL AND state = '{state}' {tenant})"
             for state in PENDING_STATES
         )
-        with self._store.transaction() as tx:
+        with self._store.reading() as tx:
             rows = tx.query(
                 "SELECT 'as_of', NULL, NULL, 0, 0, NULL,"
                 " (SELECT COALESCE(MAX(position), 0) FROM projection_tracking WHERE projection = %s)"
@@ -317,7 +317,7 @@ class SqlStatusView:
     def attention_candidates(self, cfa_siret: str | None, limit: int) -> list[StatusRow]:
         """Current rows not yet sent, refused or parked, the longest unchanged first."""
         tenant, params = ("AND cfa_siret = %s", [cfa_siret]) if cfa_siret is not None else ("", [])
-        with self._store.transaction() as tx:
+        with self._store.reading() as tx:
             rows = tx.query(
                 f"SELECT {_COLUMNS} FROM {self._versions} WHERE valid_to IS NULL AND {_ATTENTION} {tenant}"
                 " ORDER BY updated_at, contract_id LIMIT %s",
@@ -330,7 +330,7 @@ class SqlStatusView:
         if not contract_ids:
             return []
         wanted = json_rows(self._store.dialect, ("contract_id",))
-        with self._store.transaction() as tx:
+        with self._store.reading() as tx:
             rows = tx.query(
                 f"SELECT {_COLUMNS} FROM {self._versions} WHERE valid_to IS NULL"
                 f" AND contract_id IN (SELECT contract_id FROM ({wanted}) AS k)",

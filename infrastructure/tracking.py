@@ -42,5 +42,5 @@ def position(tx: Transaction, projection: str, application_name: str) -> int:
 
 
 def read_position(store: SqlStore, projection: str, application_name: str) -> int:
-    with store.transaction() as tx:
+    with store.reading() as tx:
         return position(tx, projection, application_name)

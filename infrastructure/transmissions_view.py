@@ -59,7 +59,7 @@ class SqlTransmissionsView:
 
     def due_accounts(self, now: datetime) -> list[tuple[str, str]]:
         """(cfa_siret, opco) pairs with dossiers due for sending."""
-        with self._store.transaction() as tx:
+        with self._store.reading() as tx:
             rows = tx.query(
                 f"SELECT DISTINCT cfa_siret, opco FROM {self._table} WHERE status = %s AND due_at <= %s",
                 (QueueStatus.PENDING.value, _epoch(now)),
@@ -67,7 +67,7 @@ class SqlTransmissionsView:
         return [(r[0], r[1]) for r in rows]
 
     def due(self, now: datetime, limit: int, cfa_siret: str, opco: str) -> list[QueuedTransmission]:
-        with self._store.transaction() as tx:
+        with self._store.reading() as tx:
             rows = tx.query(
                 f"SELECT contract_id, cfa_siret, opco, numero_interne, due_at FROM {self._table}"
                 " WHERE status = %s AND due_at <= %s AND cfa_siret = %s AND opco = %s ORDER BY due_at LIMIT %s",
@@ -76,7 +76,7 @@ class SqlTransmissionsView:
         return [QueuedTransmission(UUID(r[0]), r[1], r[2], r[3], datetime.fromtimestamp(r[4], UTC)) for r in rows]
 
     def accounts_at_opcos(self) -> list[tuple[str, str]]:
-        with self._store.transaction() as tx:
+        with self._store.reading() as tx:
             rows = tx.query(
                 f"SELECT DISTINCT cfa_siret, opco FROM {self._table} WHERE opco_state IS NOT NULL OR status = %s",
                 (QueueStatus.PENDING.value,),
@@ -84,7 +84,7 @@ class SqlTransmissionsView:
         return [(r[0], r[1]) for r in rows]
 
     def opco_states(self, cfa_siret: str, opco: str) -> dict[str, str | None]:
-        with self._store.transaction() as tx:
+        with self._store.reading() as tx:
             rows = tx.query(
                 f"SELECT numero_interne, opco_state FROM {self._table} WHERE cfa_siret = %s AND opco = %s",
                 (cfa_siret, opco),
@@ -92,7 +92,7 @@ class SqlTransmissionsView:
         return {r[0]: r[1] for r in rows}
 
     def counts(self) -> dict[str, int]:
-        with self._store.transaction() as tx:
+        with self._store.reading() as tx:
             rows = tx.query(f"SELECT status, COUNT(*) FROM {self._table} GROUP BY status")
         return {r[0]: int(r[1]) for r in rows}
 

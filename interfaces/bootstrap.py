@@ -68,7 +68,7 @@ def bootstrap(settings: Settings | None = None) -> Container:
     settings = settings or Settings()
     clock = SystemClock()
     dossiers = Dossiers(eventsourcing_env(settings), routing=idcc_routing(), clock=clock)
-    store = open_sql_store(settings.database_url)
+    store = open_sql_store(settings.database_url, settings.postgres_pool_size + settings.postgres_max_overflow)
     box = FernetBox(
         settings.secret_key.get_secret_value().encode()
         if settings.secret_key
