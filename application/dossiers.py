@@ -27,7 +27,7 @@ from application.ports import Clock
 from application.transcodings import DateAsISO
 from domain.cerfa import Cerfa
 from domain.cerfa_document import cfa_siret
-from domain.contract import Contract, contract_id
+from domain.contract import Contract
 from domain.errors import InvalidValue
 from domain.opcos import IdccRouting, Opco
 
@@ -187,9 +187,6 @@ class Dossiers(Application[UUID]):
 
     def history_as_worker(self, ident: UUID) -> list[dict[str, Any]]:
         return self.history(WORKER, ident)
-
-    def contract_by_numero(self, principal: Principal, cfa: str, numero_interne: str) -> Contract:
-        return self.contract(principal, contract_id(cfa, numero_interne))
 
     def history(self, principal: Principal, ident: UUID) -> list[dict[str, Any]]:
         """Every event of the dossier, oldest first, with who caused it: what an auditor replays."""

@@ -10,7 +10,6 @@ import pytest
 from tests.postgres import temporary_database, temporary_schema
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "docs" / "examples"
-OPERATOR_TOKEN = "operator-test-token"
 
 
 def load_example(name: str) -> dict[str, Any]:
