@@ -99,6 +99,31 @@ class DossierState:
 
 
 @dataclass(frozen=True, slots=True)
+class SentInvoice:
+    """The OPCO's answer to POST /v1/factures."""
+
+    numero_externe: str | None  # the OPCO's own reference of the invoice, where it gives one
+    etat: str | None  # its etatFacture, where it gives one
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceState:
+    """One item of GET /v2/factures/etats (or the answer of GET /v1/factures?numeroInterneFacture=…).
+
+    `montant_regle` is not in the sources (api-convergence.md §3.2 shows REGLE with `montantFacture` only): when an
+    OPCO leaves it out, REGLE means paid in full."""
+
+    numero_interne_facture: str
+    etat: str
+    montant_facture: Decimal | None = None
+    montant_regle: Decimal | None = None
+    reference_virement: str | None = None
+    date_reglement: date | None = None
+    commentaire: str | None = None
+    numero_externe: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class KeyInfo:
     valid: bool
     expires_on: date | None
@@ -149,6 +174,18 @@ class OpcoGateway(Protocol):
 
     def dossier_states(self, endpoint: OpcoEndpoint) -> Iterator[DossierState]:
         """GET /v{n}/dossiers/etats?numeroPage=1,2,… until `total` items are read (a repeated page stops it)."""
+        ...
+
+    def send_invoice(self, endpoint: OpcoEndpoint, payload: dict[str, Any]) -> SentInvoice:
+        """POST /v1/factures."""
+        ...
+
+    def find_invoice(self, endpoint: OpcoEndpoint, numero_interne_facture: str) -> InvoiceState | None:
+        """GET /v1/factures?numeroInterneFacture=…; None when the OPCO does not know it (404, or 400 at OPCO EP)."""
+        ...
+
+    def invoice_states(self, endpoint: OpcoEndpoint) -> Iterator[InvoiceState]:
+        """GET /v2/factures/etats?numeroPage=1,2,… (list key `factures`) until `total` items are read."""
         ...
 
     def service_status(self, endpoint: OpcoEndpoint) -> dict[str, Any]:
