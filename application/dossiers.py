@@ -191,7 +191,7 @@ class Dossiers(Application[UUID]):
     def history(self, principal: Principal, ident: UUID) -> list[dict[str, Any]]:
         """Every event of the dossier, oldest first, with who caused it: what an auditor replays."""
         self.contract(principal, ident)
-        return [_event_record(e) for e in self.repository.event_store.get(ident)]
+        return [event_record(e) for e in self.repository.event_store.get(ident)]
 
     # -- tokens ---------------------------------------------------------------------------------------------
 
@@ -292,7 +292,7 @@ def _new_numero_interne(today: date) -> str:
 _EVENT_ENVELOPE = {"originator_id", "originator_version", "timestamp", "originator_topic", "actor"}
 
 
-def _event_record(domain_event: Any) -> dict[str, Any]:
+def event_record(domain_event: Any) -> dict[str, Any]:
     return {
         "version": domain_event.originator_version,
         "type": type(domain_event).__name__,

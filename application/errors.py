@@ -44,3 +44,9 @@ class DuplicateNumeroInterne(ApplicationError):
 class IdempotencyKeyReused(ApplicationError):
     def __init__(self) -> None:
         super().__init__("this Idempotency-Key was already used with another request body")
+
+
+class DuplicateInvoiceNumber(ApplicationError):
+    def __init__(self, numero: str) -> None:
+        super().__init__(f"this CFA already has an invoice with numeroInterneFacture {numero!r}")
+        self.numero = numero

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
@@ -14,7 +15,9 @@ from domain.cerfa_document import employer_idcc, parse_cerfa
 from domain.contract_state import DRAFT_STATES, ContractState
 from domain.errors import InvalidValue, NotAllowedInState, SubmissionBlocked
 from domain.ids import named_id
+from domain.invoicing.ledger import new_entry
 from domain.merge_patch import apply_merge_patch, merge_diff
+from domain.money import euros, stored
 from domain.opcos import IdccRouting, Opco
 from domain.problems import Problem
 from domain.submission import submission_problems
@@ -60,6 +63,8 @@ class Contract(Aggregate):
         self.opco_comment: str | None = None
         self.commitment: str | None = None  # euros, as a decimal string
         self.echeances: list[dict[str, Any]] = []
+        self.npec_forecast: str | None = None  # the CFA's forecast of the annual NPEC, euros as a decimal string
+        self.invoices: dict[str, dict[str, Any]] = {}  # invoice id → its lines on this contract (ledger.py)
 
     # -- commands -------------------------------------------------------------------------------------------
 
@@ -185,6 +190,43 @@ class Contract(Aggregate):
         if (engagement, echeances) != (self.commitment, self.echeances):
             self.trigger_event(self.FundingCommitted, engagement=engagement, echeances=echeances, actor=actor)
 
+    # -- funding and invoices ---------------------------------------------------------------------------------
+
+    def forecast_npec(self, npec: Decimal | None, actor: str) -> None:
+        """The CFA's forecast of the annual NPEC, for the funding schedule until the OPCO commits (null clears it)."""
+        if npec is not None and npec <= 0:
+            raise InvalidValue("npec", "not_positive", f"the NPEC must be a positive amount, not {npec}")
+        value = None if npec is None else stored(euros(npec))
+        if value != self.npec_forecast:
+            self._npec_forecast(npec=value, actor=actor)
+
+    @property
+    def invoiceable(self) -> bool:
+        """The OPCO committed to fund it: its échéances may be invoiced (also after a termination, for what is due)."""
+        return bool(self.echeances) and self.state in (ContractState.ACCEPTED, ContractState.TERMINATED)
+
+    def attach_invoice(
+        self, invoice_id: str, numero_interne_facture: str, lines: list[dict[str, Any]], actor: str
+    ) -> None:
+        """Book an invoice's lines on this contract; the rules were checked against this very version."""
+        if not self.invoiceable:
+            raise NotAllowedInState("invoice", self.state, frozenset({"accepted", "terminated"}))
+        self._invoice_attached(
+            invoice_id=invoice_id, numero_interne_facture=numero_interne_facture, lines=lines, actor=actor
+        )
+
+    def release_invoice(self, invoice_id: str, reason: str, actor: str) -> None:
+        """A refused or cancelled invoice no longer counts against the échéances."""
+        entry = self.invoices.get(invoice_id)
+        if entry is not None and entry["released"] is None:
+            self._invoice_released(invoice_id=invoice_id, reason=reason, actor=actor)
+
+    def record_invoice_payment(self, invoice_id: str, paid: list[str], actor: str) -> None:
+        """What the OPCO paid on each of this contract's lines of the invoice, cumulated."""
+        entry = self.invoices.get(invoice_id)
+        if entry is not None and entry["paid"] != paid:
+            self._invoice_paid(invoice_id=invoice_id, paid=paid, actor=actor)
+
     @property
     def unknown_opco_state(self) -> bool:
         return self.opco_state is not None and self.opco_state not in OPCO_STATES
@@ -252,6 +294,24 @@ class Contract(Aggregate):
     @event("Cancelled")
     def _cancelled(self, reason: str | None, actor: str) -> None:
         self.state = ContractState.CANCELLED
+
+    @event("NpecForecast")
+    def _npec_forecast(self, npec: str | None, actor: str) -> None:
+        self.npec_forecast = npec
+
+    @event("InvoiceAttached")
+    def _invoice_attached(
+        self, invoice_id: str, numero_interne_facture: str, lines: list[dict[str, Any]], actor: str
+    ) -> None:
+        self.invoices[invoice_id] = new_entry(numero_interne_facture, lines)
+
+    @event("InvoiceReleased")
+    def _invoice_released(self, invoice_id: str, reason: str, actor: str) -> None:
+        self.invoices[invoice_id]["released"] = reason
+
+    @event("InvoicePaid")
+    def _invoice_paid(self, invoice_id: str, paid: list[str], actor: str) -> None:
+        self.invoices[invoice_id]["paid"] = list(paid)
 
     def _require_draft(self, action: str) -> None:
         self._require_state(action, DRAFT_STATES)

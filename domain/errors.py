@@ -32,3 +32,19 @@ class SubmissionBlocked(DomainError):
     def __init__(self, problems: list[Problem]) -> None:
         super().__init__(f"the dossier has {len(problems)} blocking problem(s); fix them before submission")
         self.problems = problems
+
+
+class InvalidValues(DomainError):
+    """Several values that break rules (maps to 422, every problem listed)."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("; ".join(p.message for p in problems))
+        self.problems = problems
+
+
+class RulesConflict(DomainError):
+    """Rules that the current state of other dossiers forbids (maps to 409, every problem listed)."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("; ".join(p.message for p in problems))
+        self.problems = problems

@@ -1,0 +1,260 @@
+"""Invoice commands and queries, in the same application (and event log) as the contracts.
+
+Every change to an invoice is saved together with the contracts its lines are booked on, in one transaction:
+a refused or cancelled invoice frees its échéances, a payment is spread over its lines, and the contracts'
+ledgers always agree with their invoices."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.persistence import IntegrityError
+
+from application.access import WORKER, Principal
+from application.dossiers import Dossiers, event_record
+from application.errors import (
+    ConcurrentChange,
+    DuplicateInvoiceNumber,
+    IdempotencyKeyReused,
+    NotFound,
+    VersionMismatch,
+)
+from application.idempotency import IdempotencyRecord, fingerprint, record_id
+from application.ports import Clock
+from domain.contract import Contract
+from domain.errors import InvalidValue, RulesConflict
+from domain.invoice import Invoice
+from domain.invoicing.lines import LineRequest
+from domain.invoicing.rules import check_invoice
+from domain.invoicing.wire import allocate
+from domain.opco_catalogue import OpcoProfile
+from domain.opcos import Opco
+from domain.problems import Problem
+
+CONFLICT_RETRIES = 3
+
+
+@dataclass(frozen=True, slots=True)
+class SavedInvoice:
+    invoice: Invoice
+    position: int | None
+    replayed: bool = False
+
+
+class Invoices:
+    def __init__(self, dossiers: Dossiers, profiles: Mapping[Opco, OpcoProfile], clock: Clock) -> None:
+        self._app = dossiers
+        self._profiles = profiles
+        self._clock = clock
+
+    # -- commands -------------------------------------------------------------------------------------------
+
+    def create(
+        self,
+        principal: Principal,
+        *,
+        numero_interne_facture: str,
+        invoice_date: date,
+        lines: Sequence[LineRequest],
+        idempotency_key: str | None = None,
+        request_body: Any = None,
+    ) -> SavedInvoice:
+        principal.require_writer()
+        scope = f"{principal.cfa_siret or principal.actor}/invoices"
+        body_print = fingerprint(request_body)
+        if idempotency_key and (replay := self._replay(scope, idempotency_key, body_print)):
+            return replay
+        for _ in range(CONFLICT_RETRIES):
+            invoice, aggregates = self._draft(principal, numero_interne_facture, invoice_date, lines)
+            if idempotency_key:
+                aggregates.append(IdempotencyRecord(scope, idempotency_key, body_print, invoice.id, invoice.version))
+            try:
+                recordings = self._app.save(invoice, *aggregates)
+            except IntegrityError:
+                if idempotency_key and (replay := self._replay(scope, idempotency_key, body_print)):
+                    return replay
+                if self._exists(invoice.id):
+                    raise DuplicateInvoiceNumber(numero_interne_facture) from None
+                continue  # a contract changed meanwhile: check the rules again on its new version
+            return SavedInvoice(invoice, recordings[-1].notification.id)
+        raise ConcurrentChange
+
+    def submit(self, principal: Principal, ident: UUID, expected_version: int | None = None) -> SavedInvoice:
+        return self._change(principal, ident, expected_version, lambda i: i.submit(principal.actor))
+
+    def cancel(
+        self, principal: Principal, ident: UUID, reason: str | None, expected_version: int | None = None
+    ) -> SavedInvoice:
+        return self._change(principal, ident, expected_version, lambda i: i.cancel(reason, principal.actor))
+
+    def resume_transmission(
+        self, principal: Principal, ident: UUID, expected_version: int | None = None
+    ) -> SavedInvoice:
+        return self._change(principal, ident, expected_version, lambda i: i.resume_transmission(principal.actor))
+
+    def record_payment(
+        self,
+        principal: Principal,
+        ident: UUID,
+        *,
+        amount: Decimal,
+        paid_on: date,
+        reference_virement: str | None,
+        expected_version: int | None = None,
+    ) -> SavedInvoice:
+        """A payment recorded by hand: only where the OPCO does not report its payments over the API."""
+        today = self._clock.today()
+        invoice = self.invoice(principal, ident)
+        if self.payments_from_opco(invoice):
+            raise RulesConflict(
+                [
+                    Problem(
+                        "amount",
+                        "payments_from_opco",
+                        f"{invoice.opco} reports its payments over the API (factures/etats): they are recorded from"
+                        " there, not by hand",
+                    )
+                ]
+            )
+        return self._change(
+            principal,
+            ident,
+            expected_version,
+            lambda i: i.record_payment(
+                amount=amount,
+                paid_on=paid_on,
+                reference_virement=reference_virement,
+                source="cfa",
+                actor=principal.actor,
+                today=today,
+            ),
+        )
+
+    def change_as_worker(self, ident: UUID, command: Callable[[Invoice], object]) -> SavedInvoice:
+        return self._change(WORKER, ident, None, command)
+
+    # -- queries --------------------------------------------------------------------------------------------
+
+    def invoice(self, principal: Principal, ident: UUID, version: int | None = None) -> Invoice:
+        try:
+            invoice: Invoice = self._app.repository.get(ident, version=version)
+        except AggregateNotFoundError:
+            raise NotFound("invoice", ident) from None
+        if not isinstance(invoice, Invoice) or not principal.can_see(invoice.cfa_siret):
+            raise NotFound("invoice", ident)
+        return invoice
+
+    def invoice_as_worker(self, ident: UUID) -> Invoice:
+        return self.invoice(WORKER, ident)
+
+    def history(self, principal: Principal, ident: UUID) -> list[dict[str, Any]]:
+        self.invoice(principal, ident)
+        return [event_record(e) for e in self._app.repository.event_store.get(ident)]
+
+    def payments_from_opco(self, invoice: Invoice) -> bool:
+        profile = self._profiles.get(Opco(invoice.opco))
+        return bool(profile and profile.invoice_states)
+
+    # -- internals ------------------------------------------------------------------------------------------
+
+    def _draft(
+        self, principal: Principal, numero: str, invoice_date: date, requests: Sequence[LineRequest]
+    ) -> tuple[Invoice, list[Any]]:
+        contracts = self._contracts(principal, {r.contract_id for r in requests})
+        lines = check_invoice(requests, contracts, invoice_date=invoice_date, today=self._clock.today())
+        opco = next(c.submitted_to for c in contracts.values() if c.submitted_to)
+        self._require_invoices_at(opco)
+        owner = principal.cfa_siret or next(iter(contracts.values())).cfa_siret
+        invoice = Invoice.draft(
+            cfa_siret=owner,
+            numero_interne_facture=numero,
+            invoice_date=invoice_date,
+            opco=opco,
+            lines=lines,
+            actor=principal.actor,
+        )
+        touched = []
+        for contract in contracts.values():
+            records = [line.as_record() for line in lines if line.contract_id == contract.id]
+            contract.attach_invoice(str(invoice.id), numero, records, principal.actor)
+            touched.append(contract)
+        return invoice, touched
+
+    def _contracts(self, principal: Principal, ids: set[UUID]) -> dict[UUID, Contract]:
+        found: dict[UUID, Contract] = {}
+        for ident in ids:
+            try:
+                found[ident] = self._app.contract(principal, ident)
+            except NotFound:
+                continue
+        owners = {c.cfa_siret for c in found.values()}
+        if len(owners) > 1:  # only the operator sees several CFAs
+            raise InvalidValue("lines", "several_cfas", "an invoice is one CFA's: its contracts belong to several")
+        return found
+
+    def _require_invoices_at(self, opco: str) -> None:
+        profile = self._profiles.get(Opco(opco))
+        if profile is not None and not profile.invoices:
+            raise RulesConflict(
+                [Problem("lines", "opco_takes_no_invoices", f"{opco} takes no invoices over the API Convergence")]
+            )
+
+    def _change(
+        self, principal: Principal, ident: UUID, expected_version: int | None, command: Callable[[Invoice], object]
+    ) -> SavedInvoice:
+        principal.require_writer()
+        for _ in range(CONFLICT_RETRIES):
+            invoice = self.invoice(principal, ident)
+            if expected_version is not None and expected_version != invoice.version:
+                raise VersionMismatch(expected_version, invoice.version)
+            command(invoice)
+            if not invoice.pending_events:
+                return SavedInvoice(invoice, None)
+            try:
+                recordings = self._app.save(invoice, *self._ledgers_for(invoice, principal.actor))
+            except IntegrityError:
+                if expected_version is not None:
+                    raise VersionMismatch(expected_version, expected_version + 1) from None
+                continue
+            return SavedInvoice(invoice, recordings[-1].notification.id)
+        raise ConcurrentChange
+
+    def _ledgers_for(self, invoice: Invoice, actor: str) -> list[Contract]:
+        """The contracts whose ledger must follow this invoice's change: released, or paid some more."""
+        changed = []
+        lines = invoice.invoice_lines
+        shares = allocate(lines, invoice.paid)
+        for ident in invoice.contract_ids:
+            contract: Contract = self._app.repository.get(ident)
+            if invoice.released:
+                reason = invoice.state.value
+                contract.release_invoice(str(invoice.id), reason, actor)
+            else:
+                paid = [str(s) for line, s in zip(lines, shares, strict=True) if line.contract_id == ident]
+                contract.record_invoice_payment(str(invoice.id), paid, actor)
+            if contract.pending_events:
+                changed.append(contract)
+        return changed
+
+    def _exists(self, ident: UUID) -> bool:
+        try:
+            self._app.repository.get(ident)
+        except AggregateNotFoundError:
+            return False
+        return True
+
+    def _replay(self, scope: str, key: str, body_print: str) -> SavedInvoice | None:
+        try:
+            record: IdempotencyRecord = self._app.repository.get(record_id(scope, key))
+        except AggregateNotFoundError:
+            return None
+        if record.fingerprint != body_print:
+            raise IdempotencyKeyReused
+        invoice: Invoice = self._app.repository.get(record.resource_id, version=record.resource_version)
+        return SavedInvoice(invoice, None, replayed=True)

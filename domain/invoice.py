@@ -1,0 +1,313 @@
+"""The invoice: an event-sourced aggregate, from the CFA's draft to the OPCO's payment.
+
+Its lines are booked on their contracts in the same transaction as its creation (see domain.invoicing.ledger),
+so that each échéance's remaining amount is decided under the contract's version."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.errors import InvalidValue, NotAllowedInState
+from domain.ids import named_id
+from domain.invoicing.lines import InvoiceLine, total
+from domain.invoicing.states import OPCO_INVOICE_STATES, RELEASED_STATES, InvoiceState
+from domain.money import ZERO, euros, stored
+from domain.transmission import attempt_ended, attempt_started, new_transmission
+
+PAYABLE_STATES = frozenset({InvoiceState.SENT, InvoiceState.ACCEPTED, InvoiceState.PARTIALLY_PAID})
+
+
+def invoice_id(cfa_siret: str, numero_interne_facture: str) -> UUID:
+    """numeroInterneFacture is unique per CFA: a second invoice with it collides in the store."""
+    return named_id("cfas", cfa_siret, "invoices", numero_interne_facture)
+
+
+class Invoice(Aggregate):
+    @staticmethod
+    def create_id(cfa_siret: str, numero_interne_facture: str) -> UUID:
+        return invoice_id(cfa_siret, numero_interne_facture)
+
+    @classmethod
+    def draft(
+        cls,
+        *,
+        cfa_siret: str,
+        numero_interne_facture: str,
+        invoice_date: date,
+        opco: str,
+        lines: list[InvoiceLine],
+        actor: str,
+    ) -> Invoice:
+        return cls(
+            cfa_siret=cfa_siret,
+            numero_interne_facture=numero_interne_facture,
+            invoice_date=invoice_date,
+            opco=opco,
+            lines=[line.as_record() for line in lines],
+            actor=actor,
+        )
+
+    @event("Drafted")
+    def __init__(
+        self,
+        cfa_siret: str,
+        numero_interne_facture: str,
+        invoice_date: date,
+        opco: str,
+        lines: list[dict[str, Any]],
+        actor: str,
+    ) -> None:
+        self.cfa_siret = cfa_siret
+        self.numero_interne_facture = numero_interne_facture
+        self.invoice_date = invoice_date
+        self.opco = opco
+        self.lines = lines
+        self.state = InvoiceState.DRAFTED
+        self.transmission = new_transmission()
+        self.numero_externe: str | None = None
+        self.opco_state: str | None = None
+        self.opco_comment: str | None = None
+        self.payments: list[dict[str, Any]] = []
+        self.cancel_reason: str | None = None
+
+    # -- queries --------------------------------------------------------------------------------------------
+
+    @property
+    def invoice_lines(self) -> list[InvoiceLine]:
+        return [InvoiceLine.from_record(r) for r in self.lines]
+
+    @property
+    def amount(self) -> Decimal:
+        return total(self.invoice_lines)
+
+    @property
+    def paid(self) -> Decimal:
+        return sum((euros(p["amount"]) for p in self.payments), ZERO)
+
+    @property
+    def contract_ids(self) -> list[UUID]:
+        return list(dict.fromkeys(UUID(r["contractId"]) for r in self.lines))
+
+    @property
+    def released(self) -> bool:
+        return self.state in RELEASED_STATES
+
+    # -- the CFA's commands ---------------------------------------------------------------------------------
+
+    def submit(self, actor: str) -> None:
+        self._require_state("submit", frozenset({InvoiceState.DRAFTED}))
+        self._submission_requested(
+            opco=self.opco, cfa_siret=self.cfa_siret, numero_interne=self.numero_interne_facture, actor=actor
+        )
+
+    def cancel(self, reason: str | None, actor: str) -> None:
+        """Before it may have reached the OPCO only: afterwards the OPCO must refuse or cancel it itself."""
+        never_sent = self.state is InvoiceState.SUBMITTED and self.transmission["attempts"] == 0
+        if self.state is not InvoiceState.DRAFTED and not never_sent:
+            raise NotAllowedInState("cancel", self.state, frozenset({"drafted", "submitted, not yet sent"}))
+        self._cancelled(reason=reason, actor=actor)
+
+    def record_payment(
+        self, *, amount: Decimal, paid_on: date, reference_virement: str | None, source: str, actor: str, today: date
+    ) -> None:
+        self._require_state("record a payment of", PAYABLE_STATES)
+        if amount <= 0:
+            raise InvalidValue("amount", "not_positive", f"a payment is a positive amount, not {amount}")
+        if paid_on > today:
+            raise InvalidValue("paidOn", "in_future", f"the payment date {paid_on} is after today ({today})")
+        if self.paid + amount > self.amount:
+            raise InvalidValue(
+                "amount",
+                "exceeds_invoice",
+                f"{self.paid} € of {self.amount} € are already paid: at most {self.amount - self.paid} € remain,"
+                f" {amount} € given",
+            )
+        self.trigger_event(
+            self.PaymentRecorded,
+            amount=stored(amount),
+            paid_on=paid_on,
+            reference_virement=reference_virement,
+            source=source,
+            actor=actor,
+        )
+
+    # -- transmission and the OPCO's answers ------------------------------------------------------------
+
+    def start_transmission(self, actor: str) -> int:
+        self._require_state("send", frozenset({InvoiceState.SUBMITTED}))
+        if self.transmission["parked"]:
+            raise NotAllowedInState("send", "parked", frozenset({"submitted, not parked"}))
+        attempt = int(self.transmission["attempts"]) + 1
+        self.trigger_event(self.TransmissionStarted, attempt=attempt, actor=actor)
+        return attempt
+
+    def record_sent(self, *, numero_externe: str | None, etat: str | None, found_by_lookup: bool, actor: str) -> None:
+        self._require_state("record the sending of", frozenset({InvoiceState.SUBMITTED}))
+        self.trigger_event(
+            self.Sent, numero_externe=numero_externe, etat=etat, found_by_lookup=found_by_lookup, actor=actor
+        )
+
+    def record_transmission_failure(
+        self, *, error: str, transient: bool, retry_at: datetime | None, actor: str
+    ) -> None:
+        self._require_state("record a failed sending of", frozenset({InvoiceState.SUBMITTED}))
+        self.trigger_event(self.TransmissionFailed, error=error, transient=transient, retry_at=retry_at, actor=actor)
+
+    def park_transmission(self, reason: str, actor: str) -> None:
+        self._require_state("park", frozenset({InvoiceState.SUBMITTED}))
+        if not self.transmission["parked"]:
+            self.trigger_event(self.TransmissionParked, reason=reason, actor=actor)
+
+    def resume_transmission(self, actor: str) -> None:
+        self._require_state("retry the sending of", frozenset({InvoiceState.SUBMITTED}))
+        if not self.transmission["parked"]:
+            raise NotAllowedInState("retry the sending of", "not parked", frozenset({"parked"}))
+        self.trigger_event(self.TransmissionResumed, actor=actor)
+
+    def record_refusal(self, messages: list[str], actor: str) -> None:
+        self._require_state("record the refusal of", frozenset({InvoiceState.SUBMITTED}))
+        self.trigger_event(self.RefusedOnTransmission, messages=list(messages), actor=actor)
+
+    def record_opco_state(self, *, etat: str, commentaire: str | None, numero_externe: str | None, actor: str) -> None:
+        if self.state in (InvoiceState.DRAFTED, InvoiceState.CANCELLED):
+            raise NotAllowedInState("record an OPCO state of", self.state, frozenset({"sent to the OPCO"}))
+        incoming = (etat, commentaire, numero_externe or self.numero_externe)
+        if incoming != (self.opco_state, self.opco_comment, self.numero_externe):
+            self.trigger_event(
+                self.OpcoStateChanged, etat=etat, commentaire=commentaire, numero_externe=numero_externe, actor=actor
+            )
+
+    def record_opco_payment(
+        self, *, paid_total: Decimal, paid_on: date | None, reference_virement: str | None, actor: str
+    ) -> None:
+        """The OPCO reports what it paid in all: only what is new is recorded, as one payment."""
+        new = min(paid_total, self.amount) - self.paid
+        if new > 0:
+            self.trigger_event(
+                self.PaymentRecorded,
+                amount=stored(new),
+                paid_on=paid_on,
+                reference_virement=reference_virement,
+                source="opco",
+                actor=actor,
+            )
+
+    # -- events ---------------------------------------------------------------------------------------------
+
+    @event("SubmissionRequested")
+    def _submission_requested(self, opco: str, cfa_siret: str, numero_interne: str, actor: str) -> None:
+        # named like the contract's, so that one transmission queue reads both (numero_interne: the invoice's)
+        self.state = InvoiceState.SUBMITTED
+
+    @event("Cancelled")
+    def _cancelled(self, reason: str | None, actor: str) -> None:
+        self.cancel_reason = reason
+        self.state = InvoiceState.CANCELLED
+
+    def _require_state(self, action: str, allowed: frozenset[InvoiceState]) -> None:
+        if self.state not in allowed:
+            raise NotAllowedInState(action, self.state, frozenset(s.value for s in allowed))
+
+    class TransmissionStarted(Aggregate.Event):
+        attempt: int
+        actor: str
+
+        def apply(self, aggregate: Any) -> None:
+            attempt_started(aggregate.transmission, self.attempt, self.timestamp)
+
+    class Sent(Aggregate.Event):
+        numero_externe: str | None
+        etat: str | None
+        found_by_lookup: bool
+        actor: str
+
+        def apply(self, aggregate: Any) -> None:
+            attempt_ended(aggregate.transmission, "found" if self.found_by_lookup else "sent", self.timestamp)
+            aggregate.numero_externe = self.numero_externe
+            aggregate.opco_state = self.etat
+            aggregate.state = _state_for(self.etat, InvoiceState.SENT, aggregate)
+
+    class TransmissionFailed(Aggregate.Event):
+        error: str
+        transient: bool
+        retry_at: datetime | None
+        actor: str
+
+        def apply(self, aggregate: Any) -> None:
+            attempt_ended(aggregate.transmission, "failed", self.timestamp, self.error)
+            aggregate.transmission["nextAttemptAt"] = self.retry_at
+            if self.transient:
+                aggregate.transmission["failures"] = aggregate.transmission.get("failures", 0) + 1
+
+    class TransmissionParked(Aggregate.Event):
+        reason: str
+        actor: str
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.transmission["parked"] = True
+            aggregate.transmission["lastError"] = self.reason
+
+    class TransmissionResumed(Aggregate.Event):
+        actor: str
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.transmission.update(parked=False, failures=0, nextAttemptAt=None)
+
+    class RefusedOnTransmission(Aggregate.Event):
+        messages: list[str]
+        actor: str
+
+        def apply(self, aggregate: Any) -> None:
+            attempt_ended(aggregate.transmission, "refused", self.timestamp, "; ".join(self.messages))
+            aggregate.opco_comment = "; ".join(self.messages)
+            aggregate.state = InvoiceState.REFUSED
+
+    class OpcoStateChanged(Aggregate.Event):
+        etat: str
+        commentaire: str | None
+        numero_externe: str | None
+        actor: str
+
+        def apply(self, aggregate: Any) -> None:
+            if aggregate.transmission["inFlightSince"] is not None:
+                attempt_ended(aggregate.transmission, "found", self.timestamp)
+            aggregate.opco_state = self.etat
+            aggregate.opco_comment = self.commentaire
+            aggregate.numero_externe = self.numero_externe or aggregate.numero_externe
+            fallback = InvoiceState.SENT if aggregate.state is InvoiceState.SUBMITTED else aggregate.state
+            aggregate.state = _state_for(self.etat, fallback, aggregate)
+
+    class PaymentRecorded(Aggregate.Event):
+        amount: str
+        paid_on: date | None
+        reference_virement: str | None
+        source: str  # "opco" (read from its invoice states) or "cfa" (recorded by hand)
+        actor: str
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.payments.append(
+                {
+                    "amount": self.amount,
+                    "paidOn": self.paid_on,
+                    "referenceVirement": self.reference_virement,
+                    "source": self.source,
+                    "recordedAt": self.timestamp,
+                    "recordedBy": self.actor,
+                }
+            )
+            aggregate.state = InvoiceState.PAID if aggregate.paid >= aggregate.amount else InvoiceState.PARTIALLY_PAID
+
+
+def _state_for(etat: str | None, fallback: InvoiceState, invoice: Invoice) -> InvoiceState:
+    """The OPCO's word moves the state, except that payments, not states, say how much is paid."""
+    state = OPCO_INVOICE_STATES.get(etat or "", fallback)
+    if state in (InvoiceState.PAID, InvoiceState.PARTIALLY_PAID):
+        if invoice.paid >= invoice.amount:
+            return InvoiceState.PAID
+        return InvoiceState.PARTIALLY_PAID if invoice.paid > 0 else InvoiceState.ACCEPTED
+    return state

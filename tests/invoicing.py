@@ -1,0 +1,83 @@
+"""Builders for invoice tests: contracts the OPCO accepted, with an échéancier, and invoice line requests."""
+
+from __future__ import annotations
+
+import copy
+from datetime import date
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from application.access import WORKER, Principal
+from application.dossiers import Dossiers
+from domain.cerfa_document import parse_cerfa
+from domain.contract import Contract
+from domain.invoicing.kinds import InvoiceKind
+from domain.invoicing.lines import LineRequest
+from domain.opcos import Opco
+from tests.support import MANDATE
+
+CFA = "79852413800012"  # the CFA of docs/examples/cerfa-complete.json
+
+
+def echeancier(
+    *,
+    opens: tuple[str, ...] = ("2026-09-01", "2027-03-01", "2027-06-01"),
+    total: str = "3000.00",
+    settled: str = "0.00",
+) -> list[dict[str, Any]]:
+    return [
+        {
+            "numero": n,
+            "codification": f"E{n}",
+            "montantTotal": total,
+            "montantRegle": settled if n == 1 else "0.00",
+            "montantEnCoursInstruction": "0.00",
+            "dateOuverture": opening,
+            "dateDebut": opening,
+            "dateFin": None,
+        }
+        for n, opening in enumerate(opens, start=1)
+    ]
+
+
+def accepted_contract(
+    app: Dossiers,
+    who: Principal,
+    document: dict[str, Any],
+    numero_interne: str = "C-1",
+    *,
+    echeances: list[dict[str, Any]] | None = None,
+    etat: str = "ENGAGE",
+    opco: Opco | None = None,
+) -> Contract:
+    """A contract drafted, mandated, submitted, sent and accepted by the OPCO with its échéancier."""
+    cerfa = copy.deepcopy(document)
+    saved = app.create_contract(who, cerfa=parse_cerfa(cerfa), numero_interne=numero_interne, opco=opco)
+    ident = saved.contract.id
+    app.record_mandate(
+        who,
+        ident,
+        signed_on=date.fromisoformat(MANDATE["signedOn"]),
+        signatory=MANDATE["signatory"],
+        document_sha256=None,
+    )
+    app.submit(who, ident)
+
+    def accept(c: Contract) -> None:
+        c.start_transmission(WORKER.actor)
+        c.record_sent(numero_externe=f"EXT-{numero_interne}", etat=etat, found_by_lookup=False, actor=WORKER.actor)
+        if etat == "ENGAGE":
+            c.record_commitment(engagement="9000.00", echeances=echeances or echeancier(), actor=WORKER.actor)
+
+    return app.change_as_worker(ident, accept).contract
+
+
+def line(
+    contract_id: UUID,
+    numero: int = 1,
+    amount: str = "1000.00",
+    kind: InvoiceKind = InvoiceKind.PEDAGOGIE,
+    quantity: int | None = None,
+) -> LineRequest:
+    return LineRequest(contract_id, numero, kind, Decimal(amount), quantity)
