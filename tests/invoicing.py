@@ -15,7 +15,6 @@ from domain.contract import Contract
 from domain.invoicing.kinds import InvoiceKind
 from domain.invoicing.lines import LineRequest
 from domain.opcos import Opco
-from tests.support import MANDATE
 
 CFA = "79852413800012"  # the CFA of docs/examples/cerfa-complete.json
 
@@ -58,8 +57,8 @@ def accepted_contract(
     app.record_mandate(
         who,
         ident,
-        signed_on=date.fromisoformat(MANDATE["signedOn"]),
-        signatory=MANDATE["signatory"],
+        signed_on=date(2026, 6, 15),
+        signatory={"nom": "Martin", "prenom": "Claire", "qualite": "Gérante"},
         document_sha256=None,
     )
     app.submit(who, ident)
