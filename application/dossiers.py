@@ -6,6 +6,7 @@ import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from typing import Any, ClassVar
 from uuid import UUID
 
@@ -76,6 +77,7 @@ class Dossiers(Application[UUID]):
         cerfa: Cerfa,
         numero_interne: str | None,
         opco: Opco | None,
+        npec: Decimal | None = None,
         idempotency_key: str | None = None,
         request_body: Any = None,
     ) -> Saved:
@@ -92,6 +94,7 @@ class Dossiers(Application[UUID]):
             opco=opco,
             actor=principal.actor,
         )
+        contract.forecast_npec(npec, principal.actor)
         records = []
         if idempotency_key:
             records.append(
@@ -146,6 +149,11 @@ class Dossiers(Application[UUID]):
                 today=today,
             ),
         )
+
+    def forecast_npec(
+        self, principal: Principal, ident: UUID, npec: Decimal | None, expected_version: int | None = None
+    ) -> Saved:
+        return self._change(principal, ident, expected_version, lambda c: c.forecast_npec(npec, principal.actor))
 
     def submit(self, principal: Principal, ident: UUID, expected_version: int | None = None) -> Saved:
         return self._change(principal, ident, expected_version, lambda c: c.submit(self.routing, principal.actor))

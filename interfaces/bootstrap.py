@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 
 from application.dossiers import Dossiers
+from application.invoices import Invoices
 from application.opco_accounts import OpcoAccounts
 from application.sender import Sender, SenderPolicy
 from application.state_sync import StateSync
@@ -39,6 +40,7 @@ from infrastructure.worker import Worker, WorkerTiming
 class Container:
     settings: Settings
     dossiers: Dossiers
+    invoices: Invoices
     accounts: OpcoAccounts
     transmissions: SqlTransmissionsView
     status_view: SqlStatusView
@@ -105,7 +107,8 @@ def bootstrap(settings: Settings | None = None) -> Container:
         read_models={LIVE_STATUS: status_runner},
     )
     status = StatusQueries(status_view, accounts, clock, dossiers.name, _attention(settings))
-    return Container(settings, dossiers, accounts, view, status_view, status, worker, sandbox, store, gateway)
+    invoices = Invoices(dossiers, accounts.profiles, clock)
+    return Container(settings, dossiers, invoices, accounts, view, status_view, status, worker, sandbox, store, gateway)
 
 
 def _wakeup(settings: Settings, dossiers: Dossiers) -> Callable[[Callable[[], None]], LogWakeup] | None:

@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException
 from domain.cerfa_document import parse_cerfa
 from domain.errors import InvalidValue
 from interfaces.api.auth import CurrentPrincipal, Services
+from interfaces.api.invoice_schemas import NpecIn
 from interfaces.api.preconditions import expected_version
 from interfaces.api.representation import contract_response, saved_response
 from interfaces.api.schemas import Cancellation, ContractCreate, ContractOut, EventOut, MandateIn, OpcoChoice
@@ -45,6 +46,7 @@ def create_contract(
         cerfa=body.cerfa,
         numero_interne=body.numeroInterne,
         opco=body.opco,
+        npec=body.npec,
         idempotency_key=idempotency_key,
         request_body=body.model_dump(mode="json", exclude_none=True),
     )
@@ -95,6 +97,15 @@ def choose_opco(
     """Choose the OPCO explicitly (needed when the IDCC is 9999, 9998 or unknown), or null to route by IDCC."""
     version = expected_version(if_match, required=False)
     saved = services.dossiers.choose_opco(who, contract_id, body.opco, version)
+    return saved_response(saved, services)
+
+
+@router.put("/{contract_id}/npec", response_model=ContractOut)
+def forecast_npec(
+    contract_id: UUID, body: NpecIn, who: CurrentPrincipal, services: Services, if_match: IfMatch = None
+) -> JSONResponse:
+    """Set the forecast of the annual NPEC (null clears it): the funding schedule uses it until the OPCO commits."""
+    saved = services.dossiers.forecast_npec(who, contract_id, body.npec, expected_version(if_match, required=False))
     return saved_response(saved, services)
 
 

@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException
 
 from application.errors import (
     ConcurrentChange,
+    DuplicateInvoiceNumber,
     DuplicateNumeroInterne,
     Forbidden,
     IdempotencyKeyReused,
@@ -21,7 +22,7 @@ from application.errors import (
     VersionMismatch,
 )
 from domain.cerfa_document import InvalidCerfa, validation_problems
-from domain.errors import InvalidValue, NotAllowedInState, SubmissionBlocked
+from domain.errors import InvalidValue, InvalidValues, NotAllowedInState, RulesConflict, SubmissionBlocked
 from domain.problems import Problem
 
 log = logging.getLogger("convergence.api")
@@ -67,6 +68,7 @@ _REFUSALS: dict[type[Exception], tuple[int, str, str]] = {
     ConcurrentChange: (409, "Concurrent change", "concurrent-change"),
     NotAllowedInState: (409, "Not allowed in this state", "state-conflict"),
     DuplicateNumeroInterne: (409, "Duplicate numeroInterne", "duplicate-numero-interne"),
+    DuplicateInvoiceNumber: (409, "Duplicate numeroInterneFacture", "duplicate-invoice-number"),
 }
 
 
@@ -90,6 +92,14 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(InvalidValue)
     async def value_invalid(_: Request, exc: InvalidValue) -> JSONResponse:
         return _invalid([exc.problem])
+
+    @app.exception_handler(InvalidValues)
+    async def values_invalid(_: Request, exc: InvalidValues) -> JSONResponse:
+        return _invalid(exc.problems)
+
+    @app.exception_handler(RulesConflict)
+    async def rules_conflict(_: Request, exc: RulesConflict) -> JSONResponse:
+        return problem(409, "Refused by a rule", str(exc), "rule-conflict", errors=exc.problems)
 
     for error_class, (status, title, slug) in _REFUSALS.items():
         app.add_exception_handler(error_class, _refusal_handler(status, title, slug))

@@ -37,6 +37,7 @@ def contract_body(contract: Contract, assessment: Assessment, transmission: dict
         "unknownOpcoState": contract.unknown_opco_state,
         "commitment": contract.commitment,
         "echeances": contract.echeances,
+        "npecForecast": contract.npec_forecast,
         "version": contract.version,
         "createdAt": contract.created_on.isoformat(),
         "updatedAt": contract.modified_on.isoformat(),

@@ -32,6 +32,9 @@ class ContractCreate(Strict):
     )
     opco: Opco | None = Field(None, description="the OPCO chosen by the user; overrides the routing by IDCC")
     cerfa: Cerfa = Field(description="the Cerfa FA13 data; a draft may be incomplete")
+    npec: Annotated[Decimal, Field(gt=0, max_digits=12, decimal_places=2)] | None = Field(
+        None, description="a forecast of the annual NPEC in euros, for the funding schedule until the OPCO commits"
+    )
 
 
 class OpcoChoice(Strict):
@@ -107,6 +110,7 @@ class ContractOut(BaseModel):
     unknownOpcoState: bool = Field(description="true when opcoState is not one this service knows")
     commitment: Decimal | None = Field(description="the amount the OPCO committed to fund, in euros")
     echeances: list[dict[str, Any]] = Field(description="the OPCO's instalment schedule (échéancier)")
+    npecForecast: Decimal | None = Field(description="the CFA's forecast of the annual NPEC, in euros")
     version: int
     createdAt: datetime
     updatedAt: datetime

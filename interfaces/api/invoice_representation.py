@@ -1,0 +1,86 @@
+"""How an invoice is written on the wire: JSON body plus ETag, Location and X-Position headers."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from fastapi.responses import JSONResponse
+
+from application.invoices import SavedInvoice
+from domain.invoice import Invoice
+from domain.invoicing.states import InvoiceState
+from domain.opcos import Opco
+from interfaces.api.representation import etag
+from interfaces.bootstrap import Container
+
+
+def invoice_body(invoice: Invoice, services: Container) -> dict[str, Any]:
+    amount, paid = invoice.amount, invoice.paid
+    return {
+        "id": str(invoice.id),
+        "numeroInterneFacture": invoice.numero_interne_facture,
+        "cfaSiret": invoice.cfa_siret,
+        "opco": invoice.opco,
+        "date": invoice.invoice_date.isoformat(),
+        "state": invoice.state.value,
+        "amount": str(amount),
+        "paid": str(paid),
+        "unpaid": str(amount - paid),
+        "lines": invoice.lines,
+        "payments": [_jsonable(p) for p in invoice.payments],
+        "paymentsReportedBy": "opco" if services.invoices.payments_from_opco(invoice) else "cfa",
+        "transmission": _transmission(invoice, services),
+        "numeroExterne": invoice.numero_externe,
+        "opcoState": invoice.opco_state,
+        "opcoComment": invoice.opco_comment,
+        "cancelReason": invoice.cancel_reason,
+        "version": invoice.version,
+        "createdAt": invoice.created_on.isoformat(),
+        "updatedAt": invoice.modified_on.isoformat(),
+    }
+
+
+def _transmission(invoice: Invoice, services: Container) -> dict[str, Any] | None:
+    if invoice.state in (InvoiceState.DRAFTED,) or (
+        invoice.state is InvoiceState.CANCELLED and not invoice.transmission["history"]
+    ):
+        return None
+    tx = invoice.transmission
+    waiting = invoice.state is InvoiceState.SUBMITTED and not services.accounts.usable(
+        invoice.cfa_siret, Opco(invoice.opco)
+    )
+    return {
+        "attempts": tx["attempts"],
+        "failures": tx.get("failures", 0),
+        "parked": tx["parked"],
+        "inFlightSince": _iso(tx["inFlightSince"]),
+        "nextAttemptAt": _iso(tx["nextAttemptAt"]),
+        "lastError": tx["lastError"],
+        "waitingForKey": waiting,
+        "history": [_jsonable(h) for h in tx["history"]],
+    }
+
+
+def _jsonable(record: dict[str, Any]) -> dict[str, Any]:
+    return {k: _iso(v) if isinstance(v, date | datetime) else v for k, v in record.items()}
+
+
+def _iso(value: date | datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def invoice_response(
+    invoice: Invoice, services: Container, *, status: int = 200, position: int | None = None
+) -> JSONResponse:
+    headers = {"ETag": etag(invoice.version), "Location": f"/invoices/{invoice.id}"}
+    if position is not None:
+        headers["X-Position"] = str(position)
+    return JSONResponse(invoice_body(invoice, services), status_code=status, headers=headers)
+
+
+def saved_invoice_response(saved: SavedInvoice, services: Container, status: int = 200) -> JSONResponse:
+    response = invoice_response(saved.invoice, services, status=status, position=saved.position)
+    if saved.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response

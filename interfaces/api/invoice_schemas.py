@@ -1,0 +1,103 @@
+"""Request and response bodies of the invoice routes."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, Field, StringConstraints
+
+from domain.invoicing.kinds import InvoiceKind
+from domain.invoicing.states import InvoiceState
+from interfaces.api.schemas import AttemptOut, NumeroInterne, Strict
+
+Amount = Annotated[
+    Decimal,
+    Field(gt=0, max_digits=12, decimal_places=2, description='euros and cents, e.g. "1250.40" (a string is safest)'),
+]
+Reference = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+
+
+class LineIn(Strict):
+    contractId: UUID = Field(description="a contract of this CFA that its OPCO accepted (ENGAGE)")
+    numeroEcheance: int = Field(ge=1, le=99, description="the échéance of the OPCO's échéancier it invoices")
+    kind: InvoiceKind = Field(description="pedagogical cost, or one of the frais annexes")
+    amount: Amount
+    quantity: int | None = Field(None, ge=1, le=10_000, description="nights or meals (required for those kinds)")
+
+
+class InvoiceCreate(Strict):
+    numeroInterneFacture: NumeroInterne = Field(description="the CFA's invoice number, unique per CFA")
+    date: date
+    lines: list[LineIn] = Field(min_length=1, max_length=500)
+
+
+class PaymentIn(Strict):
+    amount: Amount
+    paidOn: date = Field(description="the day the transfer was received; not in the future")
+    referenceVirement: Reference | None = Field(None, description="the transfer's reference")
+
+
+class LineOut(BaseModel):
+    contractId: UUID
+    numeroInterne: str = Field(description="the contract's numeroInterne")
+    numeroExterne: str | None = Field(description="the OPCO's number of the contract")
+    numeroEcheance: int
+    codification: str | None
+    kind: InvoiceKind
+    amount: Decimal
+    quantity: int | None
+
+
+class PaymentOut(BaseModel):
+    amount: Decimal
+    paidOn: date | None
+    referenceVirement: str | None
+    source: Literal["opco", "cfa"] = Field(description="opco: read from its invoice states; cfa: recorded by hand")
+    recordedAt: datetime
+    recordedBy: str
+
+
+class InvoiceTransmissionOut(BaseModel):
+    attempts: int
+    failures: int
+    parked: bool
+    inFlightSince: datetime | None
+    nextAttemptAt: datetime | None
+    lastError: str | None
+    waitingForKey: bool
+    history: list[AttemptOut]
+
+
+class InvoiceOut(BaseModel):
+    id: UUID
+    numeroInterneFacture: str
+    cfaSiret: str
+    opco: str
+    date: date
+    state: InvoiceState
+    amount: Decimal
+    paid: Decimal
+    unpaid: Decimal
+    lines: list[LineOut]
+    payments: list[PaymentOut]
+    paymentsReportedBy: Literal["opco", "cfa"] = Field(
+        description="opco: the OPCO reports payments over the API; cfa: this OPCO does not, record them by hand"
+    )
+    transmission: InvoiceTransmissionOut | None = Field(description="the sending to the OPCO; null for a draft")
+    numeroExterne: str | None
+    opcoState: str | None = Field(description="the OPCO's etatFacture, verbatim")
+    opcoComment: str | None
+    cancelReason: str | None
+    version: int
+    createdAt: datetime
+    updatedAt: datetime
+
+
+class NpecIn(Strict):
+    npec: Amount | None = Field(description="the forecast annual NPEC in euros, or null to clear it")
+
+
+EventData = dict[str, Any]
