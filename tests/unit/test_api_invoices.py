@@ -10,6 +10,7 @@ from uuid import UUID
 import pytest
 from fastapi.testclient import TestClient
 
+from domain.invoice import Invoice
 from domain.opcos import Opco
 from interfaces.api.app import create_app
 from interfaces.bootstrap import Container
@@ -78,13 +79,11 @@ def test_an_invoice_from_draft_to_paid_by_hand(
     assert (submitted.status_code, submitted.json()["state"]) == (202, "submitted")
     assert submitted.json()["transmission"]["waitingForKey"] is True  # no CONSTRUCTYS key for this CFA yet
 
-    services.invoices.change_as_worker(
-        UUID(invoice["id"]),
-        lambda i: (
-            i.start_transmission("worker"),
-            i.record_sent(numero_externe="FX-9", etat="TRANSMISE", found_by_lookup=False, actor="worker"),
-        ),
-    )
+    def sent(i: Invoice) -> None:
+        i.start_transmission("worker")
+        i.record_sent(numero_externe="FX-9", etat="TRANSMISE", found_by_lookup=False, actor="worker")
+
+    services.invoices.change_as_worker(UUID(invoice["id"]), sent)
     payment = {"amount": "1200.00", "paidOn": TODAY.isoformat(), "referenceVirement": "VIR-77"}
     paid = client.post(f"/invoices/{invoice['id']}/payments", json=payment, headers=cfa)
     assert paid.status_code == 200, paid.text
