@@ -139,6 +139,18 @@ class Invoices:
     def change_as_worker(self, ident: UUID, command: Callable[[Invoice], object]) -> SavedInvoice:
         return self._change(WORKER, ident, None, command)
 
+    def change_loaded_as_worker(self, invoice: Invoice, command: Callable[[Invoice], object]) -> SavedInvoice:
+        """A worker change to an invoice it has just read: saved without reading it again, unless another change
+        was saved in between (then read again and retried)."""
+        command(invoice)
+        if not invoice.pending_events:
+            return SavedInvoice(invoice, None)
+        try:
+            recordings = self._app.save(invoice, *self._ledgers_for(invoice, WORKER.actor))
+        except IntegrityError:
+            return self.change_as_worker(invoice.id, command)
+        return SavedInvoice(invoice, recordings[-1].notification.id)
+
     # -- queries --------------------------------------------------------------------------------------------
 
     def invoice(self, principal: Principal, ident: UUID, version: int | None = None) -> Invoice:

@@ -1,4 +1,4 @@
-"""Sends submitted dossiers to their OPCO with an exactly-once effect.
+"""Sends submitted dossiers and invoices to their OPCO with an exactly-once effect.
 
 Before the call an attempt is recorded on the dossier; after it the outcome is. An attempt left without outcome
 (a crash), or any earlier attempt, makes the next one look the dossier up by numeroInterne first: a re-send must
@@ -12,15 +12,16 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 from application.access import WORKER
+from application.channels import ContractChannel, TransmissionChannel
 from application.dossiers import Dossiers
 from application.errors import ApplicationError
 from application.opco_accounts import OpcoAccounts
 from application.opco_gateway import (
     KeyRejected,
-    OpcoDossier,
     OpcoEndpoint,
     OpcoError,
     OpcoGateway,
@@ -29,13 +30,11 @@ from application.opco_gateway import (
 )
 from application.ports import Clock
 from application.transmissions import QueuedTransmission
-from domain.contract import Contract
-from domain.contract_state import ContractState
 from domain.errors import DomainError
 from domain.opcos import Opco
-from domain.transmission import contract_payload
 
 log = logging.getLogger("convergence.sender")
+SUBMITTED = "submitted"  # the state, for contracts and invoices alike, of what waits to be sent
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,103 +54,99 @@ class SenderPolicy:
 
 
 class Sender:
+    """Sends what its channel carries (contracts, or invoices) with the policy above."""
+
     def __init__(
         self,
+        channel: TransmissionChannel,
+        accounts: OpcoAccounts,
+        clock: Clock,
+        policy: SenderPolicy | None = None,
+    ) -> None:
+        self._channel = channel
+        self._accounts = accounts
+        self._clock = clock
+        self._policy = policy or SenderPolicy()
+        self._rng = random.Random()
+
+    @classmethod
+    def for_contracts(
+        cls,
         dossiers: Dossiers,
         accounts: OpcoAccounts,
         gateway: OpcoGateway,
         clock: Clock,
         policy: SenderPolicy | None = None,
-    ) -> None:
-        self._app = dossiers
-        self._accounts = accounts
-        self._gateway = gateway
-        self._clock = clock
-        self._policy = policy or SenderPolicy()
-        self._rng = random.Random()
+    ) -> Sender:
+        return cls(ContractChannel(dossiers, gateway), accounts, clock, policy)
 
     def send(self, item: QueuedTransmission, endpoint: OpcoEndpoint) -> None:
-        """One dossier, one attempt at most. Safe to call again at any time: it re-reads the dossier first."""
-        contract = self._app.contract_as_worker(item.contract_id)
-        if not self._sendable(contract):
+        """One item, one attempt at most. Safe to call again at any time: it re-reads the item first."""
+        subject = self._channel.load(item.contract_id)
+        if not self._sendable(subject):
             return
         error: OpcoError | None = None
         try:
-            self._attempt(contract, endpoint)
+            self._attempt(subject, endpoint)
         except RefusedByOpco as refusal:
-            self._refused(contract, endpoint, refusal)
+            self._refused(subject, endpoint, refusal)
         except KeyRejected as rejected:
             error = rejected
-            self._key_rejected(contract, endpoint.opco, str(rejected))
+            self._key_rejected(subject, endpoint.opco, str(rejected))
         except OpcoError as failure:
             error = failure
-            self._failed(contract.id, failure)
-        self._accounts.contacted(contract.cfa_siret, endpoint.opco, self._clock.now(), str(error) if error else None)
+            self._failed(subject.id, failure)
+        self._accounts.contacted(subject.cfa_siret, endpoint.opco, self._clock.now(), str(error) if error else None)
 
-    def _attempt(self, contract: Contract, endpoint: OpcoEndpoint) -> None:
-        if contract.transmission["attempts"] and self._found(contract, endpoint):
+    def _attempt(self, subject: Any, endpoint: OpcoEndpoint) -> None:
+        if subject.transmission["attempts"] and self._found(subject, endpoint):
             return
-        started = self._record_on(contract, lambda c: c.start_transmission(WORKER.actor))
+        started = self._record_on(subject, lambda s: s.start_transmission(WORKER.actor))
         if started is None:
             return
-        sent = self._gateway.send_contract(endpoint, contract_payload(contract.numero_interne, contract.cerfa))
+        sent = self._channel.send(endpoint, started)
         self._record_on(
             started,
-            lambda c: c.record_sent(
+            lambda s: s.record_sent(
                 numero_externe=sent.numero_externe, etat=sent.etat, found_by_lookup=False, actor=WORKER.actor
             ),
         )
 
-    def _sendable(self, contract: Contract) -> bool:
-        tx, now = contract.transmission, self._clock.now()
-        if contract.state is not ContractState.SUBMITTED or tx["parked"]:
+    def _sendable(self, subject: Any) -> bool:
+        tx, now = subject.transmission, self._clock.now()
+        if subject.state != SUBMITTED or tx["parked"]:
             return False
         if tx["nextAttemptAt"] is not None and tx["nextAttemptAt"] > now:
             return False  # the read model has not caught up with the last failure's backoff yet
         in_flight = tx["inFlightSince"]
         return in_flight is None or now - in_flight >= self._policy.in_flight_timeout
 
-    def _found(self, contract: Contract, endpoint: OpcoEndpoint) -> bool:
-        found = self._gateway.find_dossier(endpoint, contract.numero_interne)
-        if found is None:
+    def _found(self, subject: Any, endpoint: OpcoEndpoint) -> bool:
+        found_there = self._channel.find(endpoint, subject)
+        if found_there is None:
             return False
-        self._record_found(contract, found)
+        log.info("%s %s already at %s: recorded, not sent again", self._channel.kind, subject.id, endpoint.opco)
+        self._record(subject.id, found_there)
         return True
 
-    def _record_found(self, contract: Contract, found: OpcoDossier) -> None:
-        log.info(
-            "dossier %s already at %s as %s: recorded, not sent again",
-            contract.id,
-            contract.submitted_to,
-            found.numero_externe,
-        )
-
-        def found_there(c: Contract) -> None:
-            c.record_sent(
-                numero_externe=found.numero_externe, etat=found.etat, found_by_lookup=True, actor=WORKER.actor
-            )
-            found.record_commitment_on(c, WORKER.actor)
-
-        self._record(contract.id, found_there)
-
-    def _refused(self, contract: Contract, endpoint: OpcoEndpoint, refusal: RefusedByOpco) -> None:
+    def _refused(self, subject: Any, endpoint: OpcoEndpoint, refusal: RefusedByOpco) -> None:
         # A refusal may be the OPCO's "already have it" for an attempt whose answer was lost: look first.
         try:
-            if self._found(contract, endpoint):
+            if self._found(subject, endpoint):
                 return
         except KeyRejected as rejected:
-            self._key_rejected(contract, endpoint.opco, str(rejected))
+            self._key_rejected(subject, endpoint.opco, str(rejected))
             return
         except OpcoError as error:
-            self._failed(contract.id, error)
+            self._failed(subject.id, error)
             return
-        self._record(contract.id, lambda c: c.record_refusal(refusal.messages, WORKER.actor))
+        self._record(subject.id, lambda s: s.record_refusal(refusal.messages, WORKER.actor))
 
-    def _key_rejected(self, contract: Contract, opco: Opco, message: str) -> None:
-        self._accounts.reject_key(contract.cfa_siret, opco, message)
+    def _key_rejected(self, subject: Any, opco: Opco, message: str) -> None:
+        self._accounts.reject_key(subject.cfa_siret, opco, message)
         self._record(
-            contract.id,
-            lambda c: c.record_transmission_failure(
+            subject.id,
+            lambda s: s.record_transmission_failure(
                 error=f"API key rejected: {message}", transient=False, retry_at=None, actor=WORKER.actor
             ),
         )
@@ -160,31 +155,29 @@ class Sender:
         now = self._clock.now()
         retry_after = error.retry_after if isinstance(error, TransientOpcoError) else None
 
-        def fail(contract: Contract) -> None:
-            failures = int(contract.transmission["failures"]) + 1
+        def fail(subject: Any) -> None:
+            failures = int(subject.transmission["failures"]) + 1
             retry_at = self._policy.retry_at(now, failures, retry_after, self._rng)
-            contract.record_transmission_failure(
-                error=str(error), transient=True, retry_at=retry_at, actor=WORKER.actor
-            )
+            subject.record_transmission_failure(error=str(error), transient=True, retry_at=retry_at, actor=WORKER.actor)
             if failures >= self._policy.max_failures:
-                contract.park_transmission(f"parked after {failures} failures; last: {error}", WORKER.actor)
+                subject.park_transmission(f"parked after {failures} failures; last: {error}", WORKER.actor)
 
-        log.warning("sending %s failed: %s", ident, error)
+        log.warning("sending %s %s failed: %s", self._channel.kind, ident, error)
         self._record(ident, fail)
 
-    def _record_on(self, contract: Contract, command: Callable[[Contract], object]) -> Contract | None:
-        """Like _record, on the dossier in hand: no re-read unless another change was saved first."""
+    def _record_on(self, subject: Any, command: Callable[[Any], object]) -> Any | None:
+        """Like _record, on the item in hand: no re-read unless another change was saved first."""
         try:
-            return self._app.change_loaded_as_worker(contract, command).contract
+            return self._channel.change_loaded(subject, command)
         except (DomainError, ApplicationError) as reason:
-            log.info("dossier %s not updated: %s", contract.id, reason)
+            log.info("%s %s not updated: %s", self._channel.kind, subject.id, reason)
             return None
 
-    def _record(self, ident: UUID, command: Callable[[Contract], object]) -> bool:
-        """Apply a worker command; False when the dossier moved on meanwhile (another worker, the sync)."""
+    def _record(self, ident: UUID, command: Callable[[Any], object]) -> bool:
+        """Apply a worker command; False when the item moved on meanwhile (another worker, the sync)."""
         try:
-            self._app.change_as_worker(ident, command)
+            self._channel.change(ident, command)
         except (DomainError, ApplicationError) as reason:
-            log.info("dossier %s not updated: %s", ident, reason)
+            log.info("%s %s not updated: %s", self._channel.kind, ident, reason)
             return False
         return True

@@ -16,6 +16,7 @@ from infrastructure.projection_runner import ProjectionRunner
 from infrastructure.sql_store import SqlStore, Transaction
 
 NAME = "transmissions"
+INVOICES = "invoice_transmissions"  # the invoices' queue: same columns, contract_id holds the invoice's id
 NEXT = "transmissions_next"  # where a rebuild writes before it is swapped in
 
 

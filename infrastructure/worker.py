@@ -20,6 +20,8 @@ from datetime import datetime
 from typing import Any
 
 from application.dossiers import Dossiers
+from application.invoice_sync import InvoiceSync
+from application.invoice_transmissions import INVOICE_TOPICS
 from application.opco_accounts import OpcoAccounts
 from application.opco_gateway import OpcoEndpoint
 from application.ports import Clock
@@ -32,11 +34,20 @@ from infrastructure.leases import Leases
 from infrastructure.pg_wakeup import LogWakeup
 from infrastructure.projection_runner import ProjectionRunner
 from infrastructure.sandbox_keys import SandboxKeys
-from infrastructure.transmissions_view import NAME, SqlTransmissionsView
+from infrastructure.transmissions_view import INVOICES, NAME, SqlTransmissionsView
 
 log = logging.getLogger("convergence.worker")
 BUSY_PAUSE = 0.05  # seconds between two rounds of a task that found work
 FINISHED_MEMORY_SECONDS = 10.0  # how long a finished send is remembered, for the read model to show its outcome
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceOutbox:
+    """Invoices go out like contracts: their own queue (read model), sender and state sync."""
+
+    view: SqlTransmissionsView
+    sender: Sender
+    sync: InvoiceSync
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,11 +74,11 @@ class Worker:
         sandbox_keys: SandboxKeys | None = None,
         wakeup: Callable[[Callable[[], None]], LogWakeup] | None = None,
         read_models: dict[str, ProjectionRunner] | None = None,
+        invoices: InvoiceOutbox | None = None,
     ) -> None:
         """`read_models`: further projections to keep up to date, by name (e.g. the status read model)."""
         self.view = view
         self._accounts = accounts
-        self._sender = sender
         self._sync = sync
         self._leases = leases
         self._clock = clock
@@ -75,6 +86,21 @@ class Worker:
         self._keys = sandbox_keys
         self.projection = ProjectionRunner(dossiers, NAME, TOPICS, self._project, lambda: view.position(dossiers.name))
         self.read_models = {NAME: self.projection, **(read_models or {})}
+        self.invoices = invoices
+        # (queue, sender, does this OPCO take it over the API?) for contracts, then invoices
+        self._outboxes: list[tuple[SqlTransmissionsView, Sender, Callable[[Opco], bool]]] = [
+            (view, sender, lambda opco: self._accounts.profiles[opco].contracts)
+        ]
+        if invoices is not None:
+            invoice_view = invoices.view
+            self.read_models[INVOICES] = ProjectionRunner(
+                dossiers,
+                INVOICES,
+                INVOICE_TOPICS,
+                lambda batch: invoice_view.apply(_changes(batch), batch.tracking, batch.previous),
+                lambda: invoice_view.position(dossiers.name),
+            )
+            self._outboxes.append((invoice_view, invoices.sender, lambda opco: self._accounts.profiles[opco].invoices))
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._pool = ThreadPoolExecutor(timing.concurrency, thread_name_prefix="sender")
         self._in_progress: set[uuid.UUID] = set()
@@ -97,20 +123,25 @@ class Worker:
         without holding up the others."""
         now = self._clock.now()
         started: list[Future[None]] = []
-        for cfa_siret, opco in self.view.due_accounts(now):
-            room = self._room()
-            if room <= 0:
-                break
-            endpoint = self._endpoint(cfa_siret, opco)
-            if endpoint is None:
-                continue
-            for item in self.view.due(now, room + self._taken(), cfa_siret, opco):
-                if len(started) < room and self._claim(item):
-                    started.append(self._pool.submit(self._send, item, endpoint))
+        for view, sender, takes in self._outboxes:
+            for cfa_siret, opco in view.due_accounts(now):
+                room = self._room()
+                if room <= 0:
+                    return started
+                endpoint = self._endpoint(cfa_siret, opco, takes)
+                if endpoint is None:
+                    continue
+                for item in view.due(now, room + self._taken(), cfa_siret, opco):
+                    if len(started) < room and self._claim(item):
+                        started.append(self._pool.submit(self._send, sender, item, endpoint))
         return started
 
     def sync_once(self) -> Any:
-        return self._sync.run_once()
+        """One round of the contracts' state sync (its report), then of the invoices' where there are any."""
+        report = self._sync.run_once()
+        if self.invoices is not None:
+            self.invoices.sync.run_once()
+        return report
 
     # -- running ------------------------------------------------------------------------------------------------
 
@@ -174,13 +205,12 @@ class Worker:
         return False  # the OPCOs are polled at their interval, whatever a round found
 
     def _project(self, batch: Batch) -> None:
-        changes = [change for _, event in batch.events for change in row_changes(event)]
-        self.view.apply(changes, batch.tracking, batch.previous)
+        self.view.apply(_changes(batch), batch.tracking, batch.previous)
 
-    def _endpoint(self, cfa_siret: str, code: str) -> OpcoEndpoint | None:
+    def _endpoint(self, cfa_siret: str, code: str, takes: Callable[[Opco], bool]) -> OpcoEndpoint | None:
         opco = Opco(code)
-        if not self._accounts.profiles[opco].contracts:
-            return None  # this OPCO takes no contracts over the API: the dossier is shown as such
+        if not takes(opco):
+            return None  # this OPCO takes none over the API: the dossier or invoice is shown as such
         endpoint = self._accounts.endpoint(cfa_siret, opco)
         if endpoint is None and self._keys is not None and self._keys.ensure(cfa_siret, opco):
             endpoint = self._accounts.endpoint(cfa_siret, opco)
@@ -207,9 +237,9 @@ class Worker:
             self._in_progress.add(item.contract_id)
             return True
 
-    def _send(self, item: QueuedTransmission, endpoint: OpcoEndpoint) -> None:
+    def _send(self, sender: Sender, item: QueuedTransmission, endpoint: OpcoEndpoint) -> None:
         try:
-            self._sender.send(item, endpoint)
+            sender.send(item, endpoint)
         except Exception:
             log.exception("sending %s failed unexpectedly", item.contract_id)
         finally:
@@ -217,3 +247,7 @@ class Worker:
                 self._in_progress.discard(item.contract_id)
                 # the row stays due with this due_at until the read model catches up: done, or a new due_at
                 self._finished[item.contract_id] = (item.due_at, time.monotonic())
+
+
+def _changes(batch: Batch) -> list[Any]:
+    return [change for _, event in batch.events for change in row_changes(event)]

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import httpx
 
+from application.channels import InvoiceChannel
 from application.dossiers import Dossiers
+from application.invoice_sync import InvoiceSync
 from application.invoices import Invoices
 from application.opco_accounts import OpcoAccounts
 from application.sender import Sender, SenderPolicy
@@ -32,8 +34,8 @@ from infrastructure.settings import Settings
 from infrastructure.sql_store import SqlStore, open_sql_store
 from infrastructure.status_view import LIVE as LIVE_STATUS
 from infrastructure.status_view import SqlStatusView
-from infrastructure.transmissions_view import SqlTransmissionsView
-from infrastructure.worker import Worker, WorkerTiming
+from infrastructure.transmissions_view import INVOICES, SqlTransmissionsView
+from infrastructure.worker import InvoiceOutbox, Worker, WorkerTiming
 
 
 @dataclass
@@ -83,6 +85,8 @@ def bootstrap(settings: Settings | None = None) -> Container:
         timeout=httpx.Timeout(settings.opco_timeout_seconds, connect=5.0),
     )
     view = SqlTransmissionsView(store)
+    invoices = Invoices(dossiers, accounts.profiles, clock)
+    invoice_view = SqlTransmissionsView(store, INVOICES)
     status_view = SqlStatusView(store, dossiers.routing)
     status_runner = ProjectionRunner(
         dossiers, LIVE_STATUS, STATUS_TOPICS, status_view.apply, lambda: status_view.position(dossiers.name)
@@ -91,7 +95,7 @@ def bootstrap(settings: Settings | None = None) -> Container:
         dossiers=dossiers,
         view=view,
         accounts=accounts,
-        sender=Sender(dossiers, accounts, gateway, clock, _policy(settings)),
+        sender=Sender.for_contracts(dossiers, accounts, gateway, clock, _policy(settings)),
         sync=StateSync(dossiers, accounts, gateway, view, clock),
         leases=Leases(store),
         clock=clock,
@@ -105,9 +109,13 @@ def bootstrap(settings: Settings | None = None) -> Container:
         sandbox_keys=SandboxKeys(sandbox, accounts) if sandbox else None,
         wakeup=_wakeup(settings, dossiers),
         read_models={LIVE_STATUS: status_runner},
+        invoices=InvoiceOutbox(
+            invoice_view,
+            Sender(InvoiceChannel(invoices, gateway), accounts, clock, _policy(settings)),
+            InvoiceSync(invoices, accounts, gateway, invoice_view, clock, accounts.profiles),
+        ),
     )
     status = StatusQueries(status_view, accounts, clock, dossiers.name, _attention(settings))
-    invoices = Invoices(dossiers, accounts.profiles, clock)
     return Container(settings, dossiers, invoices, accounts, view, status_view, status, worker, sandbox, store, gateway)
 
 

@@ -83,7 +83,7 @@ def rig() -> Iterator[Rig]:
     accounts.set_credentials(OPERATOR, CFA, Opco.ATLAS, api_key=API_KEY)
     gateway = FakeGateway()
     clock = MovableClock()
-    yield Rig(app, accounts, contacts, gateway, clock, Sender(app, accounts, gateway, clock, POLICY))
+    yield Rig(app, accounts, contacts, gateway, clock, Sender.for_contracts(app, accounts, gateway, clock, POLICY))
     # whatever a test did, the OPCO never holds two dossiers for one numeroInterne
     assert all(gateway.created(numero) <= 1 for _, numero in gateway.dossiers)
     app.close()

@@ -1,0 +1,115 @@
+"""What the sender needs to know of each kind of thing it sends: how to load and change one, how to send it, and
+how to look it up at the OPCO. Contracts and invoices share the transmission commands and the sender's policy."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
+from uuid import UUID
+
+from application.access import WORKER
+from application.dossiers import Dossiers
+from application.invoices import Invoices
+from application.opco_gateway import OpcoEndpoint, OpcoGateway, SentDossier, SentInvoice
+from domain.contract import Contract
+from domain.invoice import Invoice
+from domain.invoicing.states import PAYMENT_STATES
+from domain.invoicing.wire import invoice_payload
+from domain.transmission import contract_payload
+
+Command = Callable[[Any], object]
+
+
+class TransmissionChannel(Protocol):
+    kind: str  # "dossier" or "invoice", for the logs
+
+    def load(self, ident: UUID) -> Any: ...
+
+    def change(self, ident: UUID, command: Command) -> None:
+        """Apply a worker command and save it (re-read and retried on a lost race); domain or application errors
+        when the thing moved on meanwhile."""
+        ...
+
+    def change_loaded(self, item: Any, command: Command) -> Any:
+        """Like change, on the thing in hand: no re-read unless another change was saved first. Returns it as saved."""
+        ...
+
+    def send(self, endpoint: OpcoEndpoint, item: Any) -> SentDossier | SentInvoice: ...
+
+    def find(self, endpoint: OpcoEndpoint, item: Any) -> Command | None:
+        """Look the thing up at the OPCO; when it is there, the command that records it as sent (and what else the
+        OPCO said of it)."""
+        ...
+
+
+class ContractChannel:
+    kind = "dossier"
+
+    def __init__(self, dossiers: Dossiers, gateway: OpcoGateway) -> None:
+        self._app = dossiers
+        self._gateway = gateway
+
+    def load(self, ident: UUID) -> Contract:
+        return self._app.contract_as_worker(ident)
+
+    def change(self, ident: UUID, command: Command) -> None:
+        self._app.change_as_worker(ident, command)
+
+    def change_loaded(self, item: Contract, command: Command) -> Contract:
+        return self._app.change_loaded_as_worker(item, command).contract
+
+    def send(self, endpoint: OpcoEndpoint, item: Contract) -> SentDossier:
+        return self._gateway.send_contract(endpoint, contract_payload(item.numero_interne, item.cerfa))
+
+    def find(self, endpoint: OpcoEndpoint, item: Contract) -> Command | None:
+        found = self._gateway.find_dossier(endpoint, item.numero_interne)
+        if found is None:
+            return None
+
+        def found_there(contract: Contract) -> None:
+            contract.record_sent(
+                numero_externe=found.numero_externe, etat=found.etat, found_by_lookup=True, actor=WORKER.actor
+            )
+            found.record_commitment_on(contract, WORKER.actor)
+
+        return found_there
+
+
+class InvoiceChannel:
+    kind = "invoice"
+
+    def __init__(self, invoices: Invoices, gateway: OpcoGateway) -> None:
+        self._invoices = invoices
+        self._gateway = gateway
+
+    def load(self, ident: UUID) -> Invoice:
+        return self._invoices.invoice_as_worker(ident)
+
+    def change(self, ident: UUID, command: Command) -> None:
+        self._invoices.change_as_worker(ident, command)
+
+    def change_loaded(self, item: Invoice, command: Command) -> Invoice:
+        return self._invoices.change_loaded_as_worker(item, command).invoice
+
+    def send(self, endpoint: OpcoEndpoint, item: Invoice) -> SentInvoice:
+        payload = invoice_payload(item.numero_interne_facture, item.invoice_date, item.cfa_siret, item.invoice_lines)
+        return self._gateway.send_invoice(endpoint, payload)
+
+    def find(self, endpoint: OpcoEndpoint, item: Invoice) -> Command | None:
+        found = self._gateway.find_invoice(endpoint, item.numero_interne_facture)
+        if found is None:
+            return None
+
+        def found_there(invoice: Invoice) -> None:
+            invoice.record_sent(
+                numero_externe=found.numero_externe, etat=found.etat, found_by_lookup=True, actor=WORKER.actor
+            )
+            if found.etat in PAYMENT_STATES:
+                invoice.record_opco_payment(
+                    paid_total=found.montant_regle if found.montant_regle is not None else invoice.amount,
+                    paid_on=found.date_reglement,
+                    reference_virement=found.reference_virement,
+                    actor=WORKER.actor,
+                )
+
+        return found_there

@@ -1,0 +1,102 @@
+"""Reads the OPCOs' invoice states (GET /v2/factures/etats, where offered) and records each change on the invoice:
+its state, and what it paid (REGLE: `montantRegle`, `referenceVirement`, `dateReglement`).
+
+Where an OPCO does not report invoice states, its invoices wait in `sent` and the CFA records payments by hand."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+from application.access import WORKER
+from application.errors import ApplicationError
+from application.invoices import Invoices
+from application.opco_accounts import OpcoAccounts
+from application.opco_gateway import InvoiceState, KeyRejected, OpcoEndpoint, OpcoError, OpcoGateway
+from application.ports import Clock
+from application.state_sync import SyncReport
+from application.transmissions import TransmissionsView
+from domain.errors import DomainError
+from domain.invoice import Invoice, invoice_id
+from domain.invoicing.states import OPCO_INVOICE_STATES, PAYMENT_STATES
+from domain.opco_catalogue import OpcoProfile
+from domain.opcos import Opco
+
+log = logging.getLogger("convergence.invoice_sync")
+SETTLED = "REGLE"  # paid in full: nothing more will come
+
+
+class InvoiceSync:
+    def __init__(
+        self,
+        invoices: Invoices,
+        accounts: OpcoAccounts,
+        gateway: OpcoGateway,
+        view: TransmissionsView,
+        clock: Clock,
+        profiles: Mapping[Opco, OpcoProfile],
+    ) -> None:
+        self._invoices = invoices
+        self._accounts = accounts
+        self._gateway = gateway
+        self._view = view
+        self._clock = clock
+        self._profiles = profiles
+
+    def run_once(self) -> SyncReport:
+        accounts = changes = unknown = errors = 0
+        for cfa_siret, code in self._view.accounts_at_opcos():
+            opco = Opco(code)
+            if not self._profiles[opco].invoice_states:
+                continue
+            endpoint = self._accounts.endpoint(cfa_siret, opco)
+            if endpoint is None:
+                continue
+            found, strange, failed = self._sync_account(cfa_siret, endpoint)
+            accounts, changes, unknown, errors = accounts + 1, changes + found, unknown + strange, errors + failed
+        return SyncReport(accounts, changes, unknown, errors)
+
+    def _sync_account(self, cfa_siret: str, endpoint: OpcoEndpoint) -> tuple[int, int, int]:
+        known = self._view.opco_states(cfa_siret, endpoint.opco.value)
+        changes = unknown = 0
+        error: str | None = None
+        try:
+            for state in self._gateway.invoice_states(endpoint):
+                numero = state.numero_interne_facture
+                if numero not in known or (
+                    known[numero] == state.etat and state.etat not in PAYMENT_STATES - {SETTLED}
+                ):
+                    continue
+                unknown += state.etat not in OPCO_INVOICE_STATES
+                changes += self._record(cfa_siret, state)
+        except KeyRejected as rejected:
+            error = str(rejected)
+            self._accounts.reject_key(cfa_siret, endpoint.opco, error)
+        except OpcoError as failure:
+            error = str(failure)
+            log.warning("invoice sync of %s at %s failed: %s", cfa_siret, endpoint.opco, failure)
+        self._accounts.contacted(cfa_siret, endpoint.opco, self._clock.now(), error)
+        return changes, unknown, int(error is not None)
+
+    def _record(self, cfa_siret: str, state: InvoiceState) -> int:
+        if state.etat not in OPCO_INVOICE_STATES:
+            log.warning("unknown invoice state %r for %s: kept verbatim", state.etat, state.numero_interne_facture)
+
+        def apply(invoice: Invoice) -> None:
+            if state.etat in PAYMENT_STATES:
+                invoice.record_opco_payment(
+                    paid_total=state.montant_regle if state.montant_regle is not None else invoice.amount,
+                    paid_on=state.date_reglement,
+                    reference_virement=state.reference_virement,
+                    actor=WORKER.actor,
+                )
+            invoice.record_opco_state(
+                etat=state.etat, commentaire=state.commentaire, numero_externe=state.numero_externe, actor=WORKER.actor
+            )
+
+        try:
+            saved = self._invoices.change_as_worker(invoice_id(cfa_siret, state.numero_interne_facture), apply)
+        except (DomainError, ApplicationError) as reason:
+            log.info("state %s of invoice %s not recorded: %s", state.etat, state.numero_interne_facture, reason)
+            return 0
+        return int(saved.position is not None)
