@@ -1,4 +1,5 @@
-"""The reference OPCO sandbox: a real HTTP server playing the OPCO half of the API Convergence for all 11 OPCOs.
+"""The reference OPCO sandbox: a real HTTP server playing the OPCO half of the API Convergence for all 11 OPCOs:
+dossiers and invoices.
 
 For integration and e2e tests over loopback, for `convergence serve`'s embedded default and for a CFA's
 rehearsals. Its /_sandbox/* admin endpoints need no credentials: never expose it beyond a trusted host.

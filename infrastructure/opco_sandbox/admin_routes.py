@@ -91,6 +91,6 @@ def stats(sandbox: SandboxDep) -> SandboxJSON:
 
 @router.post("/reset")
 def reset(sandbox: SandboxDep) -> Response:
-    """Forgets dossiers, keys, tokens and statistics; the faults go back to the configured ones."""
+    """Forgets dossiers, invoices, keys, tokens and statistics; the faults go back to the configured ones."""
     sandbox.reset()
     return Response(status_code=204)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -17,9 +18,13 @@ from infrastructure.opco_sandbox.config import SandboxConfig
 from infrastructure.opco_sandbox.context import Sandbox
 from infrastructure.opco_sandbox.errors import ApiError, SandboxRefusal, error_body
 from infrastructure.opco_sandbox.faults import FaultInjector, FaultMiddleware
+from infrastructure.opco_sandbox.invoice_admin_routes import router as invoice_admin_router
+from infrastructure.opco_sandbox.invoice_routes import router as invoice_router
+from infrastructure.opco_sandbox.memory_store import MemoryStore
 from infrastructure.opco_sandbox.oauth_routes import router as oauth_router
 from infrastructure.opco_sandbox.opco_routes import router as opco_router
-from infrastructure.opco_sandbox.state import open_store
+from infrastructure.opco_sandbox.sqlite_store import SqliteStore
+from infrastructure.opco_sandbox.state import SandboxStore
 from infrastructure.opco_sandbox.stats import SandboxStats
 from infrastructure.opco_sandbox.wire import SandboxJSON
 
@@ -37,16 +42,23 @@ def create_sandbox_app(config: SandboxConfig | None = None) -> FastAPI:
 
     opcos = FastAPI(title=f"{TITLE}: OPCOs")
     opcos.include_router(opco_router)
+    opcos.include_router(invoice_router)
     opcos.include_router(oauth_router)
     opcos.add_middleware(FaultMiddleware, injector=sandbox.faults, stats=sandbox.stats)
     app = FastAPI(title=TITLE, lifespan=lifespan)
     app.include_router(admin_router)
+    app.include_router(invoice_admin_router)
     app.mount("/opcos", opcos)
     for each in (app, opcos):
         each.state.sandbox = sandbox
         each.add_exception_handler(SandboxRefusal, _refused)  # type: ignore[arg-type]
         each.add_exception_handler(RequestValidationError, _invalid_request)  # type: ignore[arg-type]
     return app
+
+
+def open_store(path: Path | None) -> SandboxStore:
+    """In memory, or in a SQLite file that keeps the sandbox's records across restarts."""
+    return MemoryStore() if path is None else SqliteStore(path)
 
 
 async def _refused(_: Request, refusal: SandboxRefusal) -> SandboxJSON:

@@ -30,7 +30,7 @@ class Faults:
     timeout_seconds: float = 30.0
     reset_rate: float = 0.0  # the connection is dropped in the middle of the response body
     latency_ms: int = 0  # added to every call
-    after_store_share: float = 0.5  # POST /dossiers: share of the faults injected after the dossier was stored
+    after_store_share: float = 0.5  # POST /dossiers and /factures: share of the faults injected after the store
     seed: int | None = None
 
     def __post_init__(self) -> None:
@@ -68,6 +68,11 @@ class SandboxConfig:
     clock: Callable[[], datetime] = utc_now  # aware datetimes
     instruction_delay: float = 2.0  # seconds from TRANSMIS to EN_COURS_INSTRUCTION
     decision_delay: float = 5.0  # seconds from EN_COURS_INSTRUCTION to the decision (ENGAGE or REFUSE)
+    invoice_instruction_delay: float = 2.0  # seconds from TRANSMISE to EN_COURS_INSTRUCTION
+    invoice_validation_delay: float = 5.0  # seconds from EN_COURS_INSTRUCTION to VALIDEE (or REFUSEE)
+    invoice_payment_delay: float = 5.0  # seconds from VALIDEE to REGLE (to each payment when paid in two steps)
+    partial_payment: bool = False  # invoices received meanwhile are paid in two steps: REGLE_PARTIEL, then REGLE
+    invoice_refusal_marker: str | None = "REFUS"  # an invoice whose numeroInterneFacture contains it is REFUSEE
     ineligible_rncp: set[str] = field(default_factory=lambda: {"RNCP00000"})
     npec_by_rncp: dict[str, Decimal] = field(default_factory=dict)
     default_npec: Decimal = DEFAULT_NPEC  # for any RNCP absent from npec_by_rncp

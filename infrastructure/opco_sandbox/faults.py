@@ -1,8 +1,9 @@
 """Fault injection on the OPCO calls, as an ASGI middleware: what a client meets on a bad day.
 
 One `random.Random(seed)` draws, for each call in arrival order, whether a fault happens and which one, so a
-run with a seed and a sequential client is reproducible. For POST /dossiers, `afterStoreShare` of the faults
-happen after the dossier was stored: the client cannot tell whether the OPCO received it.
+run with a seed and a sequential client is reproducible. For POST /dossiers and POST /factures, `afterStoreShare`
+of the faults happen after the dossier or the invoice was stored: the client cannot tell whether the OPCO received
+it.
 
 What an httpx client sees (uvicorn, loopback):
 - error      → a 500, 502 or 503 JSON answer;
@@ -35,6 +36,7 @@ from infrastructure.opco_sandbox.wire import to_json
 ERROR, RATE_LIMIT, TIMEOUT, RESET = "error", "rateLimit", "timeout", "reset"
 ERROR_STATUSES = (500, 502, 503)
 DECLARED_LENGTH = 4096  # the Content-Length announced before the connection is dropped
+SUBMISSIONS = ("/dossiers", "/factures")  # the POSTs whose faults may happen after the store
 
 
 class SimulatedConnectionReset(Exception):
@@ -185,7 +187,8 @@ def _route_path(scope: Scope) -> str:
 
 
 def _is_submission(scope: Scope) -> bool:
-    return bool(scope["method"] == "POST" and _route_path(scope).rstrip("/").endswith("/dossiers"))
+    """POST /dossiers or POST /factures: a call that stores something."""
+    return bool(scope["method"] == "POST" and _route_path(scope).rstrip("/").endswith(SUBMISSIONS))
 
 
 def _opco_in_path(scope: Scope) -> Opco | None:

@@ -1,4 +1,6 @@
-"""The OPCO half of the API Convergence, under /opcos/{CODE}: dossiers, their states, status and key info."""
+"""The OPCO half of the API Convergence, under /opcos/{CODE}: dossiers, their states, status and key info.
+
+Invoices are in `invoice_routes`; a dossier read shows what its invoices amount to on its échéances."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from domain.opcos import Opco
 from infrastructure.opco_sandbox.auth import Caller, caller, identified_opco, valid_key
 from infrastructure.opco_sandbox.context import Sandbox, current_sandbox
 from infrastructure.opco_sandbox.errors import ApiError, SandboxRefusal
+from infrastructure.opco_sandbox.invoice_ledger import ledger_of
 from infrastructure.opco_sandbox.lifecycle import progress
 from infrastructure.opco_sandbox.records import StoredDossier
 from infrastructure.opco_sandbox.validation import cerfa_errors, field_at
@@ -95,7 +98,9 @@ def read_dossier(
         raise SandboxRefusal(400, [error], who.opco)
     if dossier is None:
         raise _unknown_dossier(who.opco)
-    return SandboxJSON(dossier_wire(dossier, progress(dossier, sandbox.now(), sandbox.config)))
+    now, invoices = sandbox.now(), sandbox.store.invoices(who.opco, who.key.siren)
+    ledger = ledger_of(dossier.numero_interne, invoices, now, sandbox.config)
+    return SandboxJSON(dossier_wire(dossier, progress(dossier, now, sandbox.config), ledger))
 
 
 def _by_deca(sandbox: Sandbox, who: Caller, numero_deca: str) -> StoredDossier | None:

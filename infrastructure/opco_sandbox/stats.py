@@ -1,4 +1,4 @@
-"""What a test can observe of a run: posts received, dossiers stored, duplicates refused, faults injected."""
+"""What a test can observe of a run: posts received, dossiers and invoices stored, duplicates refused, faults."""
 
 from __future__ import annotations
 
@@ -19,6 +19,9 @@ class SandboxStats:
         self._duplicates = 0
         self._faults: Counter[str] = Counter()
         self._faults_after_store: Counter[str] = Counter()
+        self._invoice_posts: Counter[str] = Counter()
+        self._invoices_stored: Counter[str] = Counter()
+        self._duplicate_invoices = 0
 
     def post_received(self, opco: Opco, numero_interne: str) -> None:
         with self._lock:
@@ -32,6 +35,18 @@ class SandboxStats:
         with self._lock:
             self._duplicates += 1
 
+    def invoice_post_received(self, opco: Opco, numero_interne_facture: str) -> None:
+        with self._lock:
+            self._invoice_posts[f"{opco.value}/{numero_interne_facture}"] += 1
+
+    def invoice_stored(self, opco: Opco, numero_interne_facture: str) -> None:
+        with self._lock:
+            self._invoices_stored[f"{opco.value}/{numero_interne_facture}"] += 1
+
+    def duplicate_invoice_refused(self) -> None:
+        with self._lock:
+            self._duplicate_invoices += 1
+
     def fault_injected(self, kind: str, after_store: bool) -> None:
         with self._lock:
             self._faults[kind] += 1
@@ -40,9 +55,10 @@ class SandboxStats:
 
     def reset(self) -> None:
         with self._lock:
-            for counter in (self._posts, self._stored, self._faults, self._faults_after_store):
+            counters = (self._posts, self._stored, self._faults, self._faults_after_store)
+            for counter in (*counters, self._invoice_posts, self._invoices_stored):
                 counter.clear()
-            self._duplicates = 0
+            self._duplicates = self._duplicate_invoices = 0
 
     def to_wire(self) -> dict[str, Any]:
         with self._lock:
@@ -52,4 +68,7 @@ class SandboxStats:
                 "duplicatesRefused": self._duplicates,
                 "faultsInjected": dict(self._faults),
                 "faultsAfterStore": dict(self._faults_after_store),
+                "invoicePostsReceived": dict(self._invoice_posts),
+                "invoicesStored": dict(self._invoices_stored),
+                "duplicateInvoicesRefused": self._duplicate_invoices,
             }

@@ -8,11 +8,12 @@ from typing import Any
 
 from starlette.responses import JSONResponse
 
+from infrastructure.opco_sandbox.invoice_ledger import Ledger
+from infrastructure.opco_sandbox.invoice_records import Nature
+from infrastructure.opco_sandbox.invoice_rules import PREMIER_EQUIPEMENT_CAP
 from infrastructure.opco_sandbox.lifecycle import Progress
 from infrastructure.opco_sandbox.records import StoredDossier
 from infrastructure.opco_sandbox.schedule import Instalment
-
-ZERO = Decimal("0.00")
 
 
 def to_json(value: Any) -> str:
@@ -33,17 +34,18 @@ class SandboxJSON(JSONResponse):
         return to_json(content).encode("utf-8")
 
 
-def dossier_wire(dossier: StoredDossier, state: Progress) -> dict[str, Any]:
-    schedule = state.schedule
+def dossier_wire(dossier: StoredDossier, state: Progress, ledger: Ledger | None = None) -> dict[str, Any]:
+    """`ledger`: what the dossier's invoices amount to (its échéances' montantRegle and montantEnCoursInstruction)."""
+    schedule, ledger = state.schedule, ledger or Ledger()
     return {
         "cerfa": {**dossier.cerfa, **etat_wire(dossier, state)},
         "engagement": schedule.engagement if schedule else None,
-        "echeances": [echeance_wire(item) for item in schedule.instalments] if schedule else [],
+        "echeances": [echeance_wire(item, ledger) for item in schedule.instalments] if schedule else [],
         "detailsFacturation": {
             "iban": None,
-            "plafondFraisPremierEquipement": Decimal("500.00"),
-            "fraisPremierEquipementRegles": ZERO,
-            "fraisMobiliteRegles": ZERO,
+            "plafondFraisPremierEquipement": PREMIER_EQUIPEMENT_CAP,
+            "fraisPremierEquipementRegles": ledger.frais_regles[Nature.PREMIER_EQUIPEMENT],
+            "fraisMobiliteRegles": ledger.frais_regles[Nature.MOBILITE_INTERNATIONALE],
             "periodesFraisAnnexes": [],
         },
         "engagementsFraisAnnexe": [],
@@ -60,13 +62,13 @@ def etat_wire(dossier: StoredDossier, state: Progress) -> dict[str, Any]:
     }
 
 
-def echeance_wire(instalment: Instalment) -> dict[str, Any]:
+def echeance_wire(instalment: Instalment, ledger: Ledger) -> dict[str, Any]:
     return {
         "numero": instalment.numero,
         "codification": instalment.codification,
         "montantTotal": instalment.montant_total,
-        "montantRegle": ZERO,
-        "montantEnCoursInstruction": ZERO,
+        "montantRegle": ledger.regle[instalment.numero],
+        "montantEnCoursInstruction": ledger.en_cours[instalment.numero],
         "dateOuverture": instalment.date_ouverture.isoformat(),
         "dateDebut": instalment.date_debut.isoformat(),
         "dateFin": instalment.date_fin.isoformat(),

@@ -7,13 +7,17 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 
+import httpx
 import uvicorn
 from starlette.types import ASGIApp
 
 from infrastructure.opco_sandbox import SandboxConfig, create_sandbox_app
 
 START_TIMEOUT = 10.0
+SANDBOX_IDENTITY = {"EDITEUR": "Convergence", "LOGICIEL": "convergence", "VERSION": "0.1.0"}
+SANDBOX_OAUTH_CLIENT = ("convergence-sandbox", "sandbox-secret")  # the sandbox's default oauth_clients
 
 
 @contextmanager
@@ -48,3 +52,36 @@ def _wait_until_started(server: uvicorn.Server, thread: threading.Thread) -> Non
         if not thread.is_alive() or time.monotonic() > deadline:
             raise RuntimeError("the sandbox server did not start")
         time.sleep(0.01)
+
+
+class ManualClock:
+    """A sandbox clock (`SandboxConfig(clock=...)`) that moves only when told."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+def sandbox_key(client: httpx.Client, opco: str, siret: str) -> str:
+    """A new CFA key at `opco` from the sandbox (client: on the sandbox's root URL)."""
+    response = client.post("/_sandbox/keys", json={"opco": opco, "siret": siret})
+    assert response.status_code == 201, response.text
+    key: str = response.json()["apiKey"]
+    return key
+
+
+def sandbox_headers(client: httpx.Client, opco: str, siret: str) -> dict[str, str]:
+    """Everything a call to `opco` needs: identity headers, a new key and, where the OPCO wants one, a Bearer."""
+    headers = {**SANDBOX_IDENTITY, "X-API-KEY": sandbox_key(client, opco, siret)}
+    if opco in {"AKTO", "AFDAS", "OPCOEP"}:
+        client_id, secret = SANDBOX_OAUTH_CLIENT
+        form = {"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret}
+        answer = client.post(f"/opcos/{opco}/oauth/token", data=form)
+        assert answer.status_code == 200, answer.text
+        headers["Authorization"] = f"Bearer {answer.json()['access_token']}"
+    return headers

@@ -1,0 +1,223 @@
+"""The sandbox's storage in a SQLite file (WAL): survives restarts, shared by the processes of one host."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Callable
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from domain.opcos import Opco
+from infrastructure.opco_sandbox.invoice_records import Invoice, StoredInvoice, numero_externe_facture
+from infrastructure.opco_sandbox.records import AccessToken, ApiKey, StoredDossier, blocks_of, numero_externe
+from infrastructure.opco_sandbox.state import Admit, LookupField
+
+T = TypeVar("T")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS keys (api_key TEXT PRIMARY KEY, opco TEXT NOT NULL, siren TEXT NOT NULL,
+    expires_on TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS tokens (token TEXT PRIMARY KEY, opco TEXT NOT NULL, expires_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS dossiers (id INTEGER PRIMARY KEY AUTOINCREMENT, opco TEXT NOT NULL,
+    siren TEXT NOT NULL, numero_interne TEXT NOT NULL, numero_externe TEXT NOT NULL, sequence INTEGER NOT NULL,
+    submitted_at TEXT NOT NULL, cerfa TEXT NOT NULL, UNIQUE (opco, siren, numero_interne));
+CREATE INDEX IF NOT EXISTS dossiers_by_externe ON dossiers (opco, siren, numero_externe);
+CREATE TABLE IF NOT EXISTS invoices (id INTEGER PRIMARY KEY AUTOINCREMENT, opco TEXT NOT NULL,
+    siren TEXT NOT NULL, numero_interne TEXT NOT NULL, numero_externe TEXT NOT NULL, sequence INTEGER NOT NULL,
+    submitted_at TEXT NOT NULL, partial INTEGER NOT NULL, invoice TEXT NOT NULL,
+    UNIQUE (opco, siren, numero_interne));
+"""
+DOSSIER_COLUMNS = "opco, siren, numero_interne, numero_externe, sequence, submitted_at, cerfa"
+INVOICE_COLUMNS = "opco, siren, numero_interne, numero_externe, sequence, submitted_at, partial, invoice"
+SELECTED = "(:opco IS NULL OR opco = :opco) AND (:siren IS NULL OR siren = :siren)"
+
+
+class SqliteStore:
+    """One connection guarded by a lock in this process; BEGIN IMMEDIATE orders the writers of other processes."""
+
+    def __init__(self, path: Path) -> None:
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(SCHEMA)
+
+    def add_key(self, key: ApiKey) -> None:
+        row = (key.api_key, key.opco.value, key.siren, key.expires_on.isoformat())
+        self._write("INSERT OR REPLACE INTO keys VALUES (?, ?, ?, ?)", row)
+
+    def find_key(self, api_key: str) -> ApiKey | None:
+        row = self._one("SELECT api_key, opco, siren, expires_on FROM keys WHERE api_key = ?", (api_key,))
+        return None if row is None else ApiKey(row[0], Opco(row[1]), row[2], date.fromisoformat(row[3]))
+
+    def revoke_key(self, api_key: str) -> bool:
+        return self._write("DELETE FROM keys WHERE api_key = ?", (api_key,)) > 0
+
+    def add_token(self, token: AccessToken) -> None:
+        row = (token.token, token.opco.value, token.expires_at.isoformat())
+        self._write("INSERT OR REPLACE INTO tokens VALUES (?, ?, ?)", row)
+
+    def find_token(self, token: str) -> AccessToken | None:
+        row = self._one("SELECT token, opco, expires_at FROM tokens WHERE token = ?", (token,))
+        return None if row is None else AccessToken(row[0], Opco(row[1]), datetime.fromisoformat(row[2]))
+
+    # --- dossiers ---------------------------------------------------------------------------------------------
+
+    def add_dossier(
+        self, opco: Opco, siren: str, numero_interne: str, cerfa: dict[str, Any], submitted_at: datetime
+    ) -> StoredDossier | None:
+        return self._in_transaction(lambda: self._insert(opco, siren, numero_interne, blocks_of(cerfa), submitted_at))
+
+    def _insert(
+        self, opco: Opco, siren: str, numero_interne: str, cerfa: dict[str, Any], submitted_at: datetime
+    ) -> StoredDossier | None:
+        taken = "SELECT 1 FROM dossiers WHERE opco = ? AND siren = ? AND numero_interne = ?"
+        if self._db.execute(taken, (opco.value, siren, numero_interne)).fetchone():
+            return None
+        sequence = self._next_sequence("dossiers", opco)
+        dossier = StoredDossier(
+            opco, siren, numero_interne, numero_externe(opco, submitted_at, sequence), sequence, submitted_at, cerfa
+        )
+        self._db.execute(f"INSERT INTO dossiers ({DOSSIER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)", _row(dossier))
+        return dossier
+
+    def find_dossier(self, opco: Opco, siren: str, field: LookupField, value: str) -> StoredDossier | None:
+        column = "numero_interne" if field == "numeroInterne" else "numero_externe"
+        query = f"SELECT {DOSSIER_COLUMNS} FROM dossiers WHERE opco = ? AND siren = ? AND {column} = ?"
+        row = self._one(query, (opco.value, siren, value))
+        return None if row is None else _dossier(row)
+
+    def dossiers(
+        self, opco: Opco | None = None, siren: str | None = None, offset: int = 0, limit: int | None = None
+    ) -> list[StoredDossier]:
+        query = f"SELECT {DOSSIER_COLUMNS} FROM dossiers WHERE {SELECTED} ORDER BY id LIMIT :limit OFFSET :offset"
+        return [_dossier(row) for row in self._all(query, _selection(opco, siren, offset, limit))]
+
+    def count(self, opco: Opco, siren: str) -> int:
+        row = self._one("SELECT COUNT(*) FROM dossiers WHERE opco = ? AND siren = ?", (opco.value, siren))
+        return int(row[0]) if row else 0
+
+    # --- invoices ---------------------------------------------------------------------------------------------
+
+    def add_invoice(
+        self, opco: Opco, siren: str, invoice: Invoice, submitted_at: datetime, partial: bool, admit: Admit
+    ) -> StoredInvoice | None:
+        return self._in_transaction(lambda: self._insert_invoice(opco, siren, invoice, submitted_at, partial, admit))
+
+    def _insert_invoice(
+        self, opco: Opco, siren: str, invoice: Invoice, submitted_at: datetime, partial: bool, admit: Admit
+    ) -> StoredInvoice | None:
+        query = f"SELECT {INVOICE_COLUMNS} FROM invoices WHERE opco = ? AND siren = ? ORDER BY id"
+        mine = [_invoice(row) for row in self._db.execute(query, (opco.value, siren)).fetchall()]
+        if any(stored.numero_interne == invoice.numero_interne for stored in mine):
+            return None
+        admit(mine)
+        sequence = self._next_sequence("invoices", opco)
+        external = numero_externe_facture(opco, submitted_at, sequence)
+        stored = StoredInvoice(opco, siren, external, sequence, submitted_at, partial, invoice)
+        self._db.execute(
+            f"INSERT INTO invoices ({INVOICE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", _invoice_row(stored)
+        )
+        return stored
+
+    def find_invoice(self, opco: Opco, siren: str, numero_interne: str) -> StoredInvoice | None:
+        query = f"SELECT {INVOICE_COLUMNS} FROM invoices WHERE opco = ? AND siren = ? AND numero_interne = ?"
+        row = self._one(query, (opco.value, siren, numero_interne))
+        return None if row is None else _invoice(row)
+
+    def invoices(
+        self, opco: Opco | None = None, siren: str | None = None, offset: int = 0, limit: int | None = None
+    ) -> list[StoredInvoice]:
+        query = f"SELECT {INVOICE_COLUMNS} FROM invoices WHERE {SELECTED} ORDER BY id LIMIT :limit OFFSET :offset"
+        return [_invoice(row) for row in self._all(query, _selection(opco, siren, offset, limit))]
+
+    def count_invoices(self, opco: Opco, siren: str) -> int:
+        row = self._one("SELECT COUNT(*) FROM invoices WHERE opco = ? AND siren = ?", (opco.value, siren))
+        return int(row[0]) if row else 0
+
+    def clear_invoices(self) -> None:
+        self._write("DELETE FROM invoices", ())
+
+    # --- the rest ---------------------------------------------------------------------------------------------
+
+    def clear(self) -> None:
+        script = "BEGIN; DELETE FROM keys; DELETE FROM tokens; DELETE FROM dossiers; DELETE FROM invoices; COMMIT;"
+        with self._lock:
+            self._db.executescript(script)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def _in_transaction(self, work: Callable[[], T]) -> T:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                result = work()
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+            return result
+
+    def _next_sequence(self, table: str, opco: Opco) -> int:
+        """Within a transaction."""
+        last = self._db.execute(f"SELECT MAX(sequence) FROM {table} WHERE opco = ?", (opco.value,)).fetchone()[0]
+        return int(last or 0) + 1
+
+    def _write(self, query: str, params: tuple[Any, ...]) -> int:
+        with self._lock:
+            return self._db.execute(query, params).rowcount
+
+    def _one(self, query: str, params: tuple[Any, ...]) -> Any:
+        with self._lock:
+            return self._db.execute(query, params).fetchone()
+
+    def _all(self, query: str, params: dict[str, Any]) -> list[Any]:
+        with self._lock:
+            return self._db.execute(query, params).fetchall()
+
+
+def _selection(opco: Opco | None, siren: str | None, offset: int, limit: int | None) -> dict[str, Any]:
+    return {
+        "opco": opco.value if opco else None,
+        "siren": siren,
+        "limit": -1 if limit is None else limit,
+        "offset": offset,
+    }
+
+
+def _row(dossier: StoredDossier) -> tuple[Any, ...]:
+    cerfa = json.dumps(dossier.cerfa, ensure_ascii=False)
+    return (
+        dossier.opco.value,
+        dossier.siren,
+        dossier.numero_interne,
+        dossier.numero_externe,
+        dossier.sequence,
+        dossier.submitted_at.isoformat(),
+        cerfa,
+    )
+
+
+def _dossier(row: tuple[Any, ...]) -> StoredDossier:
+    opco, siren, interne, externe, sequence, submitted_at, cerfa = row
+    return StoredDossier(
+        Opco(opco), siren, interne, externe, sequence, datetime.fromisoformat(submitted_at), json.loads(cerfa)
+    )
+
+
+def _invoice_row(stored: StoredInvoice) -> tuple[Any, ...]:
+    invoice = json.dumps(stored.invoice.to_record(), ensure_ascii=False)
+    at = stored.submitted_at.isoformat()
+    return (stored.opco.value, stored.siren, stored.numero_interne, stored.numero_externe, stored.sequence, at,
+            int(stored.partial), invoice)  # fmt: skip
+
+
+def _invoice(row: tuple[Any, ...]) -> StoredInvoice:
+    opco, siren, _, externe, sequence, submitted_at, partial, invoice = row
+    at, content = datetime.fromisoformat(submitted_at), Invoice.from_record(json.loads(invoice))
+    return StoredInvoice(Opco(opco), siren, externe, sequence, at, bool(partial), content)
