@@ -28,11 +28,13 @@ from eventsourcing.persistence import Tracking
 from application.opco_gateway import (
     DossierState,
     Echeance,
+    InvoiceState,
     KeyInfo,
     OpcoDossier,
     OpcoEndpoint,
     OpcoError,
     SentDossier,
+    SentInvoice,
 )
 from application.ports import Contact
 from application.transmissions import TOPICS, QueuedTransmission, QueueStatus, RowChange, row_changes
@@ -43,7 +45,10 @@ FIND = "find_dossier"
 STATES = "dossier_states"
 STATUS = "service_status"
 KEY_INFO = "key_info"
-METHODS = frozenset({SEND, FIND, STATES, STATUS, KEY_INFO})
+SEND_INVOICE = "send_invoice"
+FIND_INVOICE = "find_invoice"
+INVOICE_STATES = "invoice_states"
+METHODS = frozenset({SEND, FIND, STATES, STATUS, KEY_INFO, SEND_INVOICE, FIND_INVOICE, INVOICE_STATES})
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +79,7 @@ class FakeGateway:
 
     def __init__(self) -> None:
         self.dossiers: dict[tuple[Opco, str], OpcoDossier] = {}
+        self.invoices: dict[tuple[Opco, str], InvoiceState] = {}
         self.calls: list[Call] = []
         self._script: dict[str, deque[object]] = defaultdict(deque)
         self._created: Counter[tuple[Opco, str]] = Counter()
@@ -186,7 +192,60 @@ class FakeGateway:
             return outcome
         return KeyInfo(valid=True, expires_on=None, comment=None)
 
+    def send_invoice(self, endpoint: OpcoEndpoint, payload: dict[str, Any]) -> SentInvoice:
+        numero = str(payload["numeroInterneFacture"])
+        self.calls.append(Call(SEND_INVOICE, endpoint.opco, endpoint.api_key, numero, payload))
+        outcome = self._next(SEND_INVOICE)
+        if isinstance(outcome, AnswerLost):
+            self._store_invoice(endpoint.opco, numero, payload)
+            raise outcome.error
+        if isinstance(outcome, BaseException):
+            raise outcome
+        if outcome is not _DEFAULT:
+            raise TypeError(f"cannot answer an invoice POST with {outcome!r}")
+        stored = self._store_invoice(endpoint.opco, numero, payload)
+        return SentInvoice(stored.numero_externe, stored.etat)
+
+    def find_invoice(self, endpoint: OpcoEndpoint, numero_interne_facture: str) -> InvoiceState | None:
+        self.calls.append(Call(FIND_INVOICE, endpoint.opco, endpoint.api_key, numero_interne_facture))
+        outcome = self._next(FIND_INVOICE)
+        if isinstance(outcome, BaseException):
+            raise outcome
+        if outcome is _DEFAULT:
+            return self.invoices.get((endpoint.opco, numero_interne_facture))
+        if outcome is None or isinstance(outcome, InvoiceState):
+            return outcome
+        raise TypeError(f"cannot answer an invoice lookup with {outcome!r}")
+
+    def invoice_states(self, endpoint: OpcoEndpoint) -> Iterator[InvoiceState]:
+        self.calls.append(Call(INVOICE_STATES, endpoint.opco, endpoint.api_key, None))
+        outcome = self._next(INVOICE_STATES)
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return iter([i for (opco, _), i in self.invoices.items() if opco is endpoint.opco])
+
+    def settle_invoice(self, opco: Opco, numero: str, etat: str, **changes: Any) -> InvoiceState:
+        """The OPCO moves an invoice it holds to another state (and may pay it)."""
+        invoice = replace(self.invoices[(opco, numero)], etat=etat, **changes)
+        self.invoices[(opco, numero)] = invoice
+        return invoice
+
+    def invoices_created(self, numero: str) -> int:
+        return sum(n for (o, num), n in self._created.items() if num == f"invoice:{numero}")
+
     # -- internals ------------------------------------------------------------------------------------------
+
+    def _store_invoice(self, opco: Opco, numero: str, payload: dict[str, Any]) -> InvoiceState:
+        self._serial += 1
+        self._created[(opco, f"invoice:{numero}")] += 1
+        invoice = InvoiceState(
+            numero_interne_facture=numero,
+            etat="TRANSMISE",
+            montant_facture=Decimal(payload["montantFacture"]),
+            numero_externe=f"F-{opco.value}-{self._serial:06d}",
+        )
+        self.invoices[(opco, numero)] = invoice
+        return invoice
 
     def _next(self, method: str) -> object:
         queue = self._script[method]
@@ -307,13 +366,14 @@ class _Row:
 class MemoryTransmissionsView:
     """A `TransmissionsView` in memory, with the SQL view's semantics, fed by `row_changes` through `catch_up`."""
 
-    def __init__(self) -> None:
+    def __init__(self, topics: Sequence[str] = TOPICS) -> None:
         self.rows: dict[UUID, _Row] = {}
         self._positions: dict[str, int] = {}
+        self._topics = topics
 
     def catch_up(self, app: Application[UUID]) -> int:
-        """Project every dossier event recorded since the last catch-up; the number of events projected."""
-        notifications = app.recorder.select_notifications(self.position(app.name) + 1, 10_000, topics=TOPICS)
+        """Project every event of its topics recorded since the last catch-up; the number of events projected."""
+        notifications = app.recorder.select_notifications(self.position(app.name) + 1, 10_000, topics=self._topics)
         for notification in notifications:
             event = app.mapper.to_domain_event(notification)
             self.apply(row_changes(event), Tracking(app.name, notification.id))

@@ -1,0 +1,209 @@
+"""Invoices sent and followed with the contracts' sender and a sync of their own, on the in-memory store against a
+fake OPCO: each invoice reaches the OPCO once, and its payments reach the contracts' échéances."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from application.access import OPERATOR
+from application.channels import InvoiceChannel
+from application.dossiers import Dossiers
+from application.invoice_sync import InvoiceSync
+from application.invoice_transmissions import INVOICE_TOPICS
+from application.invoices import Invoices
+from application.opco_accounts import OpcoAccounts
+from application.opco_gateway import OpcoEndpoint, RefusedByOpco, TransientOpcoError
+from application.sender import Sender, SenderPolicy
+from application.transmissions import QueuedTransmission
+from domain.contract import Contract
+from domain.invoice import Invoice
+from domain.invoicing.kinds import InvoiceKind
+from domain.invoicing.states import InvoiceState
+from domain.opco_catalogue import CATALOGUE
+from domain.opcos import Opco
+from tests.invoicing import CFA, accepted_contract, line
+from tests.support import dossiers, principal
+from tests.unit.fakes import (
+    FIND_INVOICE,
+    SEND_INVOICE,
+    AnswerLost,
+    FakeGateway,
+    MemoryContactLog,
+    MemoryTransmissionsView,
+    MovableClock,
+    PlainBox,
+)
+
+WHO = principal(CFA)
+POLICY = SenderPolicy(max_failures=2, backoff_base=timedelta(seconds=2), backoff_cap=timedelta(minutes=1))
+LATER = timedelta(minutes=5)
+
+
+@dataclass
+class Rig:
+    app: Dossiers
+    invoices: Invoices
+    gateway: FakeGateway
+    clock: MovableClock
+    sender: Sender
+    view: MemoryTransmissionsView
+    sync: InvoiceSync
+    accounts: OpcoAccounts
+
+    def endpoint(self) -> OpcoEndpoint:
+        endpoint = self.accounts.endpoint(CFA, Opco.ATLAS)
+        assert endpoint is not None
+        return endpoint
+
+    def send(self, invoice: Invoice) -> Invoice:
+        item = QueuedTransmission(invoice.id, CFA, "ATLAS", invoice.numero_interne_facture, self.clock.now())
+        self.sender.send(item, self.endpoint())
+        return self.invoices.invoice_as_worker(invoice.id)
+
+    def synced(self, invoice: Invoice) -> Invoice:
+        self.view.catch_up(self.app)
+        self.sync.run_once()
+        return self.invoices.invoice_as_worker(invoice.id)
+
+    def contract(self, contract: Contract) -> Contract:
+        return self.app.contract_as_worker(contract.id)
+
+
+@pytest.fixture
+def rig() -> Iterator[Rig]:
+    app = dossiers()
+    profiles = {opco: replace(profile, base_url="http://opco.test") for opco, profile in CATALOGUE.items()}
+    accounts = OpcoAccounts(app, PlainBox(), profiles, MemoryContactLog())
+    accounts.set_credentials(OPERATOR, CFA, Opco.ATLAS, api_key="atlas-key-0001")
+    invoices = Invoices(app, profiles, app.clock)
+    gateway, clock = FakeGateway(), MovableClock()
+    view = MemoryTransmissionsView(INVOICE_TOPICS)
+    sender = Sender(InvoiceChannel(invoices, gateway), accounts, clock, POLICY)
+    sync = InvoiceSync(invoices, accounts, gateway, view, clock, profiles)
+    yield Rig(app, invoices, gateway, clock, sender, view, sync, accounts)
+    assert all(gateway.invoices_created(numero) <= 1 for _, numero in gateway.invoices)
+    app.close()
+
+
+@pytest.fixture
+def contract(rig: Rig, complete_cerfa: dict[str, Any]) -> Contract:
+    return accepted_contract(rig.app, WHO, complete_cerfa)
+
+
+def submitted(rig: Rig, contract: Contract, amount: str = "1000.00", numero: str = "F-1") -> Invoice:
+    lines = [line(contract.id, 1, amount), line(contract.id, 1, "30.00", InvoiceKind.RESTAURATION, 10)]
+    invoice = rig.invoices.create(WHO, numero_interne_facture=numero, invoice_date=date(2026, 11, 27), lines=lines)
+    return rig.invoices.submit(WHO, invoice.invoice.id).invoice
+
+
+def test_an_invoice_is_sent_with_its_lines_by_dossier(rig: Rig, contract: Contract) -> None:
+    sent = rig.send(submitted(rig, contract))
+    assert (sent.state, sent.numero_externe, sent.opco_state) == (InvoiceState.SENT, "F-ATLAS-000001", "TRANSMISE")
+    [call] = rig.gateway.calls_of(SEND_INVOICE)
+    assert call.payload == {
+        "numeroInterneFacture": "F-1",
+        "dateFacture": "2026-11-27",
+        "montantFacture": "1030.00",
+        "organismeFormation": {"siret": CFA},
+        "dossiers": [
+            {
+                "numeroInterneDossier": "C-1",
+                "numeroExterneDossier": "EXT-C-1",
+                "montant": "1030.00",
+                "lignes": [
+                    {
+                        "numeroEcheance": 1,
+                        "codification": "E1",
+                        "nature": "PEDAGOGIE",
+                        "quantite": 1,
+                        "montant": "1000.00",
+                    },
+                    {
+                        "numeroEcheance": 1,
+                        "codification": "E1",
+                        "nature": "RESTAURATION",
+                        "quantite": 10,
+                        "montant": "30.00",
+                    },
+                ],
+            }
+        ],
+    }
+
+
+def test_a_lost_answer_is_looked_up_not_sent_again(rig: Rig, contract: Contract) -> None:
+    invoice = submitted(rig, contract)
+    rig.gateway.script(SEND_INVOICE, AnswerLost(TransientOpcoError("read timeout", may_have_reached=True)))
+    failed = rig.send(invoice)
+    assert (failed.state, failed.transmission["failures"]) == (InvoiceState.SUBMITTED, 1)
+    rig.clock.advance(LATER)
+    found = rig.send(invoice)
+    assert (found.state, found.transmission["history"][-1]["outcome"]) == (InvoiceState.SENT, "found")
+    assert (len(rig.gateway.calls_of(SEND_INVOICE)), rig.gateway.invoices_created("F-1")) == (1, 1)
+    assert len(rig.gateway.calls_of(FIND_INVOICE)) == 1
+
+
+def test_a_refusal_frees_the_echeances_of_its_contract(rig: Rig, contract: Contract) -> None:
+    invoice = submitted(rig, contract)
+    rig.gateway.script(SEND_INVOICE, RefusedByOpco(422, ["Échéance non ouverte"]))
+    refused = rig.send(invoice)
+    assert (refused.state, refused.opco_comment) == (InvoiceState.REFUSED, "Échéance non ouverte")
+    assert rig.contract(contract).invoices[str(invoice.id)]["released"] == "refused"
+    assert rig.gateway.calls_of(FIND_INVOICE)  # looked up first: a refusal may be a lost answer's duplicate
+
+
+def test_failures_park_the_invoice_until_retried(rig: Rig, contract: Contract) -> None:
+    invoice = submitted(rig, contract)
+    for _ in range(POLICY.max_failures):
+        rig.gateway.script(SEND_INVOICE, TransientOpcoError("503"))
+        rig.send(invoice)
+        rig.clock.advance(LATER)
+        rig.gateway.script(FIND_INVOICE, None)
+    parked = rig.invoices.invoice_as_worker(invoice.id)
+    assert parked.transmission["parked"] is True
+    assert rig.send(parked).state is InvoiceState.SUBMITTED  # parked: not sent
+    rig.invoices.resume_transmission(WHO, invoice.id)
+    assert rig.send(invoice).state is InvoiceState.SENT
+
+
+def test_the_opco_pays_in_two_steps_and_the_contract_knows(rig: Rig, contract: Contract) -> None:
+    invoice = rig.send(submitted(rig, contract))
+    rig.gateway.settle_invoice(Opco.ATLAS, "F-1", "VALIDEE")
+    assert rig.synced(invoice).state is InvoiceState.ACCEPTED
+    rig.gateway.settle_invoice(
+        Opco.ATLAS,
+        "F-1",
+        "REGLE_PARTIEL",
+        montant_regle=Decimal("515.00"),
+        reference_virement="VIR-1",
+        date_reglement=date(2026, 11, 20),
+    )
+    partly = rig.synced(invoice)
+    assert (partly.state, partly.paid) == (InvoiceState.PARTIALLY_PAID, Decimal("515.00"))
+    assert rig.contract(contract).invoices[str(invoice.id)]["paid"] == ["515.00", "0.00"]
+    rig.gateway.settle_invoice(Opco.ATLAS, "F-1", "REGLE", montant_regle=Decimal("1030.00"), reference_virement="VIR-2")
+    paid = rig.synced(invoice)
+    assert (paid.state, paid.paid) == (InvoiceState.PAID, Decimal("1030.00"))
+    assert [(p["amount"], p["referenceVirement"], p["source"]) for p in paid.payments] == [
+        ("515.00", "VIR-1", "opco"),
+        ("515.00", "VIR-2", "opco"),
+    ]
+    assert rig.contract(contract).invoices[str(invoice.id)]["paid"] == ["1000.00", "30.00"]
+    version = paid.version
+    assert rig.synced(invoice).version == version  # read again: nothing new recorded
+
+
+def test_a_refusal_after_sending_frees_the_echeance_and_unknown_states_are_kept(rig: Rig, contract: Contract) -> None:
+    invoice = rig.send(submitted(rig, contract))
+    rig.gateway.settle_invoice(Opco.ATLAS, "F-1", "A_COMPLETER", commentaire="pièce manquante")
+    odd = rig.synced(invoice)
+    assert (odd.state, odd.opco_state, odd.opco_comment) == (InvoiceState.SENT, "A_COMPLETER", "pièce manquante")
+    rig.gateway.settle_invoice(Opco.ATLAS, "F-1", "REFUSEE", commentaire="montant erroné")
+    assert rig.synced(invoice).state is InvoiceState.REFUSED
+    assert rig.contract(contract).invoices[str(invoice.id)]["released"] == "refused"
