@@ -11,10 +11,11 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
+from application.funding import funding
 from domain.cerfa_document import parse_cerfa
 from domain.errors import InvalidValue
 from interfaces.api.auth import CurrentPrincipal, Services
-from interfaces.api.invoice_schemas import NpecIn
+from interfaces.api.invoice_schemas import FundingOut, NpecIn
 from interfaces.api.preconditions import expected_version
 from interfaces.api.representation import contract_response, saved_response
 from interfaces.api.schemas import Cancellation, ContractCreate, ContractOut, EventOut, MandateIn, OpcoChoice
@@ -98,6 +99,13 @@ def choose_opco(
     version = expected_version(if_match, required=False)
     saved = services.dossiers.choose_opco(who, contract_id, body.opco, version)
     return saved_response(saved, services)
+
+
+@router.get("/{contract_id}/funding", response_model=FundingOut)
+def contract_funding(contract_id: UUID, who: CurrentPrincipal, services: Services) -> dict[str, Any]:
+    """The funding schedule by the rules of the contract's conclusion date (from the NPEC forecast), side by side
+    with the OPCO's échéancier and what was invoiced, paid and remains on each échéance; differences flagged."""
+    return funding(services.dossiers.contract(who, contract_id))
 
 
 @router.put("/{contract_id}/npec", response_model=ContractOut)

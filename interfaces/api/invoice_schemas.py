@@ -101,3 +101,86 @@ class NpecIn(Strict):
 
 
 EventData = dict[str, Any]
+
+
+class FundingYearOut(BaseModel):
+    index: int
+    start: date
+    end: date
+    days: int
+    yearDays: int
+    months: int = Field(description="started months (the prorata before July 2025)")
+    amount: Decimal
+
+
+class InstalmentOut(BaseModel):
+    numero: int
+    codification: str
+    year: int
+    share: Decimal
+    amount: Decimal
+    deduction: Decimal = Field(description="the employer's 750 € participation deducted, where it applies")
+    payable: Decimal
+    opensOn: date = Field(description="invoiceable from")
+    payBy: date = Field(description="the OPCO pays within 30 days of the invoice")
+    condition: Literal["advance", "interim", "balance", "proof_of_service"]
+    lostAfter: date | None = Field(description="not paid if not invoiced by then (the 10 % of the 2025 regime)")
+
+
+class ScheduleOut(BaseModel):
+    regime: Literal["2020", "2021", "2025"] = Field(
+        description="by the conclusion date: 50/25/25, 40/30/30, 40/30/20/10"
+    )
+    npecApplied: Decimal = Field(description="the NPEC after the distance minoration and the RQTH increase")
+    total: Decimal
+    deductions: Decimal
+    payable: Decimal
+    years: list[FundingYearOut]
+    instalments: list[InstalmentOut]
+
+
+class EcheanceComparisonOut(BaseModel):
+    numero: int
+    codification: str | None
+    forecast: Decimal | None = Field(description="our schedule's payable amount")
+    forecastOpensOn: date | None
+    opcoTotal: Decimal | None = Field(description="the OPCO's montantTotal")
+    opcoPaid: Decimal | None
+    opcoPending: Decimal | None
+    opcoOpensOn: date | None
+    invoiced: Decimal
+    paid: Decimal
+    pending: Decimal
+    remaining: Decimal
+    differs: bool = Field(description="the forecast and the OPCO's figure differ by a cent or more")
+    difference: Decimal | None = Field(description="OPCO total − forecast")
+
+
+class FundingTotalsOut(BaseModel):
+    forecast: Decimal
+    opcoTotal: Decimal
+    opcoPaid: Decimal
+    opcoPending: Decimal
+    invoiced: Decimal
+    paid: Decimal
+    pending: Decimal
+    remaining: Decimal
+    differing: int
+
+
+class MissingOut(BaseModel):
+    field: str
+    code: str
+    message: str
+
+
+class FundingOut(BaseModel):
+    contractId: UUID
+    npec: Decimal | None = Field(description="the NPEC the schedule uses: the CFA's forecast")
+    npecSource: Literal["forecast"] | None
+    opcoCommitment: Decimal | None
+    schedule: ScheduleOut | None = Field(description="null while scheduleMissing lists what it needs")
+    scheduleMissing: list[MissingOut]
+    echeances: list[EcheanceComparisonOut]
+    totals: FundingTotalsOut
+    differs: bool

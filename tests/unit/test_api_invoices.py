@@ -172,3 +172,39 @@ def test_the_npec_forecast_is_set_at_creation_and_changed_later(
     assert problem["errors"][0]["field"] == "npec"
     cleared = client.put(f"/contracts/{created['id']}/npec", json={"npec": None}, headers=cfa)
     assert cleared.json()["npecForecast"] is None
+
+
+def test_the_funding_schedule_beside_the_opcos_echeancier(
+    client: TestClient, services: Container, cfa: dict[str, str], complete_cerfa: dict[str, Any]
+) -> None:
+    # concluded 2026-07-10 (40/30/20/10 regime), 2026-09-01 → 2028-08-31: two full years of 365 days, a BTS
+    # (level 5: no employer participation), 70 h remote of 1,350 (no minoration), no RQTH; NPEC forecast 8,000
+    contract_id = accepted(services, complete_cerfa)
+    empty = client.get(f"/contracts/{contract_id}/funding", headers=cfa).json()
+    assert (empty["schedule"], [m["field"] for m in empty["scheduleMissing"]]) == (None, ["npec"])
+    client.put(f"/contracts/{contract_id}/npec", json={"npec": "8000.00"}, headers=cfa)
+    client.post("/invoices", json=invoice_body(contract_id, amount="1000.00"), headers=cfa)
+    funding = client.get(f"/contracts/{contract_id}/funding", headers=cfa).json()
+    schedule = funding["schedule"]
+    assert (schedule["regime"], schedule["npecApplied"], schedule["total"]) == ("2025", "8000.00", "16000.00")
+    assert [(i["codification"], i["amount"], i["opensOn"]) for i in schedule["instalments"]] == [
+        ("E1", "3200.00", "2026-09-01"),  # 40 % of 8,000
+        ("E2", "2400.00", "2027-03-01"),  # 30 %, month 7
+        ("E3", "1600.00", "2027-06-01"),  # 20 %, month 10
+        ("E4", "800.00", "2027-09-01"),  # 10 % on proof of service, with the next year's advance
+        ("E5", "3200.00", "2027-09-01"),
+        ("E6", "2400.00", "2028-03-01"),
+        ("E7", "1600.00", "2028-06-01"),
+        ("E8", "800.00", "2028-08-31"),  # the last year's 10 % at the contract's end
+    ]
+    first = funding["echeances"][0]
+    # the OPCO's E1 is 3,000.00 (tests.invoicing.echeancier); 1,000.00 invoiced, not paid yet
+    assert (first["forecast"], first["opcoTotal"], first["differs"], first["difference"]) == (
+        "3200.00",
+        "3000.00",
+        True,
+        "-200.00",
+    )
+    assert (first["invoiced"], first["pending"], first["remaining"]) == ("1000.00", "1000.00", "2000.00")
+    assert funding["differs"] is True
+    assert funding["totals"]["invoiced"] == "1000.00"
