@@ -18,18 +18,31 @@ import httpx
 
 from application.opco_gateway import (
     DossierState,
+    InvoiceState,
     KeyInfo,
     KeyRejected,
     OpcoDossier,
     OpcoEndpoint,
     OpcoError,
     SentDossier,
+    SentInvoice,
 )
 from domain.opcos import Opco
 from infrastructure.opco_client.errors import response_error, transport_error, trim
 from infrastructure.opco_client.identity import ClientIdentity, is_header_safe
 from infrastructure.opco_client.oauth import Grant, TokenCache, grant_from, token_form
-from infrastructure.opco_client.parsing import parse_dossier, parse_key_info, parse_sent, parse_state, state_items
+from infrastructure.opco_client.parsing import (
+    INVOICE_LIST_KEYS,
+    STATE_LIST_KEYS,
+    page_items,
+    parse_dossier,
+    parse_invoice,
+    parse_invoice_state,
+    parse_key_info,
+    parse_sent,
+    parse_sent_invoice,
+    parse_state,
+)
 from infrastructure.opco_client.redaction import MASK, Redactor
 
 log = logging.getLogger("convergence.opco_client")
@@ -39,6 +52,7 @@ DEFAULT_LIMITS = httpx.Limits(max_connections=64, max_keepalive_connections=32) 
 MAX_PAGES = 10_000  # a last resort: the total and the repeated-page guard stop the paging long before
 _SECRET_PARAMS = frozenset({"XAPIKEY"})
 _NOT_JSON = object()
+_NOT_FOUND = object()
 
 Params = Mapping[str, str | int]
 
@@ -77,39 +91,27 @@ class HttpOpcoGateway:
     # --- the port ---------------------------------------------------------------------------------------------
 
     def send_contract(self, endpoint: OpcoEndpoint, payload: dict[str, Any]) -> SentDossier:
-        response = self._call(endpoint, "POST", f"/v{endpoint.protocol}/dossiers", json=payload)
-        body = _json(response)
-        if body is _NOT_JSON:  # accepted all the same: raising would make the sender send it again
-            log.warning("%s POST accepted (%s) with a body that is not JSON", endpoint.opco, response.status_code)
-            body = None
-        return parse_sent(body)
+        return parse_sent(self._post(endpoint, f"/v{endpoint.protocol}/dossiers", payload))
 
     def find_dossier(self, endpoint: OpcoEndpoint, numero_interne: str) -> OpcoDossier | None:
         path = f"/v{endpoint.protocol}/dossiers"
-        not_found = {404, 400} if endpoint.opco is Opco.OPCOEP else {404}
-        response = self._call(endpoint, "GET", path, params={"numeroInterne": numero_interne}, tolerated=not_found)
-        if response.status_code in not_found:
-            return None
-        return parse_dossier(self._document(endpoint, response, path), numero_interne)
+        body = self._find(endpoint, path, {"numeroInterne": numero_interne})
+        return None if body is _NOT_FOUND else parse_dossier(body, numero_interne)
 
     def dossier_states(self, endpoint: OpcoEndpoint) -> Iterator[DossierState]:
-        path = f"/v{endpoint.protocol}/dossiers/etats"
-        seen: set[str] = set()
-        collected, total = 0, None
-        for page in range(1, MAX_PAGES + 1):
-            response = self._call(endpoint, "GET", path, params={"numeroPage": page})
-            items, announced = state_items(self._document(endpoint, response, path))
-            total = announced if announced is not None else total
-            fresh = [item for item in items if _fingerprint(item) not in seen]
-            if items and not fresh:
-                log.warning("%s GET %s: page %d repeats items already read; stopping", endpoint.opco, path, page)
-                return
-            seen.update(map(_fingerprint, fresh))
-            collected += len(fresh)
-            yield from (state for state in map(parse_state, fresh) if state is not None)
-            if not items or (total is not None and collected >= total):
-                return
-        log.warning("%s GET %s: stopped after %d pages", endpoint.opco, path, MAX_PAGES)
+        items = self._paged(endpoint, f"/v{endpoint.protocol}/dossiers/etats", STATE_LIST_KEYS)
+        yield from (state for state in map(parse_state, items) if state is not None)
+
+    def send_invoice(self, endpoint: OpcoEndpoint, payload: dict[str, Any]) -> SentInvoice:
+        return parse_sent_invoice(self._post(endpoint, "/v1/factures", payload))
+
+    def find_invoice(self, endpoint: OpcoEndpoint, numero_interne_facture: str) -> InvoiceState | None:
+        body = self._find(endpoint, "/v1/factures", {"numeroInterneFacture": numero_interne_facture})
+        return None if body is _NOT_FOUND else parse_invoice(body, numero_interne_facture)
+
+    def invoice_states(self, endpoint: OpcoEndpoint) -> Iterator[InvoiceState]:
+        items = self._paged(endpoint, "/v2/factures/etats", INVOICE_LIST_KEYS)
+        yield from (state for state in map(parse_invoice_state, items) if state is not None)
 
     def service_status(self, endpoint: OpcoEndpoint) -> dict[str, Any]:
         response = self._call(endpoint, "GET", "/v1/status")
@@ -120,6 +122,44 @@ class HttpOpcoGateway:
         path = "/v2/cfakeyinfo"
         response = self._call(endpoint, "GET", path, params={"siren": siren, "XAPIKEY": endpoint.api_key})
         return parse_key_info(self._document(endpoint, response, path))
+
+    # --- the shapes of calls ----------------------------------------------------------------------------------
+
+    def _post(self, endpoint: OpcoEndpoint, path: str, payload: dict[str, Any]) -> Any:
+        """The decoded answer to a submission; None when it is empty or not JSON."""
+        response = self._call(endpoint, "POST", path, json=payload)
+        body = _json(response)
+        if body is _NOT_JSON:  # accepted all the same: raising would make the sender send it again
+            log.warning(
+                "%s POST %s accepted (%s) with a body that is not JSON", endpoint.opco, path, response.status_code
+            )
+            return None
+        return body
+
+    def _find(self, endpoint: OpcoEndpoint, path: str, params: Params) -> Any:
+        """The decoded answer to a lookup, or `_NOT_FOUND` (404, or 400 at OPCO EP)."""
+        not_found = {404, 400} if endpoint.opco is Opco.OPCOEP else {404}
+        response = self._call(endpoint, "GET", path, params=params, tolerated=not_found)
+        return _NOT_FOUND if response.status_code in not_found else self._document(endpoint, response, path)
+
+    def _paged(self, endpoint: OpcoEndpoint, path: str, list_keys: tuple[str, ...]) -> Iterator[dict[str, Any]]:
+        """The items of ?numeroPage=1,2,… until `total` are read, an empty page, or a page that repeats."""
+        seen: set[str] = set()
+        collected, total = 0, None
+        for page in range(1, MAX_PAGES + 1):
+            response = self._call(endpoint, "GET", path, params={"numeroPage": page})
+            items, announced = page_items(self._document(endpoint, response, path), list_keys)
+            total = announced if announced is not None else total
+            fresh = [item for item in items if _fingerprint(item) not in seen]
+            if items and not fresh:
+                log.warning("%s GET %s: page %d repeats items already read; stopping", endpoint.opco, path, page)
+                return
+            seen.update(map(_fingerprint, fresh))
+            collected += len(fresh)
+            yield from fresh
+            if not items or (total is not None and collected >= total):
+                return
+        log.warning("%s GET %s: stopped after %d pages", endpoint.opco, path, MAX_PAGES)
 
     # --- calls ------------------------------------------------------------------------------------------------
 

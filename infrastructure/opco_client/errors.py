@@ -1,7 +1,8 @@
 """Classification of the OPCOs' error answers and of transport failures into the port's exceptions.
 
-`side_effects` is True for a call that may change something at the OPCO (POST /dossiers): a failure after the request
-left may mean the OPCO stored the dossier, so `may_have_reached` tells the sender to look it up before sending again.
+`side_effects` is True for a call that may change something at the OPCO (POST /dossiers, POST /factures): a failure
+after the request left may mean the OPCO stored the dossier or the invoice, so `may_have_reached` tells the sender to
+look it up before sending again.
 Reads have no side effects: for them `may_have_reached` is always False (re-reading is harmless).
 """
 

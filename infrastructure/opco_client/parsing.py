@@ -9,13 +9,24 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from application.opco_gateway import DossierState, Echeance, KeyInfo, OpcoDossier, OpcoError, SentDossier
+from application.opco_gateway import (
+    DossierState,
+    Echeance,
+    InvoiceState,
+    KeyInfo,
+    OpcoDossier,
+    OpcoError,
+    SentDossier,
+    SentInvoice,
+)
 
 log = logging.getLogger("convergence.opco_client")
 
 _FRENCH_DATE = re.compile(r"(\d{2})/(\d{2})/(\d{4})")
 _DOSSIER_KEYS = ("numeroInterne", "numeroExterne", "numeroDeca", "etat")
-_STATE_LIST_KEYS = ("EtatDossierResult", "etatDossierResult", "etatsDossiers", "etats")
+STATE_LIST_KEYS = ("EtatDossierResult", "etatDossierResult", "etatsDossiers", "etats")
+INVOICE_LIST_KEYS = ("factures", "Factures", "EtatFactureResult", "etatFactureResult", "etatsFactures")
+_INVOICE_KEYS = ("numeroInterneFacture", "numeroExterneFacture", "etatFacture", "montantFacture")
 
 
 def parse_sent(body: Any) -> SentDossier:
@@ -66,13 +77,14 @@ def _echeance(item: Mapping[str, Any], position: int) -> Echeance:
     )
 
 
-def state_items(body: Any) -> tuple[list[dict[str, Any]], int | None]:
-    """One page of /dossiers/etats: its items and the announced `total` (None when absent)."""
+def page_items(body: Any, list_keys: tuple[str, ...]) -> tuple[list[dict[str, Any]], int | None]:
+    """One page of /dossiers/etats (`STATE_LIST_KEYS`) or /factures/etats (`INVOICE_LIST_KEYS`): its items and the
+    announced `total` (None when absent)."""
     if isinstance(body, list):
         return [item for item in body if isinstance(item, dict)], None
     if not isinstance(body, dict):
         return [], None
-    items: list[Any] = next((body[key] for key in _STATE_LIST_KEYS if isinstance(body.get(key), list)), [])
+    items: list[Any] = next((body[key] for key in list_keys if isinstance(body.get(key), list)), [])
     total = body.get("total")
     return [item for item in items if isinstance(item, dict)], _int(total)
 
@@ -88,6 +100,70 @@ def parse_state(item: Mapping[str, Any]) -> DossierState | None:
         numero_deca=_str(item.get("numeroDeca")),
         etat=etat,
         commentaire_etat=_str(item.get("commentaireEtat")),
+    )
+
+
+def parse_sent_invoice(body: Any) -> SentInvoice:
+    """POST /v1/factures: `{numeroExterneFacture, etatFacture}`, possibly under `facture`, possibly absent."""
+    document = _first_object(body)
+    nested = document.get("facture")
+    invoice: dict[str, Any] = nested if isinstance(nested, dict) else document
+    return SentInvoice(numero_externe=_str(invoice.get("numeroExterneFacture")), etat=_str(invoice.get("etatFacture")))
+
+
+def parse_invoice(body: Any, numero_interne_facture: str) -> InvoiceState | None:
+    """GET /v1/factures?numeroInterneFacture=: the invoice, a list of invoices or a page of them; None for `null`,
+    `{}` or `[]`.
+
+    An answer that is not about this invoice raises rather than meaning "found" or "not found": a false "found"
+    would leave the invoice unsent, a false "not found" would send it twice."""
+    candidates = _invoice_candidates(body)
+    if not candidates:
+        return None
+    numbered = [item for item in candidates if _str(item.get("numeroInterneFacture")) is not None]
+    mine = [item for item in numbered if _str(item.get("numeroInterneFacture")) == numero_interne_facture]
+    if numbered and not mine:
+        raise OpcoError(f"the OPCO answered about other invoices than {numero_interne_facture}")
+    item = mine[0] if mine else candidates[0]
+    if not any(key in item for key in _INVOICE_KEYS):
+        raise OpcoError(f"unrecognised invoice in the OPCO's answer (keys: {', '.join(sorted(item)[:10])})")
+    etat = _str(item.get("etatFacture"))
+    if etat is None:
+        raise OpcoError(f"the OPCO's answer about invoice {numero_interne_facture} has no etatFacture")
+    return _invoice_state(item, numero_interne_facture, etat)
+
+
+def parse_invoice_state(item: Mapping[str, Any]) -> InvoiceState | None:
+    """An item of /v2/factures/etats; None (with a warning) without numeroInterneFacture or etatFacture."""
+    numero, etat = _str(item.get("numeroInterneFacture")), _str(item.get("etatFacture"))
+    if numero is None or etat is None:
+        external = item.get("numeroExterneFacture")
+        log.warning(
+            "invoice state skipped: no numeroInterneFacture or no etatFacture (numeroExterneFacture=%s)", external
+        )
+        return None
+    return _invoice_state(item, numero, etat)
+
+
+def _invoice_candidates(body: Any) -> list[dict[str, Any]]:
+    if isinstance(body, dict) and any(isinstance(body.get(key), list) for key in INVOICE_LIST_KEYS):
+        body = page_items(body, INVOICE_LIST_KEYS)[0]
+    if isinstance(body, list):
+        return [item for item in body if isinstance(item, dict) and item]
+    return [body] if isinstance(body, dict) and body else []
+
+
+def _invoice_state(item: Mapping[str, Any], numero: str, etat: str) -> InvoiceState:
+    where = f"factures[{numero}]"
+    return InvoiceState(
+        numero_interne_facture=numero,
+        etat=etat,
+        montant_facture=amount(item.get("montantFacture"), f"{where}.montantFacture"),
+        montant_regle=amount(item.get("montantRegle"), f"{where}.montantRegle"),
+        reference_virement=_str(item.get("referenceVirement")),
+        date_reglement=parse_date(item.get("dateReglement"), f"{where}.dateReglement"),
+        commentaire=_str(item.get("commentaire")),
+        numero_externe=_str(item.get("numeroExterneFacture")),
     )
 
 

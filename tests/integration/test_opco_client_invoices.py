@@ -1,0 +1,430 @@
+"""The httpx client's invoice calls against the reference sandbox over loopback: send, find, states, errors.
+
+The dossier of docs/examples/cerfa-complete.json, sent on 2026-09-01 and engaged at once: E1 = 3200.00 is open.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import pytest
+
+from application.opco_gateway import (
+    InvoiceState,
+    KeyRejected,
+    NotSupported,
+    OpcoEndpoint,
+    OpcoError,
+    RefusedByOpco,
+    SentInvoice,
+    TransientOpcoError,
+)
+from domain.opco_catalogue import CATALOGUE
+from domain.opcos import Opco
+from infrastructure.opco_client import ClientIdentity, HttpOpcoGateway
+from infrastructure.opco_sandbox import SandboxConfig
+from tests.integration.sandbox_server import SANDBOX_OAUTH_CLIENT, ManualClock, running_sandbox, sandbox_key
+
+CFA_SIRET = "79852413800012"
+START = datetime(2026, 9, 1, 8, 0, tzinfo=UTC)
+IDENTITY = ClientIdentity(editeur="Convergence", logiciel="convergence", version="0.1.0")
+INSTRUCTION, VALIDATION, PAYMENT = 10, 20, 30
+
+
+def invoice(numero: str, pedagogie: str = "2400.00", restauration: str = "50.00") -> dict[str, Any]:
+    total = str(Decimal(pedagogie) + Decimal(restauration))
+    return {
+        "numeroInterneFacture": numero,
+        "dateFacture": "2026-09-01",
+        "montantFacture": total,
+        "organismeFormation": {"siret": CFA_SIRET},
+        "dossiers": [
+            {
+                "numeroInterneDossier": "CVG-1",
+                "montant": total,
+                "lignes": [
+                    {"numeroEcheance": 1, "codification": "E1", "nature": "PEDAGOGIE", "montant": pedagogie},
+                    {"numeroEcheance": 1, "nature": "RESTAURATION", "quantite": 20, "montant": restauration},
+                ],
+            }
+        ],
+    }
+
+
+class RecordingTransport(httpx.HTTPTransport):
+    """A real transport that notes every request it carries."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.requests: list[httpx.Request] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        return super().handle_request(request)
+
+    def pages(self, path_end: str) -> list[str]:
+        return [r.url.params["numeroPage"] for r in self.requests if r.url.path.endswith(path_end)]
+
+
+@dataclass
+class Sandbox:
+    url: str
+    admin: httpx.Client  # on the sandbox's root URL, for /_sandbox/*
+    clock: ManualClock
+
+    def endpoint(self, opco: Opco) -> OpcoEndpoint:
+        """The CFA's endpoint at `opco`, with a new key (and the software's OAuth client where the OPCO wants it)."""
+        base = f"{self.url}/opcos/{opco.value}"
+        key = sandbox_key(self.admin, opco.value, CFA_SIRET)
+        endpoint = OpcoEndpoint(opco=opco, base_url=base, protocol=CATALOGUE[opco].protocol, api_key=key)
+        if not CATALOGUE[opco].oauth:
+            return endpoint
+        client_id, secret = SANDBOX_OAUTH_CLIENT
+        return replace(endpoint, client_id=client_id, client_secret=secret, token_url=f"{base}/oauth/token")
+
+    def faults(self, **faults: Any) -> None:
+        assert self.admin.put("/_sandbox/faults", json=faults).status_code == 200
+
+    def stats(self) -> dict[str, Any]:
+        answer: dict[str, Any] = self.admin.get("/_sandbox/stats").json()
+        return answer
+
+
+def config(clock: ManualClock, **changes: Any) -> SandboxConfig:
+    return SandboxConfig(
+        clock=clock,
+        instruction_delay=0,
+        decision_delay=0,
+        invoice_instruction_delay=INSTRUCTION,
+        invoice_validation_delay=VALIDATION,
+        invoice_payment_delay=PAYMENT,
+        **changes,
+    )
+
+
+@pytest.fixture
+def sandbox() -> Iterator[Sandbox]:
+    clock = ManualClock(START)
+    with running_sandbox(config(clock)) as url, httpx.Client(base_url=url, timeout=10) as admin:
+        yield Sandbox(url, admin, clock)
+
+
+@pytest.fixture
+def transport() -> RecordingTransport:
+    return RecordingTransport()
+
+
+@pytest.fixture
+def gateway(transport: RecordingTransport) -> Iterator[HttpOpcoGateway]:
+    timeout = httpx.Timeout(connect=5.0, read=1.0, write=5.0, pool=5.0)  # the sandbox's timeouts last 5 s
+    with HttpOpcoGateway(IDENTITY, transport=transport, timeout=timeout) as client:
+        yield client
+
+
+def engaged_dossier(gateway: HttpOpcoGateway, endpoint: OpcoEndpoint, cerfa: dict[str, Any]) -> None:
+    sent = gateway.send_contract(endpoint, {"cerfa": {**cerfa, "numeroInterne": "CVG-1"}})
+    assert sent.etat == "TRANSMIS"
+
+
+@pytest.fixture
+def atlas(sandbox: Sandbox, gateway: HttpOpcoGateway, complete_cerfa: dict[str, Any]) -> OpcoEndpoint:
+    endpoint = sandbox.endpoint(Opco.ATLAS)
+    engaged_dossier(gateway, endpoint, complete_cerfa)
+    return endpoint
+
+
+# --- send, find -------------------------------------------------------------------------------------------------
+
+
+def test_an_invoice_is_sent_then_found_with_exact_amounts(
+    sandbox: Sandbox, gateway: HttpOpcoGateway, atlas: OpcoEndpoint, transport: RecordingTransport
+) -> None:
+    sent = gateway.send_invoice(atlas, invoice("FAC-1"))
+
+    assert sent == SentInvoice(numero_externe="FAC-ATLAS-2026-000001", etat="TRANSMISE")
+    posted = transport.requests[-1]
+    assert (posted.method, posted.url.path) == ("POST", "/opcos/ATLAS/v1/factures")
+    assert (posted.headers["X-API-KEY"], posted.headers["EDITEUR"]) == (atlas.api_key, "Convergence")
+    assert gateway.find_invoice(atlas, "FAC-1") == InvoiceState(
+        numero_interne_facture="FAC-1",
+        etat="TRANSMISE",
+        montant_facture=Decimal("2450.00"),
+        montant_regle=Decimal("0.00"),
+        numero_externe="FAC-ATLAS-2026-000001",
+    )
+    assert transport.requests[-1].url.params["numeroInterneFacture"] == "FAC-1"
+    assert sandbox.stats()["invoicesStored"] == {"ATLAS/FAC-1": 1}
+
+
+def test_a_paid_invoice_is_found_with_its_transfer(
+    sandbox: Sandbox, gateway: HttpOpcoGateway, atlas: OpcoEndpoint
+) -> None:
+    gateway.send_invoice(atlas, invoice("FAC-1", pedagogie="2400.05"))
+    sandbox.clock.advance(INSTRUCTION + VALIDATION + PAYMENT)
+
+    assert gateway.find_invoice(atlas, "FAC-1") == InvoiceState(
+        numero_interne_facture="FAC-1",
+        etat="REGLE",
+        montant_facture=Decimal("2450.05"),
+        montant_regle=Decimal("2450.05"),
+        reference_virement="VIR-ATLAS-20260901-000001",
+        date_reglement=date(2026, 9, 1),
+        numero_externe="FAC-ATLAS-2026-000001",
+    )
+    dossier = gateway.find_dossier(atlas, "CVG-1")
+    assert dossier is not None
+    e1 = dossier.echeances[0]
+    assert (e1.montant_total, e1.montant_regle, e1.montant_en_cours_instruction) == (
+        Decimal("3200.00"),
+        Decimal("2400.05"),
+        Decimal("0.00"),
+    )
+
+
+def test_an_unknown_invoice_is_none_also_at_opco_ep(
+    sandbox: Sandbox, gateway: HttpOpcoGateway, atlas: OpcoEndpoint, transport: RecordingTransport
+) -> None:
+    opcoep = sandbox.endpoint(Opco.OPCOEP)
+
+    assert gateway.find_invoice(atlas, "FAC-404") is None
+    assert gateway.find_invoice(opcoep, "FAC-404") is None
+
+    answers = [(r.url.path, r.headers.get("Authorization", "")[:7]) for r in transport.requests[-2:]]
+    assert answers == [("/opcos/OPCOEP/oauth/token", ""), ("/opcos/OPCOEP/v1/factures", "Bearer ")]
+
+
+def test_an_invoice_at_opco_ep_is_sent_and_found_under_oauth(
+    sandbox: Sandbox, gateway: HttpOpcoGateway, complete_cerfa: dict[str, Any]
+) -> None:
+    opcoep = sandbox.endpoint(Opco.OPCOEP)
+    engaged_dossier(gateway, opcoep, complete_cerfa)
+
+    assert gateway.send_invoice(opcoep, invoice("FAC-1")).numero_externe == "FAC-OPCOEP-2026-000001"
+    found = gateway.find_invoice(opcoep, "FAC-1")
+    assert found is not None
+    assert (found.etat, found.montant_facture) == ("TRANSMISE", Decimal("2450.00"))
+
+
+# --- states -----------------------------------------------------------------------------------------------------
+
+
+def test_invoice_states_are_read_page_after_page_until_the_total(
+    gateway: HttpOpcoGateway, transport: RecordingTransport, complete_cerfa: dict[str, Any]
+) -> None:
+    clock = ManualClock(START)
+    with running_sandbox(config(clock, page_size=2)) as url, httpx.Client(base_url=url) as admin:
+        mobilites = Sandbox(url, admin, clock).endpoint(Opco.MOBILITES)
+        engaged_dossier(gateway, mobilites, complete_cerfa)
+        for number in range(1, 6):
+            gateway.send_invoice(mobilites, invoice(f"FAC-{number}", pedagogie="100.00", restauration="10.00"))
+        clock.advance(INSTRUCTION)
+        states = list(gateway.invoice_states(mobilites))
+
+    assert [(s.numero_interne_facture, s.etat, s.montant_facture) for s in states] == [
+        (f"FAC-{n}", "EN_COURS_INSTRUCTION", Decimal("110.00")) for n in range(1, 6)
+    ]
+    assert states[0] == InvoiceState(
+        numero_interne_facture="FAC-1",
+        etat="EN_COURS_INSTRUCTION",
+        montant_facture=Decimal("110.00"),
+        montant_regle=Decimal("0.00"),
+        numero_externe="FAC-MOBILITES-2026-000001",
+    )
+    assert transport.pages("/v2/factures/etats") == ["1", "2", "3"]  # 5 read: page 4 is not asked for
+
+
+def test_invoice_states_of_a_refused_invoice_carry_the_comment(
+    sandbox: Sandbox, gateway: HttpOpcoGateway, atlas: OpcoEndpoint
+) -> None:
+    gateway.send_invoice(atlas, invoice("FAC-REFUS-1"))
+    sandbox.clock.advance(INSTRUCTION + VALIDATION)
+
+    (state,) = gateway.invoice_states(atlas)
+
+    assert (state.numero_interne_facture, state.etat, state.montant_regle) == (
+        "FAC-REFUS-1",
+        "REFUSEE",
+        Decimal("0.00"),
+    )
+    assert state.commentaire == (
+        "Facture refusée : motif de refus simulé par le bac à sable (numéro interne contenant « REFUS »)"
+    )
+
+
+def test_no_invoice_states_at_an_opco_without_them(sandbox: Sandbox, gateway: HttpOpcoGateway) -> None:
+    with pytest.raises(NotSupported, match="AFDAS GET /v2/factures/etats: not offered by this OPCO"):
+        list(gateway.invoice_states(sandbox.endpoint(Opco.AFDAS)))
+    with pytest.raises(NotSupported, match="COHESION_SOCIALE ne propose pas la facturation"):
+        gateway.send_invoice(sandbox.endpoint(Opco.COHESION_SOCIALE), invoice("FAC-1"))
+
+
+# --- errors -----------------------------------------------------------------------------------------------------
+
+
+def test_a_revoked_key_is_rejected(sandbox: Sandbox, gateway: HttpOpcoGateway, atlas: OpcoEndpoint) -> None:
+    assert sandbox.admin.delete(f"/_sandbox/keys/{atlas.api_key}").status_code == 204
+
+    with pytest.raises(KeyRejected, match="refused \\(403\\)") as rejected:
+        gateway.send_invoice(atlas, invoice("FAC-1"))
+    with pytest.raises(KeyRejected):
+        gateway.find_invoice(atlas, "FAC-1")
+
+    assert atlas.api_key not in str(rejected.value)
+    assert sandbox.stats()["invoicePostsReceived"] == {}
+
+
+def test_a_duplicate_is_a_refusal_naming_it(sandbox: Sandbox, gateway: HttpOpcoGateway, atlas: OpcoEndpoint) -> None:
+    gateway.send_invoice(atlas, invoice("FAC-1", pedagogie="100.00"))
+
+    with pytest.raises(RefusedByOpco) as refused:
+        gateway.send_invoice(atlas, invoice("FAC-1", pedagogie="100.00"))
+
+    assert refused.value.status == 409
+    assert refused.value.messages == [
+        "numeroInterneFacture: Une facture de numéro interne FAC-1 existe déjà (numéro externe FAC-ATLAS-2026-000001)"
+    ]
+    assert sandbox.stats()["invoicesStored"] == {"ATLAS/FAC-1": 1}
+
+
+@pytest.mark.parametrize("opco", [Opco.ATLAS, Opco.OPCOEP])
+def test_a_broken_rule_is_a_refusal_with_the_opcos_words(
+    sandbox: Sandbox, gateway: HttpOpcoGateway, complete_cerfa: dict[str, Any], opco: Opco
+) -> None:
+    endpoint = sandbox.endpoint(opco)
+    engaged_dossier(gateway, endpoint, complete_cerfa)
+
+    with pytest.raises(RefusedByOpco) as refused:
+        gateway.send_invoice(endpoint, invoice("FAC-1", pedagogie="3200.01", restauration="60.01"))
+
+    rule = "Dossier CVG-1, échéance 1 : la pédagogie facturée (3200.01) dépasse le reste à facturer (3200.00)"
+    cap = "Dossier CVG-1, RESTAURATION : 60.01 dépasse le plafond de 3.00 € par repas × 20 = 60.00"
+    assert refused.value.status == 422
+    if opco is Opco.OPCOEP:  # one comment, the errors joined
+        assert refused.value.messages == [f"{cap} ; {rule}"]
+    else:
+        assert refused.value.messages == [f"dossiers[0].lignes[1].montant: {cap}", f"dossiers[0].lignes: {rule}"]
+
+
+@pytest.mark.parametrize("fault", ["errorRate", "timeoutRate", "resetRate"])
+def test_a_failure_after_the_store_may_have_reached_and_the_lookup_finds_it(
+    sandbox: Sandbox, gateway: HttpOpcoGateway, atlas: OpcoEndpoint, fault: str
+) -> None:
+    sandbox.faults(**{fault: 1.0}, afterStoreShare=1.0, timeoutSeconds=5)
+
+    with pytest.raises(TransientOpcoError) as failure:
+        gateway.send_invoice(atlas, invoice("FAC-1"))
+    sandbox.faults(**{fault: 0.0})
+
+    assert failure.value.may_have_reached is True
+    found = gateway.find_invoice(atlas, "FAC-1")
+    assert found is not None
+    assert (found.numero_externe, found.etat) == ("FAC-ATLAS-2026-000001", "TRANSMISE")
+    assert sandbox.stats()["invoicesStored"] == {"ATLAS/FAC-1": 1}
+
+
+def test_a_5xx_before_the_store_may_have_reached_but_the_lookup_finds_nothing(
+    sandbox: Sandbox, gateway: HttpOpcoGateway, atlas: OpcoEndpoint
+) -> None:
+    sandbox.faults(errorRate=1.0, afterStoreShare=0.0)
+
+    with pytest.raises(TransientOpcoError) as failure:
+        gateway.send_invoice(atlas, invoice("FAC-1"))
+    with pytest.raises(TransientOpcoError) as read_failure:
+        gateway.find_invoice(atlas, "FAC-1")
+    sandbox.faults(errorRate=0.0)
+
+    assert failure.value.may_have_reached is True  # the client cannot tell
+    assert read_failure.value.may_have_reached is False  # a read changes nothing
+    assert gateway.find_invoice(atlas, "FAC-1") is None
+    assert gateway.send_invoice(atlas, invoice("FAC-1")).numero_externe == "FAC-ATLAS-2026-000001"
+
+
+def test_429_is_transient_with_its_retry_after(sandbox: Sandbox, gateway: HttpOpcoGateway, atlas: OpcoEndpoint) -> None:
+    sandbox.faults(rateLimitRate=1.0, retryAfterSeconds=7, afterStoreShare=0.0)  # a 429 comes before any work
+
+    with pytest.raises(TransientOpcoError) as failure:
+        gateway.send_invoice(atlas, invoice("FAC-1"))
+    with pytest.raises(TransientOpcoError) as states_failure:
+        list(gateway.invoice_states(atlas))
+
+    assert (failure.value.retry_after, failure.value.may_have_reached) == (7.0, False)
+    assert states_failure.value.retry_after == 7.0
+    assert sandbox.stats()["invoicePostsReceived"] == {}
+
+
+# --- other OPCOs' shapes (scripted answers) ---------------------------------------------------------------------
+
+
+def scripted(*answers: Any) -> HttpOpcoGateway:
+    """A gateway whose every call gets the next of `answers` (JSON bodies, status 200)."""
+    queue = list(answers)
+    return HttpOpcoGateway(IDENTITY, transport=httpx.MockTransport(lambda _: httpx.Response(200, json=queue.pop(0))))
+
+
+SCRIPTED = OpcoEndpoint(opco=Opco.AKTO, base_url="https://opco.test/ApiEchangeCFA", protocol=2, api_key="cfa-key-1234")
+PAID = {
+    "numeroInterneFacture": "FAC-1",
+    "etatFacture": "REGLE",
+    "montantFacture": 2450.1,
+    "dateReglement": "05/10/2026",
+}
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [PAID, [PAID], {"total": 1, "factures": [{**PAID, "numeroInterneFacture": "FAC-0"}, PAID]}],
+    ids=["object", "list", "page"],
+)
+def test_a_found_invoice_is_read_liberally(answer: Any) -> None:
+    with scripted(answer) as gateway:
+        found = gateway.find_invoice(SCRIPTED, "FAC-1")
+
+    assert found == InvoiceState(
+        numero_interne_facture="FAC-1",
+        etat="REGLE",
+        montant_facture=Decimal("2450.1"),
+        date_reglement=date(2026, 10, 5),
+    )  # montantRegle absent: REGLE means paid in full (the port's reading)
+
+
+@pytest.mark.parametrize(
+    ("answer", "message"),
+    [
+        ({**PAID, "numeroInterneFacture": "FAC-2"}, "other invoices than FAC-1"),
+        ({"numeroInterneFacture": "FAC-1", "montantFacture": "10.00"}, "has no etatFacture"),
+        ({"something": "else"}, "unrecognised invoice"),
+        ({**PAID, "montantRegle": "beaucoup"}, "unreadable amount"),
+    ],
+    ids=["another-invoice", "no-etat", "not-an-invoice", "bad-amount"],
+)
+def test_a_doubtful_answer_is_an_error_rather_than_found_or_not_found(answer: Any, message: str) -> None:
+    with scripted(answer) as gateway, pytest.raises(OpcoError, match=message):
+        gateway.find_invoice(SCRIPTED, "FAC-1")
+
+
+@pytest.mark.parametrize("answer", [None, {}, []], ids=["null", "empty-object", "empty-list"])
+def test_an_empty_answer_is_not_found(answer: Any) -> None:
+    with scripted(answer) as gateway:
+        assert gateway.find_invoice(SCRIPTED, "FAC-1") is None
+
+
+def test_the_answer_to_a_sent_invoice_is_read_liberally() -> None:
+    nested = {"facture": {"numeroExterneFacture": 42, "etatFacture": "TRANSMISE"}}
+    with scripted(nested, {}) as gateway:
+        assert gateway.send_invoice(SCRIPTED, {}) == SentInvoice(numero_externe="42", etat="TRANSMISE")
+        assert gateway.send_invoice(SCRIPTED, {}) == SentInvoice(numero_externe=None, etat=None)
+
+
+def test_invoice_states_skip_incomplete_items_and_stop_on_a_repeated_page(caplog: pytest.LogCaptureFixture) -> None:
+    page = {"total": 10, "factures": [PAID, {"etatFacture": "REGLE"}]}
+    with scripted(page, page) as gateway:
+        states = list(gateway.invoice_states(SCRIPTED))
+
+    assert [(s.numero_interne_facture, s.etat) for s in states] == [("FAC-1", "REGLE")]
+    assert "invoice state skipped" in caplog.text
+    assert "page 2 repeats items already read" in caplog.text
