@@ -84,6 +84,12 @@ class Settings(BaseSettings):
     sandbox_state_path: str = Field("var/sandbox.db", description="the mounted sandbox's dossiers (':memory:')")
     sandbox_instruction_delay: float = Field(2.0, ge=0)
     sandbox_decision_delay: float = Field(5.0, ge=0)
+    sandbox_invoice_delay: float = Field(
+        5.0,
+        ge=0,
+        description="the mounted sandbox's delay before each step of an invoice (instruction, validation, payment)",
+    )
+    sandbox_partial_payment: bool = Field(False, description="the mounted sandbox pays invoices in two steps")
     self_url: str | None = Field(None, description="this service's own base URL (set by `convergence serve`)")
 
     def sandbox_mounted(self) -> bool:

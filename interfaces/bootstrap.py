@@ -147,5 +147,9 @@ def sandbox_config(settings: Settings) -> SandboxConfig:
     return SandboxConfig(
         instruction_delay=settings.sandbox_instruction_delay,
         decision_delay=settings.sandbox_decision_delay,
+        invoice_instruction_delay=settings.sandbox_invoice_delay,
+        invoice_validation_delay=settings.sandbox_invoice_delay,
+        invoice_payment_delay=settings.sandbox_invoice_delay,
+        partial_payment=settings.sandbox_partial_payment,
         state_path=state,
     )
