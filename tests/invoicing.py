@@ -80,3 +80,18 @@ def line(
     quantity: int | None = None,
 ) -> LineRequest:
     return LineRequest(contract_id, numero, kind, Decimal(amount), quantity)
+
+
+def years_earlier(document: Any, years: int) -> Any:
+    """The same Cerfa, every date moved `years` earlier (ages and durations unchanged): a contract whose échéances
+    are all open today."""
+    if isinstance(document, dict):
+        return {key: years_earlier(value, years) for key, value in document.items()}
+    if isinstance(document, list):
+        return [years_earlier(value, years) for value in document]
+    if isinstance(document, str) and len(document) == 10 and document[4] == "-" and document[7] == "-":
+        moved = date.fromisoformat(document)
+        return moved.replace(
+            year=moved.year - years, day=min(moved.day, 28) if moved.month == 2 else moved.day
+        ).isoformat()
+    return document
