@@ -17,7 +17,6 @@ from infrastructure.sql_store import SqlStore, Transaction
 
 NAME = "transmissions"
 INVOICES = "invoice_transmissions"  # the invoices' queue: same columns, contract_id holds the invoice's id
-NEXT = "transmissions_next"  # where a rebuild writes before it is swapped in
 
 
 def table_ddl(table: str) -> tuple[str, ...]:
@@ -127,25 +126,33 @@ def _apply(tx: Transaction, table: str, change: RowChange) -> None:
         )
 
 
-def rebuild_transmissions_view(store: SqlStore, app: Application[UUID], batch_size: int = 1000) -> SqlTransmissionsView:
+def rebuild_transmissions_view(
+    store: SqlStore,
+    app: Application[UUID],
+    batch_size: int = 1000,
+    table: str = NAME,
+    topics: tuple[str, ...] = TOPICS,
+) -> SqlTransmissionsView:
     """Project the whole log into a fresh table, then swap it in (one transaction); the live one answers meanwhile.
-    A live batch in flight during the swap finds the position moved and is read again from the rebuilt one."""
+    A live batch in flight during the swap finds the position moved and is read again from the rebuilt one.
+    `table` and `topics`: the contracts' queue by default, or the invoices' (INVOICES, INVOICE_TOPICS)."""
+    fresh_name = f"{table}_next"
     with store.transaction() as tx:
-        tx.execute(f"DROP TABLE IF EXISTS {NEXT}")
-        tx.execute("DELETE FROM projection_tracking WHERE projection = %s", (NEXT,))
-    fresh = SqlTransmissionsView(store, NEXT)
+        tx.execute(f"DROP TABLE IF EXISTS {fresh_name}")
+        tx.execute("DELETE FROM projection_tracking WHERE projection = %s", (fresh_name,))
+    fresh = SqlTransmissionsView(store, fresh_name)
 
     def project(batch: Batch) -> None:
         fresh.apply([c for _, event in batch.events for c in row_changes(event)], batch.tracking, batch.previous)
 
-    ProjectionRunner(app, NEXT, TOPICS, project, lambda: fresh.position(app.name), batch_size).catch_up()
+    ProjectionRunner(app, fresh_name, topics, project, lambda: fresh.position(app.name), batch_size).catch_up()
     with store.transaction() as tx:
-        tx.execute("DELETE FROM projection_tracking WHERE projection = %s", (NAME,))
-        tx.execute("UPDATE projection_tracking SET projection = %s WHERE projection = %s", (NAME, NEXT))
-        tx.execute(f"DROP TABLE IF EXISTS {NAME}")
-        tx.execute(f"ALTER TABLE {NEXT} RENAME TO {NAME}")
+        tx.execute("DELETE FROM projection_tracking WHERE projection = %s", (table,))
+        tx.execute("UPDATE projection_tracking SET projection = %s WHERE projection = %s", (table, fresh_name))
+        tx.execute(f"DROP TABLE IF EXISTS {table}")
+        tx.execute(f"ALTER TABLE {fresh_name} RENAME TO {table}")
         for suffix in ("due", "account"):  # indexes keep their names when their table is renamed
-            tx.execute(f"DROP INDEX IF EXISTS {NEXT}_{suffix}")
-        for statement in index_ddl(NAME):
+            tx.execute(f"DROP INDEX IF EXISTS {fresh_name}_{suffix}")
+        for statement in index_ddl(table):
             tx.execute(statement)
-    return SqlTransmissionsView(store, NAME)
+    return SqlTransmissionsView(store, table)

@@ -7,7 +7,8 @@ import os
 import signal
 import threading
 import time
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Protocol
 from uuid import UUID
 
 import typer
@@ -15,13 +16,14 @@ import uvicorn
 from pydantic import TypeAdapter, ValidationError
 
 from application.access import OPERATOR, Role
+from application.invoice_transmissions import INVOICE_TOPICS
 from domain.cerfa import Siret
 from infrastructure.opco_sandbox import create_sandbox_app
 from infrastructure.settings import Settings
 from infrastructure.status_view import rebuild_status_view
-from infrastructure.transmissions_view import rebuild_transmissions_view
+from infrastructure.transmissions_view import INVOICES, rebuild_transmissions_view
 from interfaces.api.representation import token_body
-from interfaces.bootstrap import bootstrap, sandbox_config
+from interfaces.bootstrap import Container, bootstrap, sandbox_config
 
 cli = typer.Typer(
     help="Convergence: apprenticeship contract dossiers between a CFA and its OPCOs.", no_args_is_help=True
@@ -129,23 +131,31 @@ def projections_status() -> None:
         container.close()
 
 
+class _Rebuilt(Protocol):
+    def position(self, application_name: str) -> int: ...
+
+
+REBUILDS: dict[str, Callable[[Container], _Rebuilt]] = {
+    "status": lambda c: rebuild_status_view(c.store, c.dossiers.routing, c.dossiers),
+    "transmissions": lambda c: rebuild_transmissions_view(c.store, c.dossiers),
+    INVOICES: lambda c: rebuild_transmissions_view(c.store, c.dossiers, table=INVOICES, topics=INVOICE_TOPICS),
+}
+
+
 @projections.command("rebuild")
 def projections_rebuild(
-    name: Annotated[str, typer.Argument(help="the read model to rebuild: status or transmissions")] = "status",
+    name: Annotated[str, typer.Argument(help=f"the read model to rebuild: {', '.join(REBUILDS)}")] = "status",
 ) -> None:
     """Rebuild a read model from the first event into fresh tables, then swap them in; the API keeps answering
     from the old tables meanwhile, and the running workers carry on from the rebuilt position."""
-    if name not in {"status", "transmissions"}:
-        raise typer.BadParameter("the read models are: status, transmissions", param_hint="NAME")
+    if name not in REBUILDS:
+        raise typer.BadParameter(f"the read models are: {', '.join(REBUILDS)}", param_hint="NAME")
     container = bootstrap()
     try:
         app = container.dossiers
         head = app.recorder.max_notification_id() or 0
         started = time.perf_counter()
-        if name == "status":
-            position = rebuild_status_view(container.store, app.routing, app).position(app.name)
-        else:
-            position = rebuild_transmissions_view(container.store, app).position(app.name)
+        position = REBUILDS[name](container).position(app.name)
         elapsed = time.perf_counter() - started
         typer.echo(f"{name} rebuilt to position {position} (log head was {head}) in {elapsed:.1f} s")
     finally:

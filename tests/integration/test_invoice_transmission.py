@@ -26,13 +26,18 @@ from tests.integration.transmission_support import reload, round_trip, submitted
 from tests.invoicing import CFA, years_earlier
 
 WHO = Principal(actor="token:test", role=Role.FRONTEND, cfa_siret=CFA)
-INSTANT = {"instruction_delay": 0, "decision_delay": 0}
-INSTANT_INVOICES = {"invoice_instruction_delay": 0, "invoice_validation_delay": 0, "invoice_payment_delay": 0}
+INSTANT = SandboxConfig(
+    instruction_delay=0,
+    decision_delay=0,
+    invoice_instruction_delay=0,
+    invoice_validation_delay=0,
+    invoice_payment_delay=0,
+)
 
 
 @pytest.fixture
 def sandbox() -> Iterator[str]:
-    with running_sandbox(SandboxConfig(**INSTANT, **INSTANT_INVOICES)) as url:
+    with running_sandbox(INSTANT) as url:
         yield url
 
 

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from application.access import WORKER
-from infrastructure.transmissions_view import rebuild_transmissions_view
+from application.invoice_transmissions import INVOICE_TOPICS
+from domain.invoice import invoice_id
+from domain.invoicing.kinds import InvoiceKind
+from infrastructure.transmissions_view import INVOICES, rebuild_transmissions_view
 from tests.integration.transmission_support import submitted
-from tests.support import container
+from tests.invoicing import CFA, accepted_contract, echeancier, line
+from tests.support import container, principal
+
+TODAY = date.today()
 
 
 def rows(services: Any) -> tuple[dict[str, int], dict[str, str | None]]:
@@ -35,5 +42,29 @@ def test_rebuild_then_carry_on(database_url: str, complete_cerfa: dict[str, Any]
         submitted(services, complete_cerfa, "R-late")  # the live projection goes on from the rebuilt position
         services.worker.project_once()
         assert rows(services)[0] == {"done": 2, "parked": 1, "pending": 3}
+    finally:
+        services.close()
+
+
+def test_the_invoices_queue_is_rebuilt_the_same(database_url: str, complete_cerfa: dict[str, Any]) -> None:
+    services = container(database_url)
+    try:
+        who = principal(CFA)
+        opens = ("2026-09-01", "2026-10-01")
+        contract = accepted_contract(services.dossiers, who, complete_cerfa, echeances=echeancier(opens=opens))
+        for numero in ("F-1", "F-2"):
+            lines = [line(contract.id, 1 if numero == "F-1" else 2, "10.00", InvoiceKind.PREMIER_EQUIPEMENT)]
+            invoice = services.invoices.create(who, numero_interne_facture=numero, invoice_date=TODAY, lines=lines)
+            services.invoices.submit(who, invoice.invoice.id)
+        services.invoices.change_as_worker(invoice_id(CFA, "F-2"), lambda i: i.park_transmission("test", WORKER.actor))
+        services.worker.project_once()
+        assert services.worker.invoices is not None
+        live = services.worker.invoices.view
+        before = (live.counts(), live.opco_states(CFA, "ATLAS"))
+        assert before == ({"parked": 1, "pending": 1}, {"F-1": None, "F-2": None})
+
+        rebuilt = rebuild_transmissions_view(services.store, services.dossiers, table=INVOICES, topics=INVOICE_TOPICS)
+        assert (rebuilt.counts(), rebuilt.opco_states(CFA, "ATLAS")) == before
+        assert rows(services)[0] == {"done": 1}  # the contracts' queue is another table: its one contract is done
     finally:
         services.close()
