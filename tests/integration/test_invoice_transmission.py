@@ -4,7 +4,8 @@ is invoiced échéance by échéance until every one is paid, through faults, wi
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
+from dataclasses import replace
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -18,10 +19,11 @@ from domain.invoice import Invoice
 from domain.invoicing.kinds import InvoiceKind
 from domain.invoicing.lines import LineRequest
 from domain.invoicing.states import InvoiceState
+from domain.money import CENT
 from domain.opcos import Opco
 from infrastructure.opco_sandbox import SandboxConfig
 from interfaces.bootstrap import Container
-from tests.integration.sandbox_server import running_sandbox
+from tests.integration.sandbox_server import ManualClock, running_sandbox
 from tests.integration.transmission_support import reload, round_trip, submitted, wired
 from tests.invoicing import CFA, years_earlier
 
@@ -166,6 +168,32 @@ def test_invoices_reach_the_opco_once_through_faults(
             container.worker.sync_once()
         assert set(states(container, invoices)) == {InvoiceState.PAID}
         assert sorted(stats(sandbox)["invoicesStored"].values()) == [1] * len(invoices)
-        assert sum(faulty["faultsAfterStore"].values()) > 0  # some answers of stored invoices were lost: the lookups caught them
+        assert (
+            sum(faulty["faultsAfterStore"].values()) > 0
+        )  # some answers of stored invoices were lost: the lookups caught them
     finally:
         container.close()
+
+
+def test_a_payment_in_two_steps_is_seen_in_two_steps(database_url: str, complete_cerfa: dict[str, Any]) -> None:
+    clock = ManualClock(datetime.now(UTC))
+    config = replace(INSTANT, invoice_payment_delay=60, partial_payment=True, clock=clock)
+    with running_sandbox(config) as sandbox:
+        container = wired(database_url, sandbox)
+        try:
+            contract = accepted(container, complete_cerfa, "INV-5")
+            [invoice, *_] = invoice_each(container, contract, "FAC-5")
+            round_trip(container)
+            container.worker.sync_once()
+            assert container.invoices.invoice_as_worker(invoice.id).state is InvoiceState.ACCEPTED  # VALIDEE
+            clock.advance(61)
+            container.worker.sync_once()
+            partly = container.invoices.invoice_as_worker(invoice.id)
+            assert (partly.state, partly.paid) == (InvoiceState.PARTIALLY_PAID, (partly.amount / 2).quantize(CENT))
+            clock.advance(61)
+            container.worker.sync_once()
+            paid = container.invoices.invoice_as_worker(invoice.id)
+            assert (paid.state, paid.paid, len(paid.payments)) == (InvoiceState.PAID, paid.amount, 2)
+            assert [p["referenceVirement"][-2:] for p in paid.payments] == ["-1", "-2"]
+        finally:
+            container.close()
