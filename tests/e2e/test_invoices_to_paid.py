@@ -64,8 +64,9 @@ def test_every_echeance_invoiced_until_paid(service_paying: Service, complete_ce
     contract = accepted(http, cerfa)
     ids = []
     for echeance in contract["echeances"]:
+        numero = f"E2E-FAC-{echeance['numero']}"
         body = {
-            "numeroInterneFacture": f"E2E-FAC-{echeance['numero']}",
+            "numeroInterneFacture": numero,
             "date": time.strftime("%Y-%m-%d"),
             "lines": [
                 {
@@ -76,7 +77,7 @@ def test_every_echeance_invoiced_until_paid(service_paying: Service, complete_ce
                 }
             ],
         }
-        created = http.post("/invoices", json=body, headers={"Idempotency-Key": body["numeroInterneFacture"]})
+        created = http.post("/invoices", json=body, headers={"Idempotency-Key": numero})
         assert created.status_code == 201, created.text
         submitted = http.post(f"/invoices/{created.json()['id']}/submission")
         assert submitted.status_code == 202, submitted.text
