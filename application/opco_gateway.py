@@ -75,14 +75,17 @@ class OpcoDossier:
     commentaire_etat: str | None
     engagement: Decimal | None
     echeances: tuple[Echeance, ...] = ()
+    premier_equipement_ceiling: Decimal | None = None  # detailsFacturation.plafondFraisPremierEquipement
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def record_commitment_on(self, contract: Contract, actor: str) -> None:
         """Once the OPCO committed (ENGAGE), keep its figures on the dossier."""
         if self.etat == ENGAGE:
+            ceiling = self.premier_equipement_ceiling
             contract.record_commitment(
                 engagement=None if self.engagement is None else str(self.engagement),
                 echeances=[e.as_record() for e in self.echeances],
+                premier_equipement_ceiling=None if ceiling is None else str(ceiling),
                 actor=actor,
             )
 

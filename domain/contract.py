@@ -63,6 +63,7 @@ class Contract(Aggregate):
         self.opco_comment: str | None = None
         self.commitment: str | None = None  # euros, as a decimal string
         self.echeances: list[dict[str, Any]] = []
+        self.premier_equipement_ceiling: str | None = None  # the OPCO's, where it gives one (euros)
         self.npec_forecast: str | None = None  # the CFA's forecast of the annual NPEC, euros as a decimal string
         self.invoices: dict[str, dict[str, Any]] = {}  # invoice id → its lines on this contract (ledger.py)
 
@@ -182,13 +183,28 @@ class Contract(Aggregate):
                 actor=actor,
             )
 
-    def record_commitment(self, *, engagement: str | None, echeances: list[dict[str, Any]], actor: str) -> None:
-        """The OPCO's funding commitment and instalment schedule, read when it accepts the dossier."""
+    def record_commitment(
+        self,
+        *,
+        engagement: str | None,
+        echeances: list[dict[str, Any]],
+        actor: str,
+        premier_equipement_ceiling: str | None = None,
+    ) -> None:
+        """The OPCO's funding commitment, instalment schedule and first-equipment ceiling, read when it accepts the
+        dossier."""
         self._require_sent_for("record the commitment of")
         if self.state is ContractState.SUBMITTED:
             raise NotAllowedInState("record the commitment of", self.state, frozenset({"at the OPCO"}))
-        if (engagement, echeances) != (self.commitment, self.echeances):
-            self.trigger_event(self.FundingCommitted, engagement=engagement, echeances=echeances, actor=actor)
+        incoming = (engagement, echeances, premier_equipement_ceiling)
+        if incoming != (self.commitment, self.echeances, self.premier_equipement_ceiling):
+            self.trigger_event(
+                self.FundingCommitted,
+                engagement=engagement,
+                echeances=echeances,
+                premier_equipement_ceiling=premier_equipement_ceiling,
+                actor=actor,
+            )
 
     # -- funding and invoices ---------------------------------------------------------------------------------
 
@@ -402,11 +418,19 @@ class Contract(Aggregate):
     class FundingCommitted(Aggregate.Event):
         engagement: str | None
         echeances: list[dict[str, Any]]
+        premier_equipement_ceiling: str | None
         actor: str
+
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["premier_equipement_ceiling"] = None  # not read from the OPCO before version 2
 
         def apply(self, aggregate: Any) -> None:
             aggregate.commitment = self.engagement
             aggregate.echeances = self.echeances
+            aggregate.premier_equipement_ceiling = self.premier_equipement_ceiling
 
 
 def _check_cfa(cerfa: Cerfa, owner: str) -> None:

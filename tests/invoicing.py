@@ -49,6 +49,7 @@ def accepted_contract(
     echeances: list[dict[str, Any]] | None = None,
     etat: str = "ENGAGE",
     opco: Opco | None = None,
+    equipment_ceiling: str | None = None,
 ) -> Contract:
     """A contract drafted, mandated, submitted, sent and accepted by the OPCO with its échéancier."""
     cerfa = copy.deepcopy(document)
@@ -67,7 +68,12 @@ def accepted_contract(
         c.start_transmission(WORKER.actor)
         c.record_sent(numero_externe=f"EXT-{numero_interne}", etat=etat, found_by_lookup=False, actor=WORKER.actor)
         if etat == "ENGAGE":
-            c.record_commitment(engagement="9000.00", echeances=echeances or echeancier(), actor=WORKER.actor)
+            c.record_commitment(
+                engagement="9000.00",
+                echeances=echeances or echeancier(),
+                premier_equipement_ceiling=equipment_ceiling,
+                actor=WORKER.actor,
+            )
 
     return app.change_as_worker(ident, accept).contract
 

@@ -16,6 +16,7 @@ from domain.errors import InvalidValues, RulesConflict
 from domain.invoicing.kinds import PREMIER_EQUIPEMENT_CEILING, UNIT_CEILINGS, InvoiceKind
 from domain.invoicing.ledger import echeance_figures, pending_invoice, used
 from domain.invoicing.lines import InvoiceLine, LineRequest
+from domain.money import euros
 from domain.problems import Problem
 
 MAX_LINES = 500
@@ -173,13 +174,20 @@ def _check_totals(requests: Sequence[LineRequest], contracts: Mapping[UUID, Cont
         if contract is None:
             continue
         already = used(contract.invoices, InvoiceKind.PREMIER_EQUIPEMENT)
-        if already + amount > PREMIER_EQUIPEMENT_CEILING:
+        ceiling = _equipment_ceiling(contract)
+        if already + amount > ceiling:
             findings.bad(
                 _field_of(requests, ident, None, InvoiceKind.PREMIER_EQUIPEMENT),
                 "ceiling_exceeded",
-                f"first equipment: at most {PREMIER_EQUIPEMENT_CEILING} € per contract; {already} € already invoiced"
+                f"first equipment: at most {ceiling} € per contract here; {already} € already invoiced"
                 f" on {contract.numero_interne}, {amount} € asked",
             )
+
+
+def _equipment_ceiling(contract: Contract) -> Decimal:
+    """The legal 500 €, or the OPCO's lower ceiling where it gave one with its commitment."""
+    own = contract.premier_equipement_ceiling
+    return min(PREMIER_EQUIPEMENT_CEILING, euros(own)) if own is not None else PREMIER_EQUIPEMENT_CEILING
 
 
 def _check_remaining(

@@ -57,8 +57,17 @@ def parse_dossier(body: Any, numero_interne: str) -> OpcoDossier | None:
         echeances=tuple(
             _echeance(item, n) for n, item in enumerate(_list(echeances), start=1) if isinstance(item, dict)
         ),
+        premier_equipement_ceiling=_equipment_ceiling(document),
         raw=document,
     )
+
+
+def _equipment_ceiling(document: Mapping[str, Any]) -> Decimal | None:
+    details = document.get("detailsFacturation")
+    if not isinstance(details, dict):
+        return None
+    where = "detailsFacturation.plafondFraisPremierEquipement"
+    return amount(details.get("plafondFraisPremierEquipement"), where)
 
 
 def _echeance(item: Mapping[str, Any], position: int) -> Echeance:

@@ -79,6 +79,7 @@ def test_every_echeance_invoiced_until_paid(database_url: str, sandbox: str, com
     try:
         contract = accepted(container, complete_cerfa, "INV-1")
         assert len(contract.echeances) >= 4  # two contract years of instalments
+        assert Decimal(contract.premier_equipement_ceiling or "0") == Decimal("500")  # its detailsFacturation
         invoices = invoice_each(container, contract, "FAC-1")
         assert round_trip(container) == len(invoices)
         assert set(states(container, invoices)) == {InvoiceState.SENT}

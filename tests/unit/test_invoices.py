@@ -338,3 +338,13 @@ def test_the_history_says_who_did_what(invoices: Invoices, contract: Contract) -
         ("Drafted", "token:test"),
         ("SubmissionRequested", "token:test"),
     ]
+
+
+def test_first_equipment_within_the_opcos_lower_ceiling(
+    app: Dossiers, invoices: Invoices, complete_cerfa: dict[str, Any]
+) -> None:
+    contract = accepted_contract(app, WHO, complete_cerfa, equipment_ceiling="300.00")
+    with pytest.raises(InvalidValues) as refused:
+        create(invoices, line(contract.id, 1, "300.01", InvoiceKind.PREMIER_EQUIPEMENT), numero="F-1")
+    assert "at most 300.00 €" in refused.value.problems[0].message
+    assert create(invoices, line(contract.id, 1, "300.00", InvoiceKind.PREMIER_EQUIPEMENT)).amount == Decimal("300")
