@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     attention_problem_days: int = Field(
         7, ge=0, description="a draft still blocked by problems after this many days is listed on /attention"
     )
+    attention_invoice_days: int = Field(
+        30, ge=0, description="an échéance open for more than this many days and not invoiced is listed on /attention"
+    )
 
     # -- the reference OPCO sandbox ----------------------------------------------------------------------------
     sandbox: Literal["auto", "on", "off"] = Field(

@@ -11,6 +11,8 @@ import httpx
 
 from application.channels import InvoiceChannel
 from application.dossiers import Dossiers
+from application.invoice_status_projection import TOPICS as INVOICE_STATUS_TOPICS
+from application.invoice_status_queries import InvoiceAttentionPolicy, InvoiceStatusQueries
 from application.invoice_sync import InvoiceSync
 from application.invoices import Invoices
 from application.opco_accounts import OpcoAccounts
@@ -21,6 +23,8 @@ from application.status_queries import AttentionPolicy, StatusQueries
 from infrastructure.clock import SystemClock
 from infrastructure.contact_log import SqlContactLog
 from infrastructure.event_store import eventsourcing_env
+from infrastructure.invoice_status_view import LIVE as LIVE_INVOICE_STATUS
+from infrastructure.invoice_status_view import SqlInvoiceStatusView
 from infrastructure.leases import Leases
 from infrastructure.opco_client import ClientIdentity, HttpOpcoGateway
 from infrastructure.opco_directory import opco_profiles
@@ -51,6 +55,8 @@ class Container:
     sandbox_url: str | None
     store: SqlStore
     _gateway: HttpOpcoGateway
+    invoice_status_view: SqlInvoiceStatusView | None = None
+    invoice_status: InvoiceStatusQueries | None = None
 
     def close(self) -> None:
         self.worker.stop()
@@ -91,6 +97,14 @@ def bootstrap(settings: Settings | None = None) -> Container:
     status_runner = ProjectionRunner(
         dossiers, LIVE_STATUS, STATUS_TOPICS, status_view.apply, lambda: status_view.position(dossiers.name)
     )
+    invoice_status_view = SqlInvoiceStatusView(store)
+    invoice_status_runner = ProjectionRunner(
+        dossiers,
+        LIVE_INVOICE_STATUS,
+        INVOICE_STATUS_TOPICS,
+        invoice_status_view.apply,
+        lambda: invoice_status_view.position(dossiers.name),
+    )
     worker = Worker(
         dossiers=dossiers,
         view=view,
@@ -108,7 +122,7 @@ def bootstrap(settings: Settings | None = None) -> Container:
         ),
         sandbox_keys=SandboxKeys(sandbox, accounts) if sandbox else None,
         wakeup=_wakeup(settings, dossiers),
-        read_models={LIVE_STATUS: status_runner},
+        read_models={LIVE_STATUS: status_runner, LIVE_INVOICE_STATUS: invoice_status_runner},
         invoices=InvoiceOutbox(
             invoice_view,
             Sender(InvoiceChannel(invoices, gateway), accounts, clock, _policy(settings)),
@@ -116,7 +130,23 @@ def bootstrap(settings: Settings | None = None) -> Container:
         ),
     )
     status = StatusQueries(status_view, accounts, clock, dossiers.name, _attention(settings))
-    return Container(settings, dossiers, invoices, accounts, view, status_view, status, worker, sandbox, store, gateway)
+    invoice_policy = InvoiceAttentionPolicy(echeance_days=settings.attention_invoice_days)
+    invoice_status = InvoiceStatusQueries(invoice_status_view, clock, dossiers.name, invoice_policy)
+    return Container(
+        settings,
+        dossiers,
+        invoices,
+        accounts,
+        view,
+        status_view,
+        status,
+        worker,
+        sandbox,
+        store,
+        gateway,
+        invoice_status_view=invoice_status_view,
+        invoice_status=invoice_status,
+    )
 
 
 def _wakeup(settings: Settings, dossiers: Dossiers) -> Callable[[Callable[[], None]], LogWakeup] | None:

@@ -18,6 +18,8 @@ from pydantic import TypeAdapter, ValidationError
 from application.access import OPERATOR, Role
 from application.invoice_transmissions import INVOICE_TOPICS
 from domain.cerfa import Siret
+from infrastructure.invoice_status_view import LIVE as INVOICE_STATUS
+from infrastructure.invoice_status_view import rebuild_invoice_status_view
 from infrastructure.opco_sandbox import create_sandbox_app
 from infrastructure.settings import Settings
 from infrastructure.status_view import rebuild_status_view
@@ -139,6 +141,7 @@ REBUILDS: dict[str, Callable[[Container], _Rebuilt]] = {
     "status": lambda c: rebuild_status_view(c.store, c.dossiers.routing, c.dossiers),
     "transmissions": lambda c: rebuild_transmissions_view(c.store, c.dossiers),
     INVOICES: lambda c: rebuild_transmissions_view(c.store, c.dossiers, table=INVOICES, topics=INVOICE_TOPICS),
+    INVOICE_STATUS: lambda c: rebuild_invoice_status_view(c.store, c.dossiers),
 }
 
 

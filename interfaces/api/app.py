@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from infrastructure.opco_sandbox import create_sandbox_app
 from infrastructure.settings import Settings
-from interfaces.api import admin, cfas, contracts, health, invoices, listing, metrics
+from interfaces.api import admin, cfas, contracts, health, invoice_listing, invoices, listing, metrics
 from interfaces.api.auth import TokenCache
 from interfaces.api.problem_details import install_problem_handlers
 from interfaces.bootstrap import Container, bootstrap, sandbox_config
@@ -49,6 +49,7 @@ def create_app(container: Container | None = None) -> FastAPI:
     app.include_router(metrics.router)
     app.include_router(listing.router)
     app.include_router(contracts.router)
+    app.include_router(invoice_listing.router)  # GET /invoices, before /invoices/{id}
     app.include_router(invoices.router)
     app.include_router(cfas.router)
     app.include_router(admin.router)

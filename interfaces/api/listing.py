@@ -18,8 +18,9 @@ from domain.contract_state import ContractState
 from domain.errors import InvalidValue
 from domain.opcos import Opco
 from interfaces.api.auth import CurrentPrincipal, Services
+from interfaces.api.invoice_listing import invoice_attention, invoice_dashboard, invoices_caught_up
 from interfaces.api.problem_details import problem
-from interfaces.api.schemas import AttentionOut, ContractPage, DashboardOut
+from interfaces.api.schemas import AttentionEntry, ContractPage, DashboardOut
 
 router = APIRouter(tags=["status"])
 READ_YOUR_WRITES_SECONDS = 2.0
@@ -74,8 +75,8 @@ async def list_contracts(
 @router.get("/dashboard", response_model=DashboardOut)
 async def dashboard(who: CurrentPrincipal, services: Services, min_position: MinPosition = None) -> JSONResponse:
     """Counts by state and OPCO, amounts committed, dossiers waiting for a key, parked transmissions, and the
-    oldest last change per pending state."""
-    if not await _caught_up(services, min_position):
+    oldest last change per pending state; `invoices`: invoiced, paid, overdue, échéances not invoiced yet."""
+    if not await _caught_up(services, min_position) or not await invoices_caught_up(services, min_position):
         return _not_yet()
     board = await run_in_threadpool(services.status.dashboard, who)
     body = {
@@ -85,20 +86,24 @@ async def dashboard(who: CurrentPrincipal, services: Services, min_position: Min
         "waitingForKey": board.extra.get("waitingForKey", 0),
         "oldestPending": {state: at.isoformat() for state, at in board.oldest_pending.items()},
         "asOf": board.as_of,
+        "invoices": await invoice_dashboard(who, services),
     }
     return JSONResponse(body, headers={"X-Position": str(board.as_of)})
 
 
-@router.get("/attention", response_model=list[AttentionOut])
+@router.get("/attention", response_model=list[AttentionEntry])
 async def attention(who: CurrentPrincipal, services: Services, min_position: MinPosition = None) -> JSONResponse:
     """The dossiers that need a human, oldest first, each with its reasons: problems_old (blocking problems on a
     dossier older than 7 days), no_mandate, parked, refused, deposit_deadline_near / deposit_deadline_passed (5
     working days after the contract start, not yet sent), projection_error (the read model could not follow this
-    dossier's events: it shows its last good state until the read model is rebuilt)."""
-    if not await _caught_up(services, min_position):
+    dossier's events: it shows its last good state until the read model is rebuilt). Then the invoices (`kind`
+    "invoice": invoice_refused, invoice_parked, invoice_unpaid 30 days after its sending) and the échéances (`kind`
+    "echeance": echeance_not_invoiced, open for more than CONVERGENCE_ATTENTION_INVOICE_DAYS days)."""
+    if not await _caught_up(services, min_position) or not await invoices_caught_up(services, min_position):
         return _not_yet()
     items = await run_in_threadpool(services.status.attention, who)
-    return JSONResponse([{**_item(i.row), "reasons": list(i.reasons)} for i in items])
+    invoices = await invoice_attention(who, services)
+    return JSONResponse([*({**_item(i.row), "reasons": list(i.reasons)} for i in items), *invoices])
 
 
 async def _caught_up(services: Services, position: int | None) -> bool:

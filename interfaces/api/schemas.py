@@ -13,6 +13,7 @@ from application.access import Role
 from domain.cerfa import Cerfa, Siret
 from domain.contract_state import ContractState
 from domain.opcos import Opco
+from interfaces.api.invoice_listing_schemas import EcheanceAttentionOut, InvoiceAttentionOut, InvoiceDashboardOut
 
 NumeroInterne = Annotated[
     str,
@@ -218,9 +219,13 @@ class DashboardOut(BaseModel):
     waitingForKey: int = Field(description="submitted dossiers whose CFA has no usable key at their OPCO")
     oldestPending: dict[str, datetime] = Field(description="per pending state, the oldest last change")
     asOf: int = Field(description="the log position the figures are at")
+    invoices: InvoiceDashboardOut = Field(description="invoiced, paid, overdue, échéances not invoiced yet")
 
 
 class AttentionOut(ContractItem):
     reasons: list[
         Literal["problems_old", "no_mandate", "parked", "refused", "deposit_deadline_near", "deposit_deadline_passed"]
     ]
+
+
+AttentionEntry = AttentionOut | InvoiceAttentionOut | EcheanceAttentionOut  # the last two have a `kind`
