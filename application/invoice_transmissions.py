@@ -3,18 +3,7 @@ invoice events of the same names; its rows are keyed by the invoice's id and its
 
 from __future__ import annotations
 
+from application.transmissions import queue_topics
 from domain.invoice import Invoice
 
-INVOICE_TOPICS = tuple(
-    f"{Invoice.__module__}:Invoice.{name}"
-    for name in (
-        "SubmissionRequested",
-        "Sent",
-        "TransmissionFailed",
-        "TransmissionParked",
-        "TransmissionResumed",
-        "RefusedOnTransmission",
-        "OpcoStateChanged",
-        "Cancelled",
-    )
-)
+INVOICE_TOPICS = queue_topics(Invoice)

@@ -71,19 +71,24 @@ class TransmissionsView(Protocol):
     def counts(self) -> dict[str, int]: ...
 
 
-TOPICS = tuple(
-    f"{Contract.__module__}:Contract.{name}"
-    for name in (
-        "SubmissionRequested",
-        "Sent",
-        "TransmissionFailed",
-        "TransmissionParked",
-        "TransmissionResumed",
-        "RefusedOnTransmission",
-        "OpcoStateChanged",
-        "Cancelled",
-    )
+# The events that move a row of the queue; contracts and invoices name them alike.
+QUEUE_EVENTS = (
+    "SubmissionRequested",
+    "Sent",
+    "TransmissionFailed",
+    "TransmissionParked",
+    "TransmissionResumed",
+    "RefusedOnTransmission",
+    "OpcoStateChanged",
+    "Cancelled",
 )
+
+
+def queue_topics(aggregate: type) -> tuple[str, ...]:
+    return tuple(f"{aggregate.__module__}:{aggregate.__qualname__}.{name}" for name in QUEUE_EVENTS)
+
+
+TOPICS = queue_topics(Contract)
 
 
 def row_changes(event: Any) -> list[RowChange]:

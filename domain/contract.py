@@ -21,7 +21,15 @@ from domain.money import euros, stored
 from domain.opcos import IdccRouting, Opco
 from domain.problems import Problem
 from domain.submission import submission_problems
-from domain.transmission import OPCO_STATES, attempt_ended, attempt_started, new_transmission
+from domain.transmission import (
+    OPCO_STATES,
+    attempt_ended,
+    attempt_started,
+    failure_recorded,
+    new_transmission,
+    parked,
+    resumed,
+)
 
 
 def contract_id(cfa_siret: str, numero_interne: str) -> UUID:
@@ -370,24 +378,20 @@ class Contract(Aggregate):
         actor: str
 
         def apply(self, aggregate: Any) -> None:
-            attempt_ended(aggregate.transmission, "failed", self.timestamp, self.error)
-            aggregate.transmission["nextAttemptAt"] = self.retry_at
-            if self.transient:  # only failures that time may cure count towards parking
-                aggregate.transmission["failures"] = aggregate.transmission.get("failures", 0) + 1
+            failure_recorded(aggregate.transmission, self.error, self.transient, self.retry_at, self.timestamp)
 
     class TransmissionParked(Aggregate.Event):
         reason: str
         actor: str
 
         def apply(self, aggregate: Any) -> None:
-            aggregate.transmission["parked"] = True
-            aggregate.transmission["lastError"] = self.reason
+            parked(aggregate.transmission, self.reason)
 
     class TransmissionResumed(Aggregate.Event):
         actor: str
 
         def apply(self, aggregate: Any) -> None:
-            aggregate.transmission.update(parked=False, failures=0, nextAttemptAt=None)
+            resumed(aggregate.transmission)
 
     class RefusedOnTransmission(Aggregate.Event):
         messages: list[str]

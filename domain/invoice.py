@@ -17,7 +17,7 @@ from domain.ids import named_id
 from domain.invoicing.lines import InvoiceLine, total
 from domain.invoicing.states import OPCO_INVOICE_STATES, RELEASED_STATES, InvoiceState
 from domain.money import ZERO, euros, stored
-from domain.transmission import attempt_ended, attempt_started, new_transmission
+from domain.transmission import attempt_ended, attempt_started, failure_recorded, new_transmission, parked, resumed
 
 PAYABLE_STATES = frozenset({InvoiceState.SENT, InvoiceState.ACCEPTED, InvoiceState.PARTIALLY_PAID})
 
@@ -239,24 +239,20 @@ class Invoice(Aggregate):
         actor: str
 
         def apply(self, aggregate: Any) -> None:
-            attempt_ended(aggregate.transmission, "failed", self.timestamp, self.error)
-            aggregate.transmission["nextAttemptAt"] = self.retry_at
-            if self.transient:
-                aggregate.transmission["failures"] = aggregate.transmission.get("failures", 0) + 1
+            failure_recorded(aggregate.transmission, self.error, self.transient, self.retry_at, self.timestamp)
 
     class TransmissionParked(Aggregate.Event):
         reason: str
         actor: str
 
         def apply(self, aggregate: Any) -> None:
-            aggregate.transmission["parked"] = True
-            aggregate.transmission["lastError"] = self.reason
+            parked(aggregate.transmission, self.reason)
 
     class TransmissionResumed(Aggregate.Event):
         actor: str
 
         def apply(self, aggregate: Any) -> None:
-            aggregate.transmission.update(parked=False, failures=0, nextAttemptAt=None)
+            resumed(aggregate.transmission)
 
     class RefusedOnTransmission(Aggregate.Event):
         messages: list[str]

@@ -44,6 +44,24 @@ def attempt_started(transmission: dict[str, Any], attempt: int, at: datetime) ->
     transmission["history"].append({"attempt": attempt, "startedAt": at, "outcome": None, "error": None})
 
 
+def failure_recorded(
+    transmission: dict[str, Any], error: str, transient: bool, retry_at: datetime | None, at: datetime
+) -> None:
+    attempt_ended(transmission, "failed", at, error)
+    transmission["nextAttemptAt"] = retry_at
+    if transient:  # only failures that time may cure count towards parking
+        transmission["failures"] = transmission.get("failures", 0) + 1
+
+
+def parked(transmission: dict[str, Any], reason: str) -> None:
+    transmission["parked"] = True
+    transmission["lastError"] = reason
+
+
+def resumed(transmission: dict[str, Any]) -> None:
+    transmission.update(parked=False, failures=0, nextAttemptAt=None)
+
+
 def attempt_ended(transmission: dict[str, Any], outcome: str, at: datetime, error: str | None = None) -> None:
     transmission["inFlightSince"] = None
     if error is not None:

@@ -11,7 +11,7 @@ from application.invoices import SavedInvoice
 from domain.invoice import Invoice
 from domain.invoicing.states import InvoiceState
 from domain.opcos import Opco
-from interfaces.api.representation import etag
+from interfaces.api.representation import attempts_body, etag
 from interfaces.bootstrap import Container
 
 
@@ -46,20 +46,10 @@ def _transmission(invoice: Invoice, services: Container) -> dict[str, Any] | Non
         invoice.state is InvoiceState.CANCELLED and not invoice.transmission["history"]
     ):
         return None
-    tx = invoice.transmission
     waiting = invoice.state is InvoiceState.SUBMITTED and not services.accounts.usable(
         invoice.cfa_siret, Opco(invoice.opco)
     )
-    return {
-        "attempts": tx["attempts"],
-        "failures": tx.get("failures", 0),
-        "parked": tx["parked"],
-        "inFlightSince": _iso(tx["inFlightSince"]),
-        "nextAttemptAt": _iso(tx["nextAttemptAt"]),
-        "lastError": tx["lastError"],
-        "waitingForKey": waiting,
-        "history": [_jsonable(h) for h in tx["history"]],
-    }
+    return attempts_body(invoice.transmission, waiting)
 
 
 def _jsonable(record: dict[str, Any]) -> dict[str, Any]:

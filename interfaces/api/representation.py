@@ -51,6 +51,11 @@ def transmission_body(contract: Contract, accounts: OpcoAccounts) -> dict[str, A
     tx = contract.transmission
     opco = Opco(contract.submitted_to)
     waiting = contract.state is ContractState.SUBMITTED and not accounts.usable(contract.cfa_siret, opco)
+    return {**attempts_body(tx, waiting), "opcoTakesContracts": accounts.profiles[opco].contracts}
+
+
+def attempts_body(tx: dict[str, Any], waiting_for_key: bool) -> dict[str, Any]:
+    """The record of sending attempts, for contracts and invoices alike."""
     return {
         "attempts": tx["attempts"],
         "failures": tx.get("failures", 0),
@@ -58,8 +63,7 @@ def transmission_body(contract: Contract, accounts: OpcoAccounts) -> dict[str, A
         "inFlightSince": _iso(tx["inFlightSince"]),
         "nextAttemptAt": _iso(tx["nextAttemptAt"]),
         "lastError": tx["lastError"],
-        "waitingForKey": waiting,
-        "opcoTakesContracts": accounts.profiles[opco].contracts,
+        "waitingForKey": waiting_for_key,
         "history": [{k: _iso(v) if isinstance(v, datetime) else v for k, v in h.items()} for h in tx["history"]],
     }
 
