@@ -97,6 +97,8 @@ def project(event: Any, memo: Memo | None, position: int) -> Projected:
         after["updated_at"] = event.timestamp.isoformat()
         after["position"] = position
         return Projected(after, invoice=invoice_row(event.originator_id, after))
+    if after == memo:  # nothing this read model keeps changed (a patch of another Cerfa block…): nothing to write
+        return Projected(memo)
     ident = event.originator_id
     if echeance_rows(ident, memo) == echeance_rows(ident, after):  # `after` still has the old stamps here
         return Projected(after)

@@ -327,6 +327,11 @@ def test_names_follow_the_cerfa_patches_of_their_blocks_only(
     assert "cerfa" not in memo
     assert "formation" not in memo["names"]
     assert saved.contract.id not in projector.echeances  # no échéance yet: no row
+    before = projector.memos[saved.contract.id]
+    app.patch_cerfa(WHO, saved.contract.id, {"formation": {"rncp": "RNCP35340"}}, 2)
+    [(name, unchanged)] = projector.catch_up()
+    assert name == "Contract.CerfaPatched"
+    assert unchanged.memo is before  # nothing kept changed: the view writes nothing for it
 
 
 def test_an_event_of_an_aggregate_never_drafted_is_refused() -> None:
