@@ -224,7 +224,15 @@ class DashboardOut(BaseModel):
 
 class AttentionOut(ContractItem):
     reasons: list[
-        Literal["problems_old", "no_mandate", "parked", "refused", "deposit_deadline_near", "deposit_deadline_passed"]
+        Literal[
+            "problems_old",
+            "no_mandate",
+            "parked",
+            "refused",
+            "deposit_deadline_near",
+            "deposit_deadline_passed",
+            "projection_error",
+        ]
     ]
 
 
