@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, Protocol
 from uuid import UUID
@@ -47,6 +47,67 @@ class StatusRow:
     position: int  # log position of the last change
 
 
+# A row as the store keeps it (StoredRow): StatusRow's values in this order, in plain types that cost nothing to read
+# and that a JSON encoder takes as they are: the id, dates and the commitment as text (ISO dates, decimal amount),
+# booleans as 0/1, moments as epoch seconds. The API's list encodes pages from it without an object per row.
+STORED_FIELDS = (
+    "contract_id",
+    "position",
+    "cfa_siret",
+    "numero_interne",
+    "state",
+    "opco",
+    "apprentice_name",
+    "employer_name",
+    "employer_siret",
+    "formation_rncp",
+    "formation_title",
+    "start_date",
+    "end_date",
+    "numero_externe",
+    "numero_deca",
+    "opco_state",
+    "problem_count",
+    "has_mandate",
+    "parked",
+    "commitment",
+    "created_at",
+    "updated_at",
+    "submitted_at",
+    "sent_at",
+)
+StoredRow = tuple[Any, ...]
+
+
+def row_from_stored(r: StoredRow) -> StatusRow:
+    return StatusRow(
+        contract_id=UUID(r[0]),
+        position=int(r[1]),
+        cfa_siret=r[2],
+        numero_interne=r[3],
+        state=r[4],
+        opco=r[5],
+        apprentice_name=r[6],
+        employer_name=r[7],
+        employer_siret=r[8],
+        formation_rncp=r[9],
+        formation_title=r[10],
+        start_date=date.fromisoformat(r[11]) if r[11] else None,
+        end_date=date.fromisoformat(r[12]) if r[12] else None,
+        numero_externe=r[13],
+        numero_deca=r[14],
+        opco_state=r[15],
+        problem_count=int(r[16]),
+        has_mandate=bool(r[17]),
+        parked=bool(r[18]),
+        commitment=Decimal(r[19]) if r[19] is not None else None,
+        created_at=datetime.fromtimestamp(r[20], UTC),
+        updated_at=datetime.fromtimestamp(r[21], UTC),
+        submitted_at=datetime.fromtimestamp(r[22], UTC) if r[22] is not None else None,
+        sent_at=datetime.fromtimestamp(r[23], UTC) if r[23] is not None else None,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class ContractFilter:
     states: tuple[str, ...] = ()
@@ -73,6 +134,18 @@ class Page:
     items: list[StatusRow]
     next_cursor: Cursor | None
     as_of: int
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPage:
+    """A page as the store keeps its rows (STORED_FIELDS), for a caller that encodes them itself."""
+
+    rows: list[StoredRow]
+    next_cursor: Cursor | None
+    as_of: int
+
+    def decoded(self) -> Page:
+        return Page([row_from_stored(row) for row in self.rows], self.next_cursor, self.as_of)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +185,12 @@ class StatusView(Protocol):
 
     def page(self, cfa_siret: str | None, where: ContractFilter, limit: int, cursor: Cursor | None) -> Page:
         """Dossiers by last change, newest first; cfa_siret None: every CFA (the operator)."""
+        ...
+
+    def stored_page(
+        self, cfa_siret: str | None, where: ContractFilter, limit: int, cursor: Cursor | None
+    ) -> StoredPage:
+        """The same page, its rows as stored (see STORED_FIELDS)."""
         ...
 
     def dashboard(self, cfa_siret: str | None) -> Dashboard: ...

@@ -4,17 +4,25 @@ The projection keeps a private memo per dossier (a JSON-serialisable dict: the n
 is a draft, the OPCO choice, the mandate flag, the submitted OPCO, timestamps and the shown fields) and derives the
 dossier's row from it. The blocking problems are recomputed only when the Cerfa or the OPCO choice change (a
 parse and a check cost ~130 µs); a mandate removes exactly one of them, and they are 0 once the dossier has left
-its draft states; the Cerfa is then dropped from the memo, since it can no longer change.
+its draft states; the Cerfa is then dropped from the memo, since it can no longer change. A view may also hand the
+projection a `ProblemCounts`: the count of a Cerfa already counted (same content, OPCO choice and mandate) is then
+taken from it instead of being computed again.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import threading
 import unicodedata
+from collections import OrderedDict
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
+
+import orjson
 
 from application.status import StatusRow
 from domain.cerfa_document import InvalidCerfa, parse_cerfa
@@ -81,6 +89,7 @@ def search_words(query: str | None) -> list[str]:
     return normalise_name(query).split()
 
 
+@functools.lru_cache(maxsize=16384)  # a dossier keeps its name over its versions: its next versions find it here
 def search_column(apprentice_name: str | None) -> str:
     """What is stored for the search: the normalised name with a leading space, so `LIKE '% word%'` matches the
     start of any word, the first included."""
@@ -90,29 +99,42 @@ def search_column(apprentice_name: str | None) -> str:
 # -- the projection -------------------------------------------------------------------------------------------
 
 
-def project(event: Any, memo: Memo | None, position: int, routing: IdccRouting) -> tuple[Memo | None, StatusRow | None]:
+def project(
+    event: Any, memo: Memo | None, position: int, routing: IdccRouting, counts: ProblemCounts | None = None
+) -> tuple[Memo | None, StatusRow | None]:
     """The memo and the row of the event's dossier after it: (memo, None) when nothing shown changes."""
+    after = advance(event, memo, position, routing, counts)
+    if after is None:
+        return memo, None
+    return after, status_row(event.originator_id, after)
+
+
+def advance(
+    event: Any, memo: Memo | None, position: int, routing: IdccRouting, counts: ProblemCounts | None = None
+) -> Memo | None:
+    """The memo of the event's dossier after it (its row follows from it: status_row), or None when nothing shown
+    changes. The caller's memo is left as it was (a failed batch changes nothing)."""
     name = type(event).__name__
     handler = _HANDLERS.get(name)
     if handler is None:
-        return memo, None
+        return None
     if memo is None and name != "Drafted":
         raise UnknownDossier(f"{name} at position {position} for dossier {event.originator_id} never drafted")
-    after: Memo = dict(memo or {})  # a new memo: the caller's stays as it was (a failed batch changes nothing)
+    after: Memo = dict(memo or {})
     reassess = handler(after, event)
     if reassess:
-        _assess(after, routing)
+        _assess(after, routing, counts)
     after["updated_at"] = event.timestamp.isoformat()
     after["position"] = position
-    return after, status_row(event.originator_id, after)
+    return after
 
 
 def tally(memo: Memo) -> tuple[str, str, str, bool, str | None]:
     """What the dashboard counts of the dossier's row: (CFA, state, OPCO or "", parked, commitment)."""
-    return memo["cfa_siret"], memo["state"], _opco(memo) or "", memo["parked"], memo["commitment"]
+    return memo["cfa_siret"], memo["state"], shown_opco(memo) or "", memo["parked"], memo["commitment"]
 
 
-def _opco(memo: Memo) -> str | None:
+def shown_opco(memo: Memo) -> str | None:
     """The OPCO shown: the one it was submitted to, else the one chosen, else the one the IDCC routes to."""
     opco: str | None = memo["submitted_to"] or memo["opco_choice"] or memo["routed_opco"]
     return opco
@@ -124,7 +146,7 @@ def status_row(contract_id: UUID, memo: Memo) -> StatusRow:
         cfa_siret=memo["cfa_siret"],
         numero_interne=memo["numero_interne"],
         state=memo["state"],
-        opco=_opco(memo),
+        opco=shown_opco(memo),
         apprentice_name=memo["apprentice_name"],
         employer_name=memo["employer_name"],
         employer_siret=memo["employer_siret"],
@@ -310,19 +332,56 @@ def _leave_draft(memo: Memo) -> bool:
     return False
 
 
-def _assess(memo: Memo, routing: IdccRouting) -> None:
+def _assess(memo: Memo, routing: IdccRouting, counts: ProblemCounts | None = None) -> None:
     memo["routed_opco"] = _routed(routing, memo.get("idcc"))
     if memo["state"] not in DRAFT_STATES or memo["cerfa"] is None:
         memo["problem_count"] = 0
         return
+    if counts is not None and counts.routing is routing:
+        memo["problem_count"] = counts.count(memo["cerfa"], memo["opco_choice"], memo["has_mandate"])
+    else:
+        memo["problem_count"] = problem_count(memo["cerfa"], memo["opco_choice"], memo["has_mandate"], routing)
+
+
+def problem_count(document: dict[str, Any], opco_choice: str | None, has_mandate: bool, routing: IdccRouting) -> int:
+    """What blocks the submission of a draft with this Cerfa, OPCO choice and mandate: how many problems."""
     try:
-        cerfa = parse_cerfa(memo["cerfa"])
+        cerfa = parse_cerfa(document)
     except InvalidCerfa as invalid:  # a document stored under older format rules: count what fails now
-        memo["problem_count"] = len(invalid.problems) + (0 if memo["has_mandate"] else 1)
-        return
-    chosen = Opco(memo["opco_choice"]) if memo["opco_choice"] else None
-    problems = submission_problems(cerfa, chosen_opco=chosen, routing=routing, has_mandate=memo["has_mandate"])
-    memo["problem_count"] = len(problems)
+        return len(invalid.problems) + (0 if has_mandate else 1)
+    chosen = Opco(opco_choice) if opco_choice else None
+    return len(submission_problems(cerfa, chosen_opco=chosen, routing=routing, has_mandate=has_mandate))
+
+
+class ProblemCounts:
+    """A bounded memo of problem_count by what it depends on: the Cerfa's content (a digest of its canonical JSON),
+    the OPCO choice and the mandate, under one routing. Counting parses and checks the whole Cerfa (~130 µs); the
+    digest costs a few µs. Versions share a Cerfa when dossiers are made from one template, or when a rebuild
+    meets again the documents it has just counted. Thread-safe."""
+
+    def __init__(self, routing: IdccRouting, size: int = 4096) -> None:
+        self.routing = routing
+        self._size = size
+        self._memo: OrderedDict[tuple[bytes, str | None, bool], int] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def count(self, document: dict[str, Any], opco_choice: str | None, has_mandate: bool) -> int:
+        try:
+            canonical = orjson.dumps(document, option=orjson.OPT_SORT_KEYS)
+        except TypeError:  # not plain JSON (never so in a stored event): counted without the memo
+            return problem_count(document, opco_choice, has_mandate, self.routing)
+        key = (hashlib.blake2b(canonical, digest_size=16).digest(), opco_choice, bool(has_mandate))
+        with self._lock:
+            found = self._memo.get(key)
+            if found is not None:
+                self._memo.move_to_end(key)
+                return found
+        counted = problem_count(document, opco_choice, has_mandate, self.routing)
+        with self._lock:
+            self._memo[key] = counted
+            if len(self._memo) > self._size:
+                self._memo.popitem(last=False)
+        return counted
 
 
 def _routed(routing: IdccRouting, idcc: str | None) -> str | None:

@@ -10,7 +10,16 @@ from datetime import timedelta
 from application.access import Principal
 from application.opco_accounts import OpcoAccounts
 from application.ports import Clock
-from application.status import AttentionItem, ContractFilter, Cursor, Dashboard, Page, StatusRow, StatusView
+from application.status import (
+    AttentionItem,
+    ContractFilter,
+    Cursor,
+    Dashboard,
+    Page,
+    StatusRow,
+    StatusView,
+    StoredPage,
+)
 from domain.deadlines import add_working_days, deposit_deadline
 from domain.opcos import Opco
 
@@ -43,6 +52,10 @@ class StatusQueries:
 
     def page(self, principal: Principal, where: ContractFilter, limit: int, cursor: Cursor | None) -> Page:
         return self._view.page(principal.cfa_siret, where, limit, cursor)
+
+    def stored_page(self, principal: Principal, where: ContractFilter, limit: int, cursor: Cursor | None) -> StoredPage:
+        """The same page, its rows as stored: for the API's list, which encodes them without an object per row."""
+        return self._view.stored_page(principal.cfa_siret, where, limit, cursor)
 
     def dashboard(self, principal: Principal) -> Dashboard:
         board = self._view.dashboard(principal.cfa_siret)

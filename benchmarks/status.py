@@ -344,7 +344,7 @@ def rebuild(url: str, dossiers: int) -> str:
     print(f"log: {dossiers:,} dossiers, {events:,} events saved in {time.perf_counter() - started:.1f} s")
     store = PostgresStore(url)
     started = time.perf_counter()
-    view = rebuild_status_view(store, idcc_routing(), app, batch_size=1000)
+    view = rebuild_status_view(store, idcc_routing(), app)
     elapsed = time.perf_counter() - started
     with store.transaction() as tx:
         versions = tx.query("SELECT COUNT(*) FROM status_versions")[0][0]

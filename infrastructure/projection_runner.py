@@ -39,21 +39,28 @@ class ProjectionRunner:
         """Process every event recorded after the view's position; the number processed."""
         processed = 0
         while True:
-            previous = self._position()
-            head = self.app.recorder.max_notification_id() or 0  # read first: every event up to it is committed
-            notifications = self.app.recorder.select_notifications(previous + 1, self._batch_size, topics=self._topics)
-            last = notifications[-1].id if notifications else previous
-            complete = len(notifications) < self._batch_size
-            # A short batch means nothing else up to the head concerns this read model: its position moves to
-            # the head, so that its lag counts only what it has left to do.
-            position = max(last, head) if complete else last
-            if position > previous:
+            batch, complete = self.next_batch(self._position())
+            if batch is not None:
                 # one transaction for the batch, its position the last event's: all of it is applied, or none
-                events = [(n.id, self.app.mapper.to_domain_event(n)) for n in notifications]
-                self._handle(Batch(events, previous, Tracking(self.app.name, position)))
-                processed += len(events)
+                self._handle(batch)
+                processed += len(batch.events)
             if complete:
                 return processed
+
+    def next_batch(self, previous: int) -> tuple[Batch | None, bool]:
+        """The batch after position `previous` (None: the view is there already), and whether it reaches the log's
+        head (nothing else to read). A batch's position is its last event's, from which the next one is read."""
+        head = self.app.recorder.max_notification_id() or 0  # read first: every event up to it is committed
+        notifications = self.app.recorder.select_notifications(previous + 1, self._batch_size, topics=self._topics)
+        last = notifications[-1].id if notifications else previous
+        complete = len(notifications) < self._batch_size
+        # A short batch means nothing else up to the head concerns this read model: its position moves to
+        # the head, so that its lag counts only what it has left to do.
+        position = max(last, head) if complete else last
+        if position <= previous:
+            return None, complete
+        events = [(n.id, self.app.mapper.to_domain_event(n)) for n in notifications]
+        return Batch(events, previous, Tracking(self.app.name, position)), complete
 
     def lag(self) -> int:
         head = self.app.recorder.max_notification_id() or 0

@@ -14,25 +14,40 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
-from dataclasses import replace
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from itertools import pairwise
 from typing import Any
 from uuid import UUID
 
+import orjson
 from eventsourcing.application import Application
 
 from application.projections import Batch
-from application.status import ContractFilter, Cursor, Dashboard, HeldDossier, Page, StatusRow
+from application.status import (
+    STORED_FIELDS,
+    ContractFilter,
+    Cursor,
+    Dashboard,
+    HeldDossier,
+    Page,
+    StatusRow,
+    StoredPage,
+    row_from_stored,
+)
 from application.status_projection import (
     ATTENTION_STATES,
     PENDING_STATES,
     TOPICS,
     CursorExpired,
     Memo,
-    project,
+    ProblemCounts,
+    advance,
     search_column,
     search_words,
+    shown_opco,
     tally,
 )
 from domain.opcos import IdccRouting
@@ -54,10 +69,23 @@ log = logging.getLogger("convergence.status")
 LIVE = "status"
 NEXT = "status_next"
 SELECTED = tuple(c for c in ROW_COLUMNS if c != "apprentice_search")
+assert tuple({"position": "valid_from"}.get(f, f) for f in STORED_FIELDS) == SELECTED
 _COLUMNS = ", ".join(SELECTED)
 _ORDER = "ORDER BY valid_from DESC, contract_id DESC"
 _ATTENTION = "(state IN ('drafted', 'mandate_checked', 'submitted', 'refused') OR parked = 1)"  # = the index's
 assert all(f"'{state}'" in _ATTENTION for state in ATTENTION_STATES)
+
+
+@dataclass
+class _Projected:
+    """A batch projected, to be written: each changed dossier's new versions (stored records, oldest first), the
+    position at which its current version closes (those that had one), its memo before and after, the holds."""
+
+    before: dict[str, Memo]
+    versions: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    closing: dict[str, int] = field(default_factory=dict)
+    memos: dict[str, Memo] = field(default_factory=dict)
+    holds: list[tuple[str, Memo | None, int, Any, Exception]] = field(default_factory=list)
 
 
 class SqlStatusView:
@@ -68,6 +96,7 @@ class SqlStatusView:
     ) -> None:
         self._store = store
         self._routing = routing
+        self._counts = ProblemCounts(routing)
         self.prefix = table_prefix
         self._versions = f"{table_prefix}_versions"
         self.search = _create_extensions(store)
@@ -86,33 +115,87 @@ class SqlStatusView:
         """The whole batch and its position in one transaction; refused if the view moved since it was read."""
         with self._store.transaction() as tx:
             tracking.advance(tx, self.prefix, batch.tracking, batch.previous)
-            self._write(tx, batch.events)
+            keys = {str(event.originator_id) for _, event in batch.events}
+            projected = self._project(batch.events, self._load_memos(tx, keys), self._load_held(tx, keys))
+            self._store_projected(tx, projected)
 
-    def _write(self, tx: Transaction, events: Sequence[tuple[int, Any]]) -> None:
-        keys = {str(event.originator_id) for _, event in events}
-        memos = self._load_memos(tx, keys)
-        held = self._load_held(tx, keys)
+    def _project(self, events: Sequence[tuple[int, Any]], memos: dict[str, Memo], held: set[str]) -> _Projected:
+        """What the events change, computed without the store: `memos` (those of the events' dossiers, if any) and
+        `held` are updated in place."""
         existing = set(memos)  # a dossier with a memo has a current version
-        before = dict(memos)
-        versions: dict[str, list[StatusRow]] = defaultdict(list)
+        projected = _Projected(before=dict(memos))
+        versions = projected.versions
         for position, event in events:
             key = str(event.originator_id)
             if key in held:
                 continue
             try:
-                memo, row = project(event, memos.get(key), position, self._routing)
+                memo = advance(event, memos.get(key), position, self._routing, self._counts)
+                record = _record(key, memo) if memo is not None else None
             except Exception as error:  # one dossier's failure must not stop the read model for every other one
-                self._hold(tx, key, memos.get(key), position, event, error)
+                projected.holds.append((key, memos.get(key), position, event, error))
                 held.add(key)
                 continue
-            if row is not None and memo is not None:
+            if record is not None and memo is not None:
                 memos[key] = memo
-                versions[key].append(row)
-        self._close(tx, {key: rows[0].position for key, rows in versions.items() if key in existing})
-        self._insert(tx, self._versions, VERSION_COLUMNS, list(_version_records(versions)))
-        self._save_memos(tx, [{"contract_id": key, "memo": _json(memos[key])} for key in versions])
+                if key not in versions:
+                    versions[key] = []
+                    if key in existing:
+                        projected.closing[key] = record["valid_from"]
+                versions[key].append(record)
+        projected.memos = {key: memos[key] for key in versions}
+        return projected
+
+    def _store_projected(self, tx: Transaction, projected: _Projected) -> None:
+        for key, memo, position, event, error in projected.holds:
+            self._hold(tx, key, memo, position, event, error)
+        self._close(tx, projected.closing)
+        self._insert(tx, self._versions, VERSION_COLUMNS, list(_version_records(projected.versions)))
+        self._save_memos(tx, [{"contract_id": key, "memo": _json(memo)} for key, memo in projected.memos.items()])
         if self.counting:
-            self._count(tx, [(before.get(key), memos[key]) for key in versions])
+            self._count(tx, [(projected.before.get(key), memo) for key, memo in projected.memos.items()])
+
+    def bulk_catch_up(self, runner: ProjectionRunner) -> int:
+        """What runner.catch_up() does, for a rebuild's first pass: three batches at once, the next one read (and
+        its events decoded) while this one is projected and the previous one written, each in its transaction
+        with its position as ever. The database's work and this process's overlap, on as many cores.
+
+        Only for a view that no other runner writes (a rebuild's `status_next`): a batch's dossiers whose previous
+        batch is still being written take their memos from it, the others from the store, where every earlier
+        batch has committed (one write at a time)."""
+        processed = 0
+        held: set[str] = set()  # dossiers held in this pass, their holds maybe not committed yet
+        carried: dict[str, Memo] = {}  # the memos of the batch being written
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix=f"{self.prefix}-bulk") as pool:
+            reading = pool.submit(runner.next_batch, self.position(runner.app.name))
+            writing: Future[None] | None = None
+            while True:
+                batch, complete = reading.result()
+                if batch is None:
+                    break
+                if not complete:  # read on from this batch's position while it is projected
+                    reading = pool.submit(runner.next_batch, batch.tracking.notification_id)
+                keys = {str(event.originator_id) for _, event in batch.events}
+                memos = {key: carried[key] for key in keys if key in carried}
+                with self._store.reading() as tx:
+                    memos.update(self._load_memos(tx, keys - memos.keys()))
+                    held |= self._load_held(tx, keys)
+                projected = self._project(batch.events, memos, held)
+                if writing is not None:
+                    writing.result()
+                writing = pool.submit(self._commit, batch, projected)
+                carried = projected.memos
+                processed += len(batch.events)
+                if complete:
+                    break
+            if writing is not None:
+                writing.result()
+        return processed
+
+    def _commit(self, batch: Batch, projected: _Projected) -> None:
+        with self._store.transaction() as tx:
+            tracking.advance(tx, self.prefix, batch.tracking, batch.previous)
+            self._store_projected(tx, projected)
 
     def _count(self, tx: Transaction, changes: list[tuple[Memo | None, Memo]]) -> None:
         """Move each changed dossier from its old group to its new one. The counts are read and written back in
@@ -167,7 +250,7 @@ class SqlStatusView:
             f" WHERE contract_id IN (SELECT contract_id FROM ({wanted}) AS k)",
             (_json([{"contract_id": key} for key in keys]),),
         )
-        return {key: json.loads(text) for key, text in rows}
+        return {key: orjson.loads(text) for key, text in rows}
 
     def _load_held(self, tx: Transaction, keys: set[str]) -> set[str]:
         wanted = json_rows(self._store.dialect, ("contract_id",))
@@ -254,44 +337,70 @@ class SqlStatusView:
 
     def page(self, cfa_siret: str | None, where: ContractFilter, limit: int, cursor: Cursor | None) -> Page:
         """Dossiers by last change, newest first, as they were at the walk's as_of; cfa_siret None: every CFA."""
-        after = () if cursor is None else (cursor.position, str(cursor.contract_id))
+        return self.stored_page(cfa_siret, where, limit, cursor).decoded()
+
+    def stored_page(
+        self, cfa_siret: str | None, where: ContractFilter, limit: int, cursor: Cursor | None
+    ) -> StoredPage:
+        """The page in one statement, so one snapshot and one round trip, its rows as stored.
+
+        A first page is pinned at the view's position, read in the same statement: every current version is valid
+        there and none is closed after it, so it reads the current versions only. A next page reads the versions
+        valid at its as_of, with the pruned horizon: a prune that removed some of them has committed before the
+        statement's snapshot, and raised the horizon in the same transaction, so the walk is refused."""
+        if cursor is None:
+            pin = "SELECT COALESCE(MAX(position), 0) AS pin FROM projection_tracking WHERE projection = %s"
+            pin_values: list[Any] = [self.prefix]
+            rows_sql, values = self._page_sql(cfa_siret, where, (), None, limit + 1)
+        else:
+            pin = f"SELECT COALESCE(MAX(value), 0) AS pin FROM {self.prefix}_meta WHERE name = 'horizon'"
+            pin_values = []
+            after = (cursor.position, str(cursor.contract_id))
+            rows_sql, values = self._page_sql(cfa_siret, where, after, cursor.as_of, limit + 1)
+        statement = f"SELECT {_COLUMNS}, p.pin FROM ({pin}) AS p LEFT JOIN ({rows_sql}) AS page ON 1 = 1 {_ORDER}"
         with self._store.reading() as tx:
-            as_of = cursor.as_of if cursor is not None else _head(tx, self.prefix)
-            statement, values = self._page_sql(cfa_siret, where, after, as_of, limit + 1)
-            rows = tx.query(statement, values)
-            # read after the rows: a prune that removed some of them is seen here (it commits both at once)
-            if as_of < _horizon(tx, self.prefix):
-                raise CursorExpired(f"the walk at position {as_of} is older than the pruned horizon")
-        items = [_decode(row) for row in rows]
-        more = len(items) > limit
-        items = items[:limit]
-        last = items[-1] if more else None
-        next_cursor = Cursor(as_of, last.position, last.contract_id) if last is not None else None
-        return Page(items=items, next_cursor=next_cursor, as_of=as_of)
+            found = tx.query(statement, [*pin_values, *values])
+        pinned = int(found[0][-1])  # one row at least: the pin's, with NULLs when no version matches
+        if cursor is None:
+            as_of = pinned
+        elif cursor.as_of < pinned:
+            raise CursorExpired(f"the walk at position {cursor.as_of} is older than the pruned horizon")
+        else:
+            as_of = cursor.as_of
+        rows = [row[:-1] for row in found if row[0] is not None]
+        more = len(rows) > limit
+        rows = rows[:limit]
+        last = rows[-1] if more else None
+        next_cursor = Cursor(as_of, int(last[1]), UUID(last[0])) if last is not None else None
+        return StoredPage(rows=rows, next_cursor=next_cursor, as_of=as_of)
 
     def _page_sql(
-        self, cfa_siret: str | None, where: ContractFilter, after: tuple[Any, ...], as_of: int, fetch: int
+        self, cfa_siret: str | None, where: ContractFilter, after: tuple[Any, ...], as_of: int | None, fetch: int
     ) -> tuple[str, list[Any]]:
-        """Current versions from before as_of, and versions closed after as_of: each a keyset scan of a partial
-        index, limited, then merged. With states, the current versions are read once per state: the `states`
-        index gives each state's rows in order, where an IN list would read and sort all of them."""
+        """Current versions (from before as_of, when given), and versions closed after as_of (a next page's): each
+        a keyset scan of a partial index, limited, then merged. With states, the current versions are read once
+        per state: the `states` index gives each state's rows in order, where an IN list would read and sort all
+        of them."""
         branches: list[str] = []
         values: list[Any] = []
 
         def branch(valid: str, valid_params: tuple[Any, ...], each: ContractFilter) -> None:
             clauses, params = _filters(cfa_siret, each)
+            if as_of is not None:
+                clauses.append("valid_from <= %s")
+                params.append(as_of)
             if after:
                 clauses.append("(valid_from, contract_id) < (%s, %s)")
                 params.extend(after)
             branches.append(
-                f"SELECT {_COLUMNS} FROM {self._versions} WHERE {valid} AND valid_from <= %s"
-                f" AND {' AND '.join(clauses)} {_ORDER} LIMIT %s"
+                f"SELECT {_COLUMNS} FROM {self._versions} WHERE {valid} AND {' AND '.join(clauses)} {_ORDER} LIMIT %s"
             )
-            values.extend((*valid_params, as_of, *params, fetch))
+            values.extend((*valid_params, *params, fetch))
 
         for state in dict.fromkeys(where.states) if len(where.states) > 1 else (None,):
             branch("valid_to IS NULL", (), replace(where, states=(state,)) if state else where)
-        branch("valid_to > %s", (as_of,), where)
+        if as_of is not None:
+            branch("valid_to > %s", (as_of,), where)
         merged = " UNION ALL ".join(f"SELECT {_COLUMNS} FROM ({sql}) AS b{n}" for n, sql in enumerate(branches))
         return f"SELECT {_COLUMNS} FROM ({merged}) AS snapshot {_ORDER} LIMIT %s", [*values, fetch]
 
@@ -323,7 +432,7 @@ class SqlStatusView:
                 " ORDER BY updated_at, contract_id LIMIT %s",
                 [*params, limit],
             )
-        return [_decode(row) for row in rows]
+        return [row_from_stored(row) for row in rows]
 
     def current_rows(self, contract_ids: Sequence[UUID]) -> list[StatusRow]:
         """The current versions of these dossiers (those that have one)."""
@@ -336,13 +445,18 @@ class SqlStatusView:
                 f" AND contract_id IN (SELECT contract_id FROM ({wanted}) AS k)",
                 (_json([{"contract_id": str(ident)} for ident in contract_ids]),),
             )
-        return [_decode(row) for row in rows]
+        return [row_from_stored(row) for row in rows]
 
 
 # -- rebuilding -----------------------------------------------------------------------------------------------
 
 
-def build_next(store: SqlStore, routing: IdccRouting, app: Application[UUID], batch_size: int = 1000) -> SqlStatusView:
+BULK_BATCH = 5000  # events per transaction of a rebuild: fewer round trips and statements per event
+
+
+def build_next(
+    store: SqlStore, routing: IdccRouting, app: Application[UUID], batch_size: int = BULK_BATCH
+) -> SqlStatusView:
     """Project the whole log into fresh `status_next_*` tables (left-overs of a crashed rebuild dropped first),
     up to the head; the live tables keep answering meanwhile. Indexes are built after the bulk of the rows."""
     store.create(tracking.DDL)
@@ -351,11 +465,20 @@ def build_next(store: SqlStore, routing: IdccRouting, app: Application[UUID], ba
         tx.execute("DELETE FROM projection_tracking WHERE projection = %s", (NEXT,))
     view = SqlStatusView(store, routing, NEXT, create_indexes=False)
     runner = ProjectionRunner(app, NEXT, TOPICS, view.apply, lambda: view.position(app.name), batch_size)
-    runner.catch_up()
+    view.bulk_catch_up(runner)
     if store.dialect == "postgresql":  # on SQLite they are created under their final names by the swap
-        store.create((*index_ddl(NEXT, store.dialect, view.search), f"ANALYZE {NEXT}_versions"))
+        _create_indexes(store, index_ddl(NEXT, store.dialect, view.search))
+        store.create((f"ANALYZE {NEXT}_versions",))
         runner.catch_up()
     return view
+
+
+def _create_indexes(store: SqlStore, statements: Sequence[str], connections: int = 2) -> None:
+    """Each index in its own transaction, `connections` at a time: the server builds them side by side (each
+    CREATE INDEX takes a lock that lets the others build too), on as many cores."""
+    with ThreadPoolExecutor(max_workers=connections, thread_name_prefix="status-index") as pool:
+        for done in [pool.submit(store.create, (statement,)) for statement in statements]:
+            done.result()
 
 
 def swap_in(store: SqlStore, routing: IdccRouting) -> SqlStatusView:
@@ -372,7 +495,7 @@ def swap_in(store: SqlStore, routing: IdccRouting) -> SqlStatusView:
 
 
 def rebuild_status_view(
-    store: SqlStore, routing: IdccRouting, app: Application[UUID], batch_size: int = 1000
+    store: SqlStore, routing: IdccRouting, app: Application[UUID], batch_size: int = BULK_BATCH
 ) -> SqlStatusView:
     build_next(store, routing, app, batch_size)
     return swap_in(store, routing)
@@ -494,80 +617,56 @@ def _create_extensions(store: SqlStore) -> bool:
     return True
 
 
-def _version_records(versions: dict[str, list[StatusRow]]) -> Iterator[dict[str, Any]]:
-    for rows in versions.values():
-        for row, following in zip(rows, [*rows[1:], None], strict=True):
-            record = dict(zip(ROW_COLUMNS, _encode(row), strict=True))
-            record["valid_to"] = following.position if following is not None else None
-            yield record
+def _version_records(versions: dict[str, list[dict[str, Any]]]) -> Iterator[dict[str, Any]]:
+    """Each dossier's new versions, each closed by the next one (valid_to: the next one's valid_from)."""
+    for records in versions.values():
+        for record, following in pairwise(records):
+            record["valid_to"] = following["valid_from"]
+        yield from records
 
 
 def _json(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"))
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:  # what orjson does not write (an integer over 64 bits): the standard library does
+        return json.dumps(value, separators=(",", ":"))
 
 
-def _encode(row: StatusRow) -> tuple[Any, ...]:
-    return (
-        str(row.contract_id),
-        row.position,
-        row.cfa_siret,
-        row.numero_interne,
-        row.state,
-        row.opco,
-        row.apprentice_name,
-        search_column(row.apprentice_name),
-        row.employer_name,
-        row.employer_siret,
-        row.formation_rncp,
-        row.formation_title,
-        _iso(row.start_date),
-        _iso(row.end_date),
-        row.numero_externe,
-        row.numero_deca,
-        row.opco_state,
-        row.problem_count,
-        int(row.has_mandate),
-        int(row.parked),
-        str(row.commitment) if row.commitment is not None else None,
-        row.created_at.timestamp(),
-        row.updated_at.timestamp(),
-        _epoch(row.submitted_at),
-        _epoch(row.sent_at),
-    )
+def _record(key: str, memo: Memo) -> dict[str, Any]:
+    """The dossier's version as stored (VERSION_COLUMNS, still open), straight from its memo: what status_row(memo)
+    says, in the stored types (application.status.row_from_stored reads it back; pinned by
+    tests/unit/test_status_projection.py), without making the row."""
+    name = memo["apprentice_name"]
+    commitment = memo["commitment"]
+    return {
+        "contract_id": key,
+        "valid_from": memo["position"],
+        "cfa_siret": memo["cfa_siret"],
+        "numero_interne": memo["numero_interne"],
+        "state": memo["state"],
+        "opco": shown_opco(memo),
+        "apprentice_name": name,
+        "apprentice_search": search_column(name),
+        "employer_name": memo["employer_name"],
+        "employer_siret": memo["employer_siret"],
+        "formation_rncp": memo["formation_rncp"],
+        "formation_title": memo["formation_title"],
+        "start_date": _day(memo["start_date"]),
+        "end_date": _day(memo["end_date"]),
+        "numero_externe": memo["numero_externe"],
+        "numero_deca": memo["numero_deca"],
+        "opco_state": memo["opco_state"],
+        "problem_count": memo["problem_count"],
+        "has_mandate": int(memo["has_mandate"]),
+        "parked": int(memo["parked"]),
+        "commitment": str(Decimal(commitment)) if commitment is not None else None,
+        "created_at": datetime.fromisoformat(memo["created_at"]).timestamp(),
+        "updated_at": datetime.fromisoformat(memo["updated_at"]).timestamp(),
+        "submitted_at": datetime.fromisoformat(memo["submitted_at"]).timestamp() if memo["submitted_at"] else None,
+        "sent_at": datetime.fromisoformat(memo["sent_at"]).timestamp() if memo["sent_at"] else None,
+        "valid_to": None,
+    }
 
 
-def _decode(r: Row) -> StatusRow:
-    return StatusRow(
-        contract_id=UUID(r[0]),
-        position=int(r[1]),
-        cfa_siret=r[2],
-        numero_interne=r[3],
-        state=r[4],
-        opco=r[5],
-        apprentice_name=r[6],
-        employer_name=r[7],
-        employer_siret=r[8],
-        formation_rncp=r[9],
-        formation_title=r[10],
-        start_date=date.fromisoformat(r[11]) if r[11] else None,
-        end_date=date.fromisoformat(r[12]) if r[12] else None,
-        numero_externe=r[13],
-        numero_deca=r[14],
-        opco_state=r[15],
-        problem_count=int(r[16]),
-        has_mandate=bool(r[17]),
-        parked=bool(r[18]),
-        commitment=Decimal(r[19]) if r[19] is not None else None,
-        created_at=datetime.fromtimestamp(r[20], UTC),
-        updated_at=datetime.fromtimestamp(r[21], UTC),
-        submitted_at=datetime.fromtimestamp(r[22], UTC) if r[22] is not None else None,
-        sent_at=datetime.fromtimestamp(r[23], UTC) if r[23] is not None else None,
-    )
-
-
-def _iso(day: date | None) -> str | None:
-    return day.isoformat() if day is not None else None
-
-
-def _epoch(moment: datetime | None) -> float | None:
-    return moment.timestamp() if moment is not None else None
+def _day(text: str | None) -> str | None:
+    return date.fromisoformat(text).isoformat() if text else None

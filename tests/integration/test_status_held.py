@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 import infrastructure.status_view as status_view
-from application.status_projection import project
+from application.status_projection import advance
 from infrastructure.reference_data import idcc_routing
 from infrastructure.status_view import rebuild_status_view
 from tests.integration.status_support import CFA_A, create, status_setup
@@ -25,9 +25,9 @@ def test_a_failing_event_holds_its_dossier_only_until_a_rebuild(
         def failing(event: Any, *args: Any) -> Any:
             if event.originator_id == poisoned and type(event).__name__ == "CerfaPatched":
                 raise ValueError("a projection bug")
-            return project(event, *args)
+            return advance(event, *args)
 
-        monkeypatch.setattr(status_view, "project", failing)
+        monkeypatch.setattr(status_view, "advance", failing)
         who = principal(CFA_A)
         setup.app.patch_cerfa(who, poisoned, {"apprenti": {"nomUsage": "Durand"}}, None)
         setup.app.patch_cerfa(who, poisoned, {"apprenti": {"nomUsage": "Dupont"}}, None)  # waits behind the first

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
+import orjson
 import pytest
 from fastapi.testclient import TestClient
 
+from application.status import row_from_stored
 from interfaces.api import listing
 from interfaces.api.app import create_app
 from interfaces.bootstrap import Container
@@ -150,3 +153,42 @@ def test_dashboard_and_attention(
     assert "deposit_deadline_passed" in attention["D-1"]
     assert "no_mandate" in attention["D-2"]
     assert "no_mandate" not in attention["D-1"]
+
+
+def test_a_page_is_encoded_from_the_stored_rows_as_from_the_rows() -> None:
+    """The list's hot path (rows as stored, straight to JSON bytes) says what the StatusRow path says."""
+    base: tuple[Any, ...] = (
+        "0b6f3c8e-4d2a-4c41-9a7e-5a4f0b1d2c3e",
+        42,
+        "79852413800012",
+        "A-1",
+        "accepted",
+        "ATLAS",
+        "DUPRÉ-LEFÈVRE Éloïse",
+        'Nébula "Conseil"',
+        "84213657400022",
+        "RNCP35340",
+        "BTS Services informatiques aux organisations",
+        "2026-09-01",
+        "2028-08-31",
+        "EXT-1",
+        "DECA-1",
+        "ENGAGE",
+        0,
+        1,
+        0,
+        "12345.6",
+        1_767_225_600.0,  # a whole second: no fraction written
+        1_767_312_000.123456,
+        1_767_300_000.5,
+        1_767_301_000.000001,
+    )
+    variants = [
+        base,
+        (*base[:5], *[None] * 11, 3, 0, 1, None, *base[20:22], None, None),  # what a draft may lack
+        (*base[:11], "20260901", *base[12:19], "1000.005", *base[20:]),  # a date stored in another ISO form
+    ]
+    for stored in variants:
+        fast = orjson.loads(orjson.dumps({"items": [listing._stored_item(stored)], "nextCursor": None}))
+        slow = json.loads(json.dumps({"items": [listing._item(row_from_stored(stored))], "nextCursor": None}))
+        assert fast == slow

@@ -11,12 +11,14 @@ from uuid import uuid4
 
 import pytest
 
-from application.status import StatusRow
+from application.status import STORED_FIELDS, StatusRow, row_from_stored
 from application.status_projection import (
     Memo,
+    ProblemCounts,
     UnknownDossier,
     _assess,
     normalise_name,
+    problem_count,
     project,
     search_column,
     search_words,
@@ -25,6 +27,8 @@ from domain.cerfa_document import parse_cerfa
 from domain.contract import Contract
 from domain.opcos import Opco
 from infrastructure.reference_data import idcc_routing
+from infrastructure.status_schema import VERSION_COLUMNS
+from infrastructure.status_view import _record
 
 ROUTING = idcc_routing()
 TODAY = date(2026, 11, 27)
@@ -332,3 +336,65 @@ def test_a_mandate_on_a_cerfa_stored_under_older_rules_counts_as_a_recount(compl
     recounted = dict(memo)
     _assess(recounted, ROUTING)
     assert shown(row).problem_count == recounted["problem_count"] == older["problem_count"] - 1
+
+
+def journey_events(document: dict[str, Any]) -> list[Any]:
+    """Every kind of event a dossier's row shows, in the order a dossier may have them (a draft that cannot be
+    submitted is cancelled)."""
+    contract = draft(document)
+    contract.patch_cerfa({"apprenti": {"telephone": "0612345678"}}, "token:alice")
+    contract.choose_opco(Opco.AKTO, "token:alice")
+    mandate(contract)
+    if contract.problems(ROUTING):
+        contract.cancel("incomplet", "token:alice")
+        return list(contract.collect_events())
+    contract.submit(ROUTING, "token:alice")
+    contract.start_transmission(WORKER)
+    contract.record_sent(numero_externe="EXT-1", etat="TRANSMIS", found_by_lookup=False, actor=WORKER)
+    contract.record_opco_state(etat="ENGAGE", commentaire=None, numero_externe=None, numero_deca="D-1", actor=WORKER)
+    contract.record_commitment(engagement="1234.5", echeances=[], actor=WORKER)
+    return list(contract.collect_events())
+
+
+def test_the_stored_version_reads_back_as_the_row(complete_cerfa: dict[str, Any], draft_cerfa: dict[str, Any]) -> None:
+    """What the view stores of a memo (infrastructure.status_view._record, without making the row) reads back
+    (application.status.row_from_stored) as the row the memo shows."""
+    for document in (complete_cerfa, draft_cerfa):
+        memo: Memo | None = None
+        for position, event in enumerate(journey_events(document), start=10):
+            memo, row = project(event, memo, position, ROUTING)
+            if row is None:
+                continue
+            assert memo is not None
+            record = _record(str(event.originator_id), json.loads(json.dumps(memo)))
+            assert tuple(record) == VERSION_COLUMNS
+            assert record["apprentice_search"] == search_column(row.apprentice_name)
+            stored = tuple(record["valid_from" if field == "position" else field] for field in STORED_FIELDS)
+            assert row_from_stored(stored) == row
+
+
+def test_problem_counts_are_memoised_by_content_and_count_as_without(
+    complete_cerfa: dict[str, Any], draft_cerfa: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    parses: list[object] = []
+
+    def counting(document: dict[str, Any]) -> Any:
+        parses.append(document)
+        return parse_cerfa(document)
+
+    monkeypatch.setattr("application.status_projection.parse_cerfa", counting)
+    counts = ProblemCounts(ROUTING)
+    for document in (complete_cerfa, draft_cerfa):
+        plain: Memo | None = None
+        memoised: Memo | None = None
+        for position, event in enumerate(journey_events(document), start=1):
+            plain, plain_row = project(event, plain, position, ROUTING)
+            memoised, memoised_row = project(event, memoised, position, ROUTING, counts)
+            assert memoised_row == plain_row
+    parsed = len(parses)
+    for position, event in enumerate(journey_events(complete_cerfa), start=1):  # another dossier, same documents
+        memoised, _ = project(event, memoised if position > 1 else None, position, ROUTING, counts)
+    assert len(parses) == parsed  # every count found in the memo
+    assert ProblemCounts(ROUTING, size=1).count(draft_cerfa, None, False) == problem_count(
+        draft_cerfa, None, False, ROUTING
+    )
