@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import inspect
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
@@ -11,7 +12,11 @@ from uuid import UUID
 
 import orjson
 from fastapi import APIRouter, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
+from pydantic import ConfigDict, ValidationError, create_model
 from starlette.concurrency import run_in_threadpool
 
 from application.status import ContractFilter, Cursor, StatusRow, StoredRow
@@ -33,11 +38,7 @@ MinPosition = Annotated[
 ]
 
 
-@router.get("/contracts", response_model=ContractPage)
-async def list_contracts(
-    request: Request,
-    who: CurrentPrincipal,
-    services: Services,
+def _documented_query(
     state: Annotated[list[ContractState] | None, Query(description="repeat for several")] = None,
     opco: Opco | None = None,
     employer_siret: Annotated[str | None, Query(alias="employerSiret", pattern=r"^[0-9]{14}$")] = None,
@@ -49,22 +50,57 @@ async def list_contracts(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(description="nextCursor of the previous page")] = None,
     min_position: MinPosition = None,
-) -> Response:
+) -> None:
+    """GET /contracts' query, as documented (only this signature is used): the list is the hot path, so its query
+    is validated by one model made from it (ListQuery), in one pydantic call, rather than parameter by parameter."""
+
+
+_QUERY_SIGNATURE = inspect.signature(_documented_query, eval_str=True).parameters
+ListQuery = create_model(  # type: ignore[call-overload]
+    "ListQuery",
+    __config__=ConfigDict(extra="ignore", frozen=True),
+    **{name: (parameter.annotation, parameter.default) for name, parameter in _QUERY_SIGNATURE.items()},
+)
+_REPEATED = frozenset({"state"})  # the list-valued parameters: every value of the query string, not the last
+
+
+def _documentation() -> dict[str, Any]:
+    """The parameters (and the 422 answer) that FastAPI documents for _documented_query's signature."""
+    route = APIRoute("/contracts", _documented_query, methods=["GET"])
+    operation = get_openapi(title="", version="", routes=[route])["paths"]["/contracts"]["get"]
+    return {"parameters": operation["parameters"], "responses": {"422": operation["responses"]["422"]}}
+
+
+def _list_query(request: Request) -> Any:
+    """The query as FastAPI would validate _documented_query's parameters: same values, same errors (422)."""
+    query = request.query_params
+    values: dict[str, Any] = dict(query.items())  # a parameter given twice: its last value, as FastAPI takes it
+    for name in _REPEATED & values.keys():
+        values[name] = query.getlist(name)
+    try:
+        return ListQuery.model_validate(values)
+    except ValidationError as invalid:
+        raise RequestValidationError([{**e, "loc": ("query", *e["loc"])} for e in invalid.errors()]) from None
+
+
+@router.get("/contracts", response_model=ContractPage, openapi_extra=_documentation())
+async def list_contracts(request: Request, who: CurrentPrincipal, services: Services) -> Response:
     """The CFA's dossiers, last changed first, by keyset pages: a walk sees each dossier exactly once, as it was
     when the walk began, even while dossiers change. `Link: <…>; rel="next"` points to the next page."""
-    if not await _caught_up(services, min_position):
+    q = _list_query(request)
+    if not await _caught_up(services, q.min_position):
         return _not_yet()
     where = ContractFilter(
-        states=tuple(s.value for s in state or ()),
-        opco=opco.value if opco else None,
-        employer_siret=employer_siret,
-        apprentice=apprentice,
-        formation_rncp=formation_rncp,
-        updated_since=updated_since,
-        problems=problems,
-        parked=parked,
+        states=tuple(s.value for s in q.state or ()),
+        opco=q.opco.value if q.opco else None,
+        employer_siret=q.employer_siret,
+        apprentice=q.apprentice,
+        formation_rncp=q.formation_rncp,
+        updated_since=q.updated_since,
+        problems=q.problems,
+        parked=q.parked,
     )
-    page = await run_in_threadpool(services.status.stored_page, who, where, limit, _decode(cursor))
+    page = await run_in_threadpool(services.status.stored_page, who, where, q.limit, _decode(q.cursor))
     next_cursor = _encode(page.next_cursor) if page.next_cursor else None
     headers = {"X-Position": str(page.as_of)}
     if next_cursor:

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 from collections.abc import Iterator
 from typing import Any
 
 import orjson
 import pytest
+from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
 
 from application.status import row_from_stored
 from interfaces.api import listing
 from interfaces.api.app import create_app
+from interfaces.api.problem_details import install_problem_handlers
 from interfaces.bootstrap import Container
 from tests.support import MANDATE, OPERATOR_TOKEN, container, with_changes
 
@@ -192,3 +195,38 @@ def test_a_page_is_encoded_from_the_stored_rows_as_from_the_rows() -> None:
         fast = orjson.loads(orjson.dumps({"items": [listing._stored_item(stored)], "nextCursor": None}))
         slow = json.loads(json.dumps({"items": [listing._item(row_from_stored(stored))], "nextCursor": None}))
         assert fast == slow
+
+
+def test_the_list_query_is_validated_as_fastapi_validates_its_documented_parameters() -> None:
+    """GET /contracts validates its query with one model made from the documented signature: the same values and
+    the same 422 problems as FastAPI's own validation of that signature."""
+    reference = FastAPI()
+    install_problem_handlers(reference)
+    fast = FastAPI()
+    install_problem_handlers(fast)
+
+    def by_fastapi(**values: Any) -> dict[str, Any]:
+        return values
+
+    documented = inspect.signature(listing._documented_query, eval_str=True)
+    by_fastapi.__signature__ = documented.replace(return_annotation=dict[str, Any])  # type: ignore[attr-defined]
+    reference.get("/q")(by_fastapi)
+
+    @fast.get("/q")
+    def by_the_model(request: Request) -> dict[str, Any]:
+        return dict(listing._list_query(request).model_dump())
+
+    queries = [
+        "",
+        "limit=10&cursor=abc&minPosition=3",
+        "state=drafted&state=sent&opco=AKTO&problems=yes&parked=0",
+        "employerSiret=84213657400022&formationRncp=RNCP1&apprentice=le&updatedSince=2026-01-02T03:04:05Z",
+        "limit=5&limit=7",
+        "state=nowhere&opco=NOPE&limit=0&minPosition=-1&employerSiret=12&apprentice=x&updatedSince=soon",
+        "problems=maybe&limit=501&formationRncp=" + "R" * 21,
+        "unknown=1",
+    ]
+    with TestClient(reference) as by_fastapi_client, TestClient(fast) as fast_client:
+        for query in queries:
+            expected, got = by_fastapi_client.get(f"/q?{query}"), fast_client.get(f"/q?{query}")
+            assert (got.status_code, got.json()) == (expected.status_code, expected.json()), query
