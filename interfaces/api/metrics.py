@@ -1,4 +1,5 @@
-"""Prometheus metrics for the operator: read models' lag, held dossiers, transmissions by status."""
+"""Prometheus metrics for the operator: read models' lag, held dossiers, transmissions of dossiers and invoices by
+status."""
 
 from __future__ import annotations
 
@@ -42,6 +43,13 @@ class ServiceCollector(Collector):
         for status, count in services.transmissions.counts().items():
             queue.add_metric([status], count)
         yield queue
+        if services.worker.invoices is not None:
+            invoices = GaugeMetricFamily(
+                "convergence_invoice_transmissions", "invoices in the transmission queue", labels=["status"]
+            )
+            for status, count in services.worker.invoices.view.counts().items():
+                invoices.add_metric([status], count)
+            yield invoices
 
 
 @router.get("/metrics", include_in_schema=False)

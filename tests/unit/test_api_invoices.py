@@ -208,3 +208,15 @@ def test_the_funding_schedule_beside_the_opcos_echeancier(
     assert (first["invoiced"], first["pending"], first["remaining"]) == ("1000.00", "1000.00", "2000.00")
     assert funding["differs"] is True
     assert funding["totals"]["invoiced"] == "1000.00"
+
+
+def test_the_invoice_queue_in_the_metrics(
+    client: TestClient, services: Container, cfa: dict[str, str], complete_cerfa: dict[str, Any]
+) -> None:
+    contract_id = accepted(services, complete_cerfa)
+    invoice = client.post("/invoices", json=invoice_body(contract_id), headers=cfa).json()
+    client.post(f"/invoices/{invoice['id']}/submission", headers=cfa)
+    services.worker.project_once()
+    lines = client.get("/metrics").text.splitlines()
+    assert 'convergence_invoice_transmissions{status="pending"} 1.0' in lines
+    assert 'convergence_read_model_lag{read_model="invoice_transmissions"} 0.0' in lines
