@@ -1,5 +1,6 @@
 """The running service with its mounted sandbox and its worker, over HTTP: a contract accepted by the sandbox is
-invoiced échéance by échéance through the REST API until every échéance is paid (the sandbox pays in two steps)."""
+invoiced échéance by échéance through the REST API until every échéance is paid (the sandbox pays in two steps),
+through the sandbox's faults."""
 
 from __future__ import annotations
 
@@ -62,6 +63,8 @@ def test_every_echeance_invoiced_until_paid(service_paying: Service, complete_ce
     cerfa = years_earlier(complete_cerfa, 2)  # a contract that ended three months ago: every échéance is open
     http = client(service_paying, cerfa["organismeFormation"]["siret"])
     contract = accepted(http, cerfa)
+    faults = {"errorRate": 0.15, "rateLimitRate": 0.05, "retryAfterSeconds": 0, "resetRate": 0.1, "seed": 5}
+    httpx.put(f"{service_paying.url}/sandbox/_sandbox/faults", json=faults).raise_for_status()  # half after store
     ids = []
     for echeance in contract["echeances"]:
         numero = f"E2E-FAC-{echeance['numero']}"
@@ -84,6 +87,9 @@ def test_every_echeance_invoiced_until_paid(service_paying: Service, complete_ce
         ids.append(created.json()["id"])
 
     paid = wait_all(http, ids, "paid")
+    stats = httpx.get(f"{service_paying.url}/sandbox/_sandbox/stats").json()
+    assert sorted(stats["invoicesStored"].values()) == [1] * len(ids)  # each stored once, whatever the faults
+    assert sum(stats["faultsInjected"].values()) > 0
     assert [i["state"] for i in paid] == ["paid"] * len(ids), [i["transmission"] for i in paid]
     # paid in two steps (REGLE_PARTIEL, then REGLE): one payment or two recorded, as the sync saw them, adding up
     assert [sum(Decimal(p["amount"]) for p in i["payments"]) for i in paid] == [Decimal(i["amount"]) for i in paid]
