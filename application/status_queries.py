@@ -24,6 +24,7 @@ from domain.deadlines import add_working_days, deposit_deadline
 from domain.opcos import Opco
 
 NOT_YET_SENT = frozenset({"drafted", "mandate_checked", "submitted"})
+KEY_CACHE_SECONDS = 5.0  # how long the dashboard trusts that a CFA has (or lacks) a usable key at an OPCO
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +43,8 @@ class StatusQueries:
         app_name: str,
         policy: AttentionPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        key_cache_seconds: float = KEY_CACHE_SECONDS,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._view = view
         self._accounts = accounts
@@ -49,6 +52,9 @@ class StatusQueries:
         self._app_name = app_name
         self._policy = policy or AttentionPolicy()
         self._sleep = sleep
+        self._key_cache_seconds = key_cache_seconds
+        self._monotonic = monotonic
+        self._usable_until: dict[tuple[str, str], tuple[float, bool]] = {}
 
     def page(self, principal: Principal, where: ContractFilter, limit: int, cursor: Cursor | None) -> Page:
         return self._view.page(principal.cfa_siret, where, limit, cursor)
@@ -107,7 +113,18 @@ class StatusQueries:
         return tuple(reasons)
 
     def _usable(self, cfa_siret: str, opco: str) -> bool:
-        return opco in Opco.__members__ and self._accounts.usable(cfa_siret, Opco(opco))
+        """Whether the CFA has a usable key at the OPCO, as read at most KEY_CACHE_SECONDS ago: reading an account
+        is a read of the event store, and the dashboard asks it for every OPCO its submitted dossiers go to, on
+        every call (as the counts follow the log, a key set or rejected shows within that time)."""
+        now = self._monotonic()
+        known = self._usable_until.get((cfa_siret, opco))
+        if known is not None and known[0] > now:
+            return known[1]
+        usable = opco in Opco.__members__ and self._accounts.usable(cfa_siret, Opco(opco))
+        if len(self._usable_until) > 10_000:
+            self._usable_until.clear()
+        self._usable_until[(cfa_siret, opco)] = (now + self._key_cache_seconds, usable)
+        return usable
 
     def _waiting_for_key_everywhere(self, principal: Principal) -> int:
         """For the operator: every submitted dossier, account by account (a walk of the submitted ones)."""

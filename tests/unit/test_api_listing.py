@@ -13,11 +13,13 @@ from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
 
 from application.status import row_from_stored
+from application.status_queries import KEY_CACHE_SECONDS, StatusQueries
+from domain.opcos import Opco
 from interfaces.api import listing
 from interfaces.api.app import create_app
 from interfaces.api.problem_details import install_problem_handlers
 from interfaces.bootstrap import Container
-from tests.support import MANDATE, OPERATOR_TOKEN, container, with_changes
+from tests.support import MANDATE, OPERATOR_TOKEN, FixedClock, container, with_changes
 
 OTHER_CFA = "73282932000074"
 
@@ -230,3 +232,33 @@ def test_the_list_query_is_validated_as_fastapi_validates_its_documented_paramet
         for query in queries:
             expected, got = by_fastapi_client.get(f"/q?{query}"), fast_client.get(f"/q?{query}")
             assert (got.status_code, got.json()) == (expected.status_code, expected.json()), query
+
+
+def test_the_dashboard_reads_each_opco_account_once_in_a_while(services: Container) -> None:
+    """waitingForKey asks whether the CFA has a usable key at each OPCO its submitted dossiers go to: the answer is
+    kept KEY_CACHE_SECONDS, then read again (a key set meanwhile shows then)."""
+    reads: list[tuple[str, Opco]] = []
+    usable = {"ATLAS": False}
+
+    class Accounts:
+        def usable(self, cfa_siret: str, opco: Opco) -> bool:
+            reads.append((cfa_siret, opco))
+            return usable.get(opco.value, True)
+
+    now = [100.0]
+    queries = StatusQueries(
+        services.status_view,
+        Accounts(),  # type: ignore[arg-type]
+        FixedClock(),
+        "Dossiers",
+        monotonic=lambda: now[0],
+    )
+    assert [queries._usable("1", "ATLAS") for _ in range(3)] == [False] * 3
+    assert (queries._usable("1", "AKTO"), queries._usable("1", "NOT-AN-OPCO")) == (True, False)
+    assert reads == [("1", Opco.ATLAS), ("1", Opco.AKTO)]
+    usable["ATLAS"] = True
+    now[0] += KEY_CACHE_SECONDS - 0.1
+    assert queries._usable("1", "ATLAS") is False
+    now[0] += 0.2
+    assert queries._usable("1", "ATLAS") is True
+    assert len(reads) == 3
