@@ -8,6 +8,7 @@ import inspect
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
+from urllib.parse import urlencode
 from uuid import UUID
 
 import orjson
@@ -27,6 +28,7 @@ from interfaces.api.auth import CurrentPrincipal, Services
 from interfaces.api.invoice_listing import invoice_attention, invoice_dashboard, invoices_caught_up
 from interfaces.api.problem_details import problem
 from interfaces.api.schemas import AttentionEntry, ContractPage, DashboardOut
+from interfaces.bootstrap import Container
 
 router = APIRouter(tags=["status"])
 READ_YOUR_WRITES_SECONDS = 2.0
@@ -84,9 +86,10 @@ def _list_query(request: Request) -> Any:
 
 
 @router.get("/contracts", response_model=ContractPage, openapi_extra=_documentation())
-async def list_contracts(request: Request, who: CurrentPrincipal, services: Services) -> Response:
+async def list_contracts(request: Request, who: CurrentPrincipal) -> Response:
     """The CFA's dossiers, last changed first, by keyset pages: a walk sees each dossier exactly once, as it was
     when the walk began, even while dossiers change. `Link: <…>; rel="next"` points to the next page."""
+    services: Container = request.app.state.container  # what the Services dependency gives, without its solving
     q = _list_query(request)
     if not await _caught_up(services, q.min_position):
         return _not_yet()
@@ -104,16 +107,17 @@ async def list_contracts(request: Request, who: CurrentPrincipal, services: Serv
     next_cursor = _encode(page.next_cursor) if page.next_cursor else None
     headers = {"X-Position": str(page.as_of)}
     if next_cursor:
-        headers["Link"] = f'<{request.url.include_query_params(cursor=next_cursor)}>; rel="next"'
+        headers["Link"] = _next_link(request, next_cursor)
     # the rows as stored, straight to JSON bytes (ContractPage, as documented): no object per row, no validation
     body = orjson.dumps({"items": [_stored_item(row) for row in page.rows], "nextCursor": next_cursor})
     return Response(body, media_type="application/json", headers=headers)
 
 
 @router.get("/dashboard", response_model=DashboardOut)
-async def dashboard(who: CurrentPrincipal, services: Services, min_position: MinPosition = None) -> JSONResponse:
+async def dashboard(request: Request, who: CurrentPrincipal, min_position: MinPosition = None) -> Response:
     """Counts by state and OPCO, amounts committed, dossiers waiting for a key, parked transmissions, and the
     oldest last change per pending state; `invoices`: invoiced, paid, overdue, échéances not invoiced yet."""
+    services: Container = request.app.state.container  # what the Services dependency gives, without its solving
     if not await _caught_up(services, min_position) or not await invoices_caught_up(services, min_position):
         return _not_yet()
     board = await run_in_threadpool(services.status.dashboard, who)
@@ -126,7 +130,7 @@ async def dashboard(who: CurrentPrincipal, services: Services, min_position: Min
         "asOf": board.as_of,
         "invoices": await invoice_dashboard(who, services),
     }
-    return JSONResponse(body, headers={"X-Position": str(board.as_of)})
+    return Response(orjson.dumps(body), media_type="application/json", headers={"X-Position": str(board.as_of)})
 
 
 @router.get("/attention", response_model=list[AttentionEntry])
@@ -160,6 +164,13 @@ def _not_yet() -> JSONResponse:
     )
 
 
+def _next_link(request: Request, cursor: str) -> str:
+    """The request's URL with `cursor` set (last), as URL.include_query_params makes it, from the parsed query."""
+    query = [(key, value) for key, value in request.query_params.multi_items() if key != "cursor"]
+    query.append(("cursor", cursor))
+    return f'<{request.url.replace(query=urlencode(query))}>; rel="next"'
+
+
 def _encode(cursor: Cursor) -> str:
     raw = f"{cursor.as_of}.{cursor.position}.{cursor.contract_id}".encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
@@ -183,31 +194,36 @@ def _euros(amount: Decimal) -> str:
 def _stored_item(r: StoredRow) -> dict[str, Any]:
     """What _item says of the row, from its stored values (application.status.STORED_FIELDS), for orjson: the id
     and dates are already the text shown; moments become datetimes, which orjson writes as isoformat() does."""
+    (ident, _, cfa, numero, state, opco, name, employer, employer_siret, rncp, title, start, end, externe, deca,
+     opco_state, problems, mandate, parked, commitment, created, updated, submitted, sent) = r  # fmt: skip
     return {
-        "id": r[0],
-        "numeroInterne": r[3],
-        "cfaSiret": r[2],
-        "state": r[4],
-        "opco": r[5],
-        "apprenticeName": r[6],
-        "employerName": r[7],
-        "employerSiret": r[8],
-        "formationRncp": r[9],
-        "formationTitle": r[10],
-        "startDate": _day(r[11]),
-        "endDate": _day(r[12]),
-        "numeroExterne": r[13],
-        "numeroDeca": r[14],
-        "opcoState": r[15],
-        "problemCount": r[16],
-        "hasMandate": bool(r[17]),
-        "parked": bool(r[18]),
-        "commitment": _euros(Decimal(r[19])) if r[19] is not None else None,
-        "createdAt": datetime.fromtimestamp(r[20], UTC),
-        "updatedAt": datetime.fromtimestamp(r[21], UTC),
-        "submittedAt": datetime.fromtimestamp(r[22], UTC) if r[22] is not None else None,
-        "sentAt": datetime.fromtimestamp(r[23], UTC) if r[23] is not None else None,
+        "id": ident,
+        "numeroInterne": numero,
+        "cfaSiret": cfa,
+        "state": state,
+        "opco": opco,
+        "apprenticeName": name,
+        "employerName": employer,
+        "employerSiret": employer_siret,
+        "formationRncp": rncp,
+        "formationTitle": title,
+        "startDate": _day(start),
+        "endDate": _day(end),
+        "numeroExterne": externe,
+        "numeroDeca": deca,
+        "opcoState": opco_state,
+        "problemCount": problems,
+        "hasMandate": bool(mandate),
+        "parked": bool(parked),
+        "commitment": _euros(Decimal(commitment)) if commitment is not None else None,
+        "createdAt": _moment(created, UTC),
+        "updatedAt": _moment(updated, UTC),
+        "submittedAt": _moment(submitted, UTC) if submitted is not None else None,
+        "sentAt": _moment(sent, UTC) if sent is not None else None,
     }
+
+
+_moment = datetime.fromtimestamp
 
 
 def _day(text: str | None) -> str | None:
