@@ -3,10 +3,10 @@
 The projection keeps a private memo per dossier (a JSON-serialisable dict: the normalised Cerfa while the dossier
 is a draft, the OPCO choice, the mandate flag, the submitted OPCO, timestamps and the shown fields) and derives the
 dossier's row from it. The blocking problems are recomputed only when the Cerfa or the OPCO choice change (a
-parse and a check cost ~130 µs); a mandate removes exactly one of them, and they are 0 once the dossier has left
-its draft states; the Cerfa is then dropped from the memo, since it can no longer change. A view may also hand the
-projection a `ProblemCounts`: the count of a Cerfa already counted (same content, OPCO choice and mandate) is then
-taken from it instead of being computed again.
+parse and a check cost ~200 µs for a complete Cerfa); a mandate removes exactly one of them, and they are 0 once
+the dossier has left its draft states; the Cerfa is then dropped from the memo, since it can no longer change. A
+view may also hand the projection a `ProblemCounts`: the count of a Cerfa already counted (same content, OPCO
+choice and mandate) is then taken from it instead of being computed again.
 """
 
 from __future__ import annotations
@@ -355,9 +355,9 @@ def problem_count(document: dict[str, Any], opco_choice: str | None, has_mandate
 
 class ProblemCounts:
     """A bounded memo of problem_count by what it depends on: the Cerfa's content (a digest of its canonical JSON),
-    the OPCO choice and the mandate, under one routing. Counting parses and checks the whole Cerfa (~130 µs); the
-    digest costs a few µs. Versions share a Cerfa when dossiers are made from one template, or when a rebuild
-    meets again the documents it has just counted. Thread-safe."""
+    the OPCO choice and the mandate, under one routing. Counting parses and checks the whole Cerfa (~200 µs for a
+    complete one); the digest costs a few µs. Versions share a Cerfa when dossiers are made from one template, or
+    when a rebuild meets again the documents it has just counted. Thread-safe."""
 
     def __init__(self, routing: IdccRouting, size: int = 4096) -> None:
         self.routing = routing
