@@ -1,5 +1,8 @@
 """A log of dossier events made in bulk for the status rebuild benchmark: domain commands on in-memory aggregates,
-many aggregates per save (one transaction each), a realistic share of each journey."""
+many aggregates per save (one transaction each), a realistic share of each journey.
+
+Each dossier is its own apprentice (name, first name, phone and e-mail of its own), as in a real log: no two
+Cerfas have the same content, so a memo of problem counts keyed by content finds nothing to reuse."""
 
 from __future__ import annotations
 
@@ -17,7 +20,9 @@ ACTOR = "token:bench"
 WORKER = "worker"
 TODAY = date(2026, 11, 27)
 SIGNATORY = {"nom": "Martin", "prenom": "Claire", "qualite": "Gérante"}
-NAMES = (("Martin", "Léa"), ("Petit", "Hugo"), ("Lefèvre", "Éloïse"), ("Roux", "Léon"), ("Garcia", "Inès"))
+NOMS = ("Martin", "Petit", "Lefèvre", "Roux", "Garcia", "Dubois", "Moreau", "Laurent", "Simon", "Michel", "Durand")
+PRENOMS = ("Léa", "Hugo", "Éloïse", "Léon", "Inès", "Louis", "Zoé", "Jules", "Manon", "Noé", "Chloé", "Gabriel")
+LETTERS = "abcdefghijklmnopqrstuvwxyz"
 PER_SAVE = 200
 
 
@@ -34,8 +39,9 @@ def fill_log(app: Dossiers, dossiers: int, seed: int = 11) -> int:
 
 
 def journey(app: Dossiers, document: dict[str, Any], n: int, rng: random.Random) -> Contract:
-    nom, prenom = NAMES[n % len(NAMES)]
-    cerfa = parse_cerfa(with_changes(document, apprenti={"nom": nom, "prenom": prenom}))
+    nom, prenom = apprentice(n)
+    contact = {"telephone": f"06{n:08d}", "courriel": f"apprenti.{n}@example.com"}
+    cerfa = parse_cerfa(with_changes(document, apprenti={"nom": nom, "prenom": prenom, **contact}))
     siret = str(cerfa.organismeFormation.siret) if cerfa.organismeFormation else ""
     contract = Contract.draft(cfa_siret=siret, numero_interne=f"B-{n:07d}", cerfa=cerfa, opco=None, actor=ACTOR)
     if rng.random() < 0.3:
@@ -53,6 +59,17 @@ def journey(app: Dossiers, document: dict[str, Any], n: int, rng: random.Random)
     contract.submit(app.routing, ACTOR)
     _at_the_opco(contract, n, rng)
     return contract
+
+
+def apprentice(n: int) -> tuple[str, str]:
+    """A name of its own for dossier n: a common surname with a suffix of letters made from n, a first name."""
+    suffix, rest = "", n
+    while True:
+        rest, letter = divmod(rest, len(LETTERS))
+        suffix += LETTERS[letter]
+        if not rest:
+            break
+    return f"{NOMS[n % len(NOMS)]}-{suffix.capitalize()}", PRENOMS[(n // len(NOMS)) % len(PRENOMS)]
 
 
 def _at_the_opco(contract: Contract, n: int, rng: random.Random) -> None:
