@@ -5,8 +5,10 @@ is a draft, the OPCO choice, the mandate flag, the submitted OPCO, timestamps an
 dossier's row from it. The blocking problems are recomputed only when the Cerfa or the OPCO choice change (a
 parse and a check cost ~200 µs for a complete Cerfa); a mandate removes exactly one of them, and they are 0 once
 the dossier has left its draft states; the Cerfa is then dropped from the memo, since it can no longer change. A
-view may also hand the projection a `ProblemCounts`: the count of a Cerfa already counted (same content, OPCO
-choice and mandate) is then taken from it instead of being computed again.
+rebuild, which shows only each dossier's last version, defers the counts (`advance(..., deferred=True)`) and
+counts once per dossier still in draft at the end (`settle`). A view may also hand the projection a
+`ProblemCounts`: the count of a Cerfa already counted (same content, OPCO choice and mandate) is then taken from it
+instead of being computed again.
 """
 
 from __future__ import annotations
@@ -110,10 +112,19 @@ def project(
 
 
 def advance(
-    event: Any, memo: Memo | None, position: int, routing: IdccRouting, counts: ProblemCounts | None = None
+    event: Any,
+    memo: Memo | None,
+    position: int,
+    routing: IdccRouting,
+    counts: ProblemCounts | None = None,
+    *,
+    deferred: bool = False,
 ) -> Memo | None:
     """The memo of the event's dossier after it (its row follows from it: status_row), or None when nothing shown
-    changes. The caller's memo is left as it was (a failed batch changes nothing)."""
+    changes. The caller's memo is left as it was (a failed batch changes nothing).
+
+    `deferred` (a rebuild, which shows only each dossier's last version): a draft's blocking problems are not
+    counted, its problem_count left None until `settle` counts them for the version shown."""
     name = type(event).__name__
     handler = _HANDLERS.get(name)
     if handler is None:
@@ -123,7 +134,7 @@ def advance(
     after: Memo = dict(memo or {})
     reassess = handler(after, event)
     if reassess:
-        _assess(after, routing, counts)
+        _assess(after, routing, counts, deferred)
     after["updated_at"] = event.timestamp.isoformat()
     after["position"] = position
     return after
@@ -224,7 +235,7 @@ def _mandate_recorded(memo: Memo, event: Any) -> bool:
     memo.update(has_mandate=True, state=ContractState.MANDATE_CHECKED.value)
     if memo["cerfa"] is None:  # past the draft states (a log the aggregate would not have made): nothing blocks
         memo["problem_count"] = 0
-    elif not had:
+    elif not had and memo["problem_count"] is not None:  # None: to be counted (deferred), with the mandate
         memo["problem_count"] -= 1
     return False
 
@@ -332,8 +343,21 @@ def _leave_draft(memo: Memo) -> bool:
     return False
 
 
-def _assess(memo: Memo, routing: IdccRouting, counts: ProblemCounts | None = None) -> None:
+def _assess(memo: Memo, routing: IdccRouting, counts: ProblemCounts | None = None, deferred: bool = False) -> None:
     memo["routed_opco"] = _routed(routing, memo.get("idcc"))
+    if memo["state"] not in DRAFT_STATES or memo["cerfa"] is None:
+        memo["problem_count"] = 0
+        return
+    if deferred:
+        memo["problem_count"] = None
+        return
+    settle(memo, routing, counts)
+
+
+def settle(memo: Memo, routing: IdccRouting, counts: ProblemCounts | None = None) -> None:
+    """Count a draft's blocking problems (in place) for its Cerfa, OPCO choice and mandate as they are now: what
+    the counts made along its events say (a mandate removes exactly mandate_missing). For a memo whose count was
+    deferred; a count already there is counted again."""
     if memo["state"] not in DRAFT_STATES or memo["cerfa"] is None:
         memo["problem_count"] = 0
         return

@@ -4,7 +4,8 @@ Every change of a dossier closes its current version (`valid_to` = the change's 
 (`valid_from` = that position, `valid_to` NULL). A list walk is pinned at a log position `as_of` and reads the
 versions valid then (`valid_from <= as_of < valid_to`), in (valid_from DESC, contract_id DESC) order: each dossier
 once, as it was at as_of, whatever changes meanwhile. Old versions stay until `prune`; a walk older than the pruned
-horizon is refused (CursorExpired) and must start again.
+horizon is refused (CursorExpired) and must start again. A rebuild writes each dossier's version at the log's head
+only, and its horizon there (`bulk_build`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -24,6 +25,7 @@ from uuid import UUID
 
 import orjson
 from eventsourcing.application import Application
+from eventsourcing.persistence import Tracking
 
 from application.projections import Batch
 from application.status import (
@@ -47,6 +49,7 @@ from application.status_projection import (
     advance,
     search_column,
     search_words,
+    settle,
     shown_opco,
     tally,
 )
@@ -76,6 +79,9 @@ _ATTENTION = "(state IN ('drafted', 'mandate_checked', 'submitted', 'refused') O
 assert all(f"'{state}'" in _ATTENTION for state in ATTENTION_STATES)
 
 
+_Hold = tuple[str, Memo | None, int, Any, Exception]  # dossier, its last good memo, position, event, error
+
+
 @dataclass
 class _Projected:
     """A batch projected, to be written: each changed dossier's new versions (stored records, oldest first), the
@@ -85,7 +91,7 @@ class _Projected:
     versions: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     closing: dict[str, int] = field(default_factory=dict)
     memos: dict[str, Memo] = field(default_factory=dict)
-    holds: list[tuple[str, Memo | None, int, Any, Exception]] = field(default_factory=list)
+    holds: list[_Hold] = field(default_factory=list)
 
 
 class SqlStatusView:
@@ -155,47 +161,121 @@ class SqlStatusView:
         if self.counting:
             self._count(tx, [(projected.before.get(key), memo) for key, memo in projected.memos.items()])
 
-    def bulk_catch_up(self, runner: ProjectionRunner) -> int:
-        """What runner.catch_up() does, for a rebuild's first pass: three batches at once, the next one read (and
-        its events decoded) while this one is projected and the previous one written, each in its transaction
-        with its position as ever. The database's work and this process's overlap, on as many cores.
+    def bulk_build(self, runner: ProjectionRunner) -> int:
+        """A rebuild's first pass, into tables no other runner writes (`status_next`), empty: every dossier's events
+        projected in memory up to the log's head, then each dossier's version at that position written once (its
+        row, its memo) with the position, in one transaction. The number of events read.
 
-        Only for a view that no other runner writes (a rebuild's `status_next`): a batch's dossiers whose previous
-        batch is still being written take their memos from it, the others from the store, where every earlier
-        batch has committed (one write at a time)."""
+        A rebuild needs no history: a walk pinned before the rebuilt position would need the versions it skips, so
+        the rebuilt view's pruned horizon is that position, and such walks are refused (CursorExpired); walks
+        pinned at or after it read the versions the live projection makes from there on, as ever. A draft's
+        problems are counted once, for the version shown (`advance(deferred=True)`, then `settle`), not at every
+        change of its Cerfa as a live projection must. An event that fails holds its dossier as a live batch
+        does; a dossier whose version shown cannot be counted or written is projected again, event by event as
+        a live batch would, and held where that fails (see `_replay`)."""
+        application = runner.app.name
+        previous = self.position(application)
+        memos: dict[str, Memo] = {}
+        held: set[str] = set()
+        holds: list[_Hold] = []
         processed = 0
-        held: set[str] = set()  # dossiers held in this pass, their holds maybe not committed yet
-        carried: dict[str, Memo] = {}  # the memos of the batch being written
-        with ThreadPoolExecutor(max_workers=2, thread_name_prefix=f"{self.prefix}-bulk") as pool:
-            reading = pool.submit(runner.next_batch, self.position(runner.app.name))
-            writing: Future[None] | None = None
+        position = previous
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{self.prefix}-bulk") as pool:
+            reading = pool.submit(runner.next_batch, previous)
             while True:
                 batch, complete = reading.result()
                 if batch is None:
                     break
-                if not complete:  # read on from this batch's position while it is projected
-                    reading = pool.submit(runner.next_batch, batch.tracking.notification_id)
-                keys = {str(event.originator_id) for _, event in batch.events}
-                memos = {key: carried[key] for key in keys if key in carried}
-                with self._store.reading() as tx:
-                    memos.update(self._load_memos(tx, keys - memos.keys()))
-                    held |= self._load_held(tx, keys)
-                projected = self._project(batch.events, memos, held)
-                if writing is not None:
-                    writing.result()
-                writing = pool.submit(self._commit, batch, projected)
-                carried = projected.memos
+                position = batch.tracking.notification_id
+                if not complete:  # read (and decode) the next batch while this one is projected
+                    reading = pool.submit(runner.next_batch, position)
+                holds.extend(self._advance_all(batch.events, memos, held))
                 processed += len(batch.events)
                 if complete:
                     break
-            if writing is not None:
-                writing.result()
+        if position == previous:
+            return processed
+        records, failed = self._settle_all(memos)
+        if failed:
+            replayed, more_holds = self._replay(runner, failed, position)
+            holds.extend(more_holds)
+            records.extend(_record(key, memo) for key, memo in replayed.items())
+            memos.update(replayed)
+        with self._store.transaction() as tx:
+            tracking.advance(tx, self.prefix, Tracking(application, position), previous)
+            for key, memo, at, event, error in holds:
+                self._hold(tx, key, memo, at, event, error)
+            self._bulk_insert(tx, self._versions, VERSION_COLUMNS, records)
+            self._bulk_insert(
+                tx,
+                f"{self.prefix}_memo",
+                ("contract_id", "memo"),
+                [{"contract_id": k, "memo": _json(m)} for k, m in memos.items()],
+            )
+            tx.execute(
+                f"INSERT INTO {self.prefix}_meta (name, value) VALUES ('horizon', %s)"
+                " ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                (position,),
+            )
         return processed
 
-    def _commit(self, batch: Batch, projected: _Projected) -> None:
-        with self._store.transaction() as tx:
-            tracking.advance(tx, self.prefix, batch.tracking, batch.previous)
-            self._store_projected(tx, projected)
+    def _advance_all(self, events: Sequence[tuple[int, Any]], memos: dict[str, Memo], held: set[str]) -> list[_Hold]:
+        """Each event onto its dossier's memo (in place), counts deferred; the holds of the events that failed."""
+        holds: list[_Hold] = []
+        routing, counts = self._routing, self._counts
+        for position, event in events:
+            key = str(event.originator_id)
+            if key in held:
+                continue
+            before = memos.get(key)
+            try:
+                memo = advance(event, before, position, routing, counts, deferred=True)
+            except Exception as error:  # as a live batch: this dossier stops here, the others go on
+                holds.append((key, before, position, event, error))
+                held.add(key)
+                continue
+            if memo is not None:
+                memos[key] = memo
+        return holds
+
+    def _settle_all(self, memos: dict[str, Memo]) -> tuple[list[dict[str, Any]], set[str]]:
+        """The version of each dossier as stored, its problems counted when still a draft; the dossiers for which
+        that failed (left out, and out of `memos`)."""
+        records: list[dict[str, Any]] = []
+        failed: set[str] = set()
+        for key, memo in memos.items():
+            try:
+                if memo["problem_count"] is None:
+                    settle(memo, self._routing, self._counts)
+                records.append(_record(key, memo))
+            except Exception:  # projected again event by event, and held where that fails (_replay)
+                failed.add(key)
+        for key in failed:
+            del memos[key]
+        return records, failed
+
+    def _replay(self, runner: ProjectionRunner, keys: set[str], stop: int) -> tuple[dict[str, Memo], list[_Hold]]:
+        """These dossiers projected again from the log up to `stop` as a live batch does it (every count made,
+        every version recorded): their memos, and where each was held. Only their events are decoded."""
+        app = runner.app
+        memos: dict[str, Memo] = {}
+        held: set[str] = set()
+        holds: list[_Hold] = []
+        start = 1
+        while start <= stop:
+            found = app.recorder.select_notifications(start, BULK_BATCH, stop=stop, topics=TOPICS)
+            if not found:
+                break
+            events = [(n.id, app.mapper.to_domain_event(n)) for n in found if str(n.originator_id) in keys]
+            holds.extend(self._project(events, memos, held).holds)
+            start = found[-1].id + 1
+        return memos, holds
+
+    def _bulk_insert(
+        self, tx: Transaction, table: str, columns: tuple[str, ...], records: list[dict[str, Any]]
+    ) -> None:
+        for start in range(0, len(records), BULK_BATCH):
+            self._insert(tx, table, columns, records[start : start + BULK_BATCH])
 
     def _count(self, tx: Transaction, changes: list[tuple[Memo | None, Memo]]) -> None:
         """Move each changed dossier from its old group to its new one. The counts are read and written back in
@@ -347,27 +427,35 @@ class SqlStatusView:
         A first page is pinned at the view's position, read in the same statement: every current version is valid
         there and none is closed after it, so it reads the current versions only. A next page reads the versions
         valid at its as_of, with the pruned horizon: a prune that removed some of them has committed before the
-        statement's snapshot, and raised the horizon in the same transaction, so the walk is refused."""
+        statement's snapshot, and raised the horizon in the same transaction, so the walk is refused. A rebuild
+        swapped in sets the horizon at its position (it keeps no older versions); a walk pinned ahead of the view's
+        position was made on the tables it replaced, before the rebuilt ones caught up: refused too."""
+        head = "SELECT COALESCE(MAX(position), 0) FROM projection_tracking WHERE projection = %s"
         if cursor is None:
-            pin = "SELECT COALESCE(MAX(position), 0) AS pin FROM projection_tracking WHERE projection = %s"
+            pin = f"SELECT ({head}) AS pin, NULL AS head"
             pin_values: list[Any] = [self.prefix]
             rows_sql, values = self._page_sql(cfa_siret, where, (), None, limit + 1)
         else:
-            pin = f"SELECT COALESCE(MAX(value), 0) AS pin FROM {self.prefix}_meta WHERE name = 'horizon'"
-            pin_values = []
+            horizon = f"SELECT COALESCE(MAX(value), 0) FROM {self.prefix}_meta WHERE name = 'horizon'"
+            pin = f"SELECT ({horizon}) AS pin, ({head}) AS head"
+            pin_values = [self.prefix]
             after = (cursor.position, str(cursor.contract_id))
             rows_sql, values = self._page_sql(cfa_siret, where, after, cursor.as_of, limit + 1)
-        statement = f"SELECT {_COLUMNS}, p.pin FROM ({pin}) AS p LEFT JOIN ({rows_sql}) AS page ON 1 = 1 {_ORDER}"
+        statement = (
+            f"SELECT {_COLUMNS}, p.pin, p.head FROM ({pin}) AS p LEFT JOIN ({rows_sql}) AS page ON 1 = 1 {_ORDER}"
+        )
         with self._store.reading() as tx:
             found = tx.query(statement, [*pin_values, *values])
-        pinned = int(found[0][-1])  # one row at least: the pin's, with NULLs when no version matches
+        pinned = int(found[0][-2])  # one row at least: the pin's, with NULLs when no version matches
         if cursor is None:
             as_of = pinned
         elif cursor.as_of < pinned:
             raise CursorExpired(f"the walk at position {cursor.as_of} is older than the pruned horizon")
+        elif cursor.as_of > int(found[0][-1]):  # pinned on tables a rebuild replaced, ahead of the rebuilt ones
+            raise CursorExpired(f"the walk at position {cursor.as_of} was made on tables replaced since")
         else:
             as_of = cursor.as_of
-        rows = [row[:-1] for row in found if row[0] is not None]
+        rows = [row[:-2] for row in found if row[0] is not None]
         more = len(rows) > limit
         rows = rows[:limit]
         last = rows[-1] if more else None
@@ -465,7 +553,7 @@ def build_next(
         tx.execute("DELETE FROM projection_tracking WHERE projection = %s", (NEXT,))
     view = SqlStatusView(store, routing, NEXT, create_indexes=False)
     runner = ProjectionRunner(app, NEXT, TOPICS, view.apply, lambda: view.position(app.name), batch_size)
-    view.bulk_catch_up(runner)
+    view.bulk_build(runner)
     if store.dialect == "postgresql":  # on SQLite they are created under their final names by the swap
         _create_indexes(store, index_ddl(NEXT, store.dialect, view.search))
         store.create((f"ANALYZE {NEXT}_versions",))

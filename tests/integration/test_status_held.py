@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 import infrastructure.status_view as status_view
+from application import status_projection
 from application.status_projection import advance
 from infrastructure.reference_data import idcc_routing
 from infrastructure.status_view import rebuild_status_view
@@ -22,10 +23,10 @@ def test_a_failing_event_holds_its_dossier_only_until_a_rebuild(
         healthy = create(setup.app, complete_cerfa, CFA_A, "OK-1")
         setup.catch_up()
 
-        def failing(event: Any, *args: Any) -> Any:
+        def failing(event: Any, *args: Any, **options: Any) -> Any:
             if event.originator_id == poisoned and type(event).__name__ == "CerfaPatched":
                 raise ValueError("a projection bug")
-            return advance(event, *args)
+            return advance(event, *args, **options)
 
         monkeypatch.setattr(status_view, "advance", failing)
         who = principal(CFA_A)
@@ -43,8 +44,45 @@ def test_a_failing_event_holds_its_dossier_only_until_a_rebuild(
         rows = {r.contract_id: r for r in setup.rows(CFA_A)}
         assert rows[healthy].position > rows[poisoned].position  # the healthy one moved on, the held one did not
 
+        # a rebuild with the bug still there holds it the same way, at the same version
+        still = rebuild_status_view(setup.store, idcc_routing(), setup.app)
+        assert still.held(CFA_A) == [held]
+        assert {r.contract_id: r for r in setup.rows(CFA_A)} == rows
+
         monkeypatch.undo()  # the fix is deployed: a rebuild brings the held dossier up to date
         rebuilt = rebuild_status_view(setup.store, idcc_routing(), setup.app)
         assert rebuilt.held(CFA_A) == []
         [current] = rebuilt.current_rows([poisoned])
         assert current.position > held.position  # both patches projected, the one that failed and the next
+
+
+def test_a_rebuild_that_cannot_count_a_shown_cerfa_holds_its_dossier_where_the_live_projection_did(
+    database_url: str, complete_cerfa: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rebuild counts a draft's problems for its last version only; when that fails, the dossier's events are
+    projected again one by one, as a live batch does, and it is held at the same event."""
+    with status_setup(database_url) as setup:
+        poisoned = create(setup.app, complete_cerfa, CFA_A, "HELD-2")
+        healthy = create(setup.app, complete_cerfa, CFA_A, "OK-2")
+        setup.catch_up()
+        counted = status_projection.problem_count
+
+        def failing(document: dict[str, Any], *args: Any) -> int:
+            if "nomUsage" in document["apprenti"]:
+                raise ValueError("a rule bug")
+            return counted(document, *args)
+
+        monkeypatch.setattr(status_projection, "problem_count", failing)
+        who = principal(CFA_A)
+        setup.app.patch_cerfa(who, poisoned, {"apprenti": {"nomUsage": "Durand"}}, None)
+        setup.app.patch_cerfa(who, poisoned, {"apprenti": {"nomUsage": "Dupont"}}, None)
+        setup.app.patch_cerfa(who, healthy, {"apprenti": {"telephone": "0611223344"}}, None)
+        setup.catch_up()
+        [held] = setup.view.held(CFA_A)
+        assert (held.contract_id, held.event_type) == (poisoned, "CerfaPatched")
+        live = {r.contract_id: r for r in setup.rows(CFA_A)}
+
+        rebuilt = rebuild_status_view(setup.store, idcc_routing(), setup.app)
+        assert rebuilt.held(CFA_A) == [held]
+        assert {r.contract_id: r for r in setup.rows(CFA_A)} == live
+        assert live[healthy].position > live[poisoned].position

@@ -3,6 +3,7 @@ attention, atomicity, rebuild and swap, prune."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -13,7 +14,7 @@ import pytest
 from eventsourcing.persistence import IntegrityError, Tracking
 
 from application.projections import Batch
-from application.status import ContractFilter, StatusRow
+from application.status import ContractFilter, Cursor, Page, StatusRow
 from application.status_projection import TOPICS, CursorExpired
 from domain.opcos import Opco
 from infrastructure.projection_runner import ProjectionRunner
@@ -32,6 +33,7 @@ from tests.integration.status_support import (
     realistic_mix,
     status_setup,
 )
+from tests.support import principal
 
 ROUTING = idcc_routing()
 
@@ -240,30 +242,85 @@ def test_a_batch_read_from_a_stale_position_is_refused(setup: Setup, complete_ce
     assert len(setup.rows(None)) == 1
 
 
-def test_a_rebuild_swapped_in_equals_the_live_view_despite_a_live_write_between(
+def test_a_rebuild_keeps_each_dossiers_version_at_its_position_and_carries_on_as_the_live_view(
     setup: Setup, mix: Mix, complete_cerfa: dict[str, Any]
 ) -> None:
-    build_next(setup.store, ROUTING, setup.app, batch_size=4)
-    # the live projection goes on meanwhile, on the old tables
+    before = setup.view.page(None, EVERYTHING, 3, None)  # a walk pinned before the rebuild's position
+    assert before.next_cursor is not None
+    create(setup.app, complete_cerfa, CFA_A, "A-early")
     mandate(setup.app, CFA_A, mix.ids["draft"])
+    setup.catch_up()
+    rebuilt_at = build_next(setup.store, ROUTING, setup.app, batch_size=4).position(setup.app.name)
+    assert rebuilt_at == (setup.app.recorder.max_notification_id() or 0) > before.as_of
+    # the live projection goes on meanwhile, on the old tables
+    setup.app.choose_opco(principal(CFA_A), mix.ids["draft"], Opco.AKTO, None)
     assert setup.catch_up() == 1
     live_position = setup.view.position(setup.app.name)
+    ahead = setup.view.page(None, EVERYTHING, 3, None)  # pinned on the old tables, ahead of the rebuilt ones
     create(setup.app, complete_cerfa, CFA_B, "B-late")
     in_flight = read_batch(setup)  # read from the live position, applied after the swap
     swapped = swap_in(setup.store, ROUTING)
-    assert swapped.position(setup.app.name) < live_position
+    assert swapped.position(setup.app.name) == rebuilt_at < live_position
+    reference = SqlStatusView(setup.store, ROUTING, "reference")  # live all along, from the first event
+    ProjectionRunner(setup.app, "reference", TOPICS, reference.apply, lambda: reference.position("Dossiers")).catch_up()
+
+    # the rebuilt view: exactly the versions in effect at its position, every column (each still open)
+    assert all_versions(setup.store, "status") == [
+        (*version[:2], None, *version[3:]) for version in in_effect(setup.store, "reference", rebuilt_at)
+    ]
+    assert rows_of(swapped) == rows_at(reference, rebuilt_at)
+    # walks pinned before the swap are refused, those started after it see each dossier once
+    for walk in (before, ahead):
+        assert walk.next_cursor is not None
+        with pytest.raises(CursorExpired):
+            swapped.page(None, EVERYTHING, 3, walk.next_cursor)
+    after = swapped.page(None, EVERYTHING, 3, None)
+    assert after.as_of == rebuilt_at
     with pytest.raises(IntegrityError):
         setup.view.apply(in_flight)
     assert setup.catch_up() == 2  # read again from the rebuilt position
-    reference = SqlStatusView(setup.store, ROUTING, "reference")
-    ProjectionRunner(setup.app, "reference", TOPICS, reference.apply, lambda: reference.position("Dossiers")).catch_up()
-    assert all_versions(setup.store, "status") == all_versions(setup.store, "reference")
+    assert walk_on(swapped, after) == rows_at(reference, rebuilt_at)
+
+    # it carries on as the live one: the same versions from its position on (every column), rows, memos, counts
+    assert all_versions(setup.store, "status") == since(setup.store, "reference", rebuilt_at)
     assert setup.rows(None) == rows_of(reference)
-    assert len(setup.rows(None)) == 10
+    assert len(setup.rows(None)) == 11
+    assert memos(setup.store, "status") == memos(setup.store, "reference")
+    assert setup.view.dashboard(None) == reference.dashboard(None)
+    assert walk_on(swapped, ahead) == rows_at(reference, ahead.as_of)  # pinned at a position it has now reached
     assert index_names(setup.store, "status_next") == []
     assert "status_versions_current" in index_names(setup.store, "status")
     build_next(setup.store, ROUTING, setup.app)  # a second rebuild finds its names free
     assert rows_of(swap_in(setup.store, ROUTING)) == rows_of(reference)
+
+
+def in_effect(store: SqlStore, prefix: str, position: int) -> list[tuple[Any, ...]]:
+    """The versions in effect at `position` (valid_from, valid_to: the second and third columns)."""
+    return [version for version in since(store, prefix, position) if version[1] <= position]
+
+
+def since(store: SqlStore, prefix: str, position: int) -> list[tuple[Any, ...]]:
+    """The versions in effect at `position` or made after it."""
+    return [version for version in all_versions(store, prefix) if version[2] is None or version[2] > position]
+
+
+def rows_at(view: SqlStatusView, as_of: int) -> list[StatusRow]:
+    """Every row of a walk pinned at `as_of`, from before its first row."""
+    return walk_on(view, Page([], Cursor(as_of, 2**62, UUID(int=2**128 - 1)), as_of))
+
+
+def walk_on(view: SqlStatusView, page: Page) -> list[StatusRow]:
+    """The page's rows and the rest of its walk, by pages of 3."""
+    items = list(page.items)
+    while page.next_cursor is not None:
+        page = view.page(None, EVERYTHING, 3, page.next_cursor)
+        items.extend(page.items)
+    return items
+
+
+def memos(store: SqlStore, prefix: str) -> dict[str, Any]:
+    with store.transaction() as tx:
+        return {key: json.loads(memo) for key, memo in tx.query(f"SELECT contract_id, memo FROM {prefix}_memo")}
 
 
 def read_batch(setup: Setup) -> Batch:
