@@ -10,22 +10,26 @@ only, and its horizon there (`bulk_build`).
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
+import multiprocessing
 import time
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from functools import partial
 from itertools import pairwise
 from typing import Any
 from uuid import UUID
 
 import orjson
+import psycopg
 from eventsourcing.application import Application
-from eventsourcing.persistence import Tracking
+from eventsourcing.persistence import JSONTranscoder, Mapper, Tracking, Transcoder
 
 from application.projections import Batch
 from application.status import (
@@ -47,6 +51,7 @@ from application.status_projection import (
     Memo,
     ProblemCounts,
     advance,
+    problem_count,
     search_column,
     search_words,
     settle,
@@ -111,6 +116,7 @@ class SqlStatusView:
         # A bulk build (create_indexes False: a rebuild's first pass) leaves the counts to swap_in, which counts
         # the versions once; otherwise every batch keeps them, and tables filled by other means are counted here.
         self.counting = create_indexes
+        self.counted = 0  # drafts whose problems the last bulk_build counted
         if create_indexes:
             with store.transaction() as tx:
                 count_versions(tx, table_prefix, store.dialect)
@@ -172,7 +178,20 @@ class SqlStatusView:
         problems are counted once, for the version shown (`advance(deferred=True)`, then `settle`), not at every
         change of its Cerfa as a live projection must. An event that fails holds its dossier as a live batch
         does; a dossier whose version shown cannot be counted or written is projected again, event by event as
-        a live batch would, and held where that fails (see `_replay`)."""
+        a live batch would, and held where that fails (see `_replay`). COUNTING_FROM_DRAFTS drafts or more are
+        counted by COUNTING_PROCESSES processes forked once the log is read (see `_settle_all`).
+
+        The cyclic garbage collector is paused meanwhile: the memos it holds are many and long-lived, without
+        cycles, and its full collections would walk them again and again."""
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            return self._bulk_build(runner)
+        finally:
+            if collecting:
+                gc.enable()
+
+    def _bulk_build(self, runner: ProjectionRunner) -> int:
         application = runner.app.name
         previous = self.position(application)
         memos: dict[str, Memo] = {}
@@ -180,27 +199,29 @@ class SqlStatusView:
         holds: list[_Hold] = []
         processed = 0
         position = previous
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{self.prefix}-bulk") as pool:
-            reading = pool.submit(runner.next_batch, previous)
+        started = time.perf_counter()
+        read = partial(_read, runner.app, _fast_mapper(runner.app.mapper), BULK_BATCH)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{self.prefix}-bulk") as reader:
+            reading = reader.submit(read, previous)
             while True:
-                batch, complete = reading.result()
-                if batch is None:
-                    break
-                position = batch.tracking.notification_id
+                events, reached, complete = reading.result()
+                position = max(position, reached)
                 if not complete:  # read (and decode) the next batch while this one is projected
-                    reading = pool.submit(runner.next_batch, position)
-                holds.extend(self._advance_all(batch.events, memos, held))
-                processed += len(batch.events)
+                    reading = reader.submit(read, reached)
+                holds.extend(self._advance_all(events, memos, held))
+                processed += len(events)
                 if complete:
                     break
         if position == previous:
             return processed
+        projected = time.perf_counter()
         records, failed = self._settle_all(memos)
         if failed:
             replayed, more_holds = self._replay(runner, failed, position)
             holds.extend(more_holds)
             records.extend(_record(key, memo) for key, memo in replayed.items())
             memos.update(replayed)
+        counted = time.perf_counter()
         with self._store.transaction() as tx:
             tracking.advance(tx, self.prefix, Tracking(application, position), previous)
             for key, memo, at, event, error in holds:
@@ -217,6 +238,15 @@ class SqlStatusView:
                 " ON CONFLICT (name) DO UPDATE SET value = excluded.value",
                 (position,),
             )
+        log.info(
+            "status rebuild: %d events projected in %.1f s, %d drafts counted in %.1f s, %d dossiers written in %.1f s",
+            processed,
+            projected - started,
+            sum(1 for memo in memos.values() if memo["cerfa"] is not None),
+            counted - projected,
+            len(records),
+            time.perf_counter() - counted,
+        )
         return processed
 
     def _advance_all(self, events: Sequence[tuple[int, Any]], memos: dict[str, Memo], held: set[str]) -> list[_Hold]:
@@ -240,16 +270,52 @@ class SqlStatusView:
 
     def _settle_all(self, memos: dict[str, Memo]) -> tuple[list[dict[str, Any]], set[str]]:
         """The version of each dossier as stored, its problems counted when still a draft; the dossiers for which
-        that failed (left out, and out of `memos`)."""
+        that failed (left out, and out of `memos`).
+
+        COUNTING_FROM_DRAFTS drafts or more are counted by COUNTING_PROCESSES processes forked now, which find
+        the memos in their copy of this one (nothing sent but ranges, nothing loaded again), while this one makes
+        the other dossiers' versions. Forked from a process with threads, they only count (pure Python: the rules,
+        no I/O, no lock); where fork is not offered, this process counts."""
+        drafts = [key for key, memo in memos.items() if memo["problem_count"] is None]
+        self.counted = len(drafts)
+        counting: list[tuple[list[str], Future[list[int | None]]]] = []
+        pool = None
+        if (
+            len(drafts) >= COUNTING_FROM_DRAFTS
+            and COUNTING_PROCESSES
+            and "fork" in multiprocessing.get_all_start_methods()
+        ):
+            _to_count[:] = [(memos[key], self._routing) for key in drafts]
+            pool = ProcessPoolExecutor(COUNTING_PROCESSES, mp_context=multiprocessing.get_context("fork"))
+            for start in range(0, len(drafts), COUNTING_CHUNK):
+                end = min(len(drafts), start + COUNTING_CHUNK)
+                counting.append((drafts[start:end], pool.submit(_count_drafts, start, end)))
         records: list[dict[str, Any]] = []
         failed: set[str] = set()
-        for key, memo in memos.items():
+
+        def add(key: str, memo: Memo) -> None:
             try:
                 if memo["problem_count"] is None:
                     settle(memo, self._routing, self._counts)
                 records.append(_record(key, memo))
             except Exception:  # projected again event by event, and held where that fails (_replay)
                 failed.add(key)
+
+        for key, memo in memos.items():
+            if not counting or memo["problem_count"] is not None:
+                add(key, memo)
+        try:
+            for keys, done in counting:
+                for key, count in zip(keys, done.result(), strict=True):
+                    if count is None:
+                        failed.add(key)
+                    else:
+                        memos[key]["problem_count"] = count
+                        add(key, memos[key])
+        finally:
+            _to_count.clear()
+            if pool is not None:
+                pool.shutdown(cancel_futures=True)
         for key in failed:
             del memos[key]
         return records, failed
@@ -274,6 +340,13 @@ class SqlStatusView:
     def _bulk_insert(
         self, tx: Transaction, table: str, columns: tuple[str, ...], records: list[dict[str, Any]]
     ) -> None:
+        """Many rows into an empty table: COPY on PostgreSQL, else statements of BULK_BATCH rows."""
+        cursor = getattr(tx, "_cursor", None)  # the store's transaction on PostgreSQL (infrastructure/sql_store.py)
+        if isinstance(cursor, psycopg.Cursor):
+            with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                for record in records:
+                    copy.write_row([record[column] for column in columns])
+            return
         for start in range(0, len(records), BULK_BATCH):
             self._insert(tx, table, columns, records[start : start + BULK_BATCH])
 
@@ -708,6 +781,99 @@ def _create_extensions(store: SqlStore) -> bool:
         log.warning("status read model: no trigram index for the name search (%s); searches walk instead", error)
         return False
     return True
+
+
+COUNTING_PROCESSES = 2  # processes counting a rebuild's drafts (0: the rebuilding process counts them)
+COUNTING_FROM_DRAFTS = 1000  # fewer are counted by the rebuilding process (a fork costs more than they do)
+COUNTING_CHUNK = 200  # drafts per task
+_to_count: list[tuple[Memo, IdccRouting]] = []  # the drafts to count, as the forked processes find them
+
+
+def _count_drafts(start: int, end: int) -> list[int | None]:
+    """In a forked process: the blocking problems of these drafts, as status_projection.problem_count says; None
+    where counting failed (the dossier is then projected again by the rebuilding process, and held there)."""
+    counts: list[int | None] = []
+    for memo, routing in _to_count[start:end]:
+        try:
+            counts.append(problem_count(memo["cerfa"], memo["opco_choice"], memo["has_mandate"], routing))
+        except Exception:
+            counts.append(None)
+    return counts
+
+
+def _read(app: Application[UUID], mapper: Mapper[UUID], size: int, previous: int) -> tuple[list[Any], int, bool]:
+    """What ProjectionRunner.next_batch reads, decoded by `mapper`: the events after `previous` (at most `size`),
+    the position reached, and whether that is the log's head (then the position is the head)."""
+    head = app.recorder.max_notification_id() or 0  # read first: every event up to it is committed
+    found = app.recorder.select_notifications(previous + 1, size, topics=TOPICS)
+    complete = len(found) < size
+    last = found[-1].id if found else previous
+    return [(n.id, mapper.to_domain_event(n)) for n in found], max(last, head) if complete else last, complete
+
+
+def _fast_mapper(mapper: Mapper[UUID]) -> Mapper[UUID]:
+    """The application's mapper with its JSON decoded by orjson (a rebuild decodes every event of the log), the
+    same cipher and compressor; itself when its transcoder is not eventsourcing's JSONTranscoder."""
+    if type(mapper.transcoder) is not JSONTranscoder:
+        return mapper
+    return Mapper(OrjsonTranscoder(mapper.transcoder), mapper.compressor, mapper.cipher)
+
+
+class OrjsonTranscoder(Transcoder):
+    """Decodes what a JSONTranscoder encoded into the same values, with orjson: the JSON parsed at once, then each
+    object `{"_type_": name, "_data_": data}` (innermost first, as JSONTranscoder's object hook) made its registered
+    type. What orjson reads otherwise is left to the JSONTranscoder: JSON it refuses (NaN, infinities, lone
+    surrogates) and integers beyond 64 bits (orjson makes them floats: any float that large sends the document
+    there, an integer or not). Encoding too."""
+
+    def __init__(self, transcoder: JSONTranscoder) -> None:
+        self._transcoder = transcoder
+        self._names = transcoder.names
+
+    def encode(self, obj: Any) -> bytes:
+        return self._transcoder.encode(obj)
+
+    def decode(self, data: bytes) -> Any:
+        try:
+            value = orjson.loads(data)
+            kind = type(value)
+            if kind is dict or kind is list:
+                return self._revive(value)
+            if kind is float and not -_INT64 < value < _INT64:
+                raise _NotOrjson
+            return value
+        except (orjson.JSONDecodeError, _NotOrjson):
+            return self._transcoder.decode(data)
+
+    def _revive(self, value: Any) -> Any:
+        if type(value) is list:
+            for index, item in enumerate(value):
+                kind = type(item)
+                if kind is dict or kind is list:
+                    value[index] = self._revive(item)
+                elif kind is float and not -_INT64 < item < _INT64:
+                    raise _NotOrjson
+            return value
+        for key, item in value.items():
+            kind = type(item)
+            if kind is dict or kind is list:
+                value[key] = self._revive(item)
+            elif kind is float and not -_INT64 < item < _INT64:
+                raise _NotOrjson
+        if len(value) == 2 and "_type_" in value and "_data_" in value:
+            try:
+                transcoding = self._names[value["_type_"]]
+            except (KeyError, TypeError):
+                return self._transcoder._decode_obj(value)  # its error, as it says it
+            return transcoding.decode(value["_data_"])
+        return value
+
+
+_INT64 = 2.0**63  # orjson reads integers within 64 bits as integers, larger ones as floats
+
+
+class _NotOrjson(Exception):
+    """A document orjson would read otherwise than the JSON transcoder."""
 
 
 def _version_records(versions: dict[str, list[dict[str, Any]]]) -> Iterator[dict[str, Any]]:

@@ -56,11 +56,15 @@ def test_a_failing_event_holds_its_dossier_only_until_a_rebuild(
         assert current.position > held.position  # both patches projected, the one that failed and the next
 
 
+@pytest.mark.parametrize("forked", [False, True], ids=["counted here", "counted in forked processes"])
 def test_a_rebuild_that_cannot_count_a_shown_cerfa_holds_its_dossier_where_the_live_projection_did(
-    database_url: str, complete_cerfa: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+    database_url: str, complete_cerfa: dict[str, Any], monkeypatch: pytest.MonkeyPatch, forked: bool
 ) -> None:
     """A rebuild counts a draft's problems for its last version only; when that fails, the dossier's events are
     projected again one by one, as a live batch does, and it is held at the same event."""
+    if forked:
+        monkeypatch.setattr(status_view, "COUNTING_FROM_DRAFTS", 1)
+        monkeypatch.setattr(status_view, "COUNTING_CHUNK", 1)
     with status_setup(database_url) as setup:
         poisoned = create(setup.app, complete_cerfa, CFA_A, "HELD-2")
         healthy = create(setup.app, complete_cerfa, CFA_A, "OK-2")
@@ -73,6 +77,7 @@ def test_a_rebuild_that_cannot_count_a_shown_cerfa_holds_its_dossier_where_the_l
             return counted(document, *args)
 
         monkeypatch.setattr(status_projection, "problem_count", failing)
+        monkeypatch.setattr(status_view, "problem_count", failing)  # what the forked processes call
         who = principal(CFA_A)
         setup.app.patch_cerfa(who, poisoned, {"apprenti": {"nomUsage": "Durand"}}, None)
         setup.app.patch_cerfa(who, poisoned, {"apprenti": {"nomUsage": "Dupont"}}, None)
@@ -82,7 +87,9 @@ def test_a_rebuild_that_cannot_count_a_shown_cerfa_holds_its_dossier_where_the_l
         assert (held.contract_id, held.event_type) == (poisoned, "CerfaPatched")
         live = {r.contract_id: r for r in setup.rows(CFA_A)}
 
-        rebuilt = rebuild_status_view(setup.store, idcc_routing(), setup.app)
+        built = status_view.build_next(setup.store, idcc_routing(), setup.app)
+        assert built.counted == 2
+        rebuilt = status_view.swap_in(setup.store, idcc_routing())
         assert rebuilt.held(CFA_A) == [held]
         assert {r.contract_id: r for r in setup.rows(CFA_A)} == live
         assert live[healthy].position > live[poisoned].position

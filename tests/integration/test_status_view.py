@@ -17,6 +17,7 @@ from application.projections import Batch
 from application.status import ContractFilter, Cursor, Page, StatusRow
 from application.status_projection import TOPICS, CursorExpired
 from domain.opcos import Opco
+from infrastructure import status_view
 from infrastructure.projection_runner import ProjectionRunner
 from infrastructure.reference_data import idcc_routing
 from infrastructure.sql_store import SqlStore
@@ -292,6 +293,49 @@ def test_a_rebuild_keeps_each_dossiers_version_at_its_position_and_carries_on_as
     assert "status_versions_current" in index_names(setup.store, "status")
     build_next(setup.store, ROUTING, setup.app)  # a second rebuild finds its names free
     assert rows_of(swap_in(setup.store, ROUTING)) == rows_of(reference)
+
+
+def test_a_rebuild_counting_its_drafts_in_forked_processes_counts_as_the_live_view(
+    setup: Setup, mix: Mix, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(status_view, "COUNTING_FROM_DRAFTS", 1)
+    monkeypatch.setattr(status_view, "COUNTING_CHUNK", 2)
+    live, live_memos = setup.rows(None), memos(setup.store, "status")
+    drafts = [row for row in live if row.state in ("drafted", "mandate_checked")]
+    assert len(drafts) > 2
+    assert build_next(setup.store, ROUTING, setup.app).counted == len(drafts)
+    assert rows_of(swap_in(setup.store, ROUTING)) == live
+    assert memos(setup.store, "status") == live_memos
+
+
+def test_the_rebuilds_decoder_reads_every_event_as_the_applications_mapper(setup: Setup, mix: Mix) -> None:
+    fast = status_view._fast_mapper(setup.app.mapper)
+    assert isinstance(fast.transcoder, status_view.OrjsonTranscoder)
+    notifications = setup.app.recorder.select_notifications(1, 1000)
+    assert len(notifications) > 30
+    for notification in notifications:
+        ours, theirs = fast.to_domain_event(notification), setup.app.mapper.to_domain_event(notification)
+        assert type(ours) is type(theirs)
+        assert vars(ours) == vars(theirs)
+    decoded_once = False
+    for text in (
+        b'{"a": [1, {"_type_": "decimal_str", "_data_": "1.50"}], "b": {"_type_": "uuid_hex", "_data_": "%s"}}'
+        % (b"0" * 32),
+        b'{"unknown": {"_type_": "nothing_known", "_data_": 1}}',
+        b'{"big": [123456789012345678901234567890, -9223372036854775809], "u64": 18446744073709551615}',
+        b'{"nan": NaN, "inf": 1e400, "float": 1.5e300, "nested": {"_type_": "date_iso", "_data_": "2026-11-27"}}',
+        b"123456789012345678901234567890",
+    ):
+        try:
+            expected = setup.app.mapper.transcoder.decode(text)
+        except Exception as error:
+            with pytest.raises(type(error)):
+                fast.transcoder.decode(text)
+            continue
+        decoded = fast.transcoder.decode(text)
+        assert repr(decoded) == repr(expected)  # NaN included, and the integers' types
+        decoded_once = True
+    assert decoded_once
 
 
 def in_effect(store: SqlStore, prefix: str, position: int) -> list[tuple[Any, ...]]:
