@@ -21,6 +21,8 @@ from application.errors import (
     NotFound,
     VersionMismatch,
 )
+from application.invoice_status import InvoiceCursorExpired
+from application.status_projection import CursorExpired
 from domain.cerfa_document import InvalidCerfa, validation_problems
 from domain.errors import InvalidValue, InvalidValues, NotAllowedInState, RulesConflict, SubmissionBlocked
 from domain.problems import Problem
@@ -69,6 +71,9 @@ _REFUSALS: dict[type[Exception], tuple[int, str, str]] = {
     NotAllowedInState: (409, "Not allowed in this state", "state-conflict"),
     DuplicateNumeroInterne: (409, "Duplicate numeroInterne", "duplicate-numero-interne"),
     DuplicateInvoiceNumber: (409, "Duplicate numeroInterneFacture", "duplicate-invoice-number"),
+    # a walk older than the read model's pruned horizon, or made on tables a rebuild replaced: start it again
+    CursorExpired: (410, "Cursor expired", "cursor-expired"),
+    InvoiceCursorExpired: (410, "Cursor expired", "cursor-expired"),
 }
 
 

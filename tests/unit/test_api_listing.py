@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from application.status import row_from_stored
 from application.status_queries import KEY_CACHE_SECONDS, StatusQueries
 from domain.opcos import Opco
+from infrastructure.status_view import rebuild_status_view
 from interfaces.api import listing
 from interfaces.api.app import create_app
 from interfaces.api.problem_details import install_problem_handlers
@@ -262,3 +263,20 @@ def test_the_dashboard_reads_each_opco_account_once_in_a_while(services: Contain
     now[0] += 0.2
     assert queries._usable("1", "ATLAS") is True
     assert len(reads) == 3
+
+
+def test_a_walk_begun_before_a_rebuild_is_told_to_start_again(
+    client: TestClient, services: Container, cfa: dict[str, str], complete_cerfa: dict[str, Any]
+) -> None:
+    for n in range(3):
+        create(client, cfa, complete_cerfa, f"W-{n}")
+    services.worker.project_once()
+    first = client.get("/contracts?limit=2", headers=cfa).json()
+    create(client, cfa, complete_cerfa, "W-3")  # the rebuilt view ends past the walk's position
+    rebuild_status_view(services.store, services.dossiers.routing, services.dossiers)
+    expired = client.get(f"/contracts?limit=2&cursor={first['nextCursor']}", headers=cfa)
+    assert expired.status_code == 410, expired.text
+    assert expired.headers["content-type"] == "application/problem+json"
+    assert expired.json()["type"] == "urn:convergence:problem:cursor-expired"
+    again = client.get("/contracts?limit=10", headers=cfa).json()
+    assert [i["numeroInterne"] for i in again["items"]] == ["W-3", "W-2", "W-1", "W-0"]
