@@ -8,7 +8,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -27,6 +27,11 @@ class Transaction(ABC):
 
     @abstractmethod
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
+
+    def copy_rows(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> bool:
+        """Many rows into a table by the store's bulk path (COPY on PostgreSQL); False where there is none, and
+        the caller inserts them by statements."""
+        return False
 
 
 class SqlStore(ABC):
@@ -134,6 +139,12 @@ class _PostgresTransaction(Transaction):
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         self._cursor.execute(sql, tuple(params) or None)
         return list(self._cursor.fetchall())
+
+    def copy_rows(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> bool:
+        with self._cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        return True
 
 
 class PostgresStore(SqlStore):

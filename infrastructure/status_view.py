@@ -27,7 +27,6 @@ from typing import Any
 from uuid import UUID
 
 import orjson
-import psycopg
 from eventsourcing.application import Application
 from eventsourcing.persistence import JSONTranscoder, Mapper, Tracking, Transcoder
 
@@ -341,11 +340,7 @@ class SqlStatusView:
         self, tx: Transaction, table: str, columns: tuple[str, ...], records: list[dict[str, Any]]
     ) -> None:
         """Many rows into an empty table: COPY on PostgreSQL, else statements of BULK_BATCH rows."""
-        cursor = getattr(tx, "_cursor", None)  # the store's transaction on PostgreSQL (infrastructure/sql_store.py)
-        if isinstance(cursor, psycopg.Cursor):
-            with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-                for record in records:
-                    copy.write_row([record[column] for column in columns])
+        if tx.copy_rows(table, columns, ([record[column] for column in columns] for record in records)):
             return
         for start in range(0, len(records), BULK_BATCH):
             self._insert(tx, table, columns, records[start : start + BULK_BATCH])
