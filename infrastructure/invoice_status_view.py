@@ -58,7 +58,7 @@ from application.invoice_status import (
 )
 from application.invoice_status_projection import TOPICS, Memo, cents, from_cents, kind_of, project
 from application.projections import Batch
-from infrastructure import tracking
+from infrastructure import temporal_versions, tracking
 from infrastructure.invoice_status_schema import (
     AWAITING,
     ECHEANCE_COLUMNS,
@@ -223,21 +223,8 @@ class SqlInvoiceStatusView:
         )
 
     def prune(self, keep_after_position: int) -> int:
-        """Delete the versions closed at or before this position (never past the view's own position); walks
-        pinned before it are refused from then on. The number of versions deleted."""
-        with self._store.transaction() as tx:
-            horizon = min(keep_after_position, _head(tx, self.prefix))
-            if horizon <= _horizon(tx, self.prefix):
-                return 0
-            deleted = tx.execute(
-                f"DELETE FROM {self._versions} WHERE valid_to IS NOT NULL AND valid_to <= %s", (horizon,)
-            )
-            tx.execute(
-                f"INSERT INTO {self.prefix}_meta (name, value) VALUES ('horizon', %s)"
-                " ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-                (horizon,),
-            )
-            return deleted
+        """Delete the versions a walk can no longer need (temporal_versions.prune); the number deleted."""
+        return temporal_versions.prune(self._store, self.prefix, self._versions, keep_after_position)
 
     # -- reading ------------------------------------------------------------------------------------------------
 
@@ -446,16 +433,6 @@ def _cfa_of(memo: Memo | None, event: Any) -> str | None:
     except Exception:  # an event whose data cannot even be read
         return None
     return cfa if isinstance(cfa, str) else None
-
-
-def _head(tx: Transaction, prefix: str) -> int:
-    rows = tx.query("SELECT COALESCE(MAX(position), 0) FROM projection_tracking WHERE projection = %s", (prefix,))
-    return int(rows[0][0])
-
-
-def _horizon(tx: Transaction, prefix: str) -> int:
-    rows = tx.query(f"SELECT value FROM {prefix}_meta WHERE name = 'horizon'")
-    return int(rows[0][0]) if rows else 0
 
 
 def _dashboard(rows: list[Row]) -> InvoiceDashboard:
