@@ -13,7 +13,6 @@ from application.invoices import Invoices
 from application.opco_gateway import OpcoEndpoint, OpcoGateway, SentDossier, SentInvoice
 from domain.contract import Contract
 from domain.invoice import Invoice
-from domain.invoicing.states import PAYMENT_STATES
 from domain.invoicing.wire import invoice_payload
 from domain.transmission import contract_payload
 
@@ -104,12 +103,6 @@ class InvoiceChannel:
             invoice.record_sent(
                 numero_externe=found.numero_externe, etat=found.etat, found_by_lookup=True, actor=WORKER.actor
             )
-            if found.etat in PAYMENT_STATES:
-                invoice.record_opco_payment(
-                    paid_total=found.montant_regle if found.montant_regle is not None else invoice.amount,
-                    paid_on=found.date_reglement,
-                    reference_virement=found.reference_virement,
-                    actor=WORKER.actor,
-                )
+            found.record_payment_on(invoice, WORKER.actor)
 
         return found_there

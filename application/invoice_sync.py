@@ -83,13 +83,7 @@ class InvoiceSync:
             log.warning("unknown invoice state %r for %s: kept verbatim", state.etat, state.numero_interne_facture)
 
         def apply(invoice: Invoice) -> None:
-            if state.etat in PAYMENT_STATES:
-                invoice.record_opco_payment(
-                    paid_total=state.montant_regle if state.montant_regle is not None else invoice.amount,
-                    paid_on=state.date_reglement,
-                    reference_virement=state.reference_virement,
-                    actor=WORKER.actor,
-                )
+            state.record_payment_on(invoice, WORKER.actor)
             invoice.record_opco_state(
                 etat=state.etat, commentaire=state.commentaire, numero_externe=state.numero_externe, actor=WORKER.actor
             )

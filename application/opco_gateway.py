@@ -12,6 +12,8 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from domain.contract import Contract
+from domain.invoice import Invoice
+from domain.invoicing.states import PAYMENT_STATES
 from domain.opcos import Opco
 
 ENGAGE = "ENGAGE"  # the OPCO committed to fund the contract
@@ -124,6 +126,16 @@ class InvoiceState:
     date_reglement: date | None = None
     commentaire: str | None = None
     numero_externe: str | None = None
+
+    def record_payment_on(self, invoice: Invoice, actor: str) -> None:
+        """Where the OPCO reports a payment (REGLE, REGLE_PARTIEL), record what it paid in all on the invoice."""
+        if self.etat in PAYMENT_STATES:
+            invoice.record_opco_payment(
+                paid_total=self.montant_regle if self.montant_regle is not None else invoice.amount,
+                paid_on=self.date_reglement,
+                reference_virement=self.reference_virement,
+                actor=actor,
+            )
 
 
 @dataclass(frozen=True, slots=True)
