@@ -17,7 +17,7 @@ from domain.errors import InvalidValue, NotAllowedInState, SubmissionBlocked
 from domain.ids import named_id
 from domain.invoicing.ledger import new_entry
 from domain.merge_patch import apply_merge_patch, merge_diff
-from domain.money import euros, stored
+from domain.money import euros, money_text
 from domain.opcos import IdccRouting, Opco
 from domain.problems import Problem
 from domain.submission import submission_problems
@@ -220,7 +220,7 @@ class Contract(Aggregate):
         """The CFA's forecast of the annual NPEC, for the funding schedule until the OPCO commits (null clears it)."""
         if npec is not None and npec <= 0:
             raise InvalidValue("npec", "not_positive", f"the NPEC must be a positive amount, not {npec}")
-        value = None if npec is None else stored(euros(npec))
+        value = None if npec is None else money_text(euros(npec))
         if value != self.npec_forecast:
             self._npec_forecast(npec=value, actor=actor)
 

@@ -16,7 +16,7 @@ from domain.errors import InvalidValue, NotAllowedInState
 from domain.ids import named_id
 from domain.invoicing.lines import InvoiceLine, total
 from domain.invoicing.states import OPCO_INVOICE_STATES, RELEASED_STATES, InvoiceState
-from domain.money import ZERO, euros, stored
+from domain.money import ZERO, euros, money_text
 from domain.transmission import attempt_ended, attempt_started, failure_recorded, new_transmission, parked, resumed
 
 PAYABLE_STATES = frozenset({InvoiceState.SENT, InvoiceState.ACCEPTED, InvoiceState.PARTIALLY_PAID})
@@ -129,7 +129,7 @@ class Invoice(Aggregate):
             )
         self.trigger_event(
             self.PaymentRecorded,
-            amount=stored(amount),
+            amount=money_text(amount),
             paid_on=paid_on,
             reference_virement=reference_virement,
             source=source,
@@ -190,7 +190,7 @@ class Invoice(Aggregate):
         if new > 0:
             self.trigger_event(
                 self.PaymentRecorded,
-                amount=stored(new),
+                amount=money_text(new),
                 paid_on=paid_on,
                 reference_virement=reference_virement,
                 source="opco",

@@ -1,4 +1,4 @@
-"""Amounts in euros and cents: Decimal with two places, never float."""
+"""Amounts in euros and cents: Decimal with two places, rounded half up, never float."""
 
 from __future__ import annotations
 
@@ -21,6 +21,11 @@ def euros(value: Decimal | int | str) -> Decimal:
     return amount.quantize(CENT)
 
 
-def stored(amount: Decimal) -> str:
-    """As events keep amounts: a decimal string with two places."""
-    return str(amount.quantize(CENT))
+def money(amount: Decimal) -> Decimal:
+    """Rounded to the cent, half up."""
+    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def money_text(amount: Decimal) -> str:
+    """As events keep amounts and the API shows them: a decimal string with two places."""
+    return str(money(amount))

@@ -9,8 +9,8 @@ from decimal import Decimal, InvalidOperation
 
 from domain.funding.dates import iso
 from domain.funding.instalments import Instalment
-from domain.funding.money import CENT, ZERO, money, money_text
 from domain.funding.schedule import FundingSchedule
+from domain.money import CENT, ZERO, money, money_text
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,9 +8,9 @@ from decimal import Decimal
 from enum import StrEnum
 
 from domain.funding.dates import ONE_DAY, anniversary, iso, months_later
-from domain.funding.money import ZERO, money, money_text
 from domain.funding.regimes import Regime
 from domain.funding.years import ContractYear
+from domain.money import ZERO, money, money_text
 
 PAYMENT_DAYS = timedelta(days=30)  # the OPCO pays within 30 days of receiving the invoice
 PROOF_DEADLINE_MONTHS = 4  # 2025 regime: the 10 % is lost unless invoiced within 4 months of the contract's end

@@ -6,10 +6,10 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from domain.funding.instalments import Instalment, year_instalments
-from domain.funding.money import ZERO, money, money_text
 from domain.funding.regimes import Regime, regime_of
 from domain.funding.terms import FundingTerms, applied_npec
 from domain.funding.years import ContractYear, contract_years
+from domain.money import ZERO, money, money_text
 
 EMPLOYER_PARTICIPATION = Decimal("750.00")  # L6332-14, R6332-25-1: contracts concluded from 2025-07-01, level ≥ 6
 PARTICIPATION_LEVEL = 6

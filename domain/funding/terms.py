@@ -7,8 +7,8 @@ from datetime import date
 from decimal import Decimal
 
 from domain.funding.errors import FundingTermsInvalid
-from domain.funding.money import money
 from domain.funding.regimes import Regime, regime_of
+from domain.money import money
 
 DISTANCE_RATE = Decimal("0.80")  # décret 2025-586: -20 % when ≥ 80 % of the training is remote
 DISTANCE_FLOOR = Decimal("4000.00")

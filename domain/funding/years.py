@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from domain.funding.dates import ONE_DAY, anniversary, iso, started_months
 from domain.funding.errors import FundingTermsInvalid
-from domain.funding.money import ZERO, money_text
+from domain.money import ZERO, money_text
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ from typing import Any
 from uuid import UUID
 
 from domain.invoicing.kinds import InvoiceKind
-from domain.money import euros, stored
+from domain.money import euros, money_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +43,7 @@ class InvoiceLine:
             "numeroEcheance": self.numero_echeance,
             "codification": self.codification,
             "kind": self.kind.value,
-            "amount": stored(self.amount),
+            "amount": money_text(self.amount),
             "quantity": self.quantity,
         }
 

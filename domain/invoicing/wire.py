@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from domain.invoicing.lines import InvoiceLine, total
-from domain.money import ZERO, stored
+from domain.money import ZERO, money_text
 
 
 def invoice_payload(
@@ -23,7 +23,7 @@ def invoice_payload(
     return {
         "numeroInterneFacture": numero_interne_facture,
         "dateFacture": invoice_date.isoformat(),
-        "montantFacture": stored(total(lines)),
+        "montantFacture": money_text(total(lines)),
         "organismeFormation": {"siret": cfa_siret},
         "dossiers": [_dossier(numero, its_lines) for numero, its_lines in dossiers.items()],
     }
@@ -33,14 +33,14 @@ def _dossier(numero_interne: str, lines: list[InvoiceLine]) -> dict[str, Any]:
     return {
         "numeroInterneDossier": numero_interne,
         "numeroExterneDossier": lines[0].numero_externe,
-        "montant": stored(total(lines)),
+        "montant": money_text(total(lines)),
         "lignes": [
             {
                 "numeroEcheance": line.numero_echeance,
                 "codification": line.codification,
                 "nature": line.kind.nature,
                 "quantite": line.quantity if line.quantity is not None else 1,
-                "montant": stored(line.amount),
+                "montant": money_text(line.amount),
             }
             for line in lines
         ],
