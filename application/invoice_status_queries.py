@@ -21,6 +21,7 @@ from application.invoice_status import (
     ViewBehind,
 )
 from application.ports import Clock
+from application.projections import wait_for_position
 
 PAYMENT_DAYS = 30  # the legal payment delay (Code de commerce L441-10, as applied to the OPCOs' invoices)
 
@@ -90,12 +91,7 @@ class InvoiceStatusQueries:
 
     def wait_for(self, position: int, timeout: float) -> bool:
         """Read-your-writes: True once the read model has reached `position`, False after `timeout` seconds."""
-        deadline = time.monotonic() + timeout
-        while self.position() < position:
-            if time.monotonic() >= deadline:
-                return False
-            self._sleep(0.02)
-        return True
+        return wait_for_position(self.position, position, timeout, self._sleep)
 
     # -- internals ------------------------------------------------------------------------------------------
 

@@ -1,7 +1,9 @@
-"""What a projection receives from the notification log."""
+"""What a projection receives from the notification log, and how a reader waits for a read model to catch up."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,3 +20,15 @@ class Batch:
     events: list[tuple[int, Any]]
     previous: int
     tracking: Tracking
+
+
+def wait_for_position(
+    position_of: Callable[[], int], position: int, timeout: float, sleep: Callable[[float], None] = time.sleep
+) -> bool:
+    """Read-your-writes: True once the read model's position reaches `position`, False after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while position_of() < position:
+        if time.monotonic() >= deadline:
+            return False
+        sleep(0.02)
+    return True

@@ -10,6 +10,7 @@ from datetime import timedelta
 from application.access import Principal
 from application.opco_accounts import OpcoAccounts
 from application.ports import Clock
+from application.projections import wait_for_position
 from application.status import (
     AttentionItem,
     ContractFilter,
@@ -86,12 +87,7 @@ class StatusQueries:
 
     def wait_for(self, position: int, timeout: float) -> bool:
         """Read-your-writes: True once the read model has reached `position`, False after `timeout` seconds."""
-        deadline = time.monotonic() + timeout
-        while self.position() < position:
-            if time.monotonic() >= deadline:
-                return False
-            self._sleep(0.02)
-        return True
+        return wait_for_position(self.position, position, timeout, self._sleep)
 
     def _reasons(self, row: StatusRow) -> tuple[str, ...]:
         now, today = self._clock.now(), self._clock.today()
