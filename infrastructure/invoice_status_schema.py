@@ -7,6 +7,7 @@ seconds (DOUBLE PRECISION), dates as ISO text (so that they compare as dates), b
 
 from __future__ import annotations
 
+from infrastructure import temporal_versions
 from infrastructure.sql_store import Transaction
 
 INVOICE_COLUMNS = (
@@ -77,12 +78,8 @@ def column_type(column: str) -> str:
 
 
 def json_rows(dialect: str, columns: tuple[str, ...]) -> str:
-    """A SELECT of these columns from one parameter, a JSON array of objects: many rows in one statement."""
-    if dialect == "postgresql":
-        definitions = ", ".join(f"{column} {column_type(column)}" for column in columns)
-        return f"SELECT {', '.join(columns)} FROM json_to_recordset(%s::json) AS x({definitions})"
-    extracted = ", ".join(f"json_extract(value, '$.{column}') AS {column}" for column in columns)
-    return f"SELECT {extracted} FROM json_each(%s) WHERE 1 = 1"  # the WHERE lets an ON CONFLICT clause follow
+    """Many rows of this view's columns in one statement (temporal_versions.json_rows)."""
+    return temporal_versions.json_rows(dialect, columns, column_type)
 
 
 def table_ddl(prefix: str) -> tuple[str, ...]:

@@ -7,6 +7,7 @@ booleans as integers 0/1, ids as text.
 
 from __future__ import annotations
 
+from infrastructure import temporal_versions
 from infrastructure.sql_store import Transaction
 
 ROW_COLUMNS = (
@@ -53,13 +54,8 @@ COLUMN_TYPES = {column: _NOT_TEXT.get(column, "TEXT") for column in (*VERSION_CO
 
 
 def json_rows(dialect: str, columns: tuple[str, ...]) -> str:
-    """A SELECT of these columns from one parameter, a JSON array of objects: many rows in one statement whose
-    text never changes (so the driver's parse is cached) and with one placeholder."""
-    if dialect == "postgresql":
-        definitions = ", ".join(f"{column} {COLUMN_TYPES[column]}" for column in columns)
-        return f"SELECT {', '.join(columns)} FROM json_to_recordset(%s::json) AS x({definitions})"
-    extracted = ", ".join(f"json_extract(value, '$.{column}') AS {column}" for column in columns)
-    return f"SELECT {extracted} FROM json_each(%s) WHERE 1 = 1"  # the WHERE lets an ON CONFLICT clause follow
+    """Many rows of this view's columns in one statement (temporal_versions.json_rows)."""
+    return temporal_versions.json_rows(dialect, columns, COLUMN_TYPES.__getitem__)
 
 
 def table_ddl(prefix: str) -> tuple[str, ...]:
