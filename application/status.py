@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from uuid import UUID
 
 from application.projections import Batch
+from domain.money import CENT
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,9 +48,8 @@ class StatusRow:
     position: int  # log position of the last change
 
 
-# A row as the store keeps it (StoredRow): StatusRow's values in this order, in plain types that cost nothing to read
-# and that a JSON encoder takes as they are: the id, dates and the commitment as text (ISO dates, decimal amount),
-# booleans as 0/1, moments as epoch seconds. The API's list encodes pages from it without an object per row.
+# A row as the store keeps it (StoredRow): StatusRow's values in this order, in plain types: the id, dates and the
+# commitment as text (ISO dates, decimal amount), booleans as 0/1, moments as epoch seconds.
 STORED_FIELDS = (
     "contract_id",
     "position",
@@ -108,6 +108,36 @@ def row_from_stored(r: StoredRow) -> StatusRow:
     )
 
 
+def list_item(row: StatusRow) -> dict[str, Any]:
+    """The dossier as the API lists it (GET /contracts, /attention). The read model stores it, encoded, with each
+    version, so that a page is sent as stored, with no object per row."""
+    return {
+        "id": str(row.contract_id),
+        "numeroInterne": row.numero_interne,
+        "cfaSiret": row.cfa_siret,
+        "state": row.state,
+        "opco": row.opco,
+        "apprenticeName": row.apprentice_name,
+        "employerName": row.employer_name,
+        "employerSiret": row.employer_siret,
+        "formationRncp": row.formation_rncp,
+        "formationTitle": row.formation_title,
+        "startDate": row.start_date.isoformat() if row.start_date else None,
+        "endDate": row.end_date.isoformat() if row.end_date else None,
+        "numeroExterne": row.numero_externe,
+        "numeroDeca": row.numero_deca,
+        "opcoState": row.opco_state,
+        "problemCount": row.problem_count,
+        "hasMandate": row.has_mandate,
+        "parked": row.parked,
+        "commitment": str(row.commitment.quantize(CENT)) if row.commitment is not None else None,
+        "createdAt": row.created_at.isoformat(),
+        "updatedAt": row.updated_at.isoformat(),
+        "submittedAt": row.submitted_at.isoformat() if row.submitted_at else None,
+        "sentAt": row.sent_at.isoformat() if row.sent_at else None,
+    }
+
+
 @dataclass(frozen=True, slots=True)
 class ContractFilter:
     states: tuple[str, ...] = ()
@@ -137,15 +167,12 @@ class Page:
 
 
 @dataclass(frozen=True, slots=True)
-class StoredPage:
-    """A page as the store keeps its rows (STORED_FIELDS), for a caller that encodes them itself."""
+class ItemPage:
+    """A page as the API lists it: each dossier's list_item as the store keeps it, JSON text, ready to send."""
 
-    rows: list[StoredRow]
+    items: list[str]
     next_cursor: Cursor | None
     as_of: int
-
-    def decoded(self) -> Page:
-        return Page([row_from_stored(row) for row in self.rows], self.next_cursor, self.as_of)
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,10 +214,8 @@ class StatusView(Protocol):
         """Dossiers by last change, newest first; cfa_siret None: every CFA (the operator)."""
         ...
 
-    def stored_page(
-        self, cfa_siret: str | None, where: ContractFilter, limit: int, cursor: Cursor | None
-    ) -> StoredPage:
-        """The same page, its rows as stored (see STORED_FIELDS)."""
+    def item_page(self, cfa_siret: str | None, where: ContractFilter, limit: int, cursor: Cursor | None) -> ItemPage:
+        """The same page, its dossiers as the API lists them (list_item, stored with each version)."""
         ...
 
     def dashboard(self, cfa_siret: str | None) -> Dashboard: ...

@@ -16,10 +16,10 @@ from application.status import (
     ContractFilter,
     Cursor,
     Dashboard,
+    ItemPage,
     Page,
     StatusRow,
     StatusView,
-    StoredPage,
 )
 from domain.deadlines import add_working_days, deposit_deadline
 from domain.opcos import Opco
@@ -60,9 +60,9 @@ class StatusQueries:
     def page(self, principal: Principal, where: ContractFilter, limit: int, cursor: Cursor | None) -> Page:
         return self._view.page(principal.cfa_siret, where, limit, cursor)
 
-    def stored_page(self, principal: Principal, where: ContractFilter, limit: int, cursor: Cursor | None) -> StoredPage:
-        """The same page, its rows as stored: for the API's list, which encodes them without an object per row."""
-        return self._view.stored_page(principal.cfa_siret, where, limit, cursor)
+    def item_page(self, principal: Principal, where: ContractFilter, limit: int, cursor: Cursor | None) -> ItemPage:
+        """The same page, its dossiers as the API lists them, encoded: sent as stored."""
+        return self._view.item_page(principal.cfa_siret, where, limit, cursor)
 
     def dashboard(self, principal: Principal) -> Dashboard:
         board = self._view.dashboard(principal.cfa_siret)

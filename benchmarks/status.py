@@ -44,11 +44,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import orjson
 import psycopg
 from stdnum import luhn
 
 from application.dossiers import Dossiers
-from application.status import ContractFilter
+from application.status import STORED_FIELDS, ContractFilter, list_item, row_from_stored
 from application.status_projection import search_column
 from benchmarks import status_http, status_lag
 from benchmarks.databases import temporary_postgres
@@ -220,7 +221,9 @@ def _version(d: dict[str, Any], position: int, valid_to: int | None, state: str)
     }
     ids = d.setdefault("id", values["contract_id"])
     values["contract_id"] = ids
-    return (*(values[c] for c in ROW_COLUMNS), valid_to)
+    stored = tuple(values["valid_from" if field == "position" else field] for field in STORED_FIELDS)
+    item = orjson.dumps(list_item(row_from_stored(stored))).decode()  # as the view stores it
+    return (*(values[c] for c in ROW_COLUMNS), item, valid_to)
 
 
 def fill(url: str, rows: int, cfas: int) -> None:

@@ -57,6 +57,10 @@ class SqlStore(ABC):
             for statement in statements:
                 tx.execute(statement)
 
+    @abstractmethod
+    def columns(self, table: str) -> set[str]:
+        """The columns the table has (none if it does not exist)."""
+
 
 class _SqliteTransaction(Transaction):
     def __init__(self, conn: sqlite3.Connection) -> None:
@@ -118,6 +122,10 @@ class SqliteStore(SqlStore):
             finally:
                 conn.execute("COMMIT")
 
+    def columns(self, table: str) -> set[str]:
+        with self.reading() as tx:
+            return {name for (name,) in tx.query("SELECT name FROM pragma_table_info(%s)", (table,))}
+
     def close(self) -> None:
         if self._shared is not None:
             self._shared.close()
@@ -152,7 +160,12 @@ class PostgresStore(SqlStore):
 
     def __init__(self, database_url: str, pool_size: int = 10) -> None:
         env = postgres_env(database_url)
-        options = f"-c search_path={env['POSTGRES_SCHEMA']}" if "POSTGRES_SCHEMA" in env else None
+        # Generic plans: our statements are shaped for their index (keyset scans of partial indexes), and the
+        # planner's custom plans for a large CFA (a tenant above the average size) cost as much as their execution
+        # each time, for the same plan.
+        options = "-c plan_cache_mode=force_generic_plan"
+        if "POSTGRES_SCHEMA" in env:
+            options += f" -c search_path={env['POSTGRES_SCHEMA']}"
         conninfo = psycopg.conninfo.make_conninfo(
             dbname=env["POSTGRES_DBNAME"],
             host=env["POSTGRES_HOST"],
@@ -170,6 +183,15 @@ class PostgresStore(SqlStore):
             name="convergence-views",
             kwargs={"autocommit": True},  # writes open their transaction explicitly; reads need none
         )
+
+    def columns(self, table: str) -> set[str]:
+        with self.reading() as tx:
+            found = tx.query(
+                "SELECT column_name FROM information_schema.columns"
+                " WHERE table_schema = current_schema() AND table_name = %s",
+                (table,),
+            )
+        return {name for (name,) in found}
 
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:

@@ -37,7 +37,7 @@ ROW_COLUMNS = (
     "submitted_at",
     "sent_at",
 )
-VERSION_COLUMNS = (*ROW_COLUMNS, "valid_to")
+VERSION_COLUMNS = (*ROW_COLUMNS, "item", "valid_to")  # item: the list item, encoded (application.status.list_item)
 _NOT_TEXT = {
     "valid_from": "BIGINT",
     "valid_to": "BIGINT",
@@ -68,7 +68,7 @@ def table_ddl(prefix: str) -> tuple[str, ...]:
         " numero_externe TEXT, numero_deca TEXT, opco_state TEXT,"
         " problem_count INTEGER NOT NULL, has_mandate INTEGER NOT NULL, parked INTEGER NOT NULL, commitment TEXT,"
         " created_at DOUBLE PRECISION NOT NULL, updated_at DOUBLE PRECISION NOT NULL,"
-        " submitted_at DOUBLE PRECISION, sent_at DOUBLE PRECISION,"
+        " submitted_at DOUBLE PRECISION, sent_at DOUBLE PRECISION, item TEXT NOT NULL,"
         f" CONSTRAINT {prefix}_versions_pk PRIMARY KEY (contract_id, valid_from))",
         f"CREATE TABLE IF NOT EXISTS {prefix}_memo ("
         f" contract_id TEXT NOT NULL, memo TEXT NOT NULL, CONSTRAINT {prefix}_memo_pk PRIMARY KEY (contract_id))",

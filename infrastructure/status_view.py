@@ -37,9 +37,10 @@ from application.status import (
     Cursor,
     Dashboard,
     HeldDossier,
+    ItemPage,
     Page,
     StatusRow,
-    StoredPage,
+    list_item,
     row_from_stored,
 )
 from application.status_projection import (
@@ -55,6 +56,7 @@ from application.status_projection import (
     search_words,
     settle,
     shown_opco,
+    status_row,
     tally,
 )
 from domain.opcos import IdccRouting
@@ -78,6 +80,7 @@ NEXT = "status_next"
 SELECTED = tuple(c for c in ROW_COLUMNS if c != "apprentice_search")
 assert tuple({"position": "valid_from"}.get(f, f) for f in STORED_FIELDS) == SELECTED
 _COLUMNS = ", ".join(SELECTED)
+_ITEM_COLUMNS = "contract_id, valid_from, item"
 _ORDER = "ORDER BY valid_from DESC, contract_id DESC"
 _ATTENTION = "(state IN ('drafted', 'mandate_checked', 'submitted', 'refused') OR parked = 1)"  # = the index's
 assert all(f"'{state}'" in _ATTENTION for state in ATTENTION_STATES)
@@ -111,6 +114,7 @@ class SqlStatusView:
         self._versions = f"{table_prefix}_versions"
         self.search = _create_extensions(store)
         indexes = index_ddl(table_prefix, store.dialect, self.search) if create_indexes else ()
+        _drop_outdated(store, table_prefix)
         store.create((*tracking.DDL, *table_ddl(table_prefix), *indexes))
         # A bulk build (create_indexes False: a rebuild's first pass) leaves the counts to swap_in, which counts
         # the versions once; otherwise every batch keeps them, and tables filled by other means are counted here.
@@ -472,12 +476,19 @@ class SqlStatusView:
 
     def page(self, cfa_siret: str | None, where: ContractFilter, limit: int, cursor: Cursor | None) -> Page:
         """Dossiers by last change, newest first, as they were at the walk's as_of; cfa_siret None: every CFA."""
-        return self.stored_page(cfa_siret, where, limit, cursor).decoded()
+        rows, next_cursor, as_of = self._page(_COLUMNS, cfa_siret, where, limit, cursor)
+        return Page([row_from_stored(row) for row in rows], next_cursor, as_of)
 
-    def stored_page(
-        self, cfa_siret: str | None, where: ContractFilter, limit: int, cursor: Cursor | None
-    ) -> StoredPage:
-        """The page in one statement, so one snapshot and one round trip, its rows as stored.
+    def item_page(self, cfa_siret: str | None, where: ContractFilter, limit: int, cursor: Cursor | None) -> ItemPage:
+        """The same page, each dossier's list item as stored (JSON text): the API sends them as they are."""
+        rows, next_cursor, as_of = self._page(_ITEM_COLUMNS, cfa_siret, where, limit, cursor)
+        return ItemPage([row[2] for row in rows], next_cursor, as_of)
+
+    def _page(
+        self, columns: str, cfa_siret: str | None, where: ContractFilter, limit: int, cursor: Cursor | None
+    ) -> tuple[list[Row], Cursor | None, int]:
+        """The page in one statement, so one snapshot and one round trip: its rows (`columns`, contract_id and
+        valid_from first), the next page's cursor and the position the walk is pinned at.
 
         A first page is pinned at the view's position, read in the same statement: every current version is valid
         there and none is closed after it, so it reads the current versions only. A next page reads the versions
@@ -489,15 +500,15 @@ class SqlStatusView:
         if cursor is None:
             pin = f"SELECT ({head}) AS pin, NULL AS head"
             pin_values: list[Any] = [self.prefix]
-            rows_sql, values = self._page_sql(cfa_siret, where, (), None, limit + 1)
+            rows_sql, values = self._page_sql(columns, cfa_siret, where, (), None, limit + 1)
         else:
             horizon = f"SELECT COALESCE(MAX(value), 0) FROM {self.prefix}_meta WHERE name = 'horizon'"
             pin = f"SELECT ({horizon}) AS pin, ({head}) AS head"
             pin_values = [self.prefix]
             after = (cursor.position, str(cursor.contract_id))
-            rows_sql, values = self._page_sql(cfa_siret, where, after, cursor.as_of, limit + 1)
+            rows_sql, values = self._page_sql(columns, cfa_siret, where, after, cursor.as_of, limit + 1)
         statement = (
-            f"SELECT {_COLUMNS}, p.pin, p.head FROM ({pin}) AS p LEFT JOIN ({rows_sql}) AS page ON 1 = 1 {_ORDER}"
+            f"SELECT {columns}, p.pin, p.head FROM ({pin}) AS p LEFT JOIN ({rows_sql}) AS page ON 1 = 1 {_ORDER}"
         )
         with self._store.reading() as tx:
             found = tx.query(statement, [*pin_values, *values])
@@ -515,10 +526,16 @@ class SqlStatusView:
         rows = rows[:limit]
         last = rows[-1] if more else None
         next_cursor = Cursor(as_of, int(last[1]), UUID(last[0])) if last is not None else None
-        return StoredPage(rows=rows, next_cursor=next_cursor, as_of=as_of)
+        return rows, next_cursor, as_of
 
     def _page_sql(
-        self, cfa_siret: str | None, where: ContractFilter, after: tuple[Any, ...], as_of: int | None, fetch: int
+        self,
+        columns: str,
+        cfa_siret: str | None,
+        where: ContractFilter,
+        after: tuple[Any, ...],
+        as_of: int | None,
+        fetch: int,
     ) -> tuple[str, list[Any]]:
         """Current versions (from before as_of, when given), and versions closed after as_of (a next page's): each
         a keyset scan of a partial index, limited, then merged. With states, the current versions are read once
@@ -536,7 +553,7 @@ class SqlStatusView:
                 clauses.append("(valid_from, contract_id) < (%s, %s)")
                 params.extend(after)
             branches.append(
-                f"SELECT {_COLUMNS} FROM {self._versions} WHERE {valid} AND {' AND '.join(clauses)} {_ORDER} LIMIT %s"
+                f"SELECT {columns} FROM {self._versions} WHERE {valid} AND {' AND '.join(clauses)} {_ORDER} LIMIT %s"
             )
             values.extend((*valid_params, *params, fetch))
 
@@ -544,8 +561,8 @@ class SqlStatusView:
             branch("valid_to IS NULL", (), replace(where, states=(state,)) if state else where)
         if as_of is not None:
             branch("valid_to > %s", (as_of,), where)
-        merged = " UNION ALL ".join(f"SELECT {_COLUMNS} FROM ({sql}) AS b{n}" for n, sql in enumerate(branches))
-        return f"SELECT {_COLUMNS} FROM ({merged}) AS snapshot {_ORDER} LIMIT %s", [*values, fetch]
+        merged = " UNION ALL ".join(f"SELECT {columns} FROM ({sql}) AS b{n}" for n, sql in enumerate(branches))
+        return f"SELECT {columns} FROM ({merged}) AS snapshot {_ORDER} LIMIT %s", [*values, fetch]
 
     def dashboard(self, cfa_siret: str | None) -> Dashboard:
         """From the counts (a few rows per CFA) and, per pending state, the oldest last change (one probe of the
@@ -635,6 +652,25 @@ def swap_in(store: SqlStore, routing: IdccRouting) -> SqlStatusView:
         rename_tables(tx, store.dialect, NEXT, LIVE, _create_extensions(store))
         count_versions(tx, LIVE, store.dialect)  # the rebuild left them to be counted once, here
     return SqlStatusView(store, routing, LIVE)
+
+
+def _drop_outdated(store: SqlStore, prefix: str) -> None:
+    """Tables made by an earlier release without a column this one stores (the list item, say) are dropped with
+    their position, to be made again and refilled from the start of the log by the projection: the read model is
+    derived from the log, so nothing is lost, but the lists are incomplete until it has caught up. Running
+    `convergence projections rebuild status` right after the upgrade refills them at a rebuild's rate."""
+    present = store.columns(f"{prefix}_versions")
+    if not present or present >= set(VERSION_COLUMNS):
+        return
+    log.warning(
+        "status read model: tables %s_* lack %s; dropped, to be rebuilt from the log",
+        prefix,
+        ", ".join(sorted(set(VERSION_COLUMNS) - present)),
+    )
+    store.create(tracking.DDL)
+    with store.transaction() as tx:
+        drop_tables(tx, prefix)
+        tx.execute("DELETE FROM projection_tracking WHERE projection = %s", (prefix,))
 
 
 def rebuild_status_view(
@@ -866,7 +902,7 @@ def _json(value: Any) -> str:
 def _record(key: str, memo: Memo) -> dict[str, Any]:
     """The dossier's version as stored (VERSION_COLUMNS, still open), straight from its memo: what status_row(memo)
     says, in the stored types (application.status.row_from_stored reads it back; pinned by
-    tests/unit/test_status_projection.py), without making the row."""
+    tests/unit/test_status_projection.py), and the row's list item, encoded, as a page sends it."""
     name = memo["apprentice_name"]
     commitment = memo["commitment"]
     return {
@@ -895,6 +931,7 @@ def _record(key: str, memo: Memo) -> dict[str, Any]:
         "updated_at": datetime.fromisoformat(memo["updated_at"]).timestamp(),
         "submitted_at": datetime.fromisoformat(memo["submitted_at"]).timestamp() if memo["submitted_at"] else None,
         "sent_at": datetime.fromisoformat(memo["sent_at"]).timestamp() if memo["sent_at"] else None,
+        "item": _json(list_item(status_row(UUID(key), memo))),
         "valid_to": None,
     }
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import inspect
-from datetime import UTC, date, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -20,7 +20,8 @@ from fastapi.routing import APIRoute
 from pydantic import ConfigDict, ValidationError, create_model
 from starlette.concurrency import run_in_threadpool
 
-from application.status import ContractFilter, Cursor, StatusRow, StoredRow
+from application.access import Principal
+from application.status import ContractFilter, Cursor, list_item
 from domain.contract_state import ContractState
 from domain.errors import InvalidValue
 from domain.opcos import Opco
@@ -103,14 +104,17 @@ async def list_contracts(request: Request, who: CurrentPrincipal) -> Response:
         problems=q.problems,
         parked=q.parked,
     )
-    page = await run_in_threadpool(services.status.stored_page, who, where, q.limit, _decode(q.cursor))
+    page = await run_in_threadpool(services.status.item_page, who, where, q.limit, _decode(q.cursor))
     next_cursor = _encode(page.next_cursor) if page.next_cursor else None
     headers = {"X-Position": str(page.as_of)}
     if next_cursor:
         headers["Link"] = _next_link(request, next_cursor)
-    # the rows as stored, straight to JSON bytes (ContractPage, as documented): no object per row, no validation
-    body = orjson.dumps({"items": [_stored_item(row) for row in page.rows], "nextCursor": next_cursor})
-    return Response(body, media_type="application/json", headers=headers)
+    return Response(page_body(page.items, next_cursor), media_type="application/json", headers=headers)
+
+
+def page_body(items: list[str], next_cursor: str | None) -> bytes:
+    """ContractPage, as documented, from the items as stored (already JSON): no object per row, no validation."""
+    return f'{{"items":[{",".join(items)}],"nextCursor":{orjson.dumps(next_cursor).decode()}}}'.encode()
 
 
 @router.get("/dashboard", response_model=DashboardOut)
@@ -120,17 +124,21 @@ async def dashboard(request: Request, who: CurrentPrincipal, min_position: MinPo
     services: Container = request.app.state.container  # what the Services dependency gives, without its solving
     if not await _caught_up(services, min_position) or not await invoices_caught_up(services, min_position):
         return _not_yet()
-    board = await run_in_threadpool(services.status.dashboard, who)
-    body = {
+    body = await run_in_threadpool(_dashboard, who, services)  # both read models' queries in one hop
+    return Response(orjson.dumps(body), media_type="application/json", headers={"X-Position": str(body["asOf"])})
+
+
+def _dashboard(who: Principal, services: Container) -> dict[str, Any]:
+    board = services.status.dashboard(who)
+    return {
         "counts": board.counts,
         "committed": _euros(board.committed),
         "parked": board.parked,
         "waitingForKey": board.extra.get("waitingForKey", 0),
         "oldestPending": {state: at.isoformat() for state, at in board.oldest_pending.items()},
         "asOf": board.as_of,
-        "invoices": await invoice_dashboard(who, services),
+        "invoices": invoice_dashboard(who, services),
     }
-    return Response(orjson.dumps(body), media_type="application/json", headers={"X-Position": str(board.as_of)})
 
 
 @router.get("/attention", response_model=list[AttentionEntry])
@@ -145,7 +153,7 @@ async def attention(who: CurrentPrincipal, services: Services, min_position: Min
         return _not_yet()
     items = await run_in_threadpool(services.status.attention, who)
     invoices = await invoice_attention(who, services)
-    return JSONResponse([*({**_item(i.row), "reasons": list(i.reasons)} for i in items), *invoices])
+    return JSONResponse([*({**list_item(i.row), "reasons": list(i.reasons)} for i in items), *invoices])
 
 
 async def _caught_up(services: Services, position: int | None) -> bool:
@@ -189,75 +197,3 @@ def _decode(value: str | None) -> Cursor | None:
 
 def _euros(amount: Decimal) -> str:
     return str(amount.quantize(CENT))
-
-
-def _stored_item(r: StoredRow) -> dict[str, Any]:
-    """What _item says of the row, from its stored values (application.status.STORED_FIELDS), for orjson: the id
-    and dates are already the text shown; moments become datetimes, which orjson writes as isoformat() does."""
-    (ident, _, cfa, numero, state, opco, name, employer, employer_siret, rncp, title, start, end, externe, deca,
-     opco_state, problems, mandate, parked, commitment, created, updated, submitted, sent) = r  # fmt: skip
-    return {
-        "id": ident,
-        "numeroInterne": numero,
-        "cfaSiret": cfa,
-        "state": state,
-        "opco": opco,
-        "apprenticeName": name,
-        "employerName": employer,
-        "employerSiret": employer_siret,
-        "formationRncp": rncp,
-        "formationTitle": title,
-        "startDate": _day(start),
-        "endDate": _day(end),
-        "numeroExterne": externe,
-        "numeroDeca": deca,
-        "opcoState": opco_state,
-        "problemCount": problems,
-        "hasMandate": bool(mandate),
-        "parked": bool(parked),
-        "commitment": _euros(Decimal(commitment)) if commitment is not None else None,
-        "createdAt": _moment(created, UTC),
-        "updatedAt": _moment(updated, UTC),
-        "submittedAt": _moment(submitted, UTC) if submitted is not None else None,
-        "sentAt": _moment(sent, UTC) if sent is not None else None,
-    }
-
-
-_moment = datetime.fromtimestamp
-
-
-def _day(text: str | None) -> str | None:
-    """A stored ISO date as date.isoformat() writes it (the normalised Cerfa's form is kept as it is)."""
-    if not text:
-        return None
-    if len(text) == 10 and text[4] == "-" and text[7] == "-":
-        return text
-    return date.fromisoformat(text).isoformat()
-
-
-def _item(row: StatusRow) -> dict[str, Any]:
-    return {
-        "id": str(row.contract_id),
-        "numeroInterne": row.numero_interne,
-        "cfaSiret": row.cfa_siret,
-        "state": row.state,
-        "opco": row.opco,
-        "apprenticeName": row.apprentice_name,
-        "employerName": row.employer_name,
-        "employerSiret": row.employer_siret,
-        "formationRncp": row.formation_rncp,
-        "formationTitle": row.formation_title,
-        "startDate": row.start_date.isoformat() if row.start_date else None,
-        "endDate": row.end_date.isoformat() if row.end_date else None,
-        "numeroExterne": row.numero_externe,
-        "numeroDeca": row.numero_deca,
-        "opcoState": row.opco_state,
-        "problemCount": row.problem_count,
-        "hasMandate": row.has_mandate,
-        "parked": row.parked,
-        "commitment": _euros(row.commitment) if row.commitment is not None else None,
-        "createdAt": row.created_at.isoformat(),
-        "updatedAt": row.updated_at.isoformat(),
-        "submittedAt": row.submitted_at.isoformat() if row.submitted_at else None,
-        "sentAt": row.sent_at.isoformat() if row.sent_at else None,
-    }

@@ -3,6 +3,7 @@ exactly the rows of a view projected from the first event in one go: nothing los
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from application.status import ContractFilter, StatusRow
@@ -48,3 +49,34 @@ def test_a_restarted_projection_resumes_where_it_stopped(database_url: str, comp
     states = {row.numero_interne: (row.state, row.parked) for row in resumed}
     assert states["B-2"] == ("accepted", False)
     assert states["B-3"] == ("submitted", True)
+
+
+def test_tables_of_an_earlier_layout_are_made_again_and_refilled_from_the_log(
+    database_url: str, complete_cerfa: dict[str, Any]
+) -> None:
+    """A release that stores a new column (the list item) finds the tables an earlier one made without it: they
+    are dropped with their position, and the projection refills them from the first event."""
+    with status_setup(database_url) as setup:
+        for n in range(3):
+            create(setup.app, complete_cerfa, CFA_A, f"A-{n}")
+        setup.catch_up()
+        expected = walk(setup.view)
+        store = open_sql_store(database_url)
+        try:
+            with store.transaction() as tx:  # as the release before the list item left them
+                tx.execute("ALTER TABLE status_versions DROP COLUMN item")
+            assert "item" not in store.columns("status_versions")
+            view = SqlStatusView(store, idcc_routing())
+            assert "item" in store.columns("status_versions")
+            assert view.position(setup.app.name) == 0
+            assert walk(view) == []
+            runner = ProjectionRunner(setup.app, "status", TOPICS, view.apply, lambda: view.position(setup.app.name))
+            runner.catch_up()
+            assert walk(view) == expected
+            assert [
+                item["numeroInterne"]
+                for item in map(json.loads, view.item_page(CFA_A, ContractFilter(), 50, None).items)
+            ] == [row.numero_interne for row in expected]
+            assert SqlStatusView(store, idcc_routing()).position(setup.app.name) > 0  # current tables are kept
+        finally:
+            store.close()

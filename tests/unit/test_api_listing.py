@@ -12,13 +12,14 @@ import pytest
 from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
 
-from application.status import row_from_stored
+from application.status import list_item, row_from_stored
 from application.status_queries import KEY_CACHE_SECONDS, StatusQueries
 from domain.opcos import Opco
 from infrastructure.status_view import rebuild_status_view
 from interfaces.api import listing
 from interfaces.api.app import create_app
 from interfaces.api.problem_details import install_problem_handlers
+from interfaces.api.schemas import ContractPage
 from interfaces.bootstrap import Container
 from tests.support import MANDATE, OPERATOR_TOKEN, FixedClock, container, with_changes
 
@@ -161,8 +162,9 @@ def test_dashboard_and_attention(
     assert "no_mandate" not in attention["D-1"]
 
 
-def test_a_page_is_encoded_from_the_stored_rows_as_from_the_rows() -> None:
-    """The list's hot path (rows as stored, straight to JSON bytes) says what the StatusRow path says."""
+def test_a_page_of_stored_items_is_the_documented_page_of_the_rows() -> None:
+    """The list's hot path (each version's list item as stored, joined into the page) gives the documented
+    ContractPage, with the values of the rows: amounts with two places, moments in ISO form, text escaped."""
     base: tuple[Any, ...] = (
         "0b6f3c8e-4d2a-4c41-9a7e-5a4f0b1d2c3e",
         42,
@@ -194,10 +196,18 @@ def test_a_page_is_encoded_from_the_stored_rows_as_from_the_rows() -> None:
         (*base[:5], *[None] * 11, 3, 0, 1, None, *base[20:22], None, None),  # what a draft may lack
         (*base[:11], "20260901", *base[12:19], "1000.005", *base[20:]),  # a date stored in another ISO form
     ]
-    for stored in variants:
-        fast = orjson.loads(orjson.dumps({"items": [listing._stored_item(stored)], "nextCursor": None}))
-        slow = json.loads(json.dumps({"items": [listing._item(row_from_stored(stored))], "nextCursor": None}))
-        assert fast == slow
+    rows = [row_from_stored(stored) for stored in variants]
+    stored_items = [orjson.dumps(list_item(row)).decode() for row in rows]
+    body = listing.page_body(stored_items, "next")
+    assert json.loads(body) == {"items": [list_item(row) for row in rows], "nextCursor": "next"}
+    page = ContractPage.model_validate_json(body)
+    assert [item.id for item in page.items] == [row.contract_id for row in rows]
+    first = json.loads(body)["items"][0]
+    assert first["employerName"] == 'Nébula "Conseil"'
+    assert (first["commitment"], first["createdAt"]) == ("12345.60", "2026-01-01T00:00:00+00:00")
+    assert first["updatedAt"] == "2026-01-02T00:00:00.123456+00:00"
+    assert json.loads(body)["items"][2]["startDate"] == "2026-09-01"
+    assert json.loads(listing.page_body([], None)) == {"items": [], "nextCursor": None}
 
 
 def test_the_list_query_is_validated_as_fastapi_validates_its_documented_parameters() -> None:

@@ -11,7 +11,7 @@ from uuid import uuid4
 
 import pytest
 
-from application.status import STORED_FIELDS, StatusRow, row_from_stored
+from application.status import STORED_FIELDS, StatusRow, list_item, row_from_stored
 from application.status_projection import (
     Memo,
     ProblemCounts,
@@ -357,8 +357,8 @@ def journey_events(document: dict[str, Any]) -> list[Any]:
 
 
 def test_the_stored_version_reads_back_as_the_row(complete_cerfa: dict[str, Any], draft_cerfa: dict[str, Any]) -> None:
-    """What the view stores of a memo (infrastructure.status_view._record, without making the row) reads back
-    (application.status.row_from_stored) as the row the memo shows."""
+    """What the view stores of a memo (infrastructure.status_view._record) reads back
+    (application.status.row_from_stored) as the row the memo shows, and carries that row's list item."""
     for document in (complete_cerfa, draft_cerfa):
         memo: Memo | None = None
         for position, event in enumerate(journey_events(document), start=10):
@@ -371,6 +371,7 @@ def test_the_stored_version_reads_back_as_the_row(complete_cerfa: dict[str, Any]
             assert record["apprentice_search"] == search_column(row.apprentice_name)
             stored = tuple(record["valid_from" if field == "position" else field] for field in STORED_FIELDS)
             assert row_from_stored(stored) == row
+            assert json.loads(record["item"]) == list_item(row)  # what a page of the API sends for it
 
 
 def test_problem_counts_are_memoised_by_content_and_count_as_without(
