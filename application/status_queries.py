@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 
 from application.access import Principal
 from application.opco_accounts import OpcoAccounts
@@ -75,7 +75,8 @@ class StatusQueries:
 
     def attention(self, principal: Principal) -> list[AttentionItem]:
         candidates = self._view.attention_candidates(principal.cfa_siret, self._policy.limit)
-        items = {row.contract_id: AttentionItem(row, reasons) for row in candidates if (reasons := self._reasons(row))}
+        reasons_of = self._reasons_at(self._clock.now(), self._clock.today())
+        items = {row.contract_id: AttentionItem(row, reasons) for row in candidates if (reasons := reasons_of(row))}
         held = [h.contract_id for h in self._view.held(principal.cfa_siret)]
         for row in self._view.current_rows(held):  # shown as last projected, with why it stopped there
             known = items.get(row.contract_id)
@@ -89,24 +90,30 @@ class StatusQueries:
         """Read-your-writes: True once the read model has reached `position`, False after `timeout` seconds."""
         return wait_for_position(self.position, position, timeout, self._sleep)
 
-    def _reasons(self, row: StatusRow) -> tuple[str, ...]:
-        now, today = self._clock.now(), self._clock.today()
-        reasons = []
-        if row.problem_count and now - row.created_at >= self._policy.problems_after:
-            reasons.append("problems_old")
-        if row.state == "drafted" and not row.has_mandate:
-            reasons.append("no_mandate")
-        if row.parked:
-            reasons.append("parked")
-        if row.state == "refused":
-            reasons.append("refused")
-        if row.state in NOT_YET_SENT and row.start_date is not None:
-            deadline = deposit_deadline(row.start_date)
-            if today > deadline:
-                reasons.append("deposit_deadline_passed")
-            elif add_working_days(today, self._policy.deadline_warning_working_days) >= deadline:
-                reasons.append("deposit_deadline_near")
-        return tuple(reasons)
+    def _reasons_at(self, now: datetime, today: date) -> Callable[[StatusRow], tuple[str, ...]]:
+        """Why a row needs a human, as of now: one clock reading and one warning horizon for a whole list."""
+        problems_before = now - self._policy.problems_after
+        warn_until = add_working_days(today, self._policy.deadline_warning_working_days)
+
+        def reasons(row: StatusRow) -> tuple[str, ...]:
+            found = []
+            if row.problem_count and row.created_at <= problems_before:
+                found.append("problems_old")
+            if row.state == "drafted" and not row.has_mandate:
+                found.append("no_mandate")
+            if row.parked:
+                found.append("parked")
+            if row.state == "refused":
+                found.append("refused")
+            if row.state in NOT_YET_SENT and row.start_date is not None:
+                deadline = deposit_deadline(row.start_date)
+                if today > deadline:
+                    found.append("deposit_deadline_passed")
+                elif warn_until >= deadline:
+                    found.append("deposit_deadline_near")
+            return tuple(found)
+
+        return reasons
 
     def _usable(self, cfa_siret: str, opco: str) -> bool:
         """Whether the CFA has a usable key at the OPCO, as read at most KEY_CACHE_SECONDS ago: reading an account

@@ -274,9 +274,9 @@ def report(figures: list[RouteFigures], threads: int) -> list[str]:
     ]
     for f in figures:
         ratio = f.per_second / baseline
-        bare_run = f.name.startswith("bare")
         p99_target = f"<= {PAGE_P99_TARGET_MS:.0f} {_mark(f.p99_ms <= PAGE_P99_TARGET_MS)}" if f.page else "-"
-        ratio_target = "-" if bare_run else f">= {RATIO_TARGET} {_mark(ratio >= RATIO_TARGET)}"
+        targeted = f.page or f.name == "GET /dashboard"  # /attention answers up to 500 dossiers, not a page of 50
+        ratio_target = f">= {RATIO_TARGET} {_mark(ratio >= RATIO_TARGET)}" if targeted else "-"
         lines.append(
             f"  {f.name:<40} {f.per_second:>7,.0f} {f.p50_ms:>7.2f} {f.p99_ms:>7.2f} {p99_target:>9}"
             f" {ratio:>6.2f} {ratio_target:>9} {f.server_cpu_ms:>8.2f} ms"

@@ -8,7 +8,7 @@ except French public holidays.
 from __future__ import annotations
 
 from datetime import date, timedelta
-from functools import cache
+from functools import cache, lru_cache
 
 DEPOSIT_WORKING_DAYS = 5
 
@@ -49,6 +49,7 @@ def add_working_days(start: date, days: int) -> date:
     return current
 
 
+@lru_cache(maxsize=4096)  # a list of dossiers asks it for the same few start dates again and again
 def deposit_deadline(contract_start: date) -> date:
     """The last day to deposit the contract with the OPCO: 5 working days after its start."""
     return add_working_days(contract_start, DEPOSIT_WORKING_DAYS)

@@ -41,10 +41,26 @@ class SqlStore(ABC):
     @contextmanager
     def transaction(self) -> Iterator[Transaction]: ...
 
+    _reader: threading.local
+
     @contextmanager
     def reading(self) -> Iterator[Transaction]:
         """For queries that write nothing: no write lock on SQLite, no BEGIN/COMMIT round trips on PostgreSQL
-        (each statement then sees what was committed when it started)."""
+        (each statement then sees what was committed when it started). Nested in the same thread, the outer
+        reading serves: the queries of one answer take one connection from the pool."""
+        held: Transaction | None = getattr(self._reader, "tx", None)
+        if held is not None:
+            yield held
+            return
+        with self._open_reading() as tx:
+            self._reader.tx = tx
+            try:
+                yield tx
+            finally:
+                self._reader.tx = None
+
+    @contextmanager
+    def _open_reading(self) -> Iterator[Transaction]:
         with self.transaction() as tx:
             yield tx
 
@@ -81,6 +97,7 @@ class SqliteStore(SqlStore):
     def __init__(self, path: str) -> None:
         self._path = path
         self._local = threading.local()
+        self._reader = threading.local()
         self._shared: sqlite3.Connection | None = None
         self._lock = threading.Lock()
         if path == ":memory:":  # tests: one connection, serialised
@@ -113,7 +130,7 @@ class SqliteStore(SqlStore):
             conn.execute("COMMIT")
 
     @contextmanager
-    def reading(self) -> Iterator[Transaction]:
+    def _open_reading(self) -> Iterator[Transaction]:
         conn = self._connection()
         with self._lock if self._shared is not None else _nothing():
             conn.execute("BEGIN")  # deferred: a read snapshot that takes no write lock
@@ -160,6 +177,7 @@ class PostgresStore(SqlStore):
 
     def __init__(self, database_url: str, pool_size: int = 10) -> None:
         env = postgres_env(database_url)
+        self._reader = threading.local()
         # Generic plans: our statements are shaped for their index (keyset scans of partial indexes), and the
         # planner's custom plans for a large CFA (a tenant above the average size) cost as much as their execution
         # each time, for the same plan.
@@ -199,7 +217,7 @@ class PostgresStore(SqlStore):
             yield _PostgresTransaction(cursor)
 
     @contextmanager
-    def reading(self) -> Iterator[Transaction]:
+    def _open_reading(self) -> Iterator[Transaction]:
         with self._pool.connection() as conn, conn.cursor() as cursor:
             yield _PostgresTransaction(cursor)
 

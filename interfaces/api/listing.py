@@ -129,7 +129,9 @@ async def dashboard(request: Request, who: CurrentPrincipal, min_position: MinPo
 
 
 def _dashboard(who: Principal, services: Container) -> dict[str, Any]:
-    board = services.status.dashboard(who)
+    with services.store.reading():  # both read models' statements on one connection
+        board = services.status.dashboard(who)
+        invoices = invoice_dashboard(who, services)
     return {
         "counts": board.counts,
         "committed": _euros(board.committed),
@@ -137,12 +139,12 @@ def _dashboard(who: Principal, services: Container) -> dict[str, Any]:
         "waitingForKey": board.extra.get("waitingForKey", 0),
         "oldestPending": {state: at.isoformat() for state, at in board.oldest_pending.items()},
         "asOf": board.as_of,
-        "invoices": invoice_dashboard(who, services),
+        "invoices": invoices,
     }
 
 
 @router.get("/attention", response_model=list[AttentionEntry])
-async def attention(who: CurrentPrincipal, services: Services, min_position: MinPosition = None) -> JSONResponse:
+async def attention(who: CurrentPrincipal, services: Services, min_position: MinPosition = None) -> Response:
     """The dossiers that need a human, oldest first, each with its reasons: problems_old (blocking problems on a
     dossier older than 7 days), no_mandate, parked, refused, deposit_deadline_near / deposit_deadline_passed (5
     working days after the contract start, not yet sent), projection_error (the read model could not follow this
@@ -153,7 +155,8 @@ async def attention(who: CurrentPrincipal, services: Services, min_position: Min
         return _not_yet()
     items = await run_in_threadpool(services.status.attention, who)
     invoices = await invoice_attention(who, services)
-    return JSONResponse([*({**list_item(i.row), "reasons": list(i.reasons)} for i in items), *invoices])
+    body = orjson.dumps([*({**list_item(i.row), "reasons": list(i.reasons)} for i in items), *invoices])
+    return Response(body, media_type="application/json")
 
 
 async def _caught_up(services: Services, position: int | None) -> bool:
