@@ -192,6 +192,10 @@ class InvoiceStatusView(Protocol):
         on or before this day are open."""
         ...
 
+    async def adashboard(self, cfa_siret: str | None, sent_before: date, open_on: date) -> InvoiceDashboard:
+        """dashboard, from a coroutine without blocking its event loop."""
+        ...
+
     def attention_candidates(
         self, cfa_siret: str | None, sent_before: date, opened_before: date, limit: int
     ) -> tuple[list[InvoiceRow], list[EcheanceRow]]:

@@ -73,6 +73,11 @@ class InvoiceStatusQueries:
         today = self._clock.today()
         return self._view.dashboard(self._tenant(principal, cfa_siret), self._overdue_before(today), today)
 
+    async def adashboard(self, principal: Principal, cfa_siret: str | None = None) -> InvoiceDashboard:
+        """dashboard, from a coroutine without blocking its event loop."""
+        today = self._clock.today()
+        return await self._view.adashboard(self._tenant(principal, cfa_siret), self._overdue_before(today), today)
+
     def attention(self, principal: Principal, cfa_siret: str | None = None) -> list[InvoiceAttentionItem]:
         """Invoices refused, parked, or unpaid past the payment delay; échéances open for more than the policy's
         days and not invoiced; and invoices or contracts the read model could not follow (projection_error)."""

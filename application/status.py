@@ -214,11 +214,18 @@ class StatusView(Protocol):
         """Dossiers by last change, newest first; cfa_siret None: every CFA (the operator)."""
         ...
 
-    def item_page(self, cfa_siret: str | None, where: ContractFilter, limit: int, cursor: Cursor | None) -> ItemPage:
-        """The same page, its dossiers as the API lists them (list_item, stored with each version)."""
+    async def item_page(
+        self, cfa_siret: str | None, where: ContractFilter, limit: int, cursor: Cursor | None
+    ) -> ItemPage:
+        """The same page, its dossiers as the API lists them (list_item, stored with each version), read from a
+        coroutine without blocking its event loop."""
         ...
 
     def dashboard(self, cfa_siret: str | None) -> Dashboard: ...
+
+    async def adashboard(self, cfa_siret: str | None) -> Dashboard:
+        """dashboard, from a coroutine without blocking its event loop."""
+        ...
 
     def held(self, cfa_siret: str | None) -> list[HeldDossier]:
         """Dossiers held because projecting one of their events failed (the others keep flowing)."""

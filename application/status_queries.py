@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -60,12 +61,25 @@ class StatusQueries:
     def page(self, principal: Principal, where: ContractFilter, limit: int, cursor: Cursor | None) -> Page:
         return self._view.page(principal.cfa_siret, where, limit, cursor)
 
-    def item_page(self, principal: Principal, where: ContractFilter, limit: int, cursor: Cursor | None) -> ItemPage:
+    async def item_page(
+        self, principal: Principal, where: ContractFilter, limit: int, cursor: Cursor | None
+    ) -> ItemPage:
         """The same page, its dossiers as the API lists them, encoded: sent as stored."""
-        return self._view.item_page(principal.cfa_siret, where, limit, cursor)
+        return await self._view.item_page(principal.cfa_siret, where, limit, cursor)
 
     def dashboard(self, principal: Principal) -> Dashboard:
-        board = self._view.dashboard(principal.cfa_siret)
+        return self._with_waiting(self._view.dashboard(principal.cfa_siret), principal)
+
+    async def adashboard(self, principal: Principal) -> Dashboard:
+        """dashboard from a coroutine: the counts read without blocking its event loop, and the keys' usability,
+        where not known from the last KEY_CACHE_SECONDS, read in a worker thread (it reads the event store)."""
+        board = await self._view.adashboard(principal.cfa_siret)
+        cfa = principal.cfa_siret
+        if cfa is not None and all(self._known(cfa, opco) for opco in board.counts.get("submitted", {})):
+            return self._with_waiting(board, principal)
+        return await asyncio.to_thread(self._with_waiting, board, principal)
+
+    def _with_waiting(self, board: Dashboard, principal: Principal) -> Dashboard:
         if principal.cfa_siret is None:
             waiting = self._waiting_for_key_everywhere(principal)
         else:
@@ -114,6 +128,10 @@ class StatusQueries:
             return tuple(found)
 
         return reasons
+
+    def _known(self, cfa_siret: str, opco: str) -> bool:
+        known = self._usable_until.get((cfa_siret, opco))
+        return known is not None and known[0] > self._monotonic()
 
     def _usable(self, cfa_siret: str, opco: str) -> bool:
         """Whether the CFA has a usable key at the OPCO, as read at most KEY_CACHE_SECONDS ago: reading an account

@@ -308,29 +308,29 @@ class SqlInvoiceStatusView:
     def dashboard(self, cfa_siret: str | None, sent_before: date, open_on: date) -> InvoiceDashboard:
         """Sums per state, overdue invoices, échéances awaiting an invoice, parked, and the view's position: one
         statement, one snapshot."""
+        statement, values = self._dashboard_statement(cfa_siret, sent_before, open_on)
+        with self._store.reading() as tx:
+            return _dashboard(tx.query(statement, values))
+
+    async def adashboard(self, cfa_siret: str | None, sent_before: date, open_on: date) -> InvoiceDashboard:
+        """dashboard from a coroutine (SqlStore.aquery)."""
+        return _dashboard(await self._store.aquery(*self._dashboard_statement(cfa_siret, sent_before, open_on)))
+
+    def _dashboard_statement(self, cfa_siret: str | None, sent_before: date, open_on: date) -> tuple[str, list[Any]]:
         tenant, params = ("AND cfa_siret = %s", [cfa_siret]) if cfa_siret is not None else ("", [])
         current = f"FROM {self._versions} WHERE valid_to IS NULL {tenant}"
-        with self._store.reading() as tx:
-            rows = tx.query(
-                "SELECT 'as_of', NULL,"
-                " (SELECT COALESCE(MAX(position), 0) FROM projection_tracking WHERE projection = %s), 0, 0, NULL"
-                f" UNION ALL SELECT 'state', state, COUNT(*), SUM(amount), SUM(paid), NULL {current} GROUP BY state"
-                f" UNION ALL SELECT 'overdue', NULL, COUNT(*), SUM(amount - paid), 0, MIN(sent_on) {current}"
-                f" AND {_AWAITING_PAYMENT} AND sent_on < %s"
-                f" UNION ALL SELECT 'parked', NULL, COUNT(*), 0, 0, NULL {current} AND parked = 1"
-                f" UNION ALL SELECT 'echeances', NULL, COUNT(*), SUM(remaining), 0, MIN(opens_on)"
-                f" FROM {self._echeances} WHERE {AWAITING} AND (opens_on IS NULL OR opens_on <= %s) {tenant}",
-                [
-                    self.prefix,
-                    *params,
-                    *params,
-                    sent_before.isoformat(),
-                    *params,
-                    open_on.isoformat(),
-                    *params,
-                ],
-            )
-        return _dashboard(rows)
+        statement = (
+            "SELECT 'as_of', NULL,"
+            " (SELECT COALESCE(MAX(position), 0) FROM projection_tracking WHERE projection = %s), 0, 0, NULL"
+            f" UNION ALL SELECT 'state', state, COUNT(*), SUM(amount), SUM(paid), NULL {current} GROUP BY state"
+            f" UNION ALL SELECT 'overdue', NULL, COUNT(*), SUM(amount - paid), 0, MIN(sent_on) {current}"
+            f" AND {_AWAITING_PAYMENT} AND sent_on < %s"
+            f" UNION ALL SELECT 'parked', NULL, COUNT(*), 0, 0, NULL {current} AND parked = 1"
+            f" UNION ALL SELECT 'echeances', NULL, COUNT(*), SUM(remaining), 0, MIN(opens_on)"
+            f" FROM {self._echeances} WHERE {AWAITING} AND (opens_on IS NULL OR opens_on <= %s) {tenant}"
+        )
+        values = [self.prefix, *params, *params, sent_before.isoformat(), *params, open_on.isoformat(), *params]
+        return statement, values
 
     def attention_candidates(
         self, cfa_siret: str | None, sent_before: date, opened_before: date, limit: int

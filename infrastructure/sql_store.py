@@ -5,6 +5,7 @@ The same SQL runs on SQLite and PostgreSQL: write it with %s placeholders and po
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import threading
 from abc import ABC, abstractmethod
@@ -15,6 +16,7 @@ from typing import Any
 import psycopg
 from psycopg_pool import ConnectionPool
 
+from infrastructure.async_reads import AsyncReads
 from infrastructure.event_store import postgres_env, sqlite_path
 
 Row = tuple[Any, ...]
@@ -41,28 +43,23 @@ class SqlStore(ABC):
     @contextmanager
     def transaction(self) -> Iterator[Transaction]: ...
 
-    _reader: threading.local
-
     @contextmanager
     def reading(self) -> Iterator[Transaction]:
         """For queries that write nothing: no write lock on SQLite, no BEGIN/COMMIT round trips on PostgreSQL
-        (each statement then sees what was committed when it started). Nested in the same thread, the outer
-        reading serves: the queries of one answer take one connection from the pool."""
-        held: Transaction | None = getattr(self._reader, "tx", None)
-        if held is not None:
-            yield held
-            return
-        with self._open_reading() as tx:
-            self._reader.tx = tx
-            try:
-                yield tx
-            finally:
-                self._reader.tx = None
-
-    @contextmanager
-    def _open_reading(self) -> Iterator[Transaction]:
+        (each statement then sees what was committed when it started)."""
         with self.transaction() as tx:
             yield tx
+
+    async def aquery(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        """A read, as reading() makes it, from a coroutine: here in a worker thread, off the event loop."""
+        return await asyncio.to_thread(self._read_once, sql, params)
+
+    def _read_once(self, sql: str, params: Sequence[Any]) -> list[Row]:
+        with self.reading() as tx:
+            return tx.query(sql, params)
+
+    async def aclose(self) -> None:  # noqa: B027 (a worker thread's reads hold nothing to release)
+        """Release what aquery opened in the running event loop."""
 
     @abstractmethod
     def close(self) -> None:
@@ -97,7 +94,6 @@ class SqliteStore(SqlStore):
     def __init__(self, path: str) -> None:
         self._path = path
         self._local = threading.local()
-        self._reader = threading.local()
         self._shared: sqlite3.Connection | None = None
         self._lock = threading.Lock()
         if path == ":memory:":  # tests: one connection, serialised
@@ -130,7 +126,7 @@ class SqliteStore(SqlStore):
             conn.execute("COMMIT")
 
     @contextmanager
-    def _open_reading(self) -> Iterator[Transaction]:
+    def reading(self) -> Iterator[Transaction]:
         conn = self._connection()
         with self._lock if self._shared is not None else _nothing():
             conn.execute("BEGIN")  # deferred: a read snapshot that takes no write lock
@@ -177,7 +173,6 @@ class PostgresStore(SqlStore):
 
     def __init__(self, database_url: str, pool_size: int = 10) -> None:
         env = postgres_env(database_url)
-        self._reader = threading.local()
         # Generic plans: our statements are shaped for their index (keyset scans of partial indexes), and the
         # planner's custom plans for a large CFA (a tenant above the average size) cost as much as their execution
         # each time, for the same plan.
@@ -201,6 +196,14 @@ class PostgresStore(SqlStore):
             name="convergence-views",
             kwargs={"autocommit": True},  # writes open their transaction explicitly; reads need none
         )
+        self._async = AsyncReads(conninfo, pool_size)
+
+    async def aquery(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        """On the event loop's own connections: no worker thread."""
+        return await self._async.query(sql, params)
+
+    async def aclose(self) -> None:
+        await self._async.close()
 
     def columns(self, table: str) -> set[str]:
         with self.reading() as tx:
@@ -217,7 +220,7 @@ class PostgresStore(SqlStore):
             yield _PostgresTransaction(cursor)
 
     @contextmanager
-    def _open_reading(self) -> Iterator[Transaction]:
+    def reading(self) -> Iterator[Transaction]:
         with self._pool.connection() as conn, conn.cursor() as cursor:
             yield _PostgresTransaction(cursor)
 

@@ -476,19 +476,25 @@ class SqlStatusView:
 
     def page(self, cfa_siret: str | None, where: ContractFilter, limit: int, cursor: Cursor | None) -> Page:
         """Dossiers by last change, newest first, as they were at the walk's as_of; cfa_siret None: every CFA."""
-        rows, next_cursor, as_of = self._page(_COLUMNS, cfa_siret, where, limit, cursor)
+        statement, values = self._page_statement(_COLUMNS, cfa_siret, where, limit, cursor)
+        with self._store.reading() as tx:
+            rows, next_cursor, as_of = _paged(tx.query(statement, values), limit, cursor)
         return Page([row_from_stored(row) for row in rows], next_cursor, as_of)
 
-    def item_page(self, cfa_siret: str | None, where: ContractFilter, limit: int, cursor: Cursor | None) -> ItemPage:
-        """The same page, each dossier's list item as stored (JSON text): the API sends them as they are."""
-        rows, next_cursor, as_of = self._page(_ITEM_COLUMNS, cfa_siret, where, limit, cursor)
+    async def item_page(
+        self, cfa_siret: str | None, where: ContractFilter, limit: int, cursor: Cursor | None
+    ) -> ItemPage:
+        """The same page, each dossier's list item as stored (JSON text), the API sends them as they are; read
+        from a coroutine (SqlStore.aquery)."""
+        statement, values = self._page_statement(_ITEM_COLUMNS, cfa_siret, where, limit, cursor)
+        rows, next_cursor, as_of = _paged(await self._store.aquery(statement, values), limit, cursor)
         return ItemPage([row[2] for row in rows], next_cursor, as_of)
 
-    def _page(
+    def _page_statement(
         self, columns: str, cfa_siret: str | None, where: ContractFilter, limit: int, cursor: Cursor | None
-    ) -> tuple[list[Row], Cursor | None, int]:
+    ) -> tuple[str, list[Any]]:
         """The page in one statement, so one snapshot and one round trip: its rows (`columns`, contract_id and
-        valid_from first), the next page's cursor and the position the walk is pinned at.
+        valid_from first) and the position the walk is pinned at (see _paged).
 
         A first page is pinned at the view's position, read in the same statement: every current version is valid
         there and none is closed after it, so it reads the current versions only. A next page reads the versions
@@ -510,23 +516,7 @@ class SqlStatusView:
         statement = (
             f"SELECT {columns}, p.pin, p.head FROM ({pin}) AS p LEFT JOIN ({rows_sql}) AS page ON 1 = 1 {_ORDER}"
         )
-        with self._store.reading() as tx:
-            found = tx.query(statement, [*pin_values, *values])
-        pinned = int(found[0][-2])  # one row at least: the pin's, with NULLs when no version matches
-        if cursor is None:
-            as_of = pinned
-        elif cursor.as_of < pinned:
-            raise CursorExpired(f"the walk at position {cursor.as_of} is older than the pruned horizon")
-        elif cursor.as_of > int(found[0][-1]):  # pinned on tables a rebuild replaced, ahead of the rebuilt ones
-            raise CursorExpired(f"the walk at position {cursor.as_of} was made on tables replaced since")
-        else:
-            as_of = cursor.as_of
-        rows = [row[:-2] for row in found if row[0] is not None]
-        more = len(rows) > limit
-        rows = rows[:limit]
-        last = rows[-1] if more else None
-        next_cursor = Cursor(as_of, int(last[1]), UUID(last[0])) if last is not None else None
-        return rows, next_cursor, as_of
+        return statement, [*pin_values, *values]
 
     def _page_sql(
         self,
@@ -567,21 +557,28 @@ class SqlStatusView:
     def dashboard(self, cfa_siret: str | None) -> Dashboard:
         """From the counts (a few rows per CFA) and, per pending state, the oldest last change (one probe of the
         `updated` index each), with the view's position: one statement, one snapshot."""
+        statement, values = self._dashboard_statement(cfa_siret)
+        with self._store.reading() as tx:
+            return _dashboard(tx.query(statement, values))
+
+    async def adashboard(self, cfa_siret: str | None) -> Dashboard:
+        """dashboard from a coroutine (SqlStore.aquery)."""
+        return _dashboard(await self._store.aquery(*self._dashboard_statement(cfa_siret)))
+
+    def _dashboard_statement(self, cfa_siret: str | None) -> tuple[str, list[Any]]:
         tenant, params = ("AND cfa_siret = %s", [cfa_siret]) if cfa_siret is not None else ("", [])
         oldest = " UNION ALL ".join(
             f"SELECT 'oldest', '{state}', NULL, 0, 0, NULL, (SELECT MIN(updated_at) FROM {self._versions}"
             f" WHERE valid_to IS NULL AND state = '{state}' {tenant})"
             for state in PENDING_STATES
         )
-        with self._store.reading() as tx:
-            rows = tx.query(
-                "SELECT 'as_of', NULL, NULL, 0, 0, NULL,"
-                " (SELECT COALESCE(MAX(position), 0) FROM projection_tracking WHERE projection = %s)"
-                f" UNION ALL SELECT 'count', state, opco, dossiers, parked, committed, NULL FROM {self.prefix}_counts"
-                f" WHERE dossiers > 0 {tenant} UNION ALL {oldest}",
-                [self.prefix, *params, *(params * len(PENDING_STATES))],
-            )
-        return _dashboard(rows)
+        statement = (
+            "SELECT 'as_of', NULL, NULL, 0, 0, NULL,"
+            " (SELECT COALESCE(MAX(position), 0) FROM projection_tracking WHERE projection = %s)"
+            f" UNION ALL SELECT 'count', state, opco, dossiers, parked, committed, NULL FROM {self.prefix}_counts"
+            f" WHERE dossiers > 0 {tenant} UNION ALL {oldest}"
+        )
+        return statement, [self.prefix, *params, *(params * len(PENDING_STATES))]
 
     def attention_candidates(self, cfa_siret: str | None, limit: int) -> list[StatusRow]:
         """Current rows not yet sent, refused or parked, the longest unchanged first."""
@@ -714,6 +711,25 @@ def _filters(cfa_siret: str | None, where: ContractFilter) -> tuple[list[str], l
     if where.problems is not None:
         clauses.append("problem_count > 0" if where.problems else "problem_count = 0")
     return clauses, params
+
+
+def _paged(found: list[Row], limit: int, cursor: Cursor | None) -> tuple[list[Row], Cursor | None, int]:
+    """A page statement's rows, the next page's cursor and the position the walk is pinned at."""
+    pinned = int(found[0][-2])  # one row at least: the pin's, with NULLs when no version matches
+    if cursor is None:
+        as_of = pinned
+    elif cursor.as_of < pinned:
+        raise CursorExpired(f"the walk at position {cursor.as_of} is older than the pruned horizon")
+    elif cursor.as_of > int(found[0][-1]):  # pinned on tables a rebuild replaced, ahead of the rebuilt ones
+        raise CursorExpired(f"the walk at position {cursor.as_of} was made on tables replaced since")
+    else:
+        as_of = cursor.as_of
+    rows = [row[:-2] for row in found if row[0] is not None]
+    more = len(rows) > limit
+    rows = rows[:limit]
+    last = rows[-1] if more else None
+    next_cursor = Cursor(as_of, int(last[1]), UUID(last[0])) if last is not None else None
+    return rows, next_cursor, as_of
 
 
 def _dashboard(rows: list[Row]) -> Dashboard:

@@ -37,6 +37,7 @@ def create_app(container: Container | None = None) -> FastAPI:
         try:
             yield
         finally:
+            await services.store.aclose()  # the connections its reads opened in this event loop
             if owned:
                 services.close()
 

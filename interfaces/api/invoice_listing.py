@@ -103,10 +103,10 @@ async def invoices_caught_up(services: Container, position: int | None) -> bool:
     return await run_in_threadpool(_queries(services).wait_for, position, READ_YOUR_WRITES_SECONDS)
 
 
-def invoice_dashboard(who: Principal, services: Container) -> dict[str, Any]:
-    """The `invoices` object of GET /dashboard (it reads the store: call it off the event loop)."""
+async def invoice_dashboard(who: Principal, services: Container) -> dict[str, Any]:
+    """The `invoices` object of GET /dashboard."""
     queries = _queries(services)
-    board = queries.dashboard(who)
+    board = await queries.adashboard(who)
     return {
         "byState": {
             state: {"count": f.count, "amount": _euros(f.amount), "paid": _euros(f.paid)}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import inspect
@@ -20,7 +21,6 @@ from fastapi.routing import APIRoute
 from pydantic import ConfigDict, ValidationError, create_model
 from starlette.concurrency import run_in_threadpool
 
-from application.access import Principal
 from application.status import ContractFilter, Cursor, list_item
 from domain.contract_state import ContractState
 from domain.errors import InvalidValue
@@ -104,7 +104,7 @@ async def list_contracts(request: Request, who: CurrentPrincipal) -> Response:
         problems=q.problems,
         parked=q.parked,
     )
-    page = await run_in_threadpool(services.status.item_page, who, where, q.limit, _decode(q.cursor))
+    page = await services.status.item_page(who, where, q.limit, _decode(q.cursor))
     next_cursor = _encode(page.next_cursor) if page.next_cursor else None
     headers = {"X-Position": str(page.as_of)}
     if next_cursor:
@@ -124,15 +124,8 @@ async def dashboard(request: Request, who: CurrentPrincipal, min_position: MinPo
     services: Container = request.app.state.container  # what the Services dependency gives, without its solving
     if not await _caught_up(services, min_position) or not await invoices_caught_up(services, min_position):
         return _not_yet()
-    body = await run_in_threadpool(_dashboard, who, services)  # both read models' queries in one hop
-    return Response(orjson.dumps(body), media_type="application/json", headers={"X-Position": str(body["asOf"])})
-
-
-def _dashboard(who: Principal, services: Container) -> dict[str, Any]:
-    with services.store.reading():  # both read models' statements on one connection
-        board = services.status.dashboard(who)
-        invoices = invoice_dashboard(who, services)
-    return {
+    board, invoices = await asyncio.gather(services.status.adashboard(who), invoice_dashboard(who, services))
+    body = {
         "counts": board.counts,
         "committed": _euros(board.committed),
         "parked": board.parked,
@@ -141,6 +134,7 @@ def _dashboard(who: Principal, services: Container) -> dict[str, Any]:
         "asOf": board.as_of,
         "invoices": invoices,
     }
+    return Response(orjson.dumps(body), media_type="application/json", headers={"X-Position": str(board.as_of)})
 
 
 @router.get("/attention", response_model=list[AttentionEntry])

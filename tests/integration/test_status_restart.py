@@ -3,6 +3,7 @@ exactly the rows of a view projected from the first event in one go: nothing los
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -10,7 +11,7 @@ from application.status import ContractFilter, StatusRow
 from application.status_projection import TOPICS
 from infrastructure.projection_runner import ProjectionRunner
 from infrastructure.reference_data import idcc_routing
-from infrastructure.sql_store import open_sql_store
+from infrastructure.sql_store import SqlStore, open_sql_store
 from infrastructure.status_view import SqlStatusView, build_next
 from tests.integration.status_support import CFA_A, accept, create, park, status_setup, submit
 
@@ -51,6 +52,18 @@ def test_a_restarted_projection_resumes_where_it_stopped(database_url: str, comp
     assert states["B-3"] == ("submitted", True)
 
 
+def listed(store: SqlStore, view: SqlStatusView) -> list[str]:
+    """The list items of CFA_A's first page, as the API reads them (from a coroutine)."""
+
+    async def first_page() -> list[str]:
+        try:
+            return (await view.item_page(CFA_A, ContractFilter(), 50, None)).items
+        finally:
+            await store.aclose()
+
+    return asyncio.run(first_page())
+
+
 def test_tables_of_an_earlier_layout_are_made_again_and_refilled_from_the_log(
     database_url: str, complete_cerfa: dict[str, Any]
 ) -> None:
@@ -73,10 +86,8 @@ def test_tables_of_an_earlier_layout_are_made_again_and_refilled_from_the_log(
             runner = ProjectionRunner(setup.app, "status", TOPICS, view.apply, lambda: view.position(setup.app.name))
             runner.catch_up()
             assert walk(view) == expected
-            assert [
-                item["numeroInterne"]
-                for item in map(json.loads, view.item_page(CFA_A, ContractFilter(), 50, None).items)
-            ] == [row.numero_interne for row in expected]
+            numbers = [json.loads(item)["numeroInterne"] for item in listed(store, view)]
+            assert numbers == [row.numero_interne for row in expected]
             assert SqlStatusView(store, idcc_routing()).position(setup.app.name) > 0  # current tables are kept
         finally:
             store.close()

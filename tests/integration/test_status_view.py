@@ -3,6 +3,7 @@ attention, atomicity, rebuild and swap, prune."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -14,7 +15,7 @@ import pytest
 from eventsourcing.persistence import IntegrityError, Tracking
 
 from application.projections import Batch
-from application.status import ContractFilter, Cursor, Page, StatusRow
+from application.status import ContractFilter, Cursor, Page, StatusRow, list_item
 from application.status_projection import TOPICS, CursorExpired
 from domain.opcos import Opco
 from infrastructure import status_view
@@ -183,6 +184,39 @@ def test_a_walk_returns_each_dossier_once_as_it_was_while_dossiers_change(
     fresh = setup.rows(CFA_A)
     assert len(fresh) == 17
     assert sum(row.state == "mandate_checked" for row in fresh) == 6
+
+
+def test_the_apis_reads_from_a_coroutine_are_the_pages_and_dashboard_of_the_rows(setup: Setup, mix: Mix) -> None:
+    """What GET /contracts and /dashboard read on the event loop (SqlStore.aquery: PostgreSQL's asynchronous
+    connections, SQLite's worker thread) is what the synchronous reads give: each row's list item, page by page
+    with the same cursors, the same counts, and a walk older than the pruned horizon refused."""
+    wheres = [EVERYTHING, ContractFilter(states=("drafted", "mandate_checked")), ContractFilter(parked=True)]
+
+    async def compare() -> None:
+        try:
+            for cfa in (CFA_A, CFA_B, None):
+                for where in wheres:
+                    cursor: Cursor | None = None
+                    while True:
+                        rows = setup.view.page(cfa, where, 2, cursor)
+                        items = await setup.view.item_page(cfa, where, 2, cursor)
+                        assert [json.loads(item) for item in items.items] == [list_item(r) for r in rows.items]
+                        assert (items.next_cursor, items.as_of) == (rows.next_cursor, rows.as_of)
+                        if rows.next_cursor is None:
+                            break
+                        cursor = rows.next_cursor
+                assert await setup.view.adashboard(cfa) == setup.view.dashboard(cfa)
+            first = await setup.view.item_page(CFA_A, EVERYTHING, 2, None)
+            assert first.next_cursor is not None
+            mandate(setup.app, CFA_A, mix.ids["draft"])
+            setup.catch_up()
+            setup.view.prune(setup.view.position(setup.app.name))
+            with pytest.raises(CursorExpired):
+                await setup.view.item_page(CFA_A, EVERYTHING, 2, first.next_cursor)
+        finally:
+            await setup.store.aclose()
+
+    asyncio.run(compare())
 
 
 def test_an_event_it_cannot_project_holds_its_dossier_and_the_batch_goes_on(
