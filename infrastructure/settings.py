@@ -72,6 +72,14 @@ class Settings(BaseSettings):
         120.0, gt=0, description="an attempt without outcome older than this is taken as lost (crash)"
     )
 
+    walk_retention_seconds: float = Field(
+        3600.0,
+        ge=60,
+        description="a list walk (GET /contracts, /invoices) begun this long ago may be refused (410) from then on:"
+        " older versions are pruned",
+    )
+    prune_interval_seconds: float = Field(60.0, gt=0, description="how often the worker prunes the read models")
+
     attention_problem_days: int = Field(
         7, ge=0, description="a draft still blocked by problems after this many days is listed on /attention"
     )

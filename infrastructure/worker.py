@@ -33,6 +33,7 @@ from domain.opcos import Opco
 from infrastructure.leases import Leases
 from infrastructure.pg_wakeup import LogWakeup
 from infrastructure.projection_runner import ProjectionRunner
+from infrastructure.pruning import Pruner
 from infrastructure.sandbox_keys import SandboxKeys
 from infrastructure.transmissions_view import INVOICES, NAME, SqlTransmissionsView
 
@@ -55,6 +56,7 @@ class WorkerTiming:
     projection_poll: float = 0.5
     sender_poll: float = 1.0
     sync_interval: float = 180.0
+    prune_interval: float = 60.0
     concurrency: int = 16
     lease: float = 30.0  # a task's lease; at least three rounds long
 
@@ -75,8 +77,10 @@ class Worker:
         wakeup: Callable[[Callable[[], None]], LogWakeup] | None = None,
         read_models: dict[str, ProjectionRunner] | None = None,
         invoices: InvoiceOutbox | None = None,
+        pruner: Pruner | None = None,
     ) -> None:
-        """`read_models`: further projections to keep up to date, by name (e.g. the status read model)."""
+        """`read_models`: further projections to keep up to date, by name (e.g. the status read model); `pruner`:
+        prunes their old versions."""
         self.view = view
         self._accounts = accounts
         self._sync = sync
@@ -87,6 +91,7 @@ class Worker:
         self.projection = ProjectionRunner(dossiers, NAME, TOPICS, self._project, lambda: view.position(dossiers.name))
         self.read_models = {NAME: self.projection, **(read_models or {})}
         self.invoices = invoices
+        self.pruner = pruner
         # (queue, sender, does this OPCO take it over the API?) for contracts, then invoices
         self._outboxes: list[tuple[SqlTransmissionsView, Sender, Callable[[Opco], bool]]] = [
             (view, sender, lambda opco: self._accounts.profiles[opco].contracts)
@@ -154,6 +159,8 @@ class Worker:
             ("sender", self._timing.sender_poll, self._send_round),
             ("state-sync", self._timing.sync_interval, self._sync_round),
         ]
+        if self.pruner is not None:
+            tasks.append(("prune", self._timing.prune_interval, self._prune_round))
         for name, interval, task in tasks:
             thread = threading.Thread(target=self._loop, args=(name, interval, task), name=name, daemon=True)
             thread.start()
@@ -171,7 +178,7 @@ class Worker:
         for thread in self._threads:
             thread.join(timeout=30)
         self._pool.shutdown(wait=True, cancel_futures=True)
-        for name in (*(f"{n}-projection" for n in self.read_models), "sender", "state-sync"):
+        for name in (*(f"{n}-projection" for n in self.read_models), "sender", "state-sync", "prune"):
             self._leases.release(name, self.holder)
 
     def wake(self) -> None:
@@ -199,6 +206,11 @@ class Worker:
     def _send_round(self) -> bool:
         started = self.send_once()
         return bool(started) or self._room() <= 0  # busy: come back as soon as the pool has room
+
+    def _prune_round(self) -> bool:
+        assert self.pruner is not None
+        self.pruner.run_once()
+        return False  # the next prune is due at its interval, whatever this one deleted
 
     def _sync_round(self) -> bool:
         self.sync_once()

@@ -31,6 +31,7 @@ from infrastructure.opco_directory import opco_profiles
 from infrastructure.opco_sandbox import SandboxConfig
 from infrastructure.pg_wakeup import LogWakeup
 from infrastructure.projection_runner import ProjectionRunner
+from infrastructure.pruning import Pruner
 from infrastructure.reference_data import idcc_routing
 from infrastructure.sandbox_keys import SandboxKeys
 from infrastructure.secret_box import FernetBox, key_from_file
@@ -117,12 +118,18 @@ def bootstrap(settings: Settings | None = None) -> Container:
             projection_poll=settings.projection_poll_seconds,
             sender_poll=settings.sender_poll_seconds,
             sync_interval=settings.sync_interval_seconds,
+            prune_interval=settings.prune_interval_seconds,
             concurrency=settings.sender_concurrency,
             lease=settings.lease_seconds,
         ),
         sandbox_keys=SandboxKeys(sandbox, accounts) if sandbox else None,
         wakeup=_wakeup(settings, dossiers),
         read_models={LIVE_STATUS: status_runner, LIVE_INVOICE_STATUS: invoice_status_runner},
+        pruner=Pruner(
+            {LIVE_STATUS: status_view, LIVE_INVOICE_STATUS: invoice_status_view},
+            dossiers.name,
+            settings.walk_retention_seconds,
+        ),
         invoices=InvoiceOutbox(
             invoice_view,
             Sender(InvoiceChannel(invoices, gateway), accounts, clock, _policy(settings)),

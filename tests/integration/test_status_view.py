@@ -20,6 +20,7 @@ from application.status_projection import TOPICS, CursorExpired
 from domain.opcos import Opco
 from infrastructure import status_view
 from infrastructure.projection_runner import ProjectionRunner
+from infrastructure.pruning import Pruner
 from infrastructure.reference_data import idcc_routing
 from infrastructure.sql_store import SqlStore
 from infrastructure.status_view import SqlStatusView, build_next, swap_in
@@ -444,6 +445,34 @@ def test_prune_keeps_current_versions_and_expires_older_walks(setup: Setup, mix:
     changed = [row for row in before if row.contract_id == mix.ids["draft"]]
     assert changed[0].state == "mandate_checked"
     assert changed[0].problem_count > 0
+
+
+def test_the_scheduled_prune_refuses_walks_older_than_the_retention_only(
+    setup: Setup, mix: Mix, complete_cerfa: dict[str, Any]
+) -> None:
+    now = [0.0]
+    pruner = Pruner({"status": setup.view}, setup.app.name, keep_seconds=600, monotonic=lambda: now[0])
+    old_walk = setup.view.page(CFA_A, EVERYTHING, 2, None)
+    mandate(setup.app, CFA_A, mix.ids["draft"])  # closes the draft's version after the old walk's position
+    setup.catch_up()
+    assert pruner.run_once() == 0  # t = 0: the position sampled
+    recent_walk = setup.view.page(CFA_A, EVERYTHING, 2, None)
+    expected = sorted(row.contract_id for row in setup.rows(CFA_A))
+    now[0] = 300
+    create(setup.app, complete_cerfa, CFA_A, "P-1")
+    setup.catch_up()
+    assert pruner.run_once() == 0  # nothing sampled 600 s ago yet
+    now[0] = 600
+    assert pruner.run_once() > 0  # up to the position of t = 0
+    assert old_walk.next_cursor is not None
+    assert recent_walk.next_cursor is not None
+    with pytest.raises(CursorExpired):
+        setup.view.page(CFA_A, EVERYTHING, 2, old_walk.next_cursor)
+    seen, page = list(recent_walk.items), recent_walk
+    while page.next_cursor is not None:
+        page = setup.view.page(CFA_A, EVERYTHING, 2, page.next_cursor)
+        seen.extend(page.items)
+    assert sorted(row.contract_id for row in seen) == expected  # the walk begun after it: each dossier once
 
 
 def test_the_operator_walks_every_cfa(setup: Setup, mix: Mix) -> None:
