@@ -73,6 +73,7 @@ from infrastructure.invoice_status_schema import (
 )
 from infrastructure.projection_runner import ProjectionRunner
 from infrastructure.sql_store import Row, SqlStore, Transaction
+from infrastructure.temporal_versions import to_json
 
 log = logging.getLogger("convergence.invoice_status")
 LIVE = "invoice_status"
@@ -103,8 +104,9 @@ class SqlInvoiceStatusView:
 
     def _write(self, tx: Transaction, events: Sequence[tuple[int, Any]]) -> None:
         keys = {str(event.originator_id) for _, event in events}
-        memos = self._load_memos(tx, keys)
-        held = self._load_held(tx, keys)
+        dialect = self._store.dialect
+        memos = temporal_versions.load_memos(tx, dialect, self.prefix, "aggregate_id", keys)
+        held = temporal_versions.held_keys(tx, dialect, self.prefix, "aggregate_id", keys)
         existing = {key for key, memo in memos.items() if memo.get("kind") == "invoice"}  # have a current version
         versions: dict[str, list[InvoiceRow]] = defaultdict(list)
         echeances: dict[str, list[EcheanceRow]] = {}
@@ -126,7 +128,8 @@ class SqlInvoiceStatusView:
                 versions[key].append(projected.invoice)
             if projected.echeances is not None:
                 echeances[key] = projected.echeances
-        self._close(tx, {key: rows[0].position for key, rows in versions.items() if key in existing})
+        closing = {key: rows[0].position for key, rows in versions.items() if key in existing}
+        temporal_versions.close(tx, self._store.dialect, self._versions, "invoice_id", closing)
         self._insert(tx, self._versions, VERSION_COLUMNS, list(_version_records(versions)))
         links = [
             {"contract_id": str(contract), "invoice_id": key, "cfa_siret": rows[0].cfa_siret}
@@ -136,17 +139,9 @@ class SqlInvoiceStatusView:
         ]
         self._insert(tx, f"{self.prefix}_contracts", LINK_COLUMNS, links, " ON CONFLICT DO NOTHING")
         self._replace_echeances(tx, echeances)
-        self._save_memos(tx, [{"aggregate_id": key, "memo": _json(memos[key])} for key in changed])
-
-    def _close(self, tx: Transaction, closing: dict[str, int]) -> None:
-        """Close the current versions of these invoices at the position of their first change in the batch."""
-        if closing:
-            ends = json_rows(self._store.dialect, ("invoice_id", "valid_to"))
-            tx.execute(
-                f"UPDATE {self._versions} SET valid_to = x.valid_to FROM ({ends}) AS x"
-                f" WHERE {self._versions}.invoice_id = x.invoice_id AND {self._versions}.valid_to IS NULL",
-                (_json([{"invoice_id": key, "valid_to": end} for key, end in closing.items()]),),
-            )
+        temporal_versions.save_memos(
+            tx, self._store.dialect, self.prefix, "aggregate_id", {k: memos[k] for k in changed}
+        )
 
     def _replace_echeances(self, tx: Transaction, echeances: dict[str, list[EcheanceRow]]) -> None:
         if not echeances:
@@ -154,7 +149,7 @@ class SqlInvoiceStatusView:
         wanted = json_rows(self._store.dialect, ("contract_id",))
         tx.execute(
             f"DELETE FROM {self._echeances} WHERE contract_id IN (SELECT contract_id FROM ({wanted}) AS k)",
-            (_json([{"contract_id": key} for key in echeances]),),
+            (to_json([{"contract_id": key} for key in echeances]),),
         )
         records = [
             dict(zip(ECHEANCE_COLUMNS, _encode_echeance(r), strict=True)) for rows in echeances.values() for r in rows
@@ -164,36 +159,7 @@ class SqlInvoiceStatusView:
     def _insert(
         self, tx: Transaction, table: str, columns: tuple[str, ...], records: list[dict[str, Any]], suffix: str = ""
     ) -> None:
-        if records:
-            rows = json_rows(self._store.dialect, columns)
-            tx.execute(f"INSERT INTO {table} ({', '.join(columns)}) {rows}{suffix}", (_json(records),))
-
-    def _load_memos(self, tx: Transaction, keys: set[str]) -> dict[str, Memo]:
-        wanted = json_rows(self._store.dialect, ("aggregate_id",))
-        rows = tx.query(
-            f"SELECT aggregate_id, memo FROM {self.prefix}_memo"
-            f" WHERE aggregate_id IN (SELECT aggregate_id FROM ({wanted}) AS k)",
-            (_json([{"aggregate_id": key} for key in keys]),),
-        )
-        return {key: json.loads(text) for key, text in rows}
-
-    def _save_memos(self, tx: Transaction, memos: list[dict[str, Any]]) -> None:
-        if memos:
-            rows = json_rows(self._store.dialect, ("aggregate_id", "memo"))
-            tx.execute(
-                f"INSERT INTO {self.prefix}_memo (aggregate_id, memo) {rows}"
-                " ON CONFLICT (aggregate_id) DO UPDATE SET memo = excluded.memo",
-                (_json(memos),),
-            )
-
-    def _load_held(self, tx: Transaction, keys: set[str]) -> set[str]:
-        wanted = json_rows(self._store.dialect, ("aggregate_id",))
-        rows = tx.query(
-            f"SELECT aggregate_id FROM {self.prefix}_held"
-            f" WHERE aggregate_id IN (SELECT aggregate_id FROM ({wanted}) AS k)",
-            (_json([{"aggregate_id": key} for key in keys]),),
-        )
-        return {str(r[0]) for r in rows}
+        temporal_versions.insert(tx, json_rows(self._store.dialect, columns), table, columns, records, suffix)
 
     def _hold(self, tx: Transaction, key: str, memo: Memo | None, position: int, event: Any, error: Exception) -> None:
         """Keep the invoice or contract at its last good state and report it; its later events wait for a
@@ -370,7 +336,7 @@ class SqlInvoiceStatusView:
             rows = tx.query(
                 f"SELECT {_COLUMNS} FROM {self._versions} WHERE valid_to IS NULL"
                 f" AND invoice_id IN (SELECT invoice_id FROM ({wanted}) AS k) ORDER BY invoice_id",
-                (_json([{"invoice_id": str(ident)} for ident in invoice_ids]),),
+                (to_json([{"invoice_id": str(ident)} for ident in invoice_ids]),),
             )
         return [_decode(row) for row in rows]
 
@@ -382,7 +348,7 @@ class SqlInvoiceStatusView:
             rows = tx.query(
                 f"SELECT {_ECHEANCES} FROM {self._echeances}"
                 f" WHERE contract_id IN (SELECT contract_id FROM ({wanted}) AS k) ORDER BY contract_id, numero",
-                (_json([{"contract_id": str(ident)} for ident in contract_ids]),),
+                (to_json([{"contract_id": str(ident)} for ident in contract_ids]),),
             )
         return [_decode_echeance(row) for row in rows]
 
@@ -473,10 +439,6 @@ def _version_records(versions: dict[str, list[InvoiceRow]]) -> Iterator[dict[str
             yield record
 
 
-def _json(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"))
-
-
 def _encode(row: InvoiceRow) -> tuple[Any, ...]:
     return (
         str(row.invoice_id),
@@ -494,7 +456,7 @@ def _encode(row: InvoiceRow) -> tuple[Any, ...]:
         row.sent_at.timestamp() if row.sent_at is not None else None,
         row.sent_on.isoformat() if row.sent_on is not None else None,
         row.line_count,
-        _json([str(ident) for ident in row.contract_ids]),
+        to_json([str(ident) for ident in row.contract_ids]),
         row.created_at.timestamp(),
         row.updated_at.timestamp(),
     )

@@ -11,7 +11,6 @@ only, and its horizon there (`bulk_build`).
 from __future__ import annotations
 
 import gc
-import json
 import logging
 import multiprocessing
 import time
@@ -73,6 +72,7 @@ from infrastructure.status_schema import (
     rename_tables,
     table_ddl,
 )
+from infrastructure.temporal_versions import to_json
 
 log = logging.getLogger("convergence.status")
 LIVE = "status"
@@ -131,7 +131,10 @@ class SqlStatusView:
         with self._store.transaction() as tx:
             tracking.advance(tx, self.prefix, batch.tracking, batch.previous)
             keys = {str(event.originator_id) for _, event in batch.events}
-            projected = self._project(batch.events, self._load_memos(tx, keys), self._load_held(tx, keys))
+            dialect = self._store.dialect
+            memos = temporal_versions.load_memos(tx, dialect, self.prefix, "contract_id", keys)
+            held = temporal_versions.held_keys(tx, dialect, self.prefix, "contract_id", keys)
+            projected = self._project(batch.events, memos, held)
             self._store_projected(tx, projected)
 
     def _project(self, events: Sequence[tuple[int, Any]], memos: dict[str, Memo], held: set[str]) -> _Projected:
@@ -164,9 +167,10 @@ class SqlStatusView:
     def _store_projected(self, tx: Transaction, projected: _Projected) -> None:
         for key, memo, position, event, error in projected.holds:
             self._hold(tx, key, memo, position, event, error)
-        self._close(tx, projected.closing)
+        dialect = self._store.dialect
+        temporal_versions.close(tx, dialect, self._versions, "contract_id", projected.closing)
         self._insert(tx, self._versions, VERSION_COLUMNS, list(_version_records(projected.versions)))
-        self._save_memos(tx, [{"contract_id": key, "memo": _json(memo)} for key, memo in projected.memos.items()])
+        temporal_versions.save_memos(tx, dialect, self.prefix, "contract_id", projected.memos)
         if self.counting:
             self._count(tx, [(projected.before.get(key), memo) for key, memo in projected.memos.items()])
 
@@ -234,7 +238,7 @@ class SqlStatusView:
                 tx,
                 f"{self.prefix}_memo",
                 ("contract_id", "memo"),
-                [{"contract_id": k, "memo": _json(m)} for k, m in memos.items()],
+                [{"contract_id": k, "memo": to_json(m)} for k, m in memos.items()],
             )
             tx.execute(
                 f"INSERT INTO {self.prefix}_meta (name, value) VALUES ('horizon', %s)"
@@ -371,7 +375,7 @@ class SqlStatusView:
         rows = tx.query(
             f"SELECT c.cfa_siret, c.state, c.opco, c.dossiers, c.parked, c.committed FROM {self.prefix}_counts AS c"
             f" JOIN ({keys}) AS k ON c.cfa_siret = k.cfa_siret AND c.state = k.state AND c.opco = k.opco",
-            (_json(wanted),),
+            (to_json(wanted),),
         )
         current = {(r[0], r[1], r[2]): (int(r[3]), int(r[4]), Decimal(r[5])) for r in rows}
         records = []
@@ -392,26 +396,8 @@ class SqlStatusView:
             f"INSERT INTO {self.prefix}_counts ({', '.join(columns)}) {json_rows(self._store.dialect, columns)}"
             " ON CONFLICT (cfa_siret, state, opco) DO UPDATE SET dossiers = excluded.dossiers,"
             " parked = excluded.parked, committed = excluded.committed",
-            (_json(records),),
+            (to_json(records),),
         )
-
-    def _load_memos(self, tx: Transaction, keys: set[str]) -> dict[str, Memo]:
-        wanted = json_rows(self._store.dialect, ("contract_id",))
-        rows = tx.query(
-            f"SELECT contract_id, memo FROM {self.prefix}_memo"
-            f" WHERE contract_id IN (SELECT contract_id FROM ({wanted}) AS k)",
-            (_json([{"contract_id": key} for key in keys]),),
-        )
-        return {key: orjson.loads(text) for key, text in rows}
-
-    def _load_held(self, tx: Transaction, keys: set[str]) -> set[str]:
-        wanted = json_rows(self._store.dialect, ("contract_id",))
-        rows = tx.query(
-            f"SELECT contract_id FROM {self.prefix}_held"
-            f" WHERE contract_id IN (SELECT contract_id FROM ({wanted}) AS k)",
-            (_json([{"contract_id": key} for key in keys]),),
-        )
-        return {str(r[0]) for r in rows}
 
     def _hold(self, tx: Transaction, key: str, memo: Memo | None, position: int, event: Any, error: Exception) -> None:
         """Keep the dossier at its last good version and report it; its later events wait for a rebuild."""
@@ -441,29 +427,8 @@ class SqlStatusView:
             )
         return [HeldDossier(UUID(r[0]), r[1], int(r[2]), r[3], r[4]) for r in rows]
 
-    def _close(self, tx: Transaction, closing: dict[str, int]) -> None:
-        """Close the current versions of these dossiers at the position of their first change in the batch."""
-        if closing:
-            ends = json_rows(self._store.dialect, ("contract_id", "valid_to"))
-            tx.execute(
-                f"UPDATE {self._versions} SET valid_to = x.valid_to FROM ({ends}) AS x"
-                f" WHERE {self._versions}.contract_id = x.contract_id AND {self._versions}.valid_to IS NULL",
-                (_json([{"contract_id": key, "valid_to": end} for key, end in closing.items()]),),
-            )
-
     def _insert(self, tx: Transaction, table: str, columns: tuple[str, ...], records: list[dict[str, Any]]) -> None:
-        if records:
-            rows = json_rows(self._store.dialect, columns)
-            tx.execute(f"INSERT INTO {table} ({', '.join(columns)}) {rows}", (_json(records),))
-
-    def _save_memos(self, tx: Transaction, memos: list[dict[str, Any]]) -> None:
-        if memos:
-            rows = json_rows(self._store.dialect, ("contract_id", "memo"))
-            tx.execute(
-                f"INSERT INTO {self.prefix}_memo (contract_id, memo) {rows}"
-                " ON CONFLICT (contract_id) DO UPDATE SET memo = excluded.memo",
-                (_json(memos),),
-            )
+        temporal_versions.insert(tx, json_rows(self._store.dialect, columns), table, columns, records)
 
     def prune(self, keep_after_position: int) -> int:
         """Delete the versions a walk can no longer need (temporal_versions.prune); the number deleted."""
@@ -600,7 +565,7 @@ class SqlStatusView:
             rows = tx.query(
                 f"SELECT {_COLUMNS} FROM {self._versions} WHERE valid_to IS NULL"
                 f" AND contract_id IN (SELECT contract_id FROM ({wanted}) AS k)",
-                (_json([{"contract_id": str(ident)} for ident in contract_ids]),),
+                (to_json([{"contract_id": str(ident)} for ident in contract_ids]),),
             )
         return [row_from_stored(row) for row in rows]
 
@@ -775,7 +740,7 @@ def count_versions(tx: Transaction, prefix: str, dialect: str) -> None:
     tx.execute(f"DELETE FROM {prefix}_counts")
     if records:
         tx.execute(
-            f"INSERT INTO {prefix}_counts ({', '.join(columns)}) {json_rows(dialect, columns)}", (_json(records),)
+            f"INSERT INTO {prefix}_counts ({', '.join(columns)}) {json_rows(dialect, columns)}", (to_json(records),)
         )
     tx.execute(f"INSERT INTO {prefix}_meta (name, value) VALUES ('counted', 1)")
 
@@ -908,13 +873,6 @@ def _version_records(versions: dict[str, list[dict[str, Any]]]) -> Iterator[dict
         yield from records
 
 
-def _json(value: Any) -> str:
-    try:
-        return orjson.dumps(value).decode()
-    except TypeError:  # what orjson does not write (an integer over 64 bits): the standard library does
-        return json.dumps(value, separators=(",", ":"))
-
-
 def _record(key: str, memo: Memo) -> dict[str, Any]:
     """The dossier's version as stored (VERSION_COLUMNS, still open), straight from its memo: what status_row(memo)
     says, in the stored types (application.status.row_from_stored reads it back; pinned by
@@ -947,7 +905,7 @@ def _record(key: str, memo: Memo) -> dict[str, Any]:
         "updated_at": datetime.fromisoformat(memo["updated_at"]).timestamp(),
         "submitted_at": datetime.fromisoformat(memo["submitted_at"]).timestamp() if memo["submitted_at"] else None,
         "sent_at": datetime.fromisoformat(memo["sent_at"]).timestamp() if memo["sent_at"] else None,
-        "item": _json(list_item(status_row(UUID(key), memo))),
+        "item": to_json(list_item(status_row(UUID(key), memo))),
         "valid_to": None,
     }
 

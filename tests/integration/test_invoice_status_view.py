@@ -32,6 +32,7 @@ from application.projections import Batch
 from domain.invoice import Invoice
 from domain.opco_catalogue import CATALOGUE
 from domain.opcos import Opco
+from infrastructure import temporal_versions
 from infrastructure.invoice_status_view import SqlInvoiceStatusView, build_next, swap_in
 from infrastructure.projection_runner import ProjectionRunner
 from infrastructure.sql_store import SqlStore, open_sql_store
@@ -470,7 +471,7 @@ def test_a_failing_write_leaves_nothing_of_its_batch(
     def broken(*_: Any) -> None:
         raise RuntimeError("the database went away")
 
-    monkeypatch.setattr(setup.view, "_save_memos", broken)
+    monkeypatch.setattr(temporal_versions, "save_memos", broken)  # the batch's last write
     with pytest.raises(RuntimeError):
         setup.catch_up()
     assert setup.view.position(setup.app.name) == 0

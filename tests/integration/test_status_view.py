@@ -18,7 +18,7 @@ from application.projections import Batch
 from application.status import ContractFilter, Cursor, Page, StatusRow, list_item
 from application.status_projection import TOPICS, CursorExpired
 from domain.opcos import Opco
-from infrastructure import status_view
+from infrastructure import status_view, temporal_versions
 from infrastructure.projection_runner import ProjectionRunner
 from infrastructure.pruning import Pruner
 from infrastructure.reference_data import idcc_routing
@@ -246,7 +246,7 @@ def test_a_failing_write_leaves_nothing_of_its_batch(
     def broken(*_: Any) -> None:
         raise RuntimeError("the database went away")
 
-    monkeypatch.setattr(setup.view, "_save_memos", broken)
+    monkeypatch.setattr(temporal_versions, "save_memos", broken)  # the batch's last write
     with pytest.raises(RuntimeError):
         setup.catch_up()
     assert setup.view.position(setup.app.name) == 0
