@@ -67,12 +67,10 @@ class StatusQueries:
         """The same page, its dossiers as the API lists them, encoded: sent as stored."""
         return await self._view.item_page(principal.cfa_siret, where, limit, cursor)
 
-    def dashboard(self, principal: Principal) -> Dashboard:
-        return self._with_waiting(self._view.dashboard(principal.cfa_siret), principal)
-
-    async def adashboard(self, principal: Principal) -> Dashboard:
-        """dashboard from a coroutine: the counts read without blocking its event loop, and the keys' usability,
-        where not known from the last KEY_CACHE_SECONDS, read in a worker thread (it reads the event store)."""
+    async def dashboard(self, principal: Principal) -> Dashboard:
+        """The counts, read without blocking the event loop, and the dossiers waiting for a key: the keys'
+        usability, where not known from the last KEY_CACHE_SECONDS, is read in a worker thread (it reads the event
+        store)."""
         board = await self._view.adashboard(principal.cfa_siret)
         cfa = principal.cfa_siret
         if cfa is not None and all(self._known(cfa, opco) for opco in board.counts.get("submitted", {})):

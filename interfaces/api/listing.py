@@ -124,7 +124,7 @@ async def dashboard(request: Request, who: CurrentPrincipal, min_position: MinPo
     services: Container = request.app.state.container  # what the Services dependency gives, without its solving
     if not await _caught_up(services, min_position) or not await invoices_caught_up(services, min_position):
         return _not_yet()
-    board, invoices = await asyncio.gather(services.status.adashboard(who), invoice_dashboard(who, services))
+    board, invoices = await asyncio.gather(services.status.dashboard(who), invoice_dashboard(who, services))
     body = {
         "counts": board.counts,
         "committed": _euros(board.committed),

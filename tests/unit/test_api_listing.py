@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import json
+import threading
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -12,7 +15,7 @@ import pytest
 from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
 
-from application.status import list_item, row_from_stored
+from application.status import Dashboard, list_item, row_from_stored
 from application.status_queries import KEY_CACHE_SECONDS, StatusQueries
 from domain.opcos import Opco
 from infrastructure.status_view import rebuild_status_view
@@ -21,7 +24,7 @@ from interfaces.api.app import create_app
 from interfaces.api.problem_details import install_problem_handlers
 from interfaces.api.schemas import ContractPage
 from interfaces.bootstrap import Container
-from tests.support import MANDATE, OPERATOR_TOKEN, FixedClock, container, with_changes
+from tests.support import MANDATE, OPERATOR_TOKEN, FixedClock, container, principal, with_changes
 
 OTHER_CFA = "73282932000074"
 
@@ -290,3 +293,37 @@ def test_a_walk_begun_before_a_rebuild_is_told_to_start_again(
     assert expired.json()["type"] == "urn:convergence:problem:cursor-expired"
     again = client.get("/contracts?limit=10", headers=cfa).json()
     assert [i["numeroInterne"] for i in again["items"]] == ["W-3", "W-2", "W-1", "W-0"]
+
+
+def test_the_dashboard_reads_unknown_keys_off_the_event_loop_and_known_ones_from_memory() -> None:
+    """StatusQueries.dashboard runs on the event loop: an account not known from the last KEY_CACHE_SECONDS is read
+    (from the event store) in a worker thread; while every one is known, nothing is read at all."""
+    reads: list[tuple[Opco, str]] = []
+
+    class Accounts:
+        def usable(self, cfa_siret: str, opco: Opco) -> bool:
+            reads.append((opco, threading.current_thread().name))
+            return opco is not Opco.ATLAS
+
+    class View:
+        async def adashboard(self, cfa_siret: str | None) -> Dashboard:
+            counts = {"submitted": {"ATLAS": 2, "AKTO": 1}, "drafted": {"ATLAS": 5}}
+            return Dashboard(counts=counts, committed=Decimal(0), parked=0, oldest_pending={}, as_of=7)
+
+    now = [100.0]
+    queries = StatusQueries(View(), Accounts(), FixedClock(), "Dossiers", monotonic=lambda: now[0])  # type: ignore[arg-type]
+    who = principal("79852413800012")
+
+    async def twice() -> list[int]:
+        loop_thread = threading.current_thread().name
+        first = await queries.dashboard(who)
+        assert sorted(opco for opco, _ in reads) == [Opco.AKTO, Opco.ATLAS]
+        assert all(thread != loop_thread for _, thread in reads)
+        second = await queries.dashboard(who)
+        assert len(reads) == 2  # both known: nothing read
+        now[0] += KEY_CACHE_SECONDS + 1
+        third = await queries.dashboard(who)
+        assert len(reads) == 4
+        return [board.extra["waitingForKey"] for board in (first, second, third)]
+
+    assert asyncio.run(twice()) == [2, 2, 2]  # the two submitted to ATLAS, where the CFA has no usable key
