@@ -26,6 +26,7 @@ from application.status_projection import CursorExpired
 from domain.cerfa_document import InvalidCerfa, validation_problems
 from domain.errors import InvalidValue, InvalidValues, NotAllowedInState, RulesConflict, SubmissionBlocked
 from domain.problems import Problem
+from infrastructure.store_errors import store_unavailable
 
 log = logging.getLogger("convergence.api")
 
@@ -119,6 +120,10 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        if store_unavailable(exc):
+            log.warning("database unavailable on %s %s: %r", request.method, request.url.path, exc)
+            detail = "the database does not answer right now: retry (with the same Idempotency-Key or If-Match)"
+            return problem(503, "Store unavailable", detail, "store-unavailable", headers={"Retry-After": "5"})
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         return problem(500, "Internal error", "the service failed unexpectedly; the error is logged", "internal")
 
