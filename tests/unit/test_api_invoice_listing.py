@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -15,29 +14,15 @@ from application.invoice_status_queries import InvoiceAttentionPolicy, InvoiceSt
 from domain.invoice import Invoice
 from domain.opcos import Opco
 from interfaces.api import invoice_listing
-from interfaces.api.app import create_app
 from interfaces.bootstrap import Container
 from tests.invoicing import CFA, accepted_contract, echeancier
-from tests.support import OPERATOR_TOKEN, FixedClock, container, principal, with_changes
+from tests.support import OPERATOR_TOKEN, FixedClock, principal, with_changes
 from tests.unit.test_api import assert_problem, token
 
 TODAY = date.today()
 OTHER_CFA = "44306184100047"
 OPERATOR = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
 OPENS = tuple((TODAY - timedelta(days=days)).isoformat() for days in (60, 40, 20))
-
-
-@pytest.fixture
-def services() -> Iterator[Container]:
-    built = container()
-    yield built
-    built.close()
-
-
-@pytest.fixture
-def client(services: Container) -> Iterator[TestClient]:
-    with TestClient(create_app(services), raise_server_exceptions=False) as test_client:
-        yield test_client
 
 
 @pytest.fixture

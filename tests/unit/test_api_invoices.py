@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any
 from uuid import UUID
@@ -12,24 +11,12 @@ from fastapi.testclient import TestClient
 
 from domain.invoice import Invoice
 from domain.opcos import Opco
-from interfaces.api.app import create_app
 from interfaces.bootstrap import Container
 from tests.invoicing import CFA, accepted_contract, echeancier
-from tests.support import container, principal
+from tests.support import principal
 from tests.unit.test_api import assert_problem, token
 
 TODAY = date.today()
-
-
-@pytest.fixture
-def services() -> Container:
-    return container()
-
-
-@pytest.fixture
-def client(services: Container) -> Iterator[TestClient]:
-    with TestClient(create_app(services), raise_server_exceptions=False) as test_client:
-        yield test_client
 
 
 @pytest.fixture

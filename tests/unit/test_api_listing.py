@@ -6,7 +6,6 @@ import asyncio
 import inspect
 import json
 import threading
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -20,26 +19,12 @@ from application.status_queries import KEY_CACHE_SECONDS, StatusQueries
 from domain.opcos import Opco
 from infrastructure.status_view import rebuild_status_view
 from interfaces.api import listing
-from interfaces.api.app import create_app
 from interfaces.api.problem_details import install_problem_handlers
 from interfaces.api.schemas import ContractPage
 from interfaces.bootstrap import Container
-from tests.support import MANDATE, OPERATOR_TOKEN, FixedClock, container, principal, with_changes
+from tests.support import MANDATE, OPERATOR_TOKEN, FixedClock, principal, with_changes
 
 OTHER_CFA = "73282932000074"
-
-
-@pytest.fixture
-def services() -> Iterator[Container]:
-    built = container()
-    yield built
-    built.close()
-
-
-@pytest.fixture
-def client(services: Container) -> Iterator[TestClient]:
-    with TestClient(create_app(services), raise_server_exceptions=False) as test_client:
-        yield test_client
 
 
 def token(client: TestClient, cfa: str) -> dict[str, str]:

@@ -4,7 +4,6 @@ any other failure stays a 500."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from typing import Any
 
 import psycopg
@@ -13,24 +12,10 @@ from eventsourcing import persistence
 from fastapi.testclient import TestClient
 from psycopg_pool import PoolTimeout
 
-from interfaces.api.app import create_app
 from interfaces.bootstrap import Container
-from tests.support import OPERATOR_TOKEN, container
+from tests.support import OPERATOR_TOKEN
 
 OPERATOR = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
-
-
-@pytest.fixture
-def services() -> Iterator[Container]:
-    built = container()
-    yield built
-    built.close()
-
-
-@pytest.fixture
-def client(services: Container) -> Iterator[TestClient]:
-    with TestClient(create_app(services), raise_server_exceptions=False) as test_client:
-        yield test_client
 
 
 @pytest.mark.parametrize(
