@@ -6,6 +6,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -39,17 +40,24 @@ def accepted(
     return str(made.id)
 
 
-def create(
+def post_invoice(
     client: TestClient, auth: dict[str, str], contract_id: str, numero: str, echeance: int = 1, amount: str = "100.00"
-) -> dict[str, Any]:
+) -> httpx.Response:
+    """POST /invoices of one pedagogical line, answered 201 (the whole answer: its X-Position too)."""
     body = {
         "numeroInterneFacture": numero,
         "date": TODAY.isoformat(),
         "lines": [{"contractId": contract_id, "numeroEcheance": echeance, "kind": "pedagogie", "amount": amount}],
     }
-    answer = client.post("/invoices", json=body, headers=auth)
+    answer: httpx.Response = client.post("/invoices", json=body, headers=auth)
     assert answer.status_code == 201, answer.text
-    created: dict[str, Any] = answer.json()
+    return answer
+
+
+def create(
+    client: TestClient, auth: dict[str, str], contract_id: str, numero: str, echeance: int = 1, amount: str = "100.00"
+) -> dict[str, Any]:
+    created: dict[str, Any] = post_invoice(client, auth, contract_id, numero, echeance, amount).json()
     return created
 
 
@@ -211,15 +219,7 @@ def test_read_your_writes(
 ) -> None:
     monkeypatch.setattr(invoice_listing, "READ_YOUR_WRITES_SECONDS", 0.2)
     contract_id = accepted(services, complete_cerfa, "C-1")
-    created = client.post(
-        "/invoices",
-        json={
-            "numeroInterneFacture": "F-1",
-            "date": TODAY.isoformat(),
-            "lines": [{"contractId": contract_id, "numeroEcheance": 1, "kind": "pedagogie", "amount": "10.00"}],
-        },
-        headers=cfa,
-    )
+    created = post_invoice(client, cfa, contract_id, "F-1", amount="10.00")
     position = created.headers["X-Position"]
     behind = assert_problem(client.get(f"/invoices?minPosition={position}", headers=cfa), 503)
     assert behind["type"] == "urn:convergence:problem:read-model-behind"
@@ -337,15 +337,7 @@ def test_the_dashboard_waits_for_the_invoices_read_model_too(
 ) -> None:
     monkeypatch.setattr(invoice_listing, "READ_YOUR_WRITES_SECONDS", 0.2)
     contract_id = accepted(services, complete_cerfa, "C-1")
-    answer = client.post(
-        "/invoices",
-        json={
-            "numeroInterneFacture": "F-1",
-            "date": TODAY.isoformat(),
-            "lines": [{"contractId": contract_id, "numeroEcheance": 1, "kind": "pedagogie", "amount": "10.00"}],
-        },
-        headers=cfa,
-    )
+    answer = post_invoice(client, cfa, contract_id, "F-1", amount="10.00")
     position = answer.headers["X-Position"]
     services.worker.read_models["status"].catch_up()  # the contracts' read model is there, the invoices' not yet
     for route in ("/dashboard", "/attention"):
