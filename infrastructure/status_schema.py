@@ -7,36 +7,16 @@ booleans as integers 0/1, ids as text.
 
 from __future__ import annotations
 
+from application.status import STORED_FIELDS
 from infrastructure import temporal_versions
 from infrastructure.sql_store import Transaction
 
-ROW_COLUMNS = (
-    "contract_id",
-    "valid_from",  # the log position of the change that made this version: StatusRow.position
-    "cfa_siret",
-    "numero_interne",
-    "state",
-    "opco",
-    "apprentice_name",
-    "apprentice_search",  # normalised name with a leading space, for LIKE '% word%'
-    "employer_name",
-    "employer_siret",
-    "formation_rncp",
-    "formation_title",
-    "start_date",
-    "end_date",
-    "numero_externe",
-    "numero_deca",
-    "opco_state",
-    "problem_count",
-    "has_mandate",
-    "parked",
-    "commitment",
-    "created_at",
-    "updated_at",
-    "submitted_at",
-    "sent_at",
-)
+# The row as application.status.STORED_FIELDS lists it, its position stored as `valid_from` (the log position of
+# the change that made this version), and after the name `apprentice_search`: the normalised name with a leading
+# space, for LIKE '% word%'.
+SELECTED = tuple("valid_from" if field == "position" else field for field in STORED_FIELDS)
+_NAME_AT = SELECTED.index("apprentice_name") + 1
+ROW_COLUMNS = (*SELECTED[:_NAME_AT], "apprentice_search", *SELECTED[_NAME_AT:])
 VERSION_COLUMNS = (*ROW_COLUMNS, "item", "valid_to")  # item: the list item, encoded (application.status.list_item)
 _NOT_TEXT = {
     "valid_from": "BIGINT",

@@ -31,7 +31,6 @@ from eventsourcing.persistence import JSONTranscoder, Mapper, Tracking, Transcod
 
 from application.projections import Batch
 from application.status import (
-    STORED_FIELDS,
     ContractFilter,
     Cursor,
     Dashboard,
@@ -64,7 +63,7 @@ from infrastructure.projection_runner import ProjectionRunner
 from infrastructure.sql_store import Row, SqlStore, Transaction
 from infrastructure.status_schema import (
     EXTENSIONS,
-    ROW_COLUMNS,
+    SELECTED,
     VERSION_COLUMNS,
     drop_tables,
     index_ddl,
@@ -77,8 +76,6 @@ from infrastructure.temporal_versions import to_json
 log = logging.getLogger("convergence.status")
 LIVE = "status"
 NEXT = "status_next"
-SELECTED = tuple(c for c in ROW_COLUMNS if c != "apprentice_search")
-assert tuple({"position": "valid_from"}.get(f, f) for f in STORED_FIELDS) == SELECTED
 _COLUMNS = ", ".join(SELECTED)
 _ITEM_COLUMNS = "contract_id, valid_from, item"
 _ORDER = "ORDER BY valid_from DESC, contract_id DESC"
