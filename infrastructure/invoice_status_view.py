@@ -246,29 +246,15 @@ class SqlInvoiceStatusView:
         return statement, [self.prefix, pinned, *params, fetch, *params, fetch, fetch]
 
     def _filters(self, cfa_siret: str | None, where: InvoiceFilter) -> tuple[list[str], list[Any]]:
-        clauses: list[str] = ["1 = 1"]
-        params: list[Any] = []
-
-        def equal(column: str, value: Any) -> None:
-            if value is not None:
-                clauses.append(f"{column} = %s")
-                params.append(value)
-
-        equal("cfa_siret", cfa_siret)
-        if where.states:
-            clauses.append(f"state IN ({', '.join(['%s'] * len(where.states))})")
-            params.extend(where.states)
-        equal("opco", where.opco)
-        equal("parked", None if where.parked is None else int(where.parked))
+        clauses, params = temporal_versions.filters(
+            cfa_siret, where.states, where.opco, where.parked, where.updated_since
+        )
         if where.contract_id is not None:
             clauses.append(f"invoice_id IN (SELECT invoice_id FROM {self.prefix}_contracts WHERE contract_id = %s)")
             params.append(str(where.contract_id))
         if where.numero_prefix:  # exact and case-sensitive on both stores (LIKE is not, on SQLite)
             clauses.append("substr(numero_interne_facture, 1, %s) = %s")
             params.extend((len(where.numero_prefix), where.numero_prefix))
-        if where.updated_since is not None:
-            clauses.append("updated_at >= %s")
-            params.append(where.updated_since.timestamp())
         return clauses, params
 
     def dashboard(self, cfa_siret: str | None, sent_before: date, open_on: date) -> InvoiceDashboard:

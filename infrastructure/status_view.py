@@ -643,22 +643,15 @@ def rebuild_status_view(
 
 
 def _filters(cfa_siret: str | None, where: ContractFilter) -> tuple[list[str], list[Any]]:
-    clauses: list[str] = ["1 = 1"]
-    params: list[Any] = []
-
-    def equal(column: str, value: Any) -> None:
-        if value is not None:
-            clauses.append(f"{column} = %s")
-            params.append(value)
-
-    equal("cfa_siret", cfa_siret)
-    if where.states:
-        clauses.append(f"state IN ({', '.join(['%s'] * len(where.states))})")
-        params.extend(where.states)
-    equal("opco", where.opco)
-    equal("employer_siret", where.employer_siret)
-    equal("formation_rncp", where.formation_rncp)
-    equal("parked", None if where.parked is None else int(where.parked))
+    clauses, params = temporal_versions.filters(
+        cfa_siret,
+        where.states,
+        where.opco,
+        where.parked,
+        where.updated_since,
+        employer_siret=where.employer_siret,
+        formation_rncp=where.formation_rncp,
+    )
     for word in search_words(where.apprentice):
         # Written in the statement, not bound: a prepared statement's generic plan cannot know how common the
         # word is, and walks the trigram index for every match (~5,000 heap rows for "mar" in a large CFA) where
@@ -667,9 +660,6 @@ def _filters(cfa_siret: str | None, where: ContractFilter) -> tuple[list[str], l
         if not word.isalpha():
             raise ValueError(f"not a search word: {word!r}")
         clauses.append(f"apprentice_search LIKE '%% {word}%%'")
-    if where.updated_since is not None:
-        clauses.append("updated_at >= %s")
-        params.append(where.updated_since.timestamp())
     if where.problems is not None:
         clauses.append("problem_count > 0" if where.problems else "problem_count = 0")
     return clauses, params

@@ -5,7 +5,8 @@ in one statement, and the per-aggregate memos, holds and version closing, each t
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -118,3 +119,30 @@ def close(tx: Transaction, dialect: str, versions: str, key: str, closing: dict[
 
 def _text(column: str) -> str:
     return "TEXT"
+
+
+def filters(
+    cfa_siret: str | None,
+    states: Sequence[str],
+    opco: str | None,
+    parked: bool | None,
+    updated_since: datetime | None,
+    **equal: str | None,
+) -> tuple[list[str], list[Any]]:
+    """The WHERE clauses (ANDed, never empty) and their parameters of the filters both read models' lists take:
+    the tenant, states, OPCO, parked, changed since, and `equal`: more columns equal to a value where one is given;
+    each view adds its own after them."""
+    clauses: list[str] = ["1 = 1"]
+    params: list[Any] = []
+    wanted = {"cfa_siret": cfa_siret, "opco": opco, "parked": None if parked is None else int(parked), **equal}
+    for column, value in wanted.items():
+        if value is not None:
+            clauses.append(f"{column} = %s")
+            params.append(value)
+    if states:
+        clauses.append(f"state IN ({', '.join(['%s'] * len(states))})")
+        params.extend(states)
+    if updated_since is not None:
+        clauses.append("updated_at >= %s")
+        params.append(updated_since.timestamp())
+    return clauses, params
