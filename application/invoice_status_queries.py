@@ -70,13 +70,16 @@ class InvoiceStatusQueries:
     def dashboard(self, principal: Principal, cfa_siret: str | None = None) -> InvoiceDashboard:
         """Invoiced, paid, unpaid, overdue (awaiting payment, sent more than the payment delay ago), parked, and
         the open échéances not invoiced yet."""
-        today = self._clock.today()
-        return self._view.dashboard(self._tenant(principal, cfa_siret), self._overdue_before(today), today)
+        return self._view.dashboard(*self._dashboard_scope(principal, cfa_siret))
 
     async def adashboard(self, principal: Principal, cfa_siret: str | None = None) -> InvoiceDashboard:
         """dashboard, from a coroutine without blocking its event loop."""
+        return await self._view.adashboard(*self._dashboard_scope(principal, cfa_siret))
+
+    def _dashboard_scope(self, principal: Principal, cfa_siret: str | None) -> tuple[str | None, date, date]:
+        """Whose rows, overdue if sent before which day, échéances open on which day (today)."""
         today = self._clock.today()
-        return await self._view.adashboard(self._tenant(principal, cfa_siret), self._overdue_before(today), today)
+        return self._tenant(principal, cfa_siret), self._overdue_before(today), today
 
     def attention(self, principal: Principal, cfa_siret: str | None = None) -> list[InvoiceAttentionItem]:
         """Invoices refused, parked, or unpaid past the payment delay; échéances open for more than the policy's
