@@ -46,6 +46,7 @@ class StatusRow:
     submitted_at: datetime | None
     sent_at: datetime | None
     position: int  # log position of the last change
+    workplace_departement: str | None  # the employer's, from its postcode: the deposit deadline's holidays
 
 
 # A row as the store keeps it (StoredRow): StatusRow's values in this order, in plain types: the id, dates and the
@@ -75,6 +76,7 @@ STORED_FIELDS = (
     "updated_at",
     "submitted_at",
     "sent_at",
+    "workplace_departement",
 )
 StoredRow = tuple[Any, ...]
 
@@ -105,6 +107,7 @@ def row_from_stored(r: StoredRow) -> StatusRow:
         updated_at=datetime.fromtimestamp(r[21], UTC),
         submitted_at=datetime.fromtimestamp(r[22], UTC) if r[22] is not None else None,
         sent_at=datetime.fromtimestamp(r[23], UTC) if r[23] is not None else None,
+        workplace_departement=r[24],
     )
 
 

@@ -32,6 +32,7 @@ from domain.contract import Contract
 from domain.contract_state import DRAFT_STATES, ContractState
 from domain.merge_patch import apply_merge_patch
 from domain.opcos import IdccRouting, Opco
+from domain.postcodes import departement_of_postcode
 from domain.submission import submission_problems
 from domain.transmission import OPCO_STATES
 
@@ -177,6 +178,7 @@ def status_row(contract_id: UUID, memo: Memo) -> StatusRow:
         submitted_at=_moment(memo["submitted_at"]),
         sent_at=_moment(memo["sent_at"]),
         position=memo["position"],
+        workplace_departement=memo["workplace_departement"],
     )
 
 
@@ -327,6 +329,7 @@ def _set_cerfa(memo: Memo, document: dict[str, Any]) -> None:
         formation_title=formation.get("intituleQualification"),
         start_date=contract.get("dateDebutContrat"),
         end_date=contract.get("dateFinContrat"),
+        workplace_departement=departement_of_postcode((employer.get("adresse") or {}).get("codePostal")),
     )
     idcc = employer.get("codeIdcc")
     memo["idcc"] = str(idcc) if idcc is not None else None  # routed in _assess, which holds the routing

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -103,9 +104,14 @@ class StatusQueries:
         return wait_for_position(self.position, position, timeout, self._sleep)
 
     def _reasons_at(self, now: datetime, today: date) -> Callable[[StatusRow], tuple[str, ...]]:
-        """Why a row needs a human, as of now: one clock reading and one warning horizon for a whole list."""
+        """Why a row needs a human, as of now: one clock reading for a whole list, one warning horizon per
+        département (its holidays make its jours ouvrables)."""
         problems_before = now - self._policy.problems_after
-        warn_until = add_working_days(today, self._policy.deadline_warning_working_days)
+        warning_days = self._policy.deadline_warning_working_days
+
+        @functools.cache
+        def warn_until(departement: str | None) -> date:
+            return add_working_days(today, warning_days, departement)
 
         def reasons(row: StatusRow) -> tuple[str, ...]:
             found = []
@@ -118,10 +124,10 @@ class StatusQueries:
             if row.state == "refused":
                 found.append("refused")
             if row.state in NOT_YET_SENT and row.start_date is not None:
-                deadline = deposit_deadline(row.start_date)
+                deadline = deposit_deadline(row.start_date, row.workplace_departement)
                 if today > deadline:
                     found.append("deposit_deadline_passed")
-                elif warn_until >= deadline:
+                elif warn_until(row.workplace_departement) >= deadline:
                     found.append("deposit_deadline_near")
             return tuple(found)
 

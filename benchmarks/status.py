@@ -218,6 +218,7 @@ def _version(d: dict[str, Any], position: int, valid_to: int | None, state: str)
         "updated_at": d["updated"] if valid_to is None else d["updated"] - 3600,
         "submitted_at": None if draft else d["updated"] - 86400,
         "sent_at": None if draft or state == "submitted" else d["updated"] - 80000,
+        "workplace_departement": rng.choice(("75", "69", "57", "974")),
     }
     ids = d.setdefault("id", values["contract_id"])
     values["contract_id"] = ids

@@ -892,6 +892,7 @@ def _record(key: str, memo: Memo) -> dict[str, Any]:
         "updated_at": datetime.fromisoformat(memo["updated_at"]).timestamp(),
         "submitted_at": datetime.fromisoformat(memo["submitted_at"]).timestamp() if memo["submitted_at"] else None,
         "sent_at": datetime.fromisoformat(memo["sent_at"]).timestamp() if memo["sent_at"] else None,
+        "workplace_departement": memo["workplace_departement"],
         "item": to_json(list_item(status_row(UUID(key), memo))),
         "valid_to": None,
     }

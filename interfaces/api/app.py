@@ -11,6 +11,8 @@ from infrastructure.opco_sandbox import create_sandbox_app
 from infrastructure.settings import Settings
 from interfaces.api import admin, cfas, contracts, health, invoice_listing, invoices, listing, metrics
 from interfaces.api.auth import TokenCache
+from interfaces.api.docs_pages import install_docs_pages
+from interfaces.api.openapi_description import install_openapi_description, operation_id
 from interfaces.api.problem_details import install_problem_handlers
 from interfaces.bootstrap import Container, bootstrap, sandbox_config
 
@@ -42,8 +44,18 @@ def create_app(container: Container | None = None) -> FastAPI:
                 services.close()
 
     settings = container.settings if container else Settings()
-    app = FastAPI(title="Convergence", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(
+        title="Convergence",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,  # served by install_docs_pages, from local assets
+        redoc_url=None,
+        generate_unique_id_function=operation_id,
+    )
     install_problem_handlers(app)
+    install_docs_pages(app)
+    install_openapi_description(app)
     if settings.sandbox_mounted():
         app.mount("/sandbox", create_sandbox_app(sandbox_config(settings)))
     app.include_router(health.router)

@@ -20,7 +20,7 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", response_model=None)
+@router.get("/readyz", response_model=None, responses={503: {"description": "The event store does not answer."}})
 def readyz(services: Services) -> JSONResponse | dict[str, object]:
     """The event store answers: the head of the notification log, and how far behind each read model is."""
     try:

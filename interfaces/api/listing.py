@@ -141,7 +141,8 @@ async def dashboard(request: Request, who: CurrentPrincipal, min_position: MinPo
 async def attention(who: CurrentPrincipal, services: Services, min_position: MinPosition = None) -> Response:
     """The dossiers that need a human, oldest first, each with its reasons: problems_old (blocking problems on a
     dossier older than 7 days), no_mandate, parked, refused, deposit_deadline_near / deposit_deadline_passed (5
-    working days after the contract start, not yet sent), projection_error (the read model could not follow this
+    jours ouvrables after the contract start, Monday to Saturday without the public holidays of the employer's
+    département; not yet sent), projection_error (the read model could not follow this
     dossier's events: it shows its last good state until the read model is rebuilt). Then the invoices (`kind`
     "invoice": invoice_refused, invoice_parked, invoice_unpaid 30 days after its sending) and the échéances (`kind`
     "echeance": echeance_not_invoiced, open for more than CONVERGENCE_ATTENTION_INVOICE_DAYS days)."""

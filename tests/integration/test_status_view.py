@@ -92,6 +92,22 @@ def row_ref(contract: Any) -> tuple[str, str]:
     return contract.cfa_siret, contract.numero_interne
 
 
+def test_tables_without_the_workplace_departement_are_refilled_with_it(setup: Setup, mix: Mix) -> None:
+    """Tables made before the deposit deadline counted the employer's holidays lack the column: a process starting
+    on them drops them, and the projection refills them from the log, each dossier with its département."""
+    with setup.store.transaction() as tx:
+        tx.execute("ALTER TABLE status_versions DROP COLUMN workplace_departement")
+    view = SqlStatusView(setup.store, ROUTING)
+    assert view.position(setup.app.name) == 0
+    runner = ProjectionRunner(setup.app, "status", TOPICS, view.apply, lambda: view.position(setup.app.name))
+    assert runner.catch_up() > 0
+    rows = view.current_rows(list(mix.ids.values()))
+    assert len(rows) == len(mix.ids)
+    departements = {row.contract_id: row.workplace_departement for row in rows}
+    assert departements[mix.ids["accepted"]] == "69"  # the complete example's employer is in Lyon
+    assert departements[mix.ids["draft"]] is None  # the draft example gives no address
+
+
 def test_each_filter(setup: Setup, mix: Mix) -> None:
     assert names(setup, mix, states=("accepted",)) == {"accepted", "accepted2"}
     assert names(setup, mix, states=("drafted", "cancelled")) == {"draft", "cancelled"}

@@ -29,6 +29,7 @@ from domain.opcos import Opco
 from infrastructure.reference_data import idcc_routing
 from infrastructure.status_schema import VERSION_COLUMNS
 from infrastructure.status_view import _record
+from tests.support import with_changes
 
 ROUTING = idcc_routing()
 TODAY = date(2026, 11, 27)
@@ -111,6 +112,27 @@ def test_a_draft_shows_its_cerfa_fields_its_routed_opco_and_its_problems(complet
     assert row.created_at == row.updated_at
     assert row.created_at.tzinfo is not None
     assert (row.submitted_at, row.sent_at, row.commitment, row.position) == (None, None, None, 101)
+
+
+def test_the_workplace_departement_follows_the_employers_postcode(complete_cerfa: dict[str, Any]) -> None:
+    """The deposit deadline counts the holidays of the employer's département: the row keeps it, past the draft
+    states too (the Cerfa is then no longer in the memo)."""
+    feed = Feed()
+    contract = draft(complete_cerfa)  # 69002 Lyon
+    assert shown(feed(contract)).workplace_departement == "69"
+    contract.patch_cerfa({"employeur": {"adresse": {"codePostal": "57000", "commune": "Metz"}}}, "token:alice")
+    assert shown(feed(contract)).workplace_departement == "57"
+    mandate(contract)
+    contract.submit(ROUTING, "token:alice")
+    assert shown(feed(contract)).workplace_departement == "57"
+    contract.start_transmission(WORKER)
+    contract.record_sent(numero_externe="EXT-1", etat="TRANSMIS", found_by_lookup=False, actor=WORKER)
+    assert shown(feed(contract)).workplace_departement == "57"
+
+
+def test_no_postcode_no_departement(draft_cerfa: dict[str, Any]) -> None:
+    document = with_changes(draft_cerfa, employeur={"adresse": None})
+    assert shown(Feed()(draft(document))).workplace_departement is None
 
 
 def test_every_draft_change_recounts_the_problems_as_the_aggregate_does(
