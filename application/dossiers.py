@@ -24,7 +24,7 @@ from application.errors import (
     VersionMismatch,
 )
 from application.idempotency import IdempotencyRecord, fingerprint, record_id
-from application.ports import Clock
+from application.ports import Clock, TokenRevocations
 from application.transcodings import DateAsISO
 from domain.cerfa import Cerfa
 from domain.cerfa_document import cfa_siret
@@ -54,8 +54,11 @@ class Dossiers(Application[UUID]):
     name = "Dossiers"
     env: ClassVar[dict[str, str]] = {}
 
-    def __init__(self, env: Mapping[str, str], routing: IdccRouting, clock: Clock) -> None:
+    def __init__(
+        self, env: Mapping[str, str], routing: IdccRouting, clock: Clock, revocations: TokenRevocations | None = None
+    ) -> None:
         self.routing = routing
+        self.revocations = revocations
         self.assessments = Assessments(routing)
         self.clock = clock
         super().__init__(env=dict(env))
@@ -221,6 +224,8 @@ class Dossiers(Application[UUID]):
         token = self._token(ident)
         token.revoke(principal.actor)
         self.save(token)
+        if self.revocations is not None:  # after the commit; again on a repeated revocation, in case one was lost
+            self.revocations.announce(token.id)
         return token
 
     def authenticate(self, secret: str) -> Principal | None:

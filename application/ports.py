@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Protocol
+from uuid import UUID
 
 
 class Clock(Protocol):
@@ -34,3 +35,9 @@ class ContactLog(Protocol):
     def record(self, cfa_siret: str, opco: str, at: datetime, error: str | None) -> None: ...
 
     def get(self, cfa_siret: str, opco: str) -> Contact | None: ...
+
+
+class TokenRevocations(Protocol):
+    """Tells the caches of checked tokens, this process's and the other processes', that a token was revoked."""
+
+    def announce(self, token_id: UUID) -> None: ...

@@ -1,7 +1,9 @@
-"""Wakes the read-model tasks as soon as PostgreSQL announces new events (the event store NOTIFYs on insert).
+"""Listening to PostgreSQL's notifications: the read-model tasks are woken as soon as the event store NOTIFYs on
+insert, and the caches of checked tokens hear of revocations (`infrastructure/token_revocations.py`).
 
-Polling stays the fallback, so a lost notification only delays an update until the next round. The listening
-connection is supervised: if it fails or goes quiet while the log moves on, it is closed and opened again.
+The listening connection is supervised: if it fails or goes quiet while the log moves on, it is closed and opened
+again. A notification sent while no connection listens is lost: each user says what it does about that (`listening`
+is called each time a connection starts listening, `lost` each time one fails).
 """
 
 from __future__ import annotations
@@ -16,11 +18,27 @@ from infrastructure.event_store import postgres_env
 
 log = logging.getLogger("convergence.wakeup")
 APPLICATION_NAME = "convergence-wakeup"  # how the listening connection shows in pg_stat_activity
-QUIET_SECONDS = 5.0  # a listening round lasts this long at most, then the connection is checked
+QUIET_SECONDS = 5.0  # a listening round lasts this long at most, then the connection is checked (and stop() waits)
 
 
-class LogWakeup:
-    def __init__(self, database_url: str, channel: str, wake: Callable[[], None]) -> None:
+def _nothing() -> None:
+    pass
+
+
+class PgListener:
+    """Calls `notified(payload)` for each notification on `channel`, from a thread of its own."""
+
+    def __init__(
+        self,
+        database_url: str,
+        channel: str,
+        notified: Callable[[str], None],
+        *,
+        listening: Callable[[], None] = _nothing,
+        lost: Callable[[], None] = _nothing,
+        application_name: str = APPLICATION_NAME,
+        quiet_seconds: float = QUIET_SECONDS,
+    ) -> None:
         env = postgres_env(database_url)
         self._conninfo = psycopg.conninfo.make_conninfo(
             dbname=env["POSTGRES_DBNAME"],
@@ -29,12 +47,15 @@ class LogWakeup:
             user=env["POSTGRES_USER"],
             password=env["POSTGRES_PASSWORD"] or None,
             connect_timeout="10",
-            application_name=APPLICATION_NAME,
+            application_name=application_name,
         )
         self._channel = channel
-        self._wake = wake
+        self._notified = notified
+        self._listening = listening
+        self._lost = lost
+        self._quiet = quiet_seconds
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="log-wakeup", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=application_name, daemon=True)
         self.notifications = 0
         self.restarts = 0
 
@@ -44,7 +65,7 @@ class LogWakeup:
     def stop(self) -> None:
         self._stop.set()
         if self._thread.is_alive():
-            self._thread.join(timeout=QUIET_SECONDS + 5)
+            self._thread.join(timeout=self._quiet + 5)
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -52,14 +73,24 @@ class LogWakeup:
                 self._listen()
             except psycopg.Error as error:
                 self.restarts += 1
+                self._lost()
                 log.warning("listening to %s failed (%s); listening again in 1 s", self._channel, error)
                 self._stop.wait(1.0)
 
     def _listen(self) -> None:
         with psycopg.connect(self._conninfo, autocommit=True) as conn:
             conn.execute(psycopg.sql.SQL("LISTEN {}").format(psycopg.sql.Identifier(self._channel)))
+            self._listening()
             while not self._stop.is_set():
-                for _ in conn.notifies(timeout=QUIET_SECONDS, stop_after=1):
+                for notify in conn.notifies(timeout=self._quiet, stop_after=1):
                     self.notifications += 1
-                    self._wake()
+                    self._notified(notify.payload)
                 conn.execute("SELECT 1")  # a dead connection raises here, and is opened again
+
+
+class LogWakeup(PgListener):
+    """Wakes the read models on each new event (polling stays their fallback, so a lost notification only delays
+    an update until the next round)."""
+
+    def __init__(self, database_url: str, channel: str, wake: Callable[[], None]) -> None:
+        super().__init__(database_url, channel, lambda _payload: wake())

@@ -29,7 +29,10 @@ class Settings(BaseSettings):
     token_cache_seconds: float = Field(
         30.0,
         ge=0,
-        description="how long a process trusts a token it has checked (a revocation waits this long)",
+        description="how long a process trusts a token from the moment it checked it in the store (using the token "
+        "does not extend it): the longest a revocation waits in a process not told of it. The revoking process "
+        "refuses the token at once; on PostgreSQL the others do as soon as they hear its NOTIFY; on SQLite, or if "
+        "a notification is lost, the other processes refuse it within this time",
     )
     log_level: str = "info"
 

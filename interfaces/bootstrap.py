@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
@@ -39,6 +39,7 @@ from infrastructure.settings import Settings
 from infrastructure.sql_store import SqlStore, open_sql_store
 from infrastructure.status_view import LIVE as LIVE_STATUS
 from infrastructure.status_view import SqlStatusView
+from infrastructure.token_revocations import Revocations, revocations_for
 from infrastructure.transmissions_view import INVOICES, SqlTransmissionsView
 from infrastructure.worker import InvoiceOutbox, Worker, WorkerTiming
 
@@ -58,8 +59,10 @@ class Container:
     _gateway: HttpOpcoGateway
     invoice_status_view: SqlInvoiceStatusView | None = None
     invoice_status: InvoiceStatusQueries | None = None
+    revocations: Revocations = field(default_factory=Revocations)  # tells the token caches (the API's)
 
     def close(self) -> None:
+        self.revocations.close()
         self.worker.stop()
         self._gateway.close()
         self.store.close()
@@ -78,8 +81,9 @@ def sandbox_url(settings: Settings) -> str | None:
 def bootstrap(settings: Settings | None = None) -> Container:
     settings = settings or Settings()
     clock = SystemClock()
-    dossiers = Dossiers(eventsourcing_env(settings), routing=idcc_routing(), clock=clock)
     store = open_sql_store(settings.database_url, settings.postgres_pool_size + settings.postgres_max_overflow)
+    revocations = revocations_for(settings.database_url, store)
+    dossiers = Dossiers(eventsourcing_env(settings), routing=idcc_routing(), clock=clock, revocations=revocations)
     box = FernetBox(
         settings.secret_key.get_secret_value().encode()
         if settings.secret_key
@@ -153,6 +157,7 @@ def bootstrap(settings: Settings | None = None) -> Container:
         gateway,
         invoice_status_view=invoice_status_view,
         invoice_status=invoice_status,
+        revocations=revocations,
     )
 
 

@@ -23,5 +23,6 @@ def issue_token(body: TokenCreate, who: CurrentPrincipal, services: Services) ->
 
 @router.post("/tokens/{token_id}/revocation", response_model=TokenOut)
 def revoke_token(token_id: UUID, who: CurrentPrincipal, services: Services) -> dict[str, Any]:
-    """Revoke a token (operator only); processes that checked it recently stop accepting it within the cache time."""
+    """Revoke a token (operator only): refused at once here, by the other processes on PostgreSQL as soon as they hear
+    of it (NOTIFY), and everywhere within CONVERGENCE_TOKEN_CACHE_SECONDS whatever happens."""
     return token_body(services.dossiers.revoke_token(who, token_id))

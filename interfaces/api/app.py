@@ -33,12 +33,14 @@ def create_app(container: Container | None = None) -> FastAPI:
         owned = container is None
         services = container or bootstrap(settings)
         app.state.container = services
-        app.state.token_cache = TokenCache(services.settings.token_cache_seconds)
+        app.state.token_cache = cache = TokenCache(services.settings.token_cache_seconds)
+        stop_hearing_revocations = services.revocations.subscribe(cache.forget)
         if owned and services.settings.worker_in_serve:
             services.worker.start()
         try:
             yield
         finally:
+            stop_hearing_revocations()
             await services.store.aclose()  # the connections its reads opened in this event loop
             if owned:
                 services.close()
