@@ -101,6 +101,8 @@ class Invoice(Aggregate):
     def payment_by_reference(self, reference_virement: str) -> dict[str, Any] | None:
         """The payment recorded under this transfer reference (compared without case or surrounding spaces)."""
         wanted = reference_virement.strip().casefold()
+        if not wanted:
+            return None
         for payment in self.payments:
             if (payment["referenceVirement"] or "").strip().casefold() == wanted:
                 return payment

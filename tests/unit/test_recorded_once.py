@@ -171,3 +171,8 @@ def test_a_transfer_recorded_by_hand_is_not_recorded_again_when_the_opco_reports
     # the OPCO reports what it paid in all: the 400 € already recorded are not recorded again
     assert opco_reports(invoices, paid_by_hand, "400.00", "REGLE_PARTIEL", "VIR-1").paid == Decimal("400.00")
     assert payments(invoices, paid_by_hand) == [("400.00", "VIR-1")]
+
+
+def test_a_blank_reference_names_no_transfer(invoices: Invoices, paid_by_hand: UUID) -> None:
+    pay(invoices, paid_by_hand, "100.00", None)
+    assert invoices.invoice_as_worker(paid_by_hand).payment_by_reference("  ") is None
