@@ -11,28 +11,23 @@ from typing import Any, ClassVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, JSONTranscoder
 from eventsourcing.utils import Environment, EnvType
 
 from application.access import OPERATOR, WORKER, ApiToken, Principal, Role, new_token_secret, token_hash, token_id
 from application.assessment import Assessments
-from application.errors import (
-    ConcurrentChange,
-    DuplicateNumeroInterne,
-    IdempotencyKeyReused,
-    NotFound,
-    VersionMismatch,
-)
-from application.idempotency import IdempotencyRecord, fingerprint, record_id
+from application.commands import Commands, Outcome, Reader
+from application.errors import DuplicateNumeroInterne, NotFound, PreconditionRequired, TokenAlreadyIssued
+from application.idempotency import IdempotentRequest
 from application.ports import Clock, TokenRevocations
 from application.transcodings import DateAsISO
 from domain.cerfa import Cerfa
 from domain.cerfa_document import cfa_siret
 from domain.contract import Contract
 from domain.errors import InvalidValue
+from domain.money import money_text
 from domain.opcos import IdccRouting, Opco
-
-CONFLICT_RETRIES = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +57,7 @@ class Dossiers(Application[UUID]):
         self.assessments = Assessments(routing)
         self.clock = clock
         super().__init__(env=dict(env))
+        self.commands = Commands(self)
 
     def construct_env(self, name: str, env: EnvType | None = None) -> Environment:
         # The settings are the one source of configuration: the process environment is not read here.
@@ -85,38 +81,25 @@ class Dossiers(Application[UUID]):
         request_body: Any = None,
     ) -> Saved:
         principal.require_writer()
-        scope = principal.cfa_siret or principal.actor
-        if idempotency_key:
-            replay = self._replay(scope, idempotency_key, fingerprint(request_body))
-            if replay:
-                return replay
-        contract = Contract.draft(
-            cfa_siret=self._owner_of_new(principal, cerfa),
-            numero_interne=numero_interne or _new_numero_interne(self.clock.today()),
-            cerfa=cerfa,
-            opco=opco,
-            actor=principal.actor,
-        )
-        contract.forecast_npec(npec, principal.actor)
-        records = []
-        if idempotency_key:
-            records.append(
-                IdempotencyRecord(
-                    scope=scope,
-                    key=idempotency_key,
-                    fingerprint=fingerprint(request_body),
-                    resource_id=contract.id,
-                    resource_version=contract.version,
-                )
+
+        def draft() -> tuple[Contract, list[Aggregate]]:
+            contract = Contract.draft(
+                cfa_siret=self._owner_of_new(principal, cerfa),
+                numero_interne=numero_interne or _new_numero_interne(self.clock.today()),
+                cerfa=cerfa,
+                opco=opco,
+                actor=principal.actor,
             )
-        try:
-            recordings = self.save(contract, *records)
-        except IntegrityError:
-            replay = self._replay(scope, idempotency_key, fingerprint(request_body)) if idempotency_key else None
-            if replay:
-                return replay
-            raise DuplicateNumeroInterne(contract.numero_interne) from None
-        return Saved(contract, recordings[-1].notification.id)
+            contract.forecast_npec(npec, principal.actor)
+            return contract, []
+
+        outcome = self.commands.create(
+            draft,
+            self._reader(principal),
+            request=IdempotentRequest.of(idempotency_key, principal, "", request_body),
+            collided=lambda contract: DuplicateNumeroInterne(contract.numero_interne),
+        )
+        return _saved(outcome)
 
     def replace_cerfa(self, principal: Principal, ident: UUID, cerfa: Cerfa, expected_version: int | None) -> Saved:
         return self._change(principal, ident, expected_version, lambda c: c.replace_cerfa(cerfa, principal.actor))
@@ -126,8 +109,16 @@ class Dossiers(Application[UUID]):
     ) -> Saved:
         return self._change(principal, ident, expected_version, lambda c: c.patch_cerfa(patch, principal.actor))
 
-    def choose_opco(self, principal: Principal, ident: UUID, opco: Opco | None, expected_version: int | None) -> Saved:
-        return self._change(principal, ident, expected_version, lambda c: c.choose_opco(opco, principal.actor))
+    def choose_opco(
+        self,
+        principal: Principal,
+        ident: UUID,
+        opco: Opco | None,
+        expected_version: int | None,
+        idempotency_key: str | None = None,
+    ) -> Saved:
+        request = self._request(idempotency_key, principal, ident, "opco", opco, expected_version)
+        return self._change(principal, ident, expected_version, lambda c: c.choose_opco(opco, principal.actor), request)
 
     def record_mandate(
         self,
@@ -138,36 +129,78 @@ class Dossiers(Application[UUID]):
         signatory: dict[str, str],
         document_sha256: str | None,
         expected_version: int | None = None,
+        idempotency_key: str | None = None,
     ) -> Saved:
+        """The same mandate again changes nothing; another one replaces it only under If-Match (428 without), so
+        that a mandate is never replaced by a request that did not see it."""
         today = self.clock.today()
-        return self._change(
-            principal,
-            ident,
-            expected_version,
-            lambda c: c.record_mandate(
+        mandate = {"signedOn": signed_on, "signatory": dict(signatory), "documentSha256": document_sha256}
+        request = self._request(idempotency_key, principal, ident, "mandate", mandate, expected_version)
+
+        def record(contract: Contract) -> None:
+            if expected_version is None and contract.has_other_mandate(signed_on, signatory, document_sha256):
+                raise PreconditionRequired(
+                    "the dossier has another mandate: to replace it, send If-Match with the ETag of the version"
+                    " you read"
+                )
+            contract.record_mandate(
                 signed_on=signed_on,
                 signatory=signatory,
                 document_sha256=document_sha256,
                 actor=principal.actor,
                 today=today,
-            ),
-        )
+            )
+
+        return self._change(principal, ident, expected_version, record, request)
 
     def forecast_npec(
-        self, principal: Principal, ident: UUID, npec: Decimal | None, expected_version: int | None = None
+        self,
+        principal: Principal,
+        ident: UUID,
+        npec: Decimal | None,
+        expected_version: int | None = None,
+        idempotency_key: str | None = None,
     ) -> Saved:
-        return self._change(principal, ident, expected_version, lambda c: c.forecast_npec(npec, principal.actor))
+        amount = None if npec is None else money_text(npec)  # "8000" and "8000.00" are one request
+        request = self._request(idempotency_key, principal, ident, "npec", amount, expected_version)
+        return self._change(
+            principal, ident, expected_version, lambda c: c.forecast_npec(npec, principal.actor), request
+        )
 
-    def submit(self, principal: Principal, ident: UUID, expected_version: int | None = None) -> Saved:
-        return self._change(principal, ident, expected_version, lambda c: c.submit(self.routing, principal.actor))
+    def submit(
+        self,
+        principal: Principal,
+        ident: UUID,
+        expected_version: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> Saved:
+        request = self._request(idempotency_key, principal, ident, "submission", None, expected_version)
+        return self._change(
+            principal, ident, expected_version, lambda c: c.submit(self.routing, principal.actor), request
+        )
 
     def cancel(
-        self, principal: Principal, ident: UUID, reason: str | None, expected_version: int | None = None
+        self,
+        principal: Principal,
+        ident: UUID,
+        reason: str | None,
+        expected_version: int | None = None,
+        idempotency_key: str | None = None,
     ) -> Saved:
-        return self._change(principal, ident, expected_version, lambda c: c.cancel(reason, principal.actor))
+        request = self._request(idempotency_key, principal, ident, "cancellation", {"reason": reason}, expected_version)
+        return self._change(principal, ident, expected_version, lambda c: c.cancel(reason, principal.actor), request)
 
-    def resume_transmission(self, principal: Principal, ident: UUID, expected_version: int | None = None) -> Saved:
-        return self._change(principal, ident, expected_version, lambda c: c.resume_transmission(principal.actor))
+    def resume_transmission(
+        self,
+        principal: Principal,
+        ident: UUID,
+        expected_version: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> Saved:
+        request = self._request(idempotency_key, principal, ident, "transmission/retry", None, expected_version)
+        return self._change(
+            principal, ident, expected_version, lambda c: c.resume_transmission(principal.actor), request
+        )
 
     def change_as_worker(self, ident: UUID, command: Callable[[Contract], object]) -> Saved:
         """A change made by the transmission worker (actor `worker`), retried on a lost race like any other."""
@@ -206,27 +239,44 @@ class Dossiers(Application[UUID]):
 
     # -- tokens ---------------------------------------------------------------------------------------------
 
-    def issue_token(self, principal: Principal, *, cfa_siret: str, role: Role, name: str) -> IssuedToken:
+    def issue_token(
+        self, principal: Principal, *, cfa_siret: str, role: Role, name: str, idempotency_key: str | None = None
+    ) -> IssuedToken:
+        """A new token; its secret is in the answer and nowhere else. So a repeat under the same Idempotency-Key
+        cannot give it again: it is refused (TokenAlreadyIssued, naming the token to revoke) and issues nothing."""
         principal.require_operator()
-        secret = new_token_secret()
-        token = ApiToken(
-            secret_hash=token_hash(secret),
-            cfa_siret=cfa_siret,
-            role=role.value,
-            name=name,
-            actor=principal.actor,
-        )
-        self.save(token)
-        return IssuedToken(token, secret)
+        arguments = {"cfaSiret": cfa_siret, "role": role.value, "name": name}
+        made: list[str] = []
 
-    def revoke_token(self, principal: Principal, ident: UUID) -> ApiToken:
+        def issue() -> tuple[ApiToken, list[Aggregate]]:
+            made.append(new_token_secret())
+            token = ApiToken(
+                secret_hash=token_hash(made[-1]), cfa_siret=cfa_siret, role=role.value, name=name, actor=principal.actor
+            )
+            return token, []
+
+        outcome = self.commands.create(
+            issue,
+            self._token,
+            request=IdempotentRequest.of(idempotency_key, principal, "/admin/tokens", arguments),
+            collided=lambda _: None,  # 256 random bits collided: draw again
+        )
+        if outcome.replayed:
+            raise TokenAlreadyIssued(outcome.aggregate.id)
+        return IssuedToken(outcome.aggregate, made[-1])
+
+    def revoke_token(self, principal: Principal, ident: UUID, idempotency_key: str | None = None) -> ApiToken:
         principal.require_operator()
-        token = self._token(ident)
-        token.revoke(principal.actor)
-        self.save(token)
+        route = f"/admin/tokens/{ident}/revocation"
+        outcome = self.commands.change(
+            self._token,
+            ident,
+            lambda token: token.revoke(principal.actor),
+            request=IdempotentRequest.of_command(idempotency_key, principal, route, None, None),
+        )
         if self.revocations is not None:  # after the commit; again on a repeated revocation, in case one was lost
-            self.revocations.announce(token.id)
-        return token
+            self.revocations.announce(ident)
+        return outcome.aggregate
 
     def authenticate(self, secret: str) -> Principal | None:
         try:
@@ -243,21 +293,22 @@ class Dossiers(Application[UUID]):
         ident: UUID,
         expected_version: int | None,
         command: Callable[[Contract], object],
+        request: IdempotentRequest | None = None,
     ) -> Saved:
-        """Load, apply, save. Without an expected version the command applies to whatever version is current,
-        so a lost race is retried on the newer version; with one, the race is the caller's to see (412)."""
         principal.require_writer()
-        for _ in range(CONFLICT_RETRIES):
-            contract = self.contract(principal, ident)
-            if expected_version is not None and expected_version != contract.version:
-                raise VersionMismatch(expected_version, contract.version)
-            command(contract)
-            try:
-                return self._save_changes(contract)
-            except IntegrityError:
-                if expected_version is not None:
-                    raise VersionMismatch(expected_version, expected_version + 1) from None
-        raise ConcurrentChange
+        outcome = self.commands.change(
+            self._reader(principal), ident, command, expected_version=expected_version, request=request
+        )
+        return _saved(outcome)
+
+    def _reader(self, principal: Principal) -> Reader[Contract]:
+        return lambda ident, version: self.contract(principal, ident, version)
+
+    @staticmethod
+    def _request(
+        key: str | None, principal: Principal, ident: UUID, action: str, arguments: Any, expected_version: int | None
+    ) -> IdempotentRequest | None:
+        return IdempotentRequest.of_command(key, principal, f"/contracts/{ident}/{action}", arguments, expected_version)
 
     def _save_changes(self, contract: Contract) -> Saved:
         """Save what a command changed (nothing to save: no position); IntegrityError if a race was lost."""
@@ -278,24 +329,18 @@ class Dossiers(Application[UUID]):
             )
         return siret
 
-    def _replay(self, scope: str, key: str, body_fingerprint: str) -> Saved | None:
+    def _token(self, ident: UUID, version: int | None = None) -> ApiToken:
         try:
-            record: IdempotencyRecord = self.repository.get(record_id(scope, key))
-        except AggregateNotFoundError:
-            return None
-        if record.fingerprint != body_fingerprint:
-            raise IdempotencyKeyReused
-        contract: Contract = self.repository.get(record.resource_id, version=record.resource_version)
-        return Saved(contract, None, replayed=True)
-
-    def _token(self, ident: UUID) -> ApiToken:
-        try:
-            token: ApiToken = self.repository.get(ident)
+            token: ApiToken = self.repository.get(ident, version=version)
         except AggregateNotFoundError:
             raise NotFound("token", ident) from None
         if not isinstance(token, ApiToken):
             raise NotFound("token", ident)
         return token
+
+
+def _saved(outcome: Outcome[Contract]) -> Saved:
+    return Saved(outcome.aggregate, outcome.position, outcome.replayed)
 
 
 def _new_numero_interne(today: date) -> str:

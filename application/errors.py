@@ -28,6 +28,10 @@ class VersionMismatch(ApplicationError):
         self.current = current
 
 
+class PreconditionRequired(ApplicationError):
+    """A change that may undo what another request did, sent without If-Match (maps to 428)."""
+
+
 class ConcurrentChange(ApplicationError):
     """Another change to the same dossier was saved first (maps to 409 without If-Match, 412 with it)."""
 
@@ -44,6 +48,18 @@ class DuplicateNumeroInterne(ApplicationError):
 class IdempotencyKeyReused(ApplicationError):
     def __init__(self) -> None:
         super().__init__("this Idempotency-Key was already used with another request body")
+
+
+class TokenAlreadyIssued(ApplicationError):
+    """The Idempotency-Key of a token already issued: its secret was shown once and is kept nowhere (maps to 409)."""
+
+    def __init__(self, token_id: UUID) -> None:
+        super().__init__(
+            f"this Idempotency-Key already issued the token {token_id}, whose secret was shown once and is kept"
+            " nowhere: revoke it (POST /admin/tokens/{token_id}/revocation) if its answer was lost, and issue another"
+            " with a new key"
+        )
+        self.token_id = token_id
 
 
 class DuplicateInvoiceNumber(ApplicationError):

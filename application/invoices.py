@@ -17,15 +17,10 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
 from application.access import WORKER, Principal
+from application.commands import Outcome, Reader
 from application.dossiers import Dossiers, event_record
-from application.errors import (
-    ConcurrentChange,
-    DuplicateInvoiceNumber,
-    IdempotencyKeyReused,
-    NotFound,
-    VersionMismatch,
-)
-from application.idempotency import IdempotencyRecord, fingerprint, record_id
+from application.errors import ApplicationError, DuplicateInvoiceNumber, NotFound
+from application.idempotency import IdempotentRequest
 from application.ports import Clock
 from domain.contract import Contract
 from domain.errors import InvalidValue, RulesConflict
@@ -33,11 +28,10 @@ from domain.invoice import Invoice
 from domain.invoicing.lines import LineRequest
 from domain.invoicing.rules import check_invoice
 from domain.invoicing.wire import allocate
+from domain.money import money_text
 from domain.opco_catalogue import OpcoProfile
 from domain.opcos import Opco
 from domain.problems import Problem
-
-CONFLICT_RETRIES = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +44,7 @@ class SavedInvoice:
 class Invoices:
     def __init__(self, dossiers: Dossiers, profiles: Mapping[Opco, OpcoProfile], clock: Clock) -> None:
         self._app = dossiers
+        self._commands = dossiers.commands
         self._profiles = profiles
         self._clock = clock
 
@@ -65,38 +60,53 @@ class Invoices:
         idempotency_key: str | None = None,
         request_body: Any = None,
     ) -> SavedInvoice:
+        """Draft an invoice and book its lines on their contracts. A save lost to another invoice booked on one of
+        these contracts is checked again against the rules on the contracts' new versions."""
         principal.require_writer()
-        scope = f"{principal.cfa_siret or principal.actor}/invoices"
-        body_print = fingerprint(request_body)
-        if idempotency_key and (replay := self._replay(scope, idempotency_key, body_print)):
-            return replay
-        for _ in range(CONFLICT_RETRIES):
-            invoice, aggregates = self._draft(principal, numero_interne_facture, invoice_date, lines)
-            if idempotency_key:
-                aggregates.append(IdempotencyRecord(scope, idempotency_key, body_print, invoice.id, invoice.version))
-            try:
-                recordings = self._app.save(invoice, *aggregates)
-            except IntegrityError:
-                if idempotency_key and (replay := self._replay(scope, idempotency_key, body_print)):
-                    return replay
-                if self._exists(invoice.id):
-                    raise DuplicateInvoiceNumber(numero_interne_facture) from None
-                continue  # a contract changed meanwhile: check the rules again on its new version
-            return SavedInvoice(invoice, recordings[-1].notification.id)
-        raise ConcurrentChange
 
-    def submit(self, principal: Principal, ident: UUID, expected_version: int | None = None) -> SavedInvoice:
-        return self._change(principal, ident, expected_version, lambda i: i.submit(principal.actor))
+        def collided(invoice: Invoice) -> ApplicationError | None:
+            return DuplicateInvoiceNumber(numero_interne_facture) if self._exists(invoice.id) else None
+
+        outcome = self._commands.create(
+            lambda: self._draft(principal, numero_interne_facture, invoice_date, lines),
+            self._reader(principal),
+            request=IdempotentRequest.of(idempotency_key, principal, "/invoices", request_body),
+            collided=collided,
+        )
+        return _saved(outcome)
+
+    def submit(
+        self,
+        principal: Principal,
+        ident: UUID,
+        expected_version: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> SavedInvoice:
+        request = _request(idempotency_key, principal, ident, "submission", None, expected_version)
+        return self._change(principal, ident, expected_version, lambda i: i.submit(principal.actor), request)
 
     def cancel(
-        self, principal: Principal, ident: UUID, reason: str | None, expected_version: int | None = None
+        self,
+        principal: Principal,
+        ident: UUID,
+        reason: str | None,
+        expected_version: int | None = None,
+        idempotency_key: str | None = None,
     ) -> SavedInvoice:
-        return self._change(principal, ident, expected_version, lambda i: i.cancel(reason, principal.actor))
+        request = _request(idempotency_key, principal, ident, "cancellation", {"reason": reason}, expected_version)
+        return self._change(principal, ident, expected_version, lambda i: i.cancel(reason, principal.actor), request)
 
     def resume_transmission(
-        self, principal: Principal, ident: UUID, expected_version: int | None = None
+        self,
+        principal: Principal,
+        ident: UUID,
+        expected_version: int | None = None,
+        idempotency_key: str | None = None,
     ) -> SavedInvoice:
-        return self._change(principal, ident, expected_version, lambda i: i.resume_transmission(principal.actor))
+        request = _request(idempotency_key, principal, ident, "transmission/retry", None, expected_version)
+        return self._change(
+            principal, ident, expected_version, lambda i: i.resume_transmission(principal.actor), request
+        )
 
     def record_payment(
         self,
@@ -107,34 +117,35 @@ class Invoices:
         paid_on: date,
         reference_virement: str | None,
         expected_version: int | None = None,
+        idempotency_key: str | None = None,
     ) -> SavedInvoice:
         """A payment recorded by hand: only where the OPCO does not report its payments over the API."""
         today = self._clock.today()
-        invoice = self.invoice(principal, ident)
-        if self.payments_from_opco(invoice):
-            raise RulesConflict(
-                [
-                    Problem(
-                        "amount",
-                        "payments_from_opco",
-                        f"{invoice.opco} reports its payments over the API (factures/etats): they are recorded from"
-                        " there, not by hand",
-                    )
-                ]
-            )
-        return self._change(
-            principal,
-            ident,
-            expected_version,
-            lambda i: i.record_payment(
+        payment = {"amount": money_text(amount), "paidOn": paid_on, "referenceVirement": reference_virement}
+        request = _request(idempotency_key, principal, ident, "payments", payment, expected_version)
+
+        def record(invoice: Invoice) -> None:
+            if self.payments_from_opco(invoice):
+                raise RulesConflict(
+                    [
+                        Problem(
+                            "amount",
+                            "payments_from_opco",
+                            f"{invoice.opco} reports its payments over the API (factures/etats): they are recorded"
+                            " from there, not by hand",
+                        )
+                    ]
+                )
+            invoice.record_payment(
                 amount=amount,
                 paid_on=paid_on,
                 reference_virement=reference_virement,
                 source="cfa",
                 actor=principal.actor,
                 today=today,
-            ),
-        )
+            )
+
+        return self._change(principal, ident, expected_version, record, request)
 
     def change_as_worker(self, ident: UUID, command: Callable[[Invoice], object]) -> SavedInvoice:
         return self._change(WORKER, ident, None, command)
@@ -218,24 +229,26 @@ class Invoices:
             )
 
     def _change(
-        self, principal: Principal, ident: UUID, expected_version: int | None, command: Callable[[Invoice], object]
+        self,
+        principal: Principal,
+        ident: UUID,
+        expected_version: int | None,
+        command: Callable[[Invoice], object],
+        request: IdempotentRequest | None = None,
     ) -> SavedInvoice:
         principal.require_writer()
-        for _ in range(CONFLICT_RETRIES):
-            invoice = self.invoice(principal, ident)
-            if expected_version is not None and expected_version != invoice.version:
-                raise VersionMismatch(expected_version, invoice.version)
-            command(invoice)
-            if not invoice.pending_events:
-                return SavedInvoice(invoice, None)
-            try:
-                recordings = self._app.save(invoice, *self._ledgers_for(invoice, principal.actor))
-            except IntegrityError:
-                if expected_version is not None:
-                    raise VersionMismatch(expected_version, expected_version + 1) from None
-                continue
-            return SavedInvoice(invoice, recordings[-1].notification.id)
-        raise ConcurrentChange
+        outcome = self._commands.change(
+            self._reader(principal),
+            ident,
+            command,
+            expected_version=expected_version,
+            request=request,
+            with_it=lambda invoice: self._ledgers_for(invoice, principal.actor),
+        )
+        return _saved(outcome)
+
+    def _reader(self, principal: Principal) -> Reader[Invoice]:
+        return lambda ident, version: self.invoice(principal, ident, version)
 
     def _ledgers_for(self, invoice: Invoice, actor: str) -> list[Contract]:
         """The contracts whose ledger must follow this invoice's change: released, or paid some more."""
@@ -261,12 +274,12 @@ class Invoices:
             return False
         return True
 
-    def _replay(self, scope: str, key: str, body_print: str) -> SavedInvoice | None:
-        try:
-            record: IdempotencyRecord = self._app.repository.get(record_id(scope, key))
-        except AggregateNotFoundError:
-            return None
-        if record.fingerprint != body_print:
-            raise IdempotencyKeyReused
-        invoice: Invoice = self._app.repository.get(record.resource_id, version=record.resource_version)
-        return SavedInvoice(invoice, None, replayed=True)
+
+def _saved(outcome: Outcome[Invoice]) -> SavedInvoice:
+    return SavedInvoice(outcome.aggregate, outcome.position, outcome.replayed)
+
+
+def _request(
+    key: str | None, principal: Principal, ident: UUID, action: str, arguments: Any, expected_version: int | None
+) -> IdempotentRequest | None:
+    return IdempotentRequest.of_command(key, principal, f"/invoices/{ident}/{action}", arguments, expected_version)

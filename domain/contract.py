@@ -107,12 +107,22 @@ class Contract(Aggregate):
         actor: str,
         today: date,
     ) -> None:
+        """The mandate already recorded, sent again, changes nothing (in any state): a retry is harmless."""
+        if self.mandate is not None and not self.has_other_mandate(signed_on, signatory, document_sha256):
+            return
         self._require_draft("record the mandate of")
         if signed_on > today:
             raise InvalidValue("signedOn", "in_future", f"the mandate cannot be signed in the future ({signed_on})")
         self._mandate_recorded(
             signed_on=signed_on, signatory=dict(signatory), document_sha256=document_sha256, actor=actor
         )
+
+    def has_other_mandate(self, signed_on: date, signatory: dict[str, str], document_sha256: str | None) -> bool:
+        """Whether a mandate other than this one is recorded (who recorded it does not make it another)."""
+        if self.mandate is None:
+            return False
+        recorded = (self.mandate["signedOn"], self.mandate["signatory"], self.mandate["documentSha256"])
+        return recorded != (signed_on, dict(signatory), document_sha256)
 
     def submit(self, routing: IdccRouting, actor: str) -> None:
         self._require_draft("submit")

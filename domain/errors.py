@@ -43,7 +43,7 @@ class InvalidValues(DomainError):
 
 
 class RulesConflict(DomainError):
-    """Rules that the current state of other dossiers forbids (maps to 409, every problem listed)."""
+    """Rules that what is already recorded forbids, here or on other dossiers (maps to 409, every problem listed)."""
 
     def __init__(self, problems: list[Problem]) -> None:
         super().__init__("; ".join(p.message for p in problems))

@@ -12,11 +12,12 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.errors import InvalidValue, NotAllowedInState
+from domain.errors import InvalidValue, NotAllowedInState, RulesConflict
 from domain.ids import named_id
 from domain.invoicing.lines import InvoiceLine, total
 from domain.invoicing.states import OPCO_INVOICE_STATES, RELEASED_STATES, InvoiceState
 from domain.money import ZERO, euros, money_text
+from domain.problems import Problem
 from domain.transmission import attempt_ended, attempt_started, failure_recorded, new_transmission, parked, resumed
 
 PAYABLE_STATES = frozenset({InvoiceState.SENT, InvoiceState.ACCEPTED, InvoiceState.PARTIALLY_PAID})
@@ -97,6 +98,16 @@ class Invoice(Aggregate):
     def released(self) -> bool:
         return self.state in RELEASED_STATES
 
+    def payment_by_reference(self, reference_virement: str) -> dict[str, Any] | None:
+        """The payment recorded under this transfer reference (compared without case or surrounding spaces)."""
+        wanted = reference_virement.strip().casefold()
+        if not wanted:
+            return None
+        for payment in self.payments:
+            if (payment["referenceVirement"] or "").strip().casefold() == wanted:
+                return payment
+        return None
+
     # -- the CFA's commands ---------------------------------------------------------------------------------
 
     def submit(self, actor: str) -> None:
@@ -115,6 +126,19 @@ class Invoice(Aggregate):
     def record_payment(
         self, *, amount: Decimal, paid_on: date, reference_virement: str | None, source: str, actor: str, today: date
     ) -> None:
+        """A payment received. One transfer is one payment: a referenceVirement already recorded on this invoice
+        is refused, whatever the amount, so that a payment sent twice is not counted twice."""
+        if reference_virement is not None and (known := self.payment_by_reference(reference_virement)):
+            raise RulesConflict(
+                [
+                    Problem(
+                        "referenceVirement",
+                        "payment_already_recorded",
+                        f"the transfer {known['referenceVirement']!r} is already recorded on this invoice"
+                        f" ({known['amount']} € paid on {known['paidOn']}, by {known['recordedBy']})",
+                    )
+                ]
+            )
         self._require_state("record a payment of", PAYABLE_STATES)
         if amount <= 0:
             raise InvalidValue("amount", "not_positive", f"a payment is a positive amount, not {amount}")
@@ -185,7 +209,8 @@ class Invoice(Aggregate):
     def record_opco_payment(
         self, *, paid_total: Decimal, paid_on: date | None, reference_virement: str | None, actor: str
     ) -> None:
-        """The OPCO reports what it paid in all: only what is new is recorded, as one payment."""
+        """The OPCO reports what it paid in all: only what is new is recorded, as one payment. So a report read
+        twice, or a transfer already recorded by hand, adds nothing: the total, not the reference, decides."""
         new = min(paid_total, self.amount) - self.paid
         if new > 0:
             self.trigger_event(

@@ -23,10 +23,14 @@ from interfaces.api.schemas import Cancellation, ContractCreate, ContractOut, Ev
 router = APIRouter(prefix="/contracts", tags=["contracts"])
 
 IfMatch = Annotated[str | None, Header(alias="If-Match", description='the ETag of the dossier, e.g. "3"')]
-IdempotencyKey = Annotated[
-    str | None,
-    Header(alias="Idempotency-Key", max_length=255, description="repeat a creation safely: same key, same body"),
-]
+IDEMPOTENCY_KEY = (
+    "a key of your choice (e.g. a UUID) that makes this request safe to send again, after a timeout or a 503: the"
+    " same key with the same body (and If-Match) gets the first answer again, with `Idempotent-Replayed: true`,"
+    " and nothing is applied twice; the same key with another body is 422 `idempotency-key-reused`. A key belongs"
+    " to the CFA, the route and the resource: used elsewhere it is another request. Only what succeeded is kept:"
+    " a refused request may be sent again under its key once the cause is fixed"
+)
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255, description=IDEMPOTENCY_KEY)]
 CERFA_BODY = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Cerfa"}}}}
 MERGE_PATCH_BODY = {
     "content": {
@@ -93,11 +97,16 @@ async def patch_cerfa(
 
 @router.put("/{contract_id}/opco", response_model=ContractOut)
 def choose_opco(
-    contract_id: UUID, body: OpcoChoice, who: CurrentPrincipal, services: Services, if_match: IfMatch = None
+    contract_id: UUID,
+    body: OpcoChoice,
+    who: CurrentPrincipal,
+    services: Services,
+    if_match: IfMatch = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Choose the OPCO explicitly (needed when the IDCC is 9999, 9998 or unknown), or null to route by IDCC."""
     version = expected_version(if_match, required=False)
-    saved = services.dossiers.choose_opco(who, contract_id, body.opco, version)
+    saved = services.dossiers.choose_opco(who, contract_id, body.opco, version, idempotency_key)
     return saved_response(saved, services)
 
 
@@ -110,18 +119,30 @@ def contract_funding(contract_id: UUID, who: CurrentPrincipal, services: Service
 
 @router.put("/{contract_id}/npec", response_model=ContractOut)
 def forecast_npec(
-    contract_id: UUID, body: NpecIn, who: CurrentPrincipal, services: Services, if_match: IfMatch = None
+    contract_id: UUID,
+    body: NpecIn,
+    who: CurrentPrincipal,
+    services: Services,
+    if_match: IfMatch = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Set the forecast of the annual NPEC (null clears it): the funding schedule uses it until the OPCO commits."""
-    saved = services.dossiers.forecast_npec(who, contract_id, body.npec, expected_version(if_match, required=False))
+    version = expected_version(if_match, required=False)
+    saved = services.dossiers.forecast_npec(who, contract_id, body.npec, version, idempotency_key)
     return saved_response(saved, services)
 
 
 @router.post("/{contract_id}/mandate", response_model=ContractOut)
 def record_mandate(
-    contract_id: UUID, body: MandateIn, who: CurrentPrincipal, services: Services, if_match: IfMatch = None
+    contract_id: UUID,
+    body: MandateIn,
+    who: CurrentPrincipal,
+    services: Services,
+    if_match: IfMatch = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    """Record the employer's mandate: without it the CFA may not file the contract."""
+    """Record the employer's mandate: without it the CFA may not file the contract. The same mandate again changes
+    nothing (200); replacing it with another needs If-Match (428 without, 412 if stale)."""
     saved = services.dossiers.record_mandate(
         who,
         contract_id,
@@ -129,23 +150,35 @@ def record_mandate(
         signatory=body.signatory.model_dump(),
         document_sha256=body.documentSha256,
         expected_version=expected_version(if_match, required=False),
+        idempotency_key=idempotency_key,
     )
     return saved_response(saved, services)
 
 
 @router.post("/{contract_id}/submission", status_code=202, response_model=ContractOut)
-def submit(contract_id: UUID, who: CurrentPrincipal, services: Services, if_match: IfMatch = None) -> JSONResponse:
+def submit(
+    contract_id: UUID,
+    who: CurrentPrincipal,
+    services: Services,
+    if_match: IfMatch = None,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
     """Ask for the dossier's transmission to its OPCO: needs the mandate and no blocking problem (else 409)."""
-    saved = services.dossiers.submit(who, contract_id, expected_version(if_match, required=False))
+    saved = services.dossiers.submit(who, contract_id, expected_version(if_match, required=False), idempotency_key)
     return saved_response(saved, services, status=202)
 
 
 @router.post("/{contract_id}/transmission/retry", response_model=ContractOut)
 def retry_transmission(
-    contract_id: UUID, who: CurrentPrincipal, services: Services, if_match: IfMatch = None
+    contract_id: UUID,
+    who: CurrentPrincipal,
+    services: Services,
+    if_match: IfMatch = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Un-park a dossier whose transmission failed too often: it is sent again at the worker's next round."""
-    saved = services.dossiers.resume_transmission(who, contract_id, expected_version(if_match, required=False))
+    version = expected_version(if_match, required=False)
+    saved = services.dossiers.resume_transmission(who, contract_id, version, idempotency_key)
     return saved_response(saved, services)
 
 
@@ -156,10 +189,12 @@ def cancel(
     services: Services,
     body: Cancellation | None = None,
     if_match: IfMatch = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Cancel a draft dossier."""
     reason = body.reason if body else None
-    saved = services.dossiers.cancel(who, contract_id, reason, expected_version(if_match, required=False))
+    version = expected_version(if_match, required=False)
+    saved = services.dossiers.cancel(who, contract_id, reason, version, idempotency_key)
     return saved_response(saved, services)
 
 

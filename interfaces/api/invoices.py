@@ -51,10 +51,14 @@ def invoice_events(invoice_id: UUID, who: CurrentPrincipal, services: Services) 
 
 @router.post("/{invoice_id}/submission", status_code=202, response_model=InvoiceOut)
 def submit_invoice(
-    invoice_id: UUID, who: CurrentPrincipal, services: Services, if_match: IfMatch = None
+    invoice_id: UUID,
+    who: CurrentPrincipal,
+    services: Services,
+    if_match: IfMatch = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Ask for the invoice's transmission to its OPCO."""
-    saved = services.invoices.submit(who, invoice_id, expected_version(if_match, required=False))
+    saved = services.invoices.submit(who, invoice_id, expected_version(if_match, required=False), idempotency_key)
     return saved_invoice_response(saved, services, status=202)
 
 
@@ -65,27 +69,40 @@ def cancel_invoice(
     services: Services,
     body: Cancellation | None = None,
     if_match: IfMatch = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Cancel an invoice not yet sent: its échéances are free again (409 once it may have reached the OPCO)."""
     reason = body.reason if body else None
-    saved = services.invoices.cancel(who, invoice_id, reason, expected_version(if_match, required=False))
+    version = expected_version(if_match, required=False)
+    saved = services.invoices.cancel(who, invoice_id, reason, version, idempotency_key)
     return saved_invoice_response(saved, services)
 
 
 @router.post("/{invoice_id}/transmission/retry", response_model=InvoiceOut)
 def retry_invoice_transmission(
-    invoice_id: UUID, who: CurrentPrincipal, services: Services, if_match: IfMatch = None
+    invoice_id: UUID,
+    who: CurrentPrincipal,
+    services: Services,
+    if_match: IfMatch = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Un-park an invoice whose transmission failed too often."""
-    saved = services.invoices.resume_transmission(who, invoice_id, expected_version(if_match, required=False))
+    version = expected_version(if_match, required=False)
+    saved = services.invoices.resume_transmission(who, invoice_id, version, idempotency_key)
     return saved_invoice_response(saved, services)
 
 
 @router.post("/{invoice_id}/payments", response_model=InvoiceOut)
 def record_payment(
-    invoice_id: UUID, body: PaymentIn, who: CurrentPrincipal, services: Services, if_match: IfMatch = None
+    invoice_id: UUID,
+    body: PaymentIn,
+    who: CurrentPrincipal,
+    services: Services,
+    if_match: IfMatch = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    """Record a payment received, where the OPCO does not report payments over the API (409 where it does)."""
+    """Record a payment received, where the OPCO does not report payments over the API (409 where it does).
+    A referenceVirement already recorded on the invoice is 409: one transfer is one payment."""
     saved = services.invoices.record_payment(
         who,
         invoice_id,
@@ -93,5 +110,6 @@ def record_payment(
         paid_on=body.paidOn,
         reference_virement=body.referenceVirement,
         expected_version=expected_version(if_match, required=False),
+        idempotency_key=idempotency_key,
     )
     return saved_invoice_response(saved, services)

@@ -19,6 +19,8 @@ from application.errors import (
     Forbidden,
     IdempotencyKeyReused,
     NotFound,
+    PreconditionRequired,
+    TokenAlreadyIssued,
     VersionMismatch,
 )
 from application.invoice_status import InvoiceCursorExpired
@@ -68,6 +70,7 @@ _REFUSALS: dict[type[Exception], tuple[int, str, str]] = {
     NotFound: (404, "Not found", "not-found"),
     Forbidden: (403, "Forbidden", "forbidden"),
     VersionMismatch: (412, "Precondition failed", "stale-version"),
+    PreconditionRequired: (428, "Precondition required", "precondition-required"),
     ConcurrentChange: (409, "Concurrent change", "concurrent-change"),
     NotAllowedInState: (409, "Not allowed in this state", "state-conflict"),
     DuplicateNumeroInterne: (409, "Duplicate numeroInterne", "duplicate-numero-interne"),
@@ -109,6 +112,10 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     for error_class, (status, title, slug) in _REFUSALS.items():
         app.add_exception_handler(error_class, _refusal_handler(status, title, slug))
+
+    @app.exception_handler(TokenAlreadyIssued)
+    async def token_issued(_: Request, exc: TokenAlreadyIssued) -> JSONResponse:
+        return problem(409, "Token already issued", str(exc), "token-already-issued", tokenId=str(exc.token_id))
 
     @app.exception_handler(SubmissionBlocked)
     async def blocked(_: Request, exc: SubmissionBlocked) -> JSONResponse:
