@@ -24,6 +24,7 @@ from application.errors import (
     VersionMismatch,
 )
 from application.idempotency import IdempotencyRecord, fingerprint, record_id
+from application.opco_lookup import OpcoLookup
 from application.ports import Clock
 from application.transcodings import DateAsISO
 from domain.cerfa import Cerfa
@@ -58,6 +59,7 @@ class Dossiers(Application[UUID]):
         self.routing = routing
         self.assessments = Assessments(routing)
         self.clock = clock
+        self.opco_lookup: OpcoLookup | None = None  # the lookup by SIRET, when the settings enable it
         super().__init__(env=dict(env))
 
     def construct_env(self, name: str, env: EnvType | None = None) -> Environment:
@@ -95,6 +97,7 @@ class Dossiers(Application[UUID]):
             actor=principal.actor,
         )
         contract.forecast_npec(npec, principal.actor)
+        self._look_up_opco(contract, principal.actor)
         records = []
         if idempotency_key:
             records.append(
@@ -116,12 +119,20 @@ class Dossiers(Application[UUID]):
         return Saved(contract, recordings[-1].notification.id)
 
     def replace_cerfa(self, principal: Principal, ident: UUID, cerfa: Cerfa, expected_version: int | None) -> Saved:
-        return self._change(principal, ident, expected_version, lambda c: c.replace_cerfa(cerfa, principal.actor))
+        def replace(contract: Contract) -> None:
+            contract.replace_cerfa(cerfa, principal.actor)
+            self._look_up_opco(contract, principal.actor)
+
+        return self._change(principal, ident, expected_version, replace)
 
     def patch_cerfa(
         self, principal: Principal, ident: UUID, patch: dict[str, Any], expected_version: int | None
     ) -> Saved:
-        return self._change(principal, ident, expected_version, lambda c: c.patch_cerfa(patch, principal.actor))
+        def patch_it(contract: Contract) -> None:
+            contract.patch_cerfa(patch, principal.actor)
+            self._look_up_opco(contract, principal.actor)
+
+        return self._change(principal, ident, expected_version, patch_it)
 
     def choose_opco(self, principal: Principal, ident: UUID, opco: Opco | None, expected_version: int | None) -> Saved:
         return self._change(principal, ident, expected_version, lambda c: c.choose_opco(opco, principal.actor))
@@ -253,6 +264,10 @@ class Dossiers(Application[UUID]):
                 if expected_version is not None:
                     raise VersionMismatch(expected_version, expected_version + 1) from None
         raise ConcurrentChange
+
+    def _look_up_opco(self, contract: Contract, actor: str) -> None:
+        if self.opco_lookup is not None:
+            self.opco_lookup.update(contract, actor)
 
     def _save_changes(self, contract: Contract) -> Saved:
         """Save what a command changed (nothing to save: no position); IntegrityError if a race was lost."""
