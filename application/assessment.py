@@ -17,7 +17,7 @@ from domain.problems import Problem
 class Assessment:
     problems: tuple[Problem, ...]
     opco: Opco | None
-    opco_source: str | None  # "submission", "chosen" or "idcc"
+    opco_source: str | None  # "submission", "chosen", "lookup" (by SIRET) or "idcc"
 
 
 def assess(contract: Contract, routing: IdccRouting) -> Assessment:
@@ -27,6 +27,9 @@ def assess(contract: Contract, routing: IdccRouting) -> Assessment:
     problems = tuple(contract.problems(routing, cerfa))
     if contract.opco_choice:
         return Assessment(problems, Opco(contract.opco_choice), "chosen")
+    looked_up = contract.decided_opco()
+    if looked_up:
+        return Assessment(problems, looked_up, "lookup")
     routed = routing.opco_for(employer_idcc(cerfa))
     return Assessment(problems, routed, "idcc" if routed else None)
 

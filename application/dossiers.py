@@ -20,6 +20,7 @@ from application.assessment import Assessments
 from application.commands import Commands, Outcome, Reader
 from application.errors import DuplicateNumeroInterne, NotFound, PreconditionRequired, TokenAlreadyIssued
 from application.idempotency import IdempotentRequest
+from application.opco_lookup import OpcoLookup
 from application.ports import Clock, TokenRevocations
 from application.transcodings import DateAsISO
 from domain.cerfa import Cerfa
@@ -56,6 +57,7 @@ class Dossiers(Application[UUID]):
         self.revocations = revocations
         self.assessments = Assessments(routing)
         self.clock = clock
+        self.opco_lookup: OpcoLookup | None = None  # the lookup by SIRET, when the settings enable it
         super().__init__(env=dict(env))
         self.commands = Commands(self)
 
@@ -91,6 +93,7 @@ class Dossiers(Application[UUID]):
                 actor=principal.actor,
             )
             contract.forecast_npec(npec, principal.actor)
+            self._look_up_opco(contract, principal.actor)
             return contract, []
 
         outcome = self.commands.create(
@@ -102,12 +105,20 @@ class Dossiers(Application[UUID]):
         return _saved(outcome)
 
     def replace_cerfa(self, principal: Principal, ident: UUID, cerfa: Cerfa, expected_version: int | None) -> Saved:
-        return self._change(principal, ident, expected_version, lambda c: c.replace_cerfa(cerfa, principal.actor))
+        def replace(contract: Contract) -> None:
+            contract.replace_cerfa(cerfa, principal.actor)
+            self._look_up_opco(contract, principal.actor)
+
+        return self._change(principal, ident, expected_version, replace)
 
     def patch_cerfa(
         self, principal: Principal, ident: UUID, patch: dict[str, Any], expected_version: int | None
     ) -> Saved:
-        return self._change(principal, ident, expected_version, lambda c: c.patch_cerfa(patch, principal.actor))
+        def patch_it(contract: Contract) -> None:
+            contract.patch_cerfa(patch, principal.actor)
+            self._look_up_opco(contract, principal.actor)
+
+        return self._change(principal, ident, expected_version, patch_it)
 
     def choose_opco(
         self,
@@ -309,6 +320,10 @@ class Dossiers(Application[UUID]):
         key: str | None, principal: Principal, ident: UUID, action: str, arguments: Any, expected_version: int | None
     ) -> IdempotentRequest | None:
         return IdempotentRequest.of_command(key, principal, f"/contracts/{ident}/{action}", arguments, expected_version)
+
+    def _look_up_opco(self, contract: Contract, actor: str) -> None:
+        if self.opco_lookup is not None:
+            self.opco_lookup.update(contract, actor)
 
     def _save_changes(self, contract: Contract) -> Saved:
         """Save what a command changed (nothing to save: no position); IntegrityError if a race was lost."""

@@ -31,6 +31,7 @@ from domain.cerfa_document import InvalidCerfa, parse_cerfa
 from domain.contract import Contract
 from domain.contract_state import DRAFT_STATES, ContractState
 from domain.merge_patch import apply_merge_patch
+from domain.opco_lookup import looked_up_opco
 from domain.opcos import IdccRouting, Opco
 from domain.postcodes import departement_of_postcode
 from domain.submission import submission_problems
@@ -43,6 +44,7 @@ SHOWN_EVENTS = (
     "CerfaReplaced",
     "CerfaPatched",
     "OpcoChosen",
+    "OpcoLookedUp",
     "MandateRecorded",
     "SubmissionRequested",
     "Cancelled",
@@ -147,8 +149,9 @@ def tally(memo: Memo) -> tuple[str, str, str, bool, str | None]:
 
 
 def shown_opco(memo: Memo) -> str | None:
-    """The OPCO shown: the one it was submitted to, else the one chosen, else the one the IDCC routes to."""
-    opco: str | None = memo["submitted_to"] or memo["opco_choice"] or memo["routed_opco"]
+    """The OPCO shown: the one it was submitted to, else the one chosen or looked up by SIRET, else the one the IDCC
+    routes to."""
+    opco: str | None = memo["submitted_to"] or memo.get("decided_opco") or memo["opco_choice"] or memo["routed_opco"]
     return opco
 
 
@@ -229,6 +232,11 @@ def _opco_chosen(memo: Memo, event: Any) -> bool:
     return True
 
 
+def _opco_looked_up(memo: Memo, event: Any) -> bool:
+    memo["opco_lookup"] = event.lookup
+    return True
+
+
 def _mandate_recorded(memo: Memo, event: Any) -> bool:
     """The count follows from the previous one, without a parse: the mandate changes exactly one problem,
     mandate_missing, present if and only if no mandate was recorded (domain/submission.py; pinned by
@@ -302,6 +310,7 @@ _HANDLERS: dict[str, Callable[[Memo, Any], bool]] = {
     "CerfaReplaced": _cerfa_replaced,
     "CerfaPatched": _cerfa_patched,
     "OpcoChosen": _opco_chosen,
+    "OpcoLookedUp": _opco_looked_up,
     "MandateRecorded": _mandate_recorded,
     "SubmissionRequested": _submission_requested,
     "Cancelled": _cancelled,
@@ -348,6 +357,7 @@ def _leave_draft(memo: Memo) -> bool:
 
 def _assess(memo: Memo, routing: IdccRouting, counts: ProblemCounts | None = None, deferred: bool = False) -> None:
     memo["routed_opco"] = _routed(routing, memo.get("idcc"))
+    memo["decided_opco"] = _decided(memo)
     if memo["state"] not in DRAFT_STATES or memo["cerfa"] is None:
         memo["problem_count"] = 0
         return
@@ -365,9 +375,9 @@ def settle(memo: Memo, routing: IdccRouting, counts: ProblemCounts | None = None
         memo["problem_count"] = 0
         return
     if counts is not None and counts.routing is routing:
-        memo["problem_count"] = counts.count(memo["cerfa"], memo["opco_choice"], memo["has_mandate"])
+        memo["problem_count"] = counts.count(memo["cerfa"], _decided(memo), memo["has_mandate"])
     else:
-        memo["problem_count"] = problem_count(memo["cerfa"], memo["opco_choice"], memo["has_mandate"], routing)
+        memo["problem_count"] = problem_count(memo["cerfa"], _decided(memo), memo["has_mandate"], routing)
 
 
 def problem_count(document: dict[str, Any], opco_choice: str | None, has_mandate: bool, routing: IdccRouting) -> int:
@@ -409,6 +419,17 @@ class ProblemCounts:
             if len(self._memo) > self._size:
                 self._memo.popitem(last=False)
         return counted
+
+
+def _decided(memo: Memo) -> str | None:
+    """The OPCO decided otherwise than by the table, as domain.contract.Contract.decided_opco says (the CFA's
+    choice, else the lookup's answer for the SIRET the Cerfa names); a dossier past its draft keeps its last."""
+    if memo["opco_choice"]:
+        return str(memo["opco_choice"])
+    if memo["cerfa"] is None:
+        return memo.get("decided_opco")
+    opco = looked_up_opco(memo.get("opco_lookup"), memo["cerfa"])
+    return opco.value if opco else None
 
 
 def _routed(routing: IdccRouting, idcc: str | None) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -18,6 +19,7 @@ from domain.ids import named_id
 from domain.invoicing.ledger import new_entry
 from domain.merge_patch import apply_merge_patch, merge_diff
 from domain.money import euros, money_text
+from domain.opco_lookup import LOOKUP_FIELDS, looked_up_opco
 from domain.opcos import IdccRouting, Opco
 from domain.problems import Problem
 from domain.submission import submission_problems
@@ -74,6 +76,7 @@ class Contract(Aggregate):
         self.premier_equipement_ceiling: str | None = None  # the OPCO's, where it gives one (euros)
         self.npec_forecast: str | None = None  # the CFA's forecast of the annual NPEC, euros as a decimal string
         self.invoices: dict[str, dict[str, Any]] = {}  # invoice id → its lines on this contract (ledger.py)
+        self.opco_lookup: dict[str, Any] | None = None  # the employer's OPCO as a lookup by SIRET answered
 
     # -- commands -------------------------------------------------------------------------------------------
 
@@ -91,6 +94,14 @@ class Contract(Aggregate):
         changes = merge_diff(self.cerfa, cerfa.to_document())
         if changes:
             self._cerfa_patched(changes=changes, actor=actor)
+
+    def record_opco_lookup(self, lookup: Mapping[str, Any], actor: str) -> None:
+        """What a lookup of the employer's OPCO by SIRET answered (domain.opco_lookup.LOOKUP_FIELDS); nothing
+        is recorded when it says again what the last one said of that SIRET."""
+        self._require_draft("record the OPCO lookup of")
+        current = self.opco_lookup
+        if current is None or any(current[key] != lookup[key] for key in ("siret", "outcome", "opco")):
+            self._opco_looked_up(lookup={key: lookup[key] for key in LOOKUP_FIELDS}, actor=actor)
 
     def choose_opco(self, opco: Opco | None, actor: str) -> None:
         self._require_draft("choose the OPCO of")
@@ -277,9 +288,13 @@ class Contract(Aggregate):
     def effective_opco(self, routing: IdccRouting) -> Opco | None:
         if self.submitted_to:
             return Opco(self.submitted_to)
+        return self.decided_opco() or self.routed_opco(routing)
+
+    def decided_opco(self) -> Opco | None:
+        """The OPCO decided otherwise than by the IDCC table: the CFA's choice, else the lookup's answer."""
         if self.opco_choice:
             return Opco(self.opco_choice)
-        return self.routed_opco(routing)
+        return looked_up_opco(self.opco_lookup, self.cerfa)
 
     def problems(self, routing: IdccRouting, cerfa: Cerfa | None = None) -> list[Problem]:
         """Blocking problems, derived from the events so far; empty for a dossier past its draft.
@@ -288,7 +303,7 @@ class Contract(Aggregate):
             return []
         return submission_problems(
             cerfa or self.cerfa_model,
-            chosen_opco=Opco(self.opco_choice) if self.opco_choice else None,
+            chosen_opco=self.decided_opco(),
             routing=routing,
             has_mandate=self.mandate is not None,
         )
@@ -302,6 +317,10 @@ class Contract(Aggregate):
     @event("CerfaPatched")
     def _cerfa_patched(self, changes: dict[str, Any], actor: str) -> None:
         self.cerfa = apply_merge_patch(self.cerfa, changes)
+
+    @event("OpcoLookedUp")
+    def _opco_looked_up(self, lookup: dict[str, Any], actor: str) -> None:
+        self.opco_lookup = lookup
 
     @event("OpcoChosen")
     def _opco_chosen(self, opco: str | None, actor: str) -> None:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from domain.cerfa import Cerfa, check_cerfa
-from domain.cerfa_document import employer_idcc, employer_type
-from domain.opcos import IDCC_WITHOUT_AGREEMENT, IdccRouting, Opco
+from domain.cerfa_document import employer_type
+from domain.idcc_problems import idcc_problems
+from domain.opcos import IdccRouting, Opco
 from domain.problems import Problem
 
 PUBLIC_EMPLOYER_TYPES = range(21, 30)
@@ -15,7 +16,7 @@ def submission_problems(
 ) -> list[Problem]:
     problems = check_cerfa(cerfa)
     problems.extend(_employer_problems(cerfa))
-    problems.extend(_opco_problems(cerfa, chosen_opco, routing))
+    problems.extend(idcc_problems(cerfa, chosen_opco, routing))
     if not has_mandate:
         problems.append(
             Problem(
@@ -39,16 +40,3 @@ def _employer_problems(cerfa: Cerfa) -> list[Problem]:
             )
         ]
     return []
-
-
-def _opco_problems(cerfa: Cerfa, chosen: Opco | None, routing: IdccRouting) -> list[Problem]:
-    idcc = employer_idcc(cerfa)
-    if chosen is not None or idcc is None:
-        return []  # an explicit choice wins; a missing IDCC is already reported as required
-    if idcc in IDCC_WITHOUT_AGREEMENT:
-        reason = f"IDCC {idcc} names no collective agreement"
-    elif routing.opco_for(idcc) is None:
-        reason = f"IDCC {idcc} is not in the IDCC → OPCO correspondence table"
-    else:
-        return []
-    return [Problem("opco", "opco_required", f"{reason}: choose the competent OPCO for this dossier")]

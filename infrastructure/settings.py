@@ -90,6 +90,16 @@ class Settings(BaseSettings):
         30, ge=0, description="an échéance open for more than this many days and not invoiced is listed on /attention"
     )
 
+    # -- the lookup of the employer's OPCO by SIRET (docs/opco-routing.md) ----------------------------------------
+    opco_lookup_enabled: bool = Field(
+        False, description="ask a public directory (CFA Dock) for the employer's OPCO by SIRET; off: the IDCC table"
+    )
+    opco_lookup_url: str = Field("https://www.cfadock.fr/api", description="the directory's API (GET /opcos?siret=)")
+    opco_lookup_timeout_seconds: float = Field(5.0, gt=0, description="a lookup slower than this is given up")
+    opco_lookup_ttl_seconds: float = Field(
+        30 * 86400.0, gt=0, description="how long an answer is kept (in the store) before the directory is asked again"
+    )
+
     # -- the reference OPCO sandbox ----------------------------------------------------------------------------
     sandbox: Literal["auto", "on", "off"] = Field(
         "auto", description="mount the sandbox in `serve` and point every unconfigured OPCO at it (auto: on SQLite)"

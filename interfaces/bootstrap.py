@@ -16,10 +16,12 @@ from application.invoice_status_queries import InvoiceAttentionPolicy, InvoiceSt
 from application.invoice_sync import InvoiceSync
 from application.invoices import Invoices
 from application.opco_accounts import OpcoAccounts
+from application.opco_lookup import OpcoLookup
 from application.sender import Sender, SenderPolicy
 from application.state_sync import StateSync
 from application.status_projection import TOPICS as STATUS_TOPICS
 from application.status_queries import AttentionPolicy, StatusQueries
+from infrastructure.cfadock import CfaDockDirectory
 from infrastructure.clock import SystemClock
 from infrastructure.contact_log import SqlContactLog
 from infrastructure.event_store import eventsourcing_env
@@ -28,6 +30,7 @@ from infrastructure.invoice_status_view import SqlInvoiceStatusView
 from infrastructure.leases import Leases
 from infrastructure.opco_client import ClientIdentity, HttpOpcoGateway
 from infrastructure.opco_directory import opco_profiles
+from infrastructure.opco_lookup_cache import SqlLookupCache
 from infrastructure.opco_sandbox import SandboxConfig
 from infrastructure.pg_wakeup import LogWakeup
 from infrastructure.projection_runner import ProjectionRunner
@@ -60,11 +63,14 @@ class Container:
     invoice_status_view: SqlInvoiceStatusView | None = None
     invoice_status: InvoiceStatusQueries | None = None
     revocations: Revocations = field(default_factory=Revocations)  # tells the token caches (the API's)
+    opco_directory: CfaDockDirectory | None = None
 
     def close(self) -> None:
         self.revocations.close()
         self.worker.stop()
         self._gateway.close()
+        if self.opco_directory is not None:
+            self.opco_directory.close()
         self.store.close()
         self.dossiers.close()
 
@@ -91,6 +97,7 @@ def bootstrap(settings: Settings | None = None) -> Container:
     )
     sandbox = sandbox_url(settings)
     accounts = OpcoAccounts(dossiers, box, opco_profiles(settings, sandbox), SqlContactLog(store))
+    directory = _opco_lookup(settings, dossiers, store) if settings.opco_lookup_enabled else None
     gateway = HttpOpcoGateway(
         ClientIdentity(settings.editeur, settings.logiciel, settings.version),
         timeout=httpx.Timeout(settings.opco_timeout_seconds, connect=5.0),
@@ -158,7 +165,16 @@ def bootstrap(settings: Settings | None = None) -> Container:
         invoice_status_view=invoice_status_view,
         invoice_status=invoice_status,
         revocations=revocations,
+        opco_directory=directory,
     )
+
+
+def _opco_lookup(settings: Settings, dossiers: Dossiers, store: SqlStore) -> CfaDockDirectory:
+    """The lookup of the employer's OPCO by SIRET (off by default): CFA Dock, its answers cached in the store."""
+    directory = CfaDockDirectory(settings.opco_lookup_url, dossiers.clock, timeout=settings.opco_lookup_timeout_seconds)
+    ttl = timedelta(seconds=settings.opco_lookup_ttl_seconds)
+    dossiers.opco_lookup = OpcoLookup(directory, SqlLookupCache(store), dossiers.clock, ttl)
+    return directory
 
 
 def _wakeup(settings: Settings, dossiers: Dossiers) -> Callable[[Callable[[], None]], LogWakeup] | None:

@@ -26,6 +26,7 @@ from infrastructure.status_view import rebuild_status_view
 from infrastructure.transmissions_view import INVOICES, rebuild_transmissions_view
 from interfaces.api.representation import token_body
 from interfaces.bootstrap import Container, bootstrap, sandbox_config
+from interfaces.reference_cli import reference
 
 cli = typer.Typer(
     help="Convergence: apprenticeship contract dossiers between a CFA and its OPCOs.", no_args_is_help=True
@@ -34,6 +35,7 @@ tokens = typer.Typer(help="API tokens of the CFAs (operator).", no_args_is_help=
 cli.add_typer(tokens, name="tokens")
 projections = typer.Typer(help="The read models: where they stand, and rebuilding them.", no_args_is_help=True)
 cli.add_typer(projections, name="projections")
+cli.add_typer(reference, name="reference")
 
 
 @cli.command()

@@ -11,6 +11,7 @@ from application.access import ApiToken
 from application.assessment import Assessment
 from application.dossiers import Saved
 from application.opco_accounts import OpcoAccounts
+from application.opco_lookup import lookup_view
 from domain.contract import Contract
 from domain.contract_state import ContractState
 from domain.opcos import Opco
@@ -85,6 +86,7 @@ def contract_response(
     body = contract_body(
         contract, services.dossiers.assessments.of(contract), transmission_body(contract, services.accounts)
     )
+    body["opcoLookup"] = lookup_view(contract, services.dossiers.routing)
     return JSONResponse(body, status_code=status, headers=headers)
 
 

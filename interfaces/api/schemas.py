@@ -93,13 +93,32 @@ class TransmissionOut(BaseModel):
     history: list[AttemptOut]
 
 
+class OpcoLookupOut(BaseModel):
+    siret: str
+    outcome: Literal["found", "not_found", "multiple", "unavailable"]
+    opco: Opco | None
+    opcoName: str | None = Field(description="the OPCO as the directory names it")
+    idcc: str | None = Field(description="the IDCC the directory gives for the establishment")
+    source: str = Field(description="the directory that answered (cfadock)")
+    checkedAt: datetime
+    appliesToCerfa: bool = Field(description="false once the Cerfa names another employer SIRET")
+    tableOpco: Opco | None = Field(description="what the IDCC table gives for the Cerfa's IDCC")
+    agreesWithTable: bool | None = Field(description="whether the lookup's OPCO is the table's (null: no OPCO found)")
+    note: str
+
+
 class ContractOut(BaseModel):
     id: UUID
     numeroInterne: str
     cfaSiret: str
     state: ContractState
     opco: Opco | None = Field(description="the OPCO the dossier goes (or went) to, when known")
-    opcoSource: Literal["chosen", "idcc", "submission"] | None
+    opcoSource: Literal["chosen", "lookup", "idcc", "submission"] | None = Field(
+        description="what decided the OPCO: the CFA's choice, the lookup by SIRET, the IDCC table, the submission"
+    )
+    opcoLookup: OpcoLookupOut | None = Field(
+        None, description="the lookup of the employer's OPCO by SIRET (when enabled): its answer beside the table's"
+    )
     cerfa: dict[str, Any] = Field(description="the Cerfa document as stored (fields not set are absent)")
     mandate: MandateOut | None
     problems: list[ProblemOut] = Field(description="what blocks submission; empty once submitted")

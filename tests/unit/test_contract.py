@@ -150,7 +150,7 @@ def test_a_draft_can_be_cancelled_once(complete_cerfa: dict[str, Any]) -> None:
         contract.cancel(None, "a")
 
 
-@pytest.mark.parametrize("idcc", ["9999", "9998", "0001"])
+@pytest.mark.parametrize("idcc", ["9999", "9998", "3251"])
 def test_an_idcc_without_opco_needs_a_choice(complete_cerfa: dict[str, Any], idcc: str) -> None:
     contract = draft(with_changes(complete_cerfa, employeur={"codeIdcc": idcc}))
     assert "opco_required" in codes(contract)
