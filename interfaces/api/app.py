@@ -20,7 +20,8 @@ DESCRIPTION = """
 Convergence tracks a CFA's apprenticeship contract dossiers from draft to the OPCO's decision.
 
 Every change is an event: `GET /contracts/{id}/events` replays them. Changes to a dossier take
-`If-Match: "<version>"` (its ETag); creations take an `Idempotency-Key`. Errors are
+`If-Match: "<version>"` (its ETag); every POST command takes an `Idempotency-Key`, so that a client may
+send it again after a timeout without applying it twice. Errors are
 `application/problem+json`; validation errors list each failing field as `{field, code, message}`.
 """
 

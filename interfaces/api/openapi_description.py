@@ -35,8 +35,14 @@ RENAMED = {
 }
 # The path ids of the event-sourced dossiers and invoices, whose commands have states and races to lose.
 RECORD_IDS = frozenset({"contract_id", "invoice_id"})
-# The changes that refuse to go without If-Match (428); elsewhere If-Match is optional (412 only when stale).
-IF_MATCH_REQUIRED = frozenset({"replaceCerfa", "patchCerfa"})
+# The changes that refuse to go without If-Match (428), and when; elsewhere If-Match is optional (412 only when stale).
+_WHOLE_CHANGE = "This change needs If-Match: the ETag of the version it changes."
+IF_MATCH_REQUIRED = {
+    "replaceCerfa": _WHOLE_CHANGE,
+    "patchCerfa": _WHOLE_CHANGE,
+    "recordMandate": "Replacing a recorded mandate with a different one needs If-Match (the same mandate again is a "
+    "no-op and needs none).",
+}
 
 PROBLEM = "Problem"
 PROBLEM_SCHEMA: dict[str, Any] = {
@@ -231,6 +237,6 @@ _RULES: tuple[_Rule, ...] = (
     (413, _has_body, _says("The body is larger than the API accepts.")),
     (415, _takes_a_patch, _says("The body is not sent as one of the media types listed.")),
     (422, _validates, _invalid),
-    (428, _requires_if_match, _says("This change needs If-Match: the ETag of the version it changes.")),
+    (428, _requires_if_match, lambda operation: IF_MATCH_REQUIRED[operation["operationId"]]),
     (503, _authenticated, _unavailable),
 )

@@ -129,7 +129,8 @@ def test_each_kind_of_operation_documents_its_errors(openapi: dict[str, Any]) ->
     }
     assert errors(openapi, "post", "/contracts/{contract_id}/submission") == {401, 403, 404, 409, 412, 422, 503}
     assert errors(openapi, "post", "/invoices/{invoice_id}/payments") == {401, 403, 404, 409, 412, 413, 422, 503}
-    assert errors(openapi, "post", "/admin/tokens") == {401, 403, 413, 422, 503}
+    assert errors(openapi, "post", "/admin/tokens") == {401, 403, 409, 413, 422, 503}  # 409 token-already-issued
+    assert 428 in errors(openapi, "post", "/contracts/{contract_id}/mandate")  # replacing the mandate
     unavailable = openapi["paths"]["/contracts"]["get"]["responses"]["503"]
     assert "Retry-After" in unavailable["headers"]
     assert "read-model-behind" in unavailable["description"]  # the list's minPosition wait
