@@ -34,7 +34,6 @@ DEROGATION_OVER_29: Final = 12
 DEROGATION_COMBINED: Final = 50  # "cumul de dérogations": stands for any of the others
 UNDER_16_DEROGATIONS: Final = frozenset({DEROGATION_UNDER_16, DEROGATION_COMBINED})
 OVER_29_DEROGATIONS: Final = frozenset({DEROGATION_OVER_29, DEROGATION_COMBINED})
-LONGER_DEROGATIONS: Final = frozenset({22, DEROGATION_COMBINED})
 EXAM_FAILURE_EXTENSION: Final = 33  # amendment prolonging the contract by up to a year (L6222-11)
 LONGEST_MONTHS: Final = 54  # the contract app's ceiling, 4 years and 6 months
 
@@ -188,7 +187,9 @@ def contract_dates(cerfa: Cerfa) -> Iterator[Problem]:
             f"the contract ends on {end}, before its start ({start})",
         )
         return
-    years = 4 if contrat.typeDerogation in LONGER_DEROGATIONS or (cerfa.apprenti and cerfa.apprenti.handicap) else 3
+    # 3 years, which a duration convention (derogation 21/22) cannot exceed (R6222-6); 4 for an RQTH (L6222-37);
+    # one more year after a failed exam (L6222-11)
+    years = 4 if cerfa.apprenti and cerfa.apprenti.handicap else 3
     years += contrat.typeContratApp == EXAM_FAILURE_EXTENSION
     longest = min(add_years(start, years), add_months(start, LONGEST_MONTHS)) - timedelta(days=1)
     shortest = add_months(start, 6) - timedelta(days=1)
@@ -197,8 +198,8 @@ def contract_dates(cerfa: Cerfa) -> Iterator[Problem]:
             "contrat.dateFinContrat",
             "contract_duration",
             f"the contract runs from {start} to {end}; it must last from 6 months to {years} years, "
-            f"so end between {shortest} and {longest} (4 years with derogation 22 or 50 or RQTH, one more year "
-            "with an amendment 33 after a failed exam, 4 years and 6 months at most)",
+            f"so end between {shortest} and {longest} (3 years even with a derogation 21 or 22, 4 with RQTH, one "
+            "more year with an amendment 33 after a failed exam, 4 years and 6 months at most)",
         )
 
 

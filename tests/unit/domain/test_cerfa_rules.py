@@ -261,9 +261,10 @@ def test_cfa_training_starts_within_3_months_of_the_contract_start(training_star
         ("2027-02-28", "2027-02-28", {"formation.dateDebutFormation": "2026-09-01"}, False),  # 6 months exactly
         ("2029-08-31", "2029-06-30", {}, False),  # 3 years
         ("2029-09-01", "2029-06-30", {}, True),
-        ("2030-08-31", "2030-06-30", {"contrat.typeDerogation": 22}, False),
-        ("2030-09-01", "2030-06-30", {"contrat.typeDerogation": 22}, True),
-        ("2030-08-31", "2030-06-30", {"apprenti.handicap": True}, False),
+        ("2029-08-31", "2029-06-30", {"contrat.typeDerogation": 22}, False),
+        ("2029-09-01", "2029-06-30", {"contrat.typeDerogation": 22}, True),  # a convention stays within 3 years
+        ("2030-08-31", "2030-06-30", {"apprenti.handicap": True}, False),  # 4 years for an RQTH
+        ("2030-09-01", "2030-06-30", {"apprenti.handicap": True}, True),
         ("2030-08-31", "2030-06-30", {}, True),
     ],
 )
@@ -281,8 +282,8 @@ def test_contract_duration(end: str, training_end: str, changes: dict[str, Any],
 @pytest.mark.parametrize(
     ("end", "training_end", "changes", "blocked"),
     [
-        ("2030-08-31", "2030-06-30", {"contrat.typeDerogation": 50}, False),  # 50 may combine 22 with another
-        ("2030-09-01", "2030-06-30", {"contrat.typeDerogation": 50}, True),
+        ("2029-08-31", "2029-06-30", {"contrat.typeDerogation": 50}, False),
+        ("2029-09-01", "2029-06-30", {"contrat.typeDerogation": 50}, True),
         ("2030-08-31", "2030-06-30", {"contrat.typeContratApp": 33}, False),  # 3 years + 1 after a failed exam
         ("2030-09-01", "2030-06-30", {"contrat.typeContratApp": 33}, True),
         ("2031-02-28", "2030-12-31", {"contrat.typeContratApp": 33, "apprenti.handicap": True}, False),  # 54 months
