@@ -76,11 +76,14 @@ def apprentice_age(cerfa: Cerfa) -> Iterator[Problem]:
             "derogation_inconsistent",
             f"derogation 11 is for under-16s but {at_start}",
         )
-    if age >= 30 and not age_limit_lifted(apprenti) and not (derogation in OVER_29_DEROGATIONS and age <= 35):
+    # the derogation's 35 years are judged on the conclusion date (D6222-1 1°)
+    conclusion = contrat.dateConclusion or start
+    within_derogation = derogation in OVER_29_DEROGATIONS and age_on(apprenti.dateNaissance, conclusion) <= 35
+    if age >= 30 and not age_limit_lifted(apprenti) and not within_derogation:
         yield _problem(
             "apprenti.dateNaissance",
             "apprentice_too_old",
-            f"{at_start}; over 29 needs derogation 12 or 50 (up to 35), RQTH (handicap), "
+            f"{at_start}; over 29 needs derogation 12 or 50 (up to 35 on the conclusion date), RQTH (handicap), "
             "a high-level athlete registration or a business creation or takeover project",
         )
     if derogation == DEROGATION_OVER_29 and age < 29:

@@ -145,8 +145,8 @@ def _follow_on(type_contrat: int = 22) -> dict[str, Any]:
 
 
 def test_derogation_50_stands_for_the_over_29_derogation_up_to_35() -> None:
-    assert fields_with("apprentice_too_old", {**born("1990-09-02"), **_follow_on(), "contrat.typeDerogation": 50}) == []
-    assert fields_with("apprentice_too_old", {**born("1990-09-01"), **_follow_on(), "contrat.typeDerogation": 50}) == [
+    assert fields_with("apprentice_too_old", {**born("1990-07-11"), **_follow_on(), "contrat.typeDerogation": 50}) == []
+    assert fields_with("apprentice_too_old", {**born("1990-07-10"), **_follow_on(), "contrat.typeDerogation": 50}) == [
         "cerfa.apprenti.dateNaissance"
     ]
 

@@ -176,13 +176,16 @@ def test_rqth_sport_or_business_project_lift_the_age_limit(exemption: str) -> No
     assert fields_with("apprentice_too_old", {"apprenti.dateNaissance": "1970-01-01", exemption: True}) == []
 
 
-def test_derogation_12_allows_up_to_35_inclusive() -> None:
-    assert (
-        fields_with("apprentice_too_old", {"apprenti.dateNaissance": "1990-09-02", "contrat.typeDerogation": 12}) == []
-    )
-    assert fields_with(
-        "apprentice_too_old", {"apprenti.dateNaissance": "1990-09-01", "contrat.typeDerogation": 12}
-    ) == ["cerfa.apprenti.dateNaissance"]
+@pytest.mark.parametrize(
+    ("birth", "blocked"),
+    [
+        ("1990-07-11", False),  # 35 on the conclusion date (2026-07-10), 36 at the start: D6222-1 judges the former
+        ("1990-07-10", True),  # 36 on the conclusion date
+    ],
+)
+def test_derogation_12_allows_up_to_35_on_the_conclusion_date(birth: str, blocked: bool) -> None:
+    changes = {"apprenti.dateNaissance": birth, "contrat.typeDerogation": 12}
+    assert fields_with("apprentice_too_old", changes) == (["cerfa.apprenti.dateNaissance"] if blocked else [])
 
 
 def test_derogation_12_under_29_is_inconsistent() -> None:
