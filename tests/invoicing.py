@@ -8,6 +8,8 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+from stdnum.fr import nir as stdnum_nir
+
 from application.access import WORKER, Principal
 from application.dossiers import Dossiers
 from domain.cerfa_document import parse_cerfa
@@ -92,7 +94,11 @@ def years_earlier(document: Any, years: int) -> Any:
     """The same Cerfa, every date moved `years` earlier (ages and durations unchanged): a contract whose échéances
     are all open today."""
     if isinstance(document, dict):
-        return {key: years_earlier(value, years) for key, value in document.items()}
+        block = {key: years_earlier(value, years) for key, value in document.items()}
+        if "nir" in block and "dateNaissance" in block:  # the NIR's digits 2-3 follow the birth year
+            body = block["nir"][0] + block["dateNaissance"][2:4] + block["nir"][3:13]
+            block["nir"] = body + stdnum_nir.calc_check_digits(body)
+        return block
     if isinstance(document, list):
         return [years_earlier(value, years) for value in document]
     if isinstance(document, str) and len(document) == 10 and document[4] == "-" and document[7] == "-":

@@ -21,6 +21,8 @@ from stdnum.fr import nir as stdnum_nir
 from stdnum.fr import siren as stdnum_siren
 from stdnum.fr import siret as stdnum_siret
 
+from domain.cerfa.departements import BIRTH_DEPARTEMENTS
+
 
 def _fail(code: str, message: str) -> PydanticCustomError:
     return PydanticCustomError(code, message)
@@ -178,10 +180,11 @@ def _departement(value: Any) -> str:
         text = value.strip().upper()
     if text is not None and len(text) == 1:
         text = text.zfill(2)
-    if text is None or not re.fullmatch(r"[0-9][0-9]|2[AB]|97[1234678]|98[46789]", text):
+    if text is None or text not in BIRTH_DEPARTEMENTS:
         raise _fail(
             "departement_format",
-            "a birth department is 2 digits, 2A/2B, or an overseas code 971–978 / 984–989 (99: abroad)",
+            "a birth département is one of INSEE's codes: 01–19, 2A, 2B, 21–95, 971–976, "
+            "an overseas collectivity 975, 977, 978, 984, 986–989, or 99 for a birth abroad",
         )
     return text
 

@@ -8,8 +8,8 @@ from typing import Final
 
 from domain.cerfa.dates import add_years, age_on, birthday, first_of_next_month
 
-# Monthly gross SMIC for 35 h a week (151.67 h), mainland France and overseas departments except Mayotte,
-# which has its own, lower SMIC (not handled here). Extend this table at every revaluation.
+# Monthly gross SMIC for 35 h a week (151.67 h), mainland France and the overseas departments and collectivities
+# except Mayotte, whose own SMIC is below. Extend both tables at every revaluation.
 SMIC_MENSUEL: Final[tuple[tuple[date, Decimal], ...]] = (
     (date(2020, 1, 1), Decimal("1539.42")),  # décret n° 2019-1387 du 18 décembre 2019 (10.15 €/h)
     (date(2021, 1, 1), Decimal("1554.58")),  # décret n° 2020-1598 du 16 décembre 2020 (10.25 €/h)
@@ -24,10 +24,23 @@ SMIC_MENSUEL: Final[tuple[tuple[date, Decimal], ...]] = (
         date(2024, 11, 1),
         Decimal("1801.80"),
     ),  # décret n° 2024-951 du 23 octobre 2024 (11.88 €/h; unchanged 2025)
-    (
-        date(2026, 1, 1),
-        Decimal("1823.03"),
-    ),  # décret of December 2025, +1.18 % (12.02 €/h); number to be cited
+    (date(2026, 1, 1), Decimal("1823.03")),  # décret n° 2025-1228 of December 2025, +1.18 % (12.02 €/h)
+)
+
+# Mayotte's monthly gross SMIC, set by the same décrets and arrêtés (their article on Mayotte), as the ministry
+# published it; the contract app's buildRemuneration.ts carries the same figures up to 2024.
+SMIC_MENSUEL_MAYOTTE: Final[tuple[tuple[date, Decimal], ...]] = (
+    (date(2020, 1, 1), Decimal("1161.77")),  # 7.66 €/h
+    (date(2021, 1, 1), Decimal("1173.27")),  # 7.74 €/h
+    (date(2021, 10, 1), Decimal("1199.08")),  # 7.91 €/h
+    (date(2022, 1, 1), Decimal("1210.30")),  # 7.98 €/h
+    (date(2022, 5, 1), Decimal("1242.15")),  # 8.19 €/h
+    (date(2022, 8, 1), Decimal("1266.42")),  # 8.35 €/h
+    (date(2023, 1, 1), Decimal("1290.68")),  # 8.51 €/h
+    (date(2023, 5, 1), Decimal("1319.50")),  # 8.70 €/h
+    (date(2024, 1, 1), Decimal("1334.67")),  # 8.80 €/h
+    (date(2024, 11, 1), Decimal("1361.97")),  # 8.98 €/h
+    (date(2026, 1, 1), Decimal("1415.05")),  # 9.33 €/h (décret n° 2025-1228): 87.5 % of the national net SMIC
 )
 
 LEGAL_WEEKLY_MINUTES: Final = 35 * 60
@@ -41,9 +54,10 @@ _RATES: Final[tuple[tuple[int, tuple[int, int, int]], ...]] = (
 )
 
 
-def smic_on(day: date) -> Decimal | None:
-    """The monthly SMIC in force on `day`; None before 2020, which this service does not handle."""
-    amounts = [amount for since, amount in SMIC_MENSUEL if since <= day]
+def smic_on(day: date, *, mayotte: bool = False) -> Decimal | None:
+    """The monthly SMIC in force on `day` (in Mayotte, Mayotte's); None before 2020, which this service does
+    not handle."""
+    amounts = [amount for since, amount in (SMIC_MENSUEL_MAYOTTE if mayotte else SMIC_MENSUEL) if since <= day]
     return amounts[-1] if amounts else None
 
 

@@ -11,8 +11,10 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Final
 
+from domain.cerfa import rules_pay, rules_people, rules_training
 from domain.cerfa.dates import add_months, add_years, age_on, inclusive_days
-from domain.cerfa.model import Apprenti, Cerfa, Contrat, RemunerationAnnuelle
+from domain.cerfa.facts import age_limit_lifted, works_in_mayotte
+from domain.cerfa.model import Cerfa, Contrat, RemunerationAnnuelle
 from domain.cerfa.remuneration import (
     bracket_age,
     contract_year,
@@ -25,12 +27,15 @@ from domain.problems import Problem
 
 REGIME_START: Final = date(2020, 1, 1)
 INITIAL_CONTRACTS: Final = frozenset({11, 21, 22, 23})
-AMENDMENTS_WITH_EFFECT_DATE: Final = frozenset({31, 32, 33, 34, 35, 36, 37})
 MAX_WEEKLY_MINUTES: Final = 40 * 60
 ANNUAL_WORKING_HOURS: Final = 1607
 DEROGATION_UNDER_16: Final = 11
 DEROGATION_OVER_29: Final = 12
-DEROGATION_LONGER: Final = 22
+DEROGATION_COMBINED: Final = 50  # "cumul de dérogations": stands for any of the others
+UNDER_16_DEROGATIONS: Final = frozenset({DEROGATION_UNDER_16, DEROGATION_COMBINED})
+OVER_29_DEROGATIONS: Final = frozenset({DEROGATION_OVER_29, DEROGATION_COMBINED})
+EXAM_FAILURE_EXTENSION: Final = 33  # amendment prolonging the contract by up to a year (L6222-11)
+LONGEST_MONTHS: Final = 54  # the contract app's ceiling, 4 years and 6 months
 
 Rule = Callable[[Cerfa], Iterator[Problem]]
 
@@ -58,11 +63,12 @@ def apprentice_age(cerfa: Cerfa) -> Iterator[Problem]:
     age = age_on(apprenti.dateNaissance, start)
     derogation = contrat.typeDerogation
     at_start = f"the apprentice is {age} at the contract start ({start})"
-    if age < 15 or (age == 15 and derogation != DEROGATION_UNDER_16):
+    if age < 15 or (age == 15 and derogation not in UNDER_16_DEROGATIONS):
         yield _problem(
             "apprenti.dateNaissance",
             "apprentice_too_young",
-            f"{at_start}; the minimum age is 16, or 15 with derogation 11 (first cycle of secondary school completed)",
+            f"{at_start}; the minimum age is 16, or 15 with derogation 11 or 50 (first cycle of secondary school "
+            "completed)",
         )
     if derogation == DEROGATION_UNDER_16 and age >= 16:
         yield _problem(
@@ -70,11 +76,14 @@ def apprentice_age(cerfa: Cerfa) -> Iterator[Problem]:
             "derogation_inconsistent",
             f"derogation 11 is for under-16s but {at_start}",
         )
-    if age >= 30 and not _no_age_limit(apprenti) and not (derogation == DEROGATION_OVER_29 and age <= 35):
+    # the derogation's 35 years are judged on the conclusion date (D6222-1 1°)
+    conclusion = contrat.dateConclusion or start
+    within_derogation = derogation in OVER_29_DEROGATIONS and age_on(apprenti.dateNaissance, conclusion) <= 35
+    if age >= 30 and not age_limit_lifted(apprenti) and not within_derogation:
         yield _problem(
             "apprenti.dateNaissance",
             "apprentice_too_old",
-            f"{at_start}; over 29 needs derogation 12 (up to 35), RQTH (handicap), "
+            f"{at_start}; over 29 needs derogation 12 or 50 (up to 35 on the conclusion date), RQTH (handicap), "
             "a high-level athlete registration or a business creation or takeover project",
         )
     if derogation == DEROGATION_OVER_29 and age < 29:
@@ -83,12 +92,6 @@ def apprentice_age(cerfa: Cerfa) -> Iterator[Problem]:
             "derogation_inconsistent",
             f"derogation 12 is for 29 and over but {at_start}",
         )
-
-
-def _no_age_limit(apprenti: Apprenti) -> bool:
-    return bool(
-        apprenti.handicap or apprenti.inscriptionSportifDeHautNiveau or apprenti.projetCreationRepriseEntreprise
-    )
 
 
 def maitre_age(cerfa: Cerfa) -> Iterator[Problem]:
@@ -187,14 +190,19 @@ def contract_dates(cerfa: Cerfa) -> Iterator[Problem]:
             f"the contract ends on {end}, before its start ({start})",
         )
         return
-    years = 4 if contrat.typeDerogation == DEROGATION_LONGER or (cerfa.apprenti and cerfa.apprenti.handicap) else 3
-    shortest, longest = add_months(start, 6) - timedelta(days=1), add_years(start, years) - timedelta(days=1)
+    # 3 years, which a duration convention (derogation 21/22) cannot exceed (R6222-6); 4 for an RQTH (L6222-37);
+    # one more year after a failed exam (L6222-11)
+    years = 4 if cerfa.apprenti and cerfa.apprenti.handicap else 3
+    years += contrat.typeContratApp == EXAM_FAILURE_EXTENSION
+    longest = min(add_years(start, years), add_months(start, LONGEST_MONTHS)) - timedelta(days=1)
+    shortest = add_months(start, 6) - timedelta(days=1)
     if not shortest <= end <= longest:
         yield _problem(
             "contrat.dateFinContrat",
             "contract_duration",
             f"the contract runs from {start} to {end}; it must last from 6 months to {years} years, "
-            f"so end between {shortest} and {longest} (4 years only with derogation 22 or RQTH)",
+            f"so end between {shortest} and {longest} (3 years even with a derogation 21 or 22, 4 with RQTH, one "
+            "more year with an amendment 33 after a failed exam, 4 years and 6 months at most)",
         )
 
 
@@ -227,7 +235,7 @@ def contract_end_vs_training_end(cerfa: Cerfa) -> Iterator[Problem]:
 
 def amendment_effect_date(cerfa: Cerfa) -> Iterator[Problem]:
     contrat = cerfa.contrat
-    if not contrat or contrat.typeContratApp not in AMENDMENTS_WITH_EFFECT_DATE:
+    if not contrat:
         return
     effect, start, end = contrat.dateEffetAvenant, contrat.dateDebutContrat, contrat.dateFinContrat
     if effect and start and end and not start <= effect <= end:
@@ -258,9 +266,13 @@ def _weekly_minutes(contrat: Contrat | None) -> int | None:
 
 
 def training_hours(cerfa: Cerfa) -> Iterator[Problem]:
+    """At least 25 % of the contract's working time (L6211-2), on the legal 1,607 h a year; an RQTH or a
+    high-level athlete may have the base adjusted (contract app's help text), so theirs are not judged here."""
     hours = cerfa.formation.dureeFormation if cerfa.formation else None
-    contrat = cerfa.contrat
+    contrat, apprenti = cerfa.contrat, cerfa.apprenti
     if hours is None or not contrat or not contrat.dateDebutContrat or not contrat.dateFinContrat:
+        return
+    if apprenti and (apprenti.handicap or apprenti.inscriptionSportifDeHautNiveau):
         return
     if contrat.dateFinContrat < contrat.dateDebutContrat:
         return
@@ -313,7 +325,7 @@ def salary_at_hiring(cerfa: Cerfa) -> Iterator[Problem]:
     if birth is None or not contrat or not contrat.dateDebutContrat or contrat.salaireEmbauche is None:
         return
     start = contrat.dateDebutContrat
-    smic = smic_on(start)
+    smic = smic_on(start, mayotte=works_in_mayotte(cerfa))
     if smic is None:
         return
     age = bracket_age(birth, start)
@@ -351,4 +363,7 @@ RULES: Final[tuple[Rule, ...]] = (
     training_hours,
     period_rates,
     salary_at_hiring,
+    *rules_people.RULES,
+    *rules_training.RULES,
+    *rules_pay.RULES,
 )

@@ -61,6 +61,11 @@ ACCEPTED: list[tuple[Any, Any, Any]] = [
     (formats.DepartementNaissance, "2a", "2A"),
     (formats.DepartementNaissance, "971", "971"),
     (formats.DepartementNaissance, 99, "99"),
+    (formats.DepartementNaissance, "95", "95"),
+    (formats.DepartementNaissance, "2B", "2B"),
+    (formats.DepartementNaissance, 976, "976"),
+    (formats.DepartementNaissance, "975", "975"),  # Saint-Pierre-et-Miquelon
+    (formats.DepartementNaissance, "988", "988"),  # Nouvelle-Calédonie
     (formats.TypeContratApp, 11, 11),
     (formats.TypeContratApp, "38", 38),
     (formats.TypeEmployeur, "30", 30),
@@ -142,7 +147,13 @@ REFUSED: list[tuple[Any, Any, str]] = [
     (formats.Idcc, True, "idcc_format"),
     (formats.Naf, "620A", "naf_format"),
     (formats.Naf, "62.01", "naf_format"),
-    (formats.DepartementNaissance, "975", "departement_format"),
+    (formats.DepartementNaissance, "00", "departement_format"),
+    (formats.DepartementNaissance, "20", "departement_format"),  # Corsica is 2A or 2B since 1976
+    (formats.DepartementNaissance, "96", "departement_format"),
+    (formats.DepartementNaissance, "970", "departement_format"),
+    (formats.DepartementNaissance, "979", "departement_format"),
+    (formats.DepartementNaissance, "985", "departement_format"),  # Mayotte is 976 since 2011
+    (formats.DepartementNaissance, "98", "departement_format"),
     (formats.DepartementNaissance, "100", "departement_format"),
     (formats.DepartementNaissance, "2C", "departement_format"),
     (formats.TypeContratApp, 41, "not_apprenticeship"),

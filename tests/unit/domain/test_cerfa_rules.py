@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import copy
-import json
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,41 +12,15 @@ from domain.cerfa import Cerfa, check_cerfa
 from domain.cerfa.dates import add_months
 from domain.cerfa.remuneration import bracket_age, contract_year, minimum_monthly_pay, minimum_rate_on, smic_on
 from domain.cerfa.required import REQUIRED
-
-EXAMPLES = Path(__file__).resolve().parents[3] / "docs" / "examples"
-COMPLETE: dict[str, Any] = json.loads((EXAMPLES / "cerfa-complete.json").read_text(encoding="utf-8"))
-DELETE = object()
-
-
-def cerfa_with(changes: dict[str, Any]) -> Cerfa:
-    """The complete example with `changes` applied: dotted path -> new value, or DELETE."""
-    document = copy.deepcopy(COMPLETE)
-    for path, value in changes.items():
-        *parents, last = path.split(".")
-        node: Any = document
-        for name in parents:
-            node = node[int(name)] if isinstance(node, list) else node.setdefault(name, {})
-        if value is DELETE:
-            del node[last]
-        elif isinstance(node, list):
-            node[int(last)] = value
-        else:
-            node[last] = value
-    return Cerfa.model_validate(document)
-
-
-def found(changes: dict[str, Any]) -> set[tuple[str, str]]:
-    return {(p.field, p.code) for p in check_cerfa(cerfa_with(changes))}
-
-
-def fields_with(code: str, changes: dict[str, Any]) -> list[str]:
-    return [p.field for p in check_cerfa(cerfa_with(changes)) if p.code == code]
-
-
-def message_of(code: str, changes: dict[str, Any]) -> str:
-    (message,) = [p.message for p in check_cerfa(cerfa_with(changes)) if p.code == code]
-    return message
-
+from tests.unit.domain.cerfa_support import (
+    COMPLETE,
+    DELETE,
+    EXAMPLES,
+    born,
+    fields_with,
+    found,
+    message_of,
+)
 
 # --- the examples ---------------------------------------------------------------------------------
 
@@ -89,7 +60,8 @@ def test_each_required_field_is_reported_alone(path: str) -> None:
 def test_a_missing_block_reports_each_of_its_required_fields() -> None:
     fields = fields_with("required", {"maitre1": DELETE})
     assert fields == [
-        f"cerfa.maitre1.{n}" for n in ("nom", "prenom", "dateNaissance", "emploiOccupe", "niveauDiplome", "diplome")
+        f"cerfa.maitre1.{n}"
+        for n in ("nom", "prenom", "dateNaissance", "emploiOccupe", "niveauDiplome", "diplome", "courriel")
     ]
 
 
@@ -98,12 +70,10 @@ def test_an_empty_pay_schedule_is_missing() -> None:
 
 
 @pytest.mark.parametrize("block", ["employeur", "apprenti"])
-def test_a_telephone_or_an_email_is_enough(block: str) -> None:
-    assert found({f"{block}.telephone": DELETE}) == set()
-    assert found({f"{block}.courriel": DELETE}) == set()
-    assert found({f"{block}.telephone": DELETE, f"{block}.courriel": DELETE}) == {
-        (f"cerfa.{block}.courriel", "required")
-    }
+def test_both_a_telephone_and_an_email_are_required(block: str) -> None:
+    # the contract app's employeurSchema / apprentiSchema mark both required; one alone is no longer enough
+    assert found({f"{block}.telephone": DELETE}) == {(f"cerfa.{block}.telephone", "required")}
+    assert found({f"{block}.courriel": DELETE}) == {(f"cerfa.{block}.courriel", "required")}
 
 
 def test_the_nir_of_the_apprentice_is_optional() -> None:
@@ -111,8 +81,9 @@ def test_the_nir_of_the_apprentice_is_optional() -> None:
 
 
 @pytest.mark.parametrize("type_contrat", [21, 22, 23])
-def test_a_follow_on_contract_needs_the_previous_number(type_contrat: int) -> None:
-    assert found({"contrat.typeContratApp": type_contrat}) == {("cerfa.contrat.numeroContratPrecedent", "required")}
+def test_a_follow_on_contract_may_omit_the_previous_number(type_contrat: int) -> None:
+    # asked for 21-23 but required only for the amendments 31-37 (isRequiredNumeroContratPrecedent.ts)
+    assert found({"contrat.typeContratApp": type_contrat}) == set()
     assert found({"contrat.typeContratApp": type_contrat, "contrat.numeroContratPrecedent": "069202409001234"}) == set()
 
 
@@ -128,16 +99,14 @@ def test_amendment_38_needs_no_effect_date() -> None:
 
 
 def test_a_minor_not_emancipated_needs_a_legal_guardian() -> None:
-    changes: dict[str, Any] = {"apprenti.apprentiMineur": True, "apprenti.apprentiMineurNonEmancipe": True}
+    changes = {path: value for path, value in born("2009-03-14").items() if path != "apprenti.responsableLegal"}
     assert found(changes) == {
         ("cerfa.apprenti.responsableLegal.nom", "required"),
         ("cerfa.apprenti.responsableLegal.prenom", "required"),
-        ("cerfa.apprenti.responsableLegal.adresse.voie", "required"),
-        ("cerfa.apprenti.responsableLegal.adresse.codePostal", "required"),
-        ("cerfa.apprenti.responsableLegal.adresse.commune", "required"),
+        ("cerfa.apprenti.responsableLegal.courriel", "required"),
+        ("cerfa.apprenti.responsableLegal.memeAdresse", "required"),
     }
-    guardian = {"nom": "Martin", "prenom": "Sophie", "memeAdresse": True}
-    assert found({**changes, "apprenti.responsableLegal": guardian}) == set()
+    assert found(born("2009-03-14")) == set()
 
 
 def test_a_second_master_once_named_is_complete() -> None:
@@ -154,35 +123,40 @@ def test_each_pay_period_has_dates_and_a_rate(name: str) -> None:
     }
 
 
-def _smc_period(birth: str) -> dict[str, Any]:
-    return {"apprenti.dateNaissance": birth, "contrat.remunerationsAnnuelles.2.typeSalaire": "SMC"}
-
-
 def test_the_smc_is_needed_when_the_apprentice_turns_21_by_the_contract_end() -> None:
-    assert found(_smc_period("2007-08-31")) == {("cerfa.contrat.smc", "required")}
-    assert found(_smc_period("2007-09-01")) == set()
-    assert found({**_smc_period("2007-08-31"), "contrat.smc": "1900.00"}) == set()
+    # shouldShowSmc.ts: asked whatever the periods' base, once the apprentice is 21 on the contract's last day
+    assert fields_with("required", {**born("2007-08-31"), "contrat.smc": DELETE}) == ["cerfa.contrat.smc"]
+    assert fields_with("required", {**born("2007-09-01"), "contrat.smc": DELETE}) == []
+
+
+@pytest.mark.parametrize("idcc", ["9999", "9998"])
+def test_no_smc_is_asked_without_a_collective_agreement(idcc: str) -> None:
+    without = {"employeur.codeIdcc": idcc, "employeur.libelleIdcc": "Aucune convention collective"}
+    assert fields_with("required", {**without, "contrat.smc": DELETE}) == []
+    assert fields_with("required", {"employeur.codeIdcc": "1486", "contrat.smc": DELETE}) == ["cerfa.contrat.smc"]
 
 
 # --- ages -----------------------------------------------------------------------------------------
 
 
 def test_fifteen_and_364_days_is_too_young_without_derogation() -> None:
-    assert found({"apprenti.dateNaissance": "2010-09-02"}) == {("cerfa.apprenti.dateNaissance", "apprentice_too_young")}
-    assert found({"apprenti.dateNaissance": "2010-09-01"}) == set()
+    assert found(born("2010-09-02")) == {("cerfa.apprenti.dateNaissance", "apprentice_too_young")}
+    assert found(born("2010-09-01")) == set()
 
 
-def test_fifteen_is_allowed_with_derogation_11_but_not_fourteen() -> None:
-    assert found({"apprenti.dateNaissance": "2011-09-01", "contrat.typeDerogation": 11}) == set()
-    assert found({"apprenti.dateNaissance": "2011-09-02", "contrat.typeDerogation": 11}) == {
+@pytest.mark.parametrize("derogation", [11, 50])
+def test_fifteen_is_allowed_with_derogation_11_or_50_but_not_fourteen(derogation: int) -> None:
+    assert found({**born("2011-09-01"), "contrat.typeDerogation": derogation}) == set()
+    assert found({**born("2011-09-02"), "contrat.typeDerogation": derogation}) == {
         ("cerfa.apprenti.dateNaissance", "apprentice_too_young")
     }
 
 
 def test_derogation_11_at_16_is_inconsistent() -> None:
-    assert found({"apprenti.dateNaissance": "2010-09-01", "contrat.typeDerogation": 11}) == {
+    assert found({**born("2010-09-01"), "contrat.typeDerogation": 11}) == {
         ("cerfa.contrat.typeDerogation", "derogation_inconsistent")
     }
+    assert found({**born("2010-09-01"), "contrat.typeDerogation": 50}) == set()
 
 
 def test_thirty_is_too_old_without_an_exemption_but_29_is_not() -> None:
@@ -202,13 +176,16 @@ def test_rqth_sport_or_business_project_lift_the_age_limit(exemption: str) -> No
     assert fields_with("apprentice_too_old", {"apprenti.dateNaissance": "1970-01-01", exemption: True}) == []
 
 
-def test_derogation_12_allows_up_to_35_inclusive() -> None:
-    assert (
-        fields_with("apprentice_too_old", {"apprenti.dateNaissance": "1990-09-02", "contrat.typeDerogation": 12}) == []
-    )
-    assert fields_with(
-        "apprentice_too_old", {"apprenti.dateNaissance": "1990-09-01", "contrat.typeDerogation": 12}
-    ) == ["cerfa.apprenti.dateNaissance"]
+@pytest.mark.parametrize(
+    ("birth", "blocked"),
+    [
+        ("1990-07-11", False),  # 35 on the conclusion date (2026-07-10), 36 at the start: D6222-1 judges the former
+        ("1990-07-10", True),  # 36 on the conclusion date
+    ],
+)
+def test_derogation_12_allows_up_to_35_on_the_conclusion_date(birth: str, blocked: bool) -> None:
+    changes = {"apprenti.dateNaissance": birth, "contrat.typeDerogation": 12}
+    assert fields_with("apprentice_too_old", changes) == (["cerfa.apprenti.dateNaissance"] if blocked else [])
 
 
 def test_derogation_12_under_29_is_inconsistent() -> None:
@@ -234,10 +211,10 @@ def test_a_master_must_be_18_at_the_contract_start(key: str) -> None:
 
 
 def test_contracts_concluded_before_2020_are_not_handled() -> None:
-    assert found({"contrat.dateConclusion": "2019-12-31"}) == {
-        ("cerfa.contrat.dateConclusion", "concluded_before_2020")
-    }
-    assert found({"contrat.dateConclusion": "2020-01-01"}) == set()
+    assert fields_with("concluded_before_2020", {"contrat.dateConclusion": "2019-12-31"}) == [
+        "cerfa.contrat.dateConclusion"
+    ]
+    assert fields_with("concluded_before_2020", {"contrat.dateConclusion": "2020-01-01"}) == []
 
 
 def test_an_initial_contract_is_concluded_before_it_starts() -> None:
@@ -276,20 +253,21 @@ def test_practical_training_does_not_start_before_the_conclusion() -> None:
     [("2026-05-31", True), ("2026-06-01", False), ("2026-12-01", False), ("2026-12-02", True)],
 )
 def test_cfa_training_starts_within_3_months_of_the_contract_start(training_start: str, blocked: bool) -> None:
-    expected = {("cerfa.formation.dateDebutFormation", "cfa_training_start")} if blocked else set()
-    assert found({"formation.dateDebutFormation": training_start}) == expected
+    expected = ["cerfa.formation.dateDebutFormation"] if blocked else []
+    assert fields_with("cfa_training_start", {"formation.dateDebutFormation": training_start}) == expected
 
 
 @pytest.mark.parametrize(
     ("end", "training_end", "changes", "blocked"),
     [
-        ("2027-02-27", "2027-02-15", {}, True),  # 5 months and 27 days (the day before 6 months)
-        ("2027-02-28", "2027-02-15", {}, False),  # 6 months exactly
+        ("2027-02-27", "2027-02-27", {"formation.dateDebutFormation": "2026-08-28"}, True),  # the day before 6 months
+        ("2027-02-28", "2027-02-28", {"formation.dateDebutFormation": "2026-09-01"}, False),  # 6 months exactly
         ("2029-08-31", "2029-06-30", {}, False),  # 3 years
         ("2029-09-01", "2029-06-30", {}, True),
-        ("2030-08-31", "2030-06-30", {"contrat.typeDerogation": 22}, False),
-        ("2030-09-01", "2030-06-30", {"contrat.typeDerogation": 22}, True),
-        ("2030-08-31", "2030-06-30", {"apprenti.handicap": True}, False),
+        ("2029-08-31", "2029-06-30", {"contrat.typeDerogation": 22}, False),
+        ("2029-09-01", "2029-06-30", {"contrat.typeDerogation": 22}, True),  # a convention stays within 3 years
+        ("2030-08-31", "2030-06-30", {"apprenti.handicap": True}, False),  # 4 years for an RQTH
+        ("2030-09-01", "2030-06-30", {"apprenti.handicap": True}, True),
         ("2030-08-31", "2030-06-30", {}, True),
     ],
 )
@@ -302,6 +280,24 @@ def test_contract_duration(end: str, training_end: str, changes: dict[str, Any],
     }
     expected = {("cerfa.contrat.dateFinContrat", "contract_duration")} if blocked else set()
     assert found({**dates, **changes}) == expected
+
+
+@pytest.mark.parametrize(
+    ("end", "training_end", "changes", "blocked"),
+    [
+        ("2029-08-31", "2029-06-30", {"contrat.typeDerogation": 50}, False),
+        ("2029-09-01", "2029-06-30", {"contrat.typeDerogation": 50}, True),
+        ("2030-08-31", "2030-06-30", {"contrat.typeContratApp": 33}, False),  # 3 years + 1 after a failed exam
+        ("2030-09-01", "2030-06-30", {"contrat.typeContratApp": 33}, True),
+        ("2031-02-28", "2030-12-31", {"contrat.typeContratApp": 33, "apprenti.handicap": True}, False),  # 54 months
+        ("2031-03-01", "2030-12-31", {"contrat.typeContratApp": 33, "apprenti.handicap": True}, True),
+    ],
+)
+def test_longer_contracts(end: str, training_end: str, changes: dict[str, Any], blocked: bool) -> None:
+    amendment = {"contrat.numeroContratPrecedent": "069202607000123", "contrat.dateEffetAvenant": "2028-07-01"}
+    dates = {"contrat.dateFinContrat": end, "formation.dateFinFormation": training_end, **amendment}
+    expected = ["cerfa.contrat.dateFinContrat"] if blocked else []
+    assert fields_with("contract_duration", {**dates, **changes}) == expected
 
 
 def test_a_contract_ending_before_it_starts_is_reported_once() -> None:
@@ -372,6 +368,7 @@ def test_a_period_is_judged_at_the_highest_bracket_it_reaches() -> None:
     assert found({"contrat.remunerationsAnnuelles.1.dateFin": "2028-03-31"}) == set()
     longer = {
         "contrat.remunerationsAnnuelles.1.dateFin": "2028-04-01",
+        "contrat.remunerationsAnnuelles.1.typeSalaire": "SMC",
         "contrat.remunerationsAnnuelles.2.dateDebut": "2028-04-02",
     }
     assert found(longer) == {("cerfa.contrat.remunerationsAnnuelles.1.taux", "remuneration_below_minimum")}
@@ -412,8 +409,10 @@ def test_the_minimum_salary_is_prorated_below_35_hours() -> None:
 def test_from_21_the_smc_is_the_base_when_higher_than_the_smic() -> None:
     # 22 at the start: 53 % in year 1, 61 % in year 2, of the SMC when it is higher than the SMIC
     older: dict[str, Any] = {
-        "apprenti.dateNaissance": "2004-03-14",
+        **born("2004-03-14"),
         "contrat.smc": "2000.00",
+        "contrat.remunerationsAnnuelles.0.typeSalaire": "SMC",
+        "contrat.remunerationsAnnuelles.1.typeSalaire": "SMC",
         "contrat.remunerationsAnnuelles.0.taux": "53",
         "contrat.remunerationsAnnuelles.1.taux": "61",
     }
