@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import Final
 
 from domain.cerfa.dates import age_on
-from domain.cerfa.departements import ABROAD
+from domain.cerfa.departements import ABROAD, BIRTH_DEPARTEMENTS
 from domain.cerfa.facts import age_limit_lifted, minor_at_conclusion
 from domain.cerfa.model import Cerfa
 from domain.cerfa.nir import nir_problems
@@ -54,6 +54,17 @@ def birthplace(cerfa: Cerfa) -> Iterator[Problem]:
             "birthplace_inconsistent",
             f"the apprentice is stated {said} but the birth département is {apprenti.departementNaissance}; "
             "99 is the code of a birth abroad, and only of it",
+        )
+
+
+def birth_departement(cerfa: Cerfa) -> Iterator[Problem]:
+    departement = cerfa.apprenti.departementNaissance if cerfa.apprenti else None
+    if departement is not None and departement not in BIRTH_DEPARTEMENTS:
+        yield _problem(
+            "apprenti.departementNaissance",
+            "departement_unknown",
+            f"{departement} is not a birth département: INSEE's codes are 01–19, 2A, 2B, 21–95, 971–976, an "
+            "overseas collectivity 975, 977, 978, 984, 986–989, or 99 for a birth abroad",
         )
 
 
@@ -152,6 +163,7 @@ RULES: Final = (
     apprentice_nir,
     maitre_nir,
     birthplace,
+    birth_departement,
     minor_statements,
     first_contract_over_29,
     under_16_secondary_school,

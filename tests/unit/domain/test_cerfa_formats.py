@@ -147,13 +147,9 @@ REFUSED: list[tuple[Any, Any, str]] = [
     (formats.Idcc, True, "idcc_format"),
     (formats.Naf, "620A", "naf_format"),
     (formats.Naf, "62.01", "naf_format"),
-    (formats.DepartementNaissance, "00", "departement_format"),
-    (formats.DepartementNaissance, "20", "departement_format"),  # Corsica is 2A or 2B since 1976
-    (formats.DepartementNaissance, "96", "departement_format"),
     (formats.DepartementNaissance, "970", "departement_format"),
     (formats.DepartementNaissance, "979", "departement_format"),
     (formats.DepartementNaissance, "985", "departement_format"),  # Mayotte is 976 since 2011
-    (formats.DepartementNaissance, "98", "departement_format"),
     (formats.DepartementNaissance, "100", "departement_format"),
     (formats.DepartementNaissance, "2C", "departement_format"),
     (formats.TypeContratApp, 41, "not_apprenticeship"),

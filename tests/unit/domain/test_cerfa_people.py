@@ -90,6 +90,26 @@ def test_born_abroad_is_99_and_99_is_born_abroad() -> None:
     }
 
 
+@pytest.mark.parametrize(
+    ("departement", "known"),
+    [
+        ("00", False),
+        ("20", False),
+        ("96", False),
+        ("98", False),
+        ("2A", True),
+        ("95", True),
+        ("975", True),
+        ("976", True),
+    ],
+)
+def test_the_birth_departement_is_one_of_insee(departement: str, known: bool) -> None:
+    """20 is Corsica before 1976 (2A/2B since), 96 and 00 name nothing: a problem, not a parse failure, so that a
+    draft stored before the rule still reads back."""
+    problems = fields_with("departement_unknown", {"apprenti.departementNaissance": departement})
+    assert problems == ([] if known else ["cerfa.apprenti.departementNaissance"])
+
+
 # --- the minor and the legal representative -------------------------------------------------------------
 
 
