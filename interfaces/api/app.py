@@ -11,6 +11,7 @@ from infrastructure.opco_sandbox import create_sandbox_app
 from infrastructure.settings import Settings
 from interfaces.api import admin, cfas, contracts, health, invoice_listing, invoices, listing, metrics
 from interfaces.api.auth import TokenCache
+from interfaces.api.body_limits import install_body_limits
 from interfaces.api.problem_details import install_problem_handlers
 from interfaces.bootstrap import Container, bootstrap, sandbox_config
 
@@ -44,6 +45,7 @@ def create_app(container: Container | None = None) -> FastAPI:
     settings = container.settings if container else Settings()
     app = FastAPI(title="Convergence", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     install_problem_handlers(app)
+    install_body_limits(app, settings)
     if settings.sandbox_mounted():
         app.mount("/sandbox", create_sandbox_app(sandbox_config(settings)))
     app.include_router(health.router)
