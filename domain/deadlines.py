@@ -41,11 +41,16 @@ def is_working_day(day: date) -> bool:
 
 
 def add_working_days(start: date, days: int) -> date:
+    """`days` working days after `start`; the calendar's last day when they would fall past it (a Cerfa may
+    start a contract on 9999-12-31: its deadline is reported, not a failure)."""
     current = start
-    for _ in range(days):
-        current += timedelta(days=1)
-        while not is_working_day(current):
+    try:
+        for _ in range(days):
             current += timedelta(days=1)
+            while not is_working_day(current):
+                current += timedelta(days=1)
+    except OverflowError:
+        return date.max
     return current
 
 
