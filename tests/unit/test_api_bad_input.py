@@ -71,13 +71,34 @@ def test_a_pay_period_ending_before_the_birth_is_judged_in_the_youngest_bracket(
     ],
 )
 def test_dates_at_the_ends_of_the_calendar_are_listed_problems_not_failures(
-    client: TestClient, cfa: dict[str, str], complete_cerfa: dict[str, Any], block: str, fields: dict[str, str]
+    client: TestClient,
+    services: Container,
+    cfa: dict[str, str],
+    complete_cerfa: dict[str, Any],
+    block: str,
+    fields: dict[str, str],
 ) -> None:
     document = with_changes(complete_cerfa, **{block: fields})
     created = client.post("/contracts", json={"cerfa": document}, headers=cfa)
 
     assert created.status_code == 201, created.text
     assert created.json()["problems"]
+    services.worker.project_once()
+    assert client.get("/attention", headers=cfa).status_code == 200  # its deposit deadline, past 9999-12-31
+
+
+@pytest.mark.parametrize("amount", ["1" * 30, "1" * 27 + ".5", "1000000000000"])
+def test_an_amount_too_large_for_any_cerfa_is_refused_whole(
+    client: TestClient, cfa: dict[str, str], complete_cerfa: dict[str, Any], amount: str
+) -> None:
+    document = with_changes(complete_cerfa, contrat={"salaireEmbauche": amount, "smc": amount})
+    refused = client.post("/contracts", json={"cerfa": document}, headers=cfa)
+
+    assert refused.status_code == 422, refused.text
+    assert {(e["field"], e["code"]) for e in refused.json()["errors"]} == {
+        ("cerfa.contrat.salaireEmbauche", "decimal_too_large"),
+        ("cerfa.contrat.smc", "decimal_too_large"),
+    }
 
 
 def test_a_failure_computing_the_problems_stores_nothing(
