@@ -3,10 +3,8 @@
 - Size: past `max_bytes` (a route may have its own limit, e.g. a future upload) the answer is 413, as soon as
   it is known: from Content-Length before anything is read, else by counting the bytes of a chunked body as they
   arrive. A body is never read further than its limit.
-- JSON (a body sent as application/json or application/*+json, the bodies FastAPI parses as JSON): it
-  must be strict JSON (RFC 8259: no NaN, no lone surrogate, which no event could store) nested at most
-  `max_depth` levels deep, else 422. The nesting bound is what keeps the recursive code behind (the parser,
-  the merge patch, the validation) far from Python's recursion limit.
+- JSON (a body sent as application/json or application/*+json, the bodies FastAPI parses as JSON): read whole
+  (within its limit) and checked by `json_checks` before the app gets it, else 422.
 """
 
 from __future__ import annotations
@@ -15,7 +13,6 @@ from collections.abc import Mapping
 from contextlib import suppress
 from dataclasses import dataclass, field
 
-import orjson
 from anyio import to_thread
 from fastapi import FastAPI
 from starlette.responses import Response
@@ -24,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from domain.problems import Problem
 from infrastructure.settings import Settings
+from interfaces.api.json_checks import json_refusal
 from interfaces.api.problem_details import problem
 
 _CHECKED_IN_LOOP = 65_536  # bytes: a Cerfa is about 4 KB
@@ -143,46 +141,8 @@ async def _checked(body: bytes, max_depth: int) -> Problem | None:
     if not body:
         return None
     if len(body) <= _CHECKED_IN_LOOP:
-        return _json_refusal(body, max_depth)
-    return await to_thread.run_sync(_json_refusal, body, max_depth)
-
-
-def _json_refusal(body: bytes, max_depth: int) -> Problem | None:
-    try:
-        orjson.loads(body)
-    except orjson.JSONDecodeError as error:
-        if "depth limit" in str(error):  # orjson's own bound (1024 levels), past any bound of ours
-            return _too_deep(max_depth)
-        return Problem("body", "json_invalid", f"the body is not valid JSON (RFC 8259): {error}")
-    return _too_deep(max_depth) if _deeper_than(body, max_depth) else None
-
-
-def _too_deep(max_depth: int) -> Problem:
-    return Problem(
-        "body",
-        "json_too_deep",
-        f"objects and arrays nest more than {max_depth} levels deep (CONVERGENCE_MAX_JSON_DEPTH)",
-    )
-
-
-_BRACKETS = bytes.maketrans(b"{}", b"[]")
-_NOT_BRACKETS = bytes(set(range(256)) - set(b"[]{}"))
-
-
-def _deeper_than(body: bytes, max_depth: int) -> bool:
-    """Whether the objects and arrays of a valid JSON text nest more than `max_depth` levels ([] is 1, [[]] 2).
-
-    Read from the bytes, in a few passes that run in C (a walk of the parsed value costs ten times more on a
-    megabyte of small arrays): escaped backslashes then escaped quotes are dropped, so that every quote left
-    opens or closes a string; what lies outside the strings, reduced to its brackets, loses one level of nesting
-    per removal of its innermost pairs."""
-    unescaped = body.replace(b"\\\\", b"").replace(b'\\"', b"")
-    structure = b"".join(unescaped.split(b'"')[::2]).translate(_BRACKETS, _NOT_BRACKETS)
-    for _ in range(max_depth):
-        structure = structure.replace(b"[]", b"")
-        if not structure:
-            return False
-    return True
+        return json_refusal(body, max_depth)
+    return await to_thread.run_sync(json_refusal, body, max_depth)
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:

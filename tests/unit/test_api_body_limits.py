@@ -229,6 +229,13 @@ def test_brackets_inside_strings_do_not_count(client: TestClient, cfa: dict[str,
     assert [e["code"] for e in client.post("/contracts", content=body, headers=cfa).json()["errors"]] == ["name_format"]
 
 
+def test_a_nul_character_is_refused_as_no_text_can_hold_it(client: TestClient, cfa: dict[str, str]) -> None:
+    nul = json.dumps({"cerfa": {"employeur": {"denomination": "Né\x00bula"}}}).encode()
+    problem_of(client.post("/contracts", content=nul, headers=cfa), 422, "json_nul_character")
+    backslash_then_u0000 = json.dumps({"cerfa": {"employeur": {"denomination": "Né\\u0000bula"}}}).encode()
+    assert client.post("/contracts", content=backslash_then_u0000, headers=cfa).status_code == 201
+
+
 @pytest.mark.parametrize(
     ("body", "why"),
     [
