@@ -89,7 +89,10 @@ letters = st.text(st.characters(categories=["L"]), min_size=1, max_size=20)
 names = st.lists(letters, min_size=1, max_size=4).flatmap(
     lambda words: st.sampled_from([" ", "-", "'", "’", "  "]).map(lambda sep: sep.join(words))
 )
-texts = st.text(min_size=1, max_size=80).map(lambda text: text if text.strip() else f"x{text}")
+texts = st.one_of(
+    st.text(min_size=1, max_size=80),
+    st.builds("{}{}{}".format, st.text(max_size=5), st.sampled_from(["\x00", "\t", "\n", "\x1f", "\x7f"]), letters),
+).map(lambda text: text if text.strip() else f"x{text}")
 emails = st.builds(
     "{}@{}.{}".format,
     st.from_regex(r"[a-z0-9!#$%&'*+/=?^_`{|}~-]{1,20}(\.[a-z0-9_-]{1,10})?", fullmatch=True),
