@@ -10,6 +10,7 @@ from typing import Any
 
 from hypothesis import given, settings
 
+from domain.cerfa import Cerfa
 from domain.cerfa_document import InvalidCerfa, parse_cerfa
 from domain.errors import DomainError
 from interfaces.api.json_checks import json_refusal
@@ -18,7 +19,7 @@ from tests.support import principal
 from tests.unit.cerfa_strategies import cerfa_documents, texts, with_mutation
 
 
-def accepted_by_the_api(document: dict[str, Any]) -> Any:
+def accepted_by_the_api(document: dict[str, Any]) -> Cerfa | None:
     """The Cerfa as the API would store it, or None where it would refuse it (body checks, then formats)."""
     body = json.dumps(document).encode()
     if json_refusal(body, max_depth=32) is not None:
@@ -50,9 +51,11 @@ def test_any_accepted_cerfa_is_held_by_the_status_read_model(database_url: str) 
             setup.catch_up()
             [row] = setup.view.current_rows([saved.contract.id])
             assert not setup.view.held(CFA_A)
-            employer = cerfa.employeur.denomination if cerfa.employeur else None
-            formation = cerfa.formation.intituleQualification if cerfa.formation else None
-            assert (row.employer_name, row.formation_title) == (employer, formation)
+            shown = (
+                cerfa.employeur.denomination if cerfa.employeur else None,
+                cerfa.formation.intituleQualification if cerfa.formation else None,
+            )
+            assert (row.employer_name, row.formation_title) == shown
             assert row.problem_count == len(setup.app.assessments.of(saved.contract).problems)
 
         held_as_written()
