@@ -38,7 +38,7 @@ class Settings(BaseSettings):
         1_048_576,
         ge=65_536,
         description="bytes a request body may have (413 past it); the largest legitimate ones, a Cerfa with every"
-        " field at its longest or an invoice of 500 lines, are well under 200 KiB",
+        " text at its longest or an invoice of 500 lines, pretty-printed, are about 100 KB",
     )
     max_body_bytes_by_route: dict[str, int] = Field(
         default_factory=dict,
