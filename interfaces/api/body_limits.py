@@ -5,6 +5,7 @@
   arrive. A body is never read further than its limit.
 - JSON (a body sent as application/json or application/*+json, the bodies FastAPI parses as JSON): read whole
   (within its limit) and checked by `json_checks` before the app gets it, else 422.
+- The URL, the rule of `json_checks` that no route could keep alone: no NUL character (%00), else 422.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from interfaces.api.json_checks import json_refusal
 from interfaces.api.problem_details import problem
 
 _CHECKED_IN_LOOP = 65_536  # bytes: a Cerfa is about 4 KB
+_NUL_IN_URL = Problem("query", "nul_character", "the URL holds the NUL character (%00): no text can")
 
 
 class _TooLarge(Exception):
@@ -58,6 +60,9 @@ class BodyLimitMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        if "\x00" in scope["path"] or b"%00" in scope.get("query_string", b""):
+            await _invalid(_NUL_IN_URL)(scope, receive, send)  # a filter holding one failed PostgreSQL's query (500)
             return
         limit = self._limit(scope["path"])
         headers = _headers(scope)

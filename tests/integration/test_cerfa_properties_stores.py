@@ -1,6 +1,6 @@
-"""Property (hypothesis), on SQLite and PostgreSQL: any Cerfa the API accepts is held by the status read model
-as written, its problems counted, without a projection error. What the in-memory unit tests cannot see: what
-each database's text and JSON columns can hold."""
+"""On SQLite and PostgreSQL, what the in-memory unit tests cannot see: what each database's text and JSON columns
+can hold. A property (hypothesis): any Cerfa the API accepts is held by the status read model as written, its
+problems counted, without a projection error; and no filter of a list can fail its query."""
 
 from __future__ import annotations
 
@@ -8,14 +8,18 @@ import itertools
 import json
 from typing import Any
 
+from fastapi.testclient import TestClient
 from hypothesis import given, settings
 
 from domain.cerfa import Cerfa
 from domain.cerfa_document import InvalidCerfa, parse_cerfa
 from domain.errors import DomainError
+from interfaces.api.app import create_app
 from interfaces.api.json_checks import json_refusal
+from interfaces.bootstrap import bootstrap
 from tests.integration.status_support import CFA_A, status_setup
-from tests.support import principal
+from tests.support import OPERATOR_TOKEN, principal
+from tests.support import settings as service_settings
 from tests.unit.cerfa_strategies import cerfa_documents, texts, with_mutation
 
 
@@ -59,3 +63,15 @@ def test_any_accepted_cerfa_is_held_by_the_status_read_model(database_url: str) 
             assert row.problem_count == len(setup.app.assessments.of(saved.contract).problems)
 
         held_as_written()
+
+
+def test_a_list_filter_holding_a_nul_is_refused_on_every_store(database_url: str) -> None:
+    """PostgreSQL cannot compare text with a NUL: such a filter answered 500 there."""
+    services = bootstrap(service_settings(database_url))
+    try:
+        with TestClient(create_app(services), raise_server_exceptions=False) as client:
+            operator = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
+            for url in ("/contracts?formationRncp=RNCP%00", "/invoices?numeroInterneFacture=F%00"):
+                assert client.get(url, headers=operator).status_code == 422, url
+    finally:
+        services.close()

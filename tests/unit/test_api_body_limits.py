@@ -237,6 +237,21 @@ def test_a_nul_character_is_refused_as_no_text_can_hold_it(client: TestClient, c
 
 
 @pytest.mark.parametrize(
+    "url",
+    [
+        "/contracts?formationRncp=RNCP%00",
+        "/invoices?numeroInterneFacture=F%00",
+        "/contracts?apprentice=ab%00",
+        "/contracts/%00",
+    ],
+)
+def test_a_nul_character_in_the_url_is_422(client: TestClient, cfa: dict[str, str], url: str) -> None:
+    refusal = client.get(url, headers=cfa)
+    assert refusal.status_code == 422, refusal.text
+    assert [(e["field"], e["code"]) for e in refusal.json()["errors"]] == [("query", "nul_character")]
+
+
+@pytest.mark.parametrize(
     ("body", "why"),
     [
         (b'{"cerfa": {', "unexpected end of data"),
