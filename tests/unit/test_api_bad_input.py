@@ -140,3 +140,23 @@ def test_a_failure_computing_the_problems_of_a_change_stores_nothing(
 
     assert client.get(url, headers=cfa).headers["ETag"] == '"1"'
     assert [e["type"] for e in client.get(f"{url}/events", headers=cfa).json()] == ["Drafted"]
+
+
+@pytest.mark.parametrize(
+    ("dates", "code"),
+    [
+        ({"dateDebutContrat": "2026-09-01", "dateFinContrat": "9999-12-31"}, "end_out_of_range"),
+        ({"dateDebutContrat": "9999-01-01", "dateFinContrat": "9999-12-31"}, "end_out_of_range"),
+        ({"dateDebutContrat": "2026-09-01", "dateFinContrat": "2030-09-01"}, "contract_too_long"),
+    ],
+)
+def test_a_funding_schedule_past_the_law_or_the_calendar_is_missing_with_its_reason(
+    client: TestClient, cfa: dict[str, str], complete_cerfa: dict[str, Any], dates: dict[str, str], code: str
+) -> None:
+    document = with_changes(complete_cerfa, contrat=dates)
+    created = client.post("/contracts", json={"cerfa": document, "npec": "8000.00"}, headers=cfa)
+    funding = client.get(f"{created.headers['Location']}/funding", headers=cfa)
+
+    assert funding.status_code == 200, funding.text
+    assert funding.json()["schedule"] is None
+    assert [m["code"] for m in funding.json()["scheduleMissing"]] == [code]

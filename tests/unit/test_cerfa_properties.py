@@ -89,15 +89,22 @@ def assert_listed_as_stored(api: Api, dossier: dict[str, Any]) -> None:
         assert client.get(view, headers=auth).status_code == 200, view
 
 
-@given(document=cerfa_documents())
-@example(document=with_changes(COMPLETE, apprenti={"dateNaissance": "2030-01-01"}))
-@example(document=with_changes(COMPLETE, contrat={"dateDebutContrat": "9999-12-31", "dateFinContrat": "9999-12-31"}))
-@example(document=with_changes(COMPLETE, contrat={"dateDebutContrat": "0001-01-01", "dateConclusion": "0001-01-01"}))
-@example(document=with_changes(COMPLETE, apprenti={"dateNaissance": "9999-12-31"}))
-@example(document=with_changes(COMPLETE, employeur={"denomination": "Nébula \ud800"}))
-def test_a_cerfa_is_refused_whole_or_stored_with_its_problems(api: Api, document: Any) -> None:
+@given(document=cerfa_documents(), npec=st.one_of(st.none(), st.sampled_from(["8000.00", "0.01", "9999999999.99"])))
+@example(document=with_changes(COMPLETE, apprenti={"dateNaissance": "2030-01-01"}), npec="8000.00")
+@example(
+    document=with_changes(COMPLETE, contrat={"dateDebutContrat": "9999-12-31", "dateFinContrat": "9999-12-31"}),
+    npec="8000.00",
+)
+@example(
+    document=with_changes(COMPLETE, contrat={"dateDebutContrat": "0001-01-01", "dateConclusion": "0001-01-01"}),
+    npec="8000.00",
+)
+@example(document=with_changes(COMPLETE, apprenti={"dateNaissance": "9999-12-31"}), npec="8000.00")
+@example(document=with_changes(COMPLETE, employeur={"denomination": "Nébula \ud800"}), npec="8000.00")
+def test_a_cerfa_is_refused_whole_or_stored_with_its_problems(api: Api, document: Any, npec: str | None) -> None:
     head = api.log_head()
-    answer = api.send("POST", "/contracts", {"numeroInterne": f"P-{next(NUMBERS)}", "cerfa": document})
+    body = {"numeroInterne": f"P-{next(NUMBERS)}", "cerfa": document, **({"npec": npec} if npec else {})}
+    answer = api.send("POST", "/contracts", body)
     event(f"answered {answer.status_code}")
 
     if answer.status_code != 201:
@@ -106,7 +113,7 @@ def test_a_cerfa_is_refused_whole_or_stored_with_its_problems(api: Api, document
         assert api.log_head() == head
         return
     dossier = answer.json()
-    assert dossier["version"] == 1
+    assert dossier["version"] == 1 + (npec is not None)  # Drafted, then NpecForecast
     assert all(p["field"] and p["code"] and p["message"] for p in dossier["problems"])
     assert_listed_as_stored(api, dossier)
 
