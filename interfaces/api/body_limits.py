@@ -26,7 +26,7 @@ from interfaces.api.json_checks import json_refusal
 from interfaces.api.problem_details import problem
 
 _CHECKED_IN_LOOP = 65_536  # bytes: a Cerfa is about 4 KB
-_NUL_IN_URL = Problem("query", "nul_character", "the URL holds the NUL character (%00): no text can")
+_NUL_IN_URL = Problem("url", "nul_character", "the URL holds the NUL character (%00): no text can")
 
 
 class _TooLarge(Exception):
@@ -175,4 +175,5 @@ def _too_large(limit: int) -> Response:
 
 
 def _invalid(refusal: Problem) -> Response:
-    return problem(422, "Invalid request", f"the body breaks a rule: {refusal.message}", "validation", errors=[refusal])
+    detail = f"the request breaks a rule: {refusal.message}"
+    return problem(422, "Invalid request", detail, "validation", errors=[refusal])

@@ -248,7 +248,7 @@ def test_a_nul_character_is_refused_as_no_text_can_hold_it(client: TestClient, c
 def test_a_nul_character_in_the_url_is_422(client: TestClient, cfa: dict[str, str], url: str) -> None:
     refusal = client.get(url, headers=cfa)
     assert refusal.status_code == 422, refusal.text
-    assert [(e["field"], e["code"]) for e in refusal.json()["errors"]] == [("query", "nul_character")]
+    assert [(e["field"], e["code"]) for e in refusal.json()["errors"]] == [("url", "nul_character")]
 
 
 @pytest.mark.parametrize(
