@@ -63,10 +63,6 @@ def _regex(pattern: str, *known: str) -> st.SearchStrategy[str]:
     return st.one_of(st.sampled_from(known), generated) if known else generated
 
 
-def _with_key(digits: str) -> st.SearchStrategy[str]:
-    return st.from_regex(digits, fullmatch=True)
-
-
 EXTREME_DATES: Final = (date.min, date.max, date(1, 12, 31), date(9999, 1, 1), date(2000, 2, 29), date(2028, 2, 29))
 dates = st.one_of(
     st.dates(date(2019, 1, 1), date(2031, 12, 31)),  # around the examples' contract: every order of its dates
@@ -114,18 +110,18 @@ FORMATS: Final[list[tuple[Any, st.SearchStrategy[Any], st.SearchStrategy[Any]]]]
         f.Siret,
         st.one_of(
             st.sampled_from(["84213657400022", "842 136 574 00022", "73282932000074"]),
-            _with_key(r"[0-9]{13}").map(lambda n: n + luhn.calc_check_digit(n)),
+            _regex(r"[0-9]{13}").map(lambda n: n + luhn.calc_check_digit(n)),
         ),
         _regex(r"[0-9 ]{12,16}"),
     ),
     (
         f.Uai,
-        _with_key(r"[0-9]{7}").map(lambda n: n + "ABCDEFGHJKLMNPRSTUVWXYZ"[int(n) % 23]),
+        _regex(r"[0-9]{7}").map(lambda n: n + "ABCDEFGHJKLMNPRSTUVWXYZ"[int(n) % 23]),
         _regex(r"[0-9]{7}[A-Za-z]"),
     ),
     (
         f.Nir,
-        _with_key(r"[12][0-9]{4}(?:[0-9]{2}|2A|2B)[0-9]{6}").map(lambda n: n + nir.calc_check_digits(n)),
+        _regex(r"[12][0-9]{4}(?:[0-9]{2}|2A|2B)[0-9]{6}").map(lambda n: n + nir.calc_check_digits(n)),
         _regex(r"[0-9]{13,16}"),
     ),
     (f.Rncp, _regex(r"(RNCP|rncp |)[0-9]{2,5}", "RNCP35340"), _regex(r"(RNCP)?[0-9]{1,7}")),
@@ -203,10 +199,23 @@ def field_values(declared: Any, accepted: bool = True) -> st.SearchStrategy[Any]
         return blocks(block, accepted)
     if item is not None:
         return st.lists(blocks(item, accepted), max_size=8 if accepted else 10)
+    known = format_values(declared)
+    if known is None:
+        return json_values
+    valid, near_miss = known
+    return valid if accepted else st.one_of(valid, near_miss)
+
+
+def has_own_values(declared: Any) -> bool:
+    """Whether a field of this type gets values of its format (else any JSON, which its rule mostly refuses)."""
+    return format_values(declared) is not None or _block_of(declared) is not None or _item_block(declared) is not None
+
+
+def format_values(declared: Any) -> tuple[st.SearchStrategy[Any], st.SearchStrategy[Any]] | None:
     for format_type, valid, near_miss in FORMATS:
         if format_type is declared or (get_origin(declared) is Annotated and format_type == declared):
-            return valid if accepted else st.one_of(valid, near_miss)
-    return json_values
+            return valid, near_miss
+    return None
 
 
 def blocks(model: type[BaseModel], accepted: bool = True) -> st.SearchStrategy[dict[str, Any]]:
