@@ -43,14 +43,19 @@ class Assessments:
         self._memo: OrderedDict[tuple[UUID, int], Assessment] = OrderedDict()
         self._lock = threading.Lock()
 
+    def remember(self, contract: Contract, assessment: Assessment) -> None:
+        """Keep what was computed for a version before saving it (only once it is saved: a version that lost a
+        race would otherwise lend its problems to the one that won)."""
+        with self._lock:
+            self._memo[(contract.id, contract.version)] = assessment
+            if len(self._memo) > self._maxsize:
+                self._memo.popitem(last=False)
+
     def of(self, contract: Contract) -> Assessment:
         key = (contract.id, contract.version)
         with self._lock:
             found = self._memo.get(key)
         if found is None:
             found = assess(contract, self._routing)
-            with self._lock:
-                self._memo[key] = found
-                if len(self._memo) > self._maxsize:
-                    self._memo.popitem(last=False)
+            self.remember(contract, found)
         return found

@@ -12,11 +12,11 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError, JSONTranscoder
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, Recording
 from eventsourcing.utils import Environment, EnvType
 
 from application.access import OPERATOR, WORKER, ApiToken, Principal, Role, new_token_secret, token_hash, token_id
-from application.assessment import Assessments
+from application.assessment import Assessments, assess
 from application.commands import Commands, Outcome, Reader
 from application.errors import DuplicateNumeroInterne, NotFound, PreconditionRequired, TokenAlreadyIssued
 from application.idempotency import IdempotentRequest
@@ -64,6 +64,16 @@ class Dossiers(Application[UUID]):
     def construct_env(self, name: str, env: EnvType | None = None) -> Environment:
         # The settings are the one source of configuration: the process environment is not read here.
         return Environment(name, dict(env or {}))
+
+    def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
+        """Save only once what the answer derives from a changed dossier (its problems, its OPCO) is computed: a
+        rule that fails on some Cerfa then stores nothing, rather than a dossier whose creation answered 500."""
+        changed = [obj for obj in objs if isinstance(obj, Contract) and obj.pending_events]
+        assessed = [(contract, assess(contract, self.routing)) for contract in changed]
+        recordings = super().save(*objs, **kwargs)
+        for contract, assessment in assessed:
+            self.assessments.remember(contract, assessment)
+        return recordings
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)

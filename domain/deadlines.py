@@ -68,12 +68,16 @@ def is_working_day(day: date, departement: str | None) -> bool:
 
 
 def add_working_days(start: date, days: int, departement: str | None) -> date:
-    """The `days`-th jour ouvrable after `start` (start itself not counted)."""
+    """The `days`-th jour ouvrable after `start` (start itself not counted); the calendar's last day when it would
+    fall past it (a Cerfa may start a contract on 9999-12-31: its deadline is reported, not a failure)."""
     current = start
-    for _ in range(days):
-        current += timedelta(days=1)
-        while not is_working_day(current, departement):
+    try:
+        for _ in range(days):
             current += timedelta(days=1)
+            while not is_working_day(current, departement):
+                current += timedelta(days=1)
+    except OverflowError:
+        return date.max
     return current
 
 

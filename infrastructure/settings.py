@@ -36,6 +36,24 @@ class Settings(BaseSettings):
     )
     log_level: str = "info"
 
+    # -- request bodies (interfaces/api/body_limits.py) ------------------------------------------------------------
+    max_body_bytes: int = Field(
+        1_048_576,
+        ge=65_536,
+        description="bytes a request body may have (413 past it); the largest legitimate ones, a Cerfa with every"
+        " text at its longest or an invoice of 500 lines, pretty-printed, are about 100 KB",
+    )
+    max_body_bytes_by_route: dict[str, int] = Field(
+        default_factory=dict,
+        description='JSON, a route\'s own limit by its path template: {"/contracts/{contract_id}/documents": 20971520}',
+    )
+    max_json_depth: int = Field(
+        32,
+        ge=8,
+        le=256,
+        description="how deep objects and arrays may nest in a JSON body (422 past it); a Cerfa needs 5",
+    )
+
     # -- OPCOs and the software's identity towards them ---------------------------------------------------------
     editeur: str = Field("Convergence", description="EDITEUR header: the software vendor")
     logiciel: str = Field("Convergence", description="LOGICIEL header: the software")

@@ -1,15 +1,26 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 from tests.postgres import temporary_database, temporary_schema
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "docs" / "examples"
+
+# Property-based tests: "dev" explores new examples at each run (and replays the failures it kept in .hypothesis/);
+# "ci" (CI=true) runs the same examples every time, so a red build is reproducible; "thorough" for a long search.
+# Never a deadline: the machine's load is no property of the code.
+settings.register_profile("dev", max_examples=100, deadline=None)
+settings.register_profile("ci", max_examples=100, deadline=None, derandomize=True, database=None, print_blob=True)
+settings.register_profile("thorough", max_examples=2000, deadline=None)
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if IN_CI else "dev"))
 
 
 def load_example(name: str) -> dict[str, Any]:

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import calendar
-from datetime import date
+from datetime import MAXYEAR, MINYEAR, date
 
 
 def add_months(day: date, months: int) -> date:
-    """The same day `months` later (or earlier), clamped to the month's end (31 Aug + 6 months = 28 Feb)."""
+    """The same day `months` later (or earlier), clamped to the month's end (31 Aug + 6 months = 28 Feb).
+
+    A result past the calendar's ends (year 1 to 9999, which a Cerfa may hold) is that end: a limit computed
+    from an absurd date still compares, so the rules report the date instead of failing on it."""
     index = day.year * 12 + day.month - 1 + months
     year, month = divmod(index, 12)
+    if year < MINYEAR:
+        return date.min
+    if year > MAXYEAR:
+        return date.max
     last = calendar.monthrange(year, month + 1)[1]
     return date(year, month + 1, min(day.day, last))
 
@@ -24,14 +31,20 @@ def age_on(birth: date, day: date) -> int:
 
 
 def birthday(birth: date, age: int) -> date:
-    """The day on which a person born on `birth` reaches `age`."""
+    """The day on which a person born on `birth` reaches `age` (the calendar's end when beyond it, as above)."""
+    year = birth.year + age
+    if not MINYEAR <= year <= MAXYEAR:
+        return date.min if year < MINYEAR else date.max
     try:
-        return birth.replace(year=birth.year + age)
+        return birth.replace(year=year)
     except ValueError:  # 29 February in a common year
-        return date(birth.year + age, 3, 1)
+        return date(year, 3, 1)
 
 
 def first_of_next_month(day: date) -> date:
+    """The 1st of the following month; the calendar's last day has none, and is its own."""
+    if day.year == MAXYEAR and day.month == 12:
+        return date.max
     return date(day.year + day.month // 12, day.month % 12 + 1, 1)
 
 

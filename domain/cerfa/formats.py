@@ -220,6 +220,8 @@ def _decimal(value: Any) -> Decimal:
         raise _fail("decimal_format", f"{text!r} is not a decimal number") from None
     if number < 0:
         raise _fail("decimal_negative", "must not be negative")
+    if number.adjusted() >= 12:  # no amount or rate of a Cerfa comes near; and cents stay exact
+        raise _fail("decimal_too_large", "at most 12 digits before the decimal point")
     if number != number.quantize(Decimal("0.01")):
         raise _fail("decimal_places", f"{text} has more than 2 decimal places")
     return number

@@ -79,8 +79,9 @@ def contract_year(start: date, day: date) -> int:
 
 
 def minimum_rate(age: int, year: int) -> Decimal:
-    """The minimum % of the SMIC for an age (as given by `bracket_age`) and a contract year."""
-    by_year = next(rates for lowest, rates in _RATES if age >= lowest)
+    """The minimum % of the SMIC for an age (as given by `bracket_age`) and a contract year. The last bracket is
+    every age under 18, also the negative one of a birth date after the day judged (a problem of its own)."""
+    by_year = next((rates for lowest, rates in _RATES if age >= lowest), _RATES[-1][1])
     return Decimal(by_year[min(max(year, 1), 3) - 1])
 
 

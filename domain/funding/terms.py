@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import MAXYEAR, date
 from decimal import Decimal
 
+from domain.funding.dates import anniversary
 from domain.funding.errors import FundingTermsInvalid
 from domain.funding.regimes import Regime, regime_of
 from domain.money import money
@@ -15,6 +16,8 @@ DISTANCE_FLOOR = Decimal("4000.00")
 RQTH_RATE = Decimal("0.50")
 RQTH_CAP = Decimal("4000.00")
 LEVELS = range(3, 9)
+MAX_YEARS = 4  # 3 years, 4 with a RQTH or a derogation
+LAST_YEAR = MAXYEAR - MAX_YEARS - 1  # so that every date of a schedule, start + MAX_YEARS + months, exists
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +34,14 @@ class FundingTerms:
         regime_of(self.concluded_on)
         if self.end < self.start:
             raise FundingTermsInvalid("end", "end_before_start", "the contract ends before it starts")
+        if self.end.year > LAST_YEAR:  # a schedule's dates run an anniversary and some months past the end
+            raise FundingTermsInvalid("end", "end_out_of_range", f"no schedule for a contract ending after {LAST_YEAR}")
+        if self.end >= anniversary(self.start, 12 * MAX_YEARS):
+            raise FundingTermsInvalid(
+                "end",
+                "contract_too_long",
+                f"no schedule for a contract of more than {MAX_YEARS} years, the most the law allows (L6222-7-1)",
+            )
         if not isinstance(self.npec, Decimal) or not self.npec.is_finite():
             raise FundingTermsInvalid("npec", "npec_not_decimal", "the NPEC is an amount in euros (a Decimal)")
         if self.npec <= 0:

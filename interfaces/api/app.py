@@ -11,6 +11,7 @@ from infrastructure.opco_sandbox import create_sandbox_app
 from infrastructure.settings import Settings
 from interfaces.api import admin, cfas, contracts, health, invoice_listing, invoices, listing, metrics
 from interfaces.api.auth import TokenCache
+from interfaces.api.body_limits import install_body_limits
 from interfaces.api.docs_pages import install_docs_pages
 from interfaces.api.openapi_description import install_openapi_description, operation_id
 from interfaces.api.problem_details import install_problem_handlers
@@ -59,6 +60,7 @@ def create_app(container: Container | None = None) -> FastAPI:
     install_problem_handlers(app)
     install_docs_pages(app)
     install_openapi_description(app)
+    install_body_limits(app, settings)
     if settings.sandbox_mounted():
         app.mount("/sandbox", create_sandbox_app(sandbox_config(settings)))
     app.include_router(health.router)
