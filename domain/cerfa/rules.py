@@ -60,6 +60,13 @@ def apprentice_age(cerfa: Cerfa) -> Iterator[Problem]:
     if not apprenti or not contrat or not apprenti.dateNaissance or not contrat.dateDebutContrat:
         return
     start = contrat.dateDebutContrat
+    if apprenti.dateNaissance >= start:
+        yield _problem(
+            "apprenti.dateNaissance",
+            "birth_not_before_start",
+            f"the birth date ({apprenti.dateNaissance}) is not before the contract start ({start}): check both dates",
+        )
+        return
     age = age_on(apprenti.dateNaissance, start)
     derogation = contrat.typeDerogation
     at_start = f"the apprentice is {age} at the contract start ({start})"

@@ -205,6 +205,11 @@ def _invalid(operation: Operation) -> str:
         "A parameter or the body breaks a rule (`validation`): `errors` names each failing field (its dotted path "
         "from the body root), with a code and a message; nothing is stored."
     )
+    if _has_body("", operation):
+        text += (
+            " A JSON body that is not strict JSON is `json_invalid`, one holding a NUL character `json_nul_character`,"
+            " one nested too deep `json_too_deep`."
+        )
     if "idempotency-key" in _parameters(operation, "header"):
         text += " Also `idempotency-key-reused`: the key came with another body."
     return text

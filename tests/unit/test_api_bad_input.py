@@ -40,7 +40,7 @@ def test_an_apprentice_born_after_the_start_is_a_listed_problem(
     created = client.post("/contracts", json={"numeroInterne": "UNBORN-1", "cerfa": unborn}, headers=cfa)
 
     assert created.status_code == 201, created.text
-    assert "apprentice_too_young" in codes_at(created.json(), "cerfa.apprenti.dateNaissance")
+    assert "birth_not_before_start" in codes_at(created.json(), "cerfa.apprenti.dateNaissance")
     assert client.get(created.headers["Location"], headers=cfa).status_code == 200
     assert listed_numeros(client, services, cfa) == ["UNBORN-1"]
 

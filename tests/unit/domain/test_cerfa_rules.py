@@ -144,6 +144,13 @@ def test_fifteen_and_364_days_is_too_young_without_derogation() -> None:
     assert found(born("2010-09-01")) == set()
 
 
+def test_a_birth_on_or_after_the_start_is_named_as_such_not_as_an_age() -> None:
+    on_the_start = {code for field, code in found(born("2026-09-01")) if field == "cerfa.apprenti.dateNaissance"}
+    assert on_the_start == {"birth_not_before_start"}
+    the_day_before = {code for field, code in found(born("2026-08-31")) if field == "cerfa.apprenti.dateNaissance"}
+    assert the_day_before == {"apprentice_too_young"}
+
+
 @pytest.mark.parametrize("derogation", [11, 50])
 def test_fifteen_is_allowed_with_derogation_11_or_50_but_not_fourteen(derogation: int) -> None:
     assert found({**born("2011-09-01"), "contrat.typeDerogation": derogation}) == set()
