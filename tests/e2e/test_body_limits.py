@@ -43,8 +43,13 @@ def raw_post(service: Service, token: str, headers: str, body_chunks: Iterator[b
             except (BrokenPipeError, ConnectionResetError):
                 break  # and closed the connection
         answer = b""
-        while received := sock.recv(65_536):
-            answer += received
+        try:
+            while received := sock.recv(65_536):
+                answer += received
+        except ConnectionResetError:
+            # The server closed with some of our body unread, so its kernel reset the connection, which may discard
+            # its answer before we read it (uvicorn does no lingering close). What was read is still returned.
+            pass
         return answer
 
 
@@ -78,9 +83,13 @@ def test_a_chunked_body_is_cut_at_the_limit(service: Service, complete_cerfa: di
         service, token_of(http), "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n", chunks()
     )
 
-    assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
-    assert b"body_too_large" in answer
-    assert sent[0] < 4 * MIB  # the answer came while the body was still being sent, not after 50 MB
+    # The 413 itself may be lost to the connection's reset (see raw_post; the in-process tests read it every time):
+    # what must hold over a real connection is that the server stopped reading at the limit, long before 50 MB.
+    assert answer == b"" or answer.startswith(b"HTTP/1.1 413"), answer[:200]
+    assert answer == b"" or b"body_too_large" in answer
+    # Not after 50 MB: the server answered or cut while the body was still being sent. What was handed to the kernel
+    # includes what the loopback's buffers hold (autotuned: up to 6.6 MB seen under load), hence the margin.
+    assert sent[0] < 16 * MIB
     normal = http.post("/contracts", json={"cerfa": complete_cerfa})
     assert normal.status_code == 201, normal.text
     assert json.loads(normal.text)["problems"]
