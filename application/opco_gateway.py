@@ -188,7 +188,8 @@ class OpcoGateway(Protocol):
         ...
 
     def dossier_states(self, endpoint: OpcoEndpoint) -> Iterator[DossierState]:
-        """GET /v{n}/dossiers/etats?numeroPage=1,2,… until `total` items are read (a repeated page stops it)."""
+        """GET /v{n}/dossiers/etats?numeroPage=1,2,… until `total` items are read, an empty page or a page with
+        nothing new; never more requests than the pages announced, plus one (envelope, wrapped envelope or bare array)."""
         ...
 
     def send_invoice(self, endpoint: OpcoEndpoint, payload: dict[str, Any]) -> SentInvoice:
