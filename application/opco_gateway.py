@@ -189,7 +189,7 @@ class OpcoGateway(Protocol):
 
     def dossier_states(self, endpoint: OpcoEndpoint) -> Iterator[DossierState]:
         """GET /v{n}/dossiers/etats?numeroPage=1,2,… until `total` items are read, an empty page or a page with
-        nothing new; never more requests than the pages announced, plus one (envelope, wrapped envelope or bare array)."""
+        nothing new; never more requests than the pages announced, plus one (envelope, wrapped or bare array)."""
         ...
 
     def send_invoice(self, endpoint: OpcoEndpoint, payload: dict[str, Any]) -> SentInvoice:
