@@ -19,6 +19,7 @@ from application.opco_gateway import (
     SentDossier,
     SentInvoice,
 )
+from infrastructure.opco_client.annex import parse_frais_annexes
 from infrastructure.opco_client.paging import INVOICE_LIST_KEYS, page_items
 
 log = logging.getLogger("convergence.opco_client")
@@ -57,6 +58,7 @@ def parse_dossier(body: Any, numero_interne: str) -> OpcoDossier | None:
             _echeance(item, n) for n, item in enumerate(_list(echeances), start=1) if isinstance(item, dict)
         ),
         premier_equipement_ceiling=_equipment_ceiling(document),
+        frais_annexes=parse_frais_annexes(document, amount),
         raw=document,
     )
 

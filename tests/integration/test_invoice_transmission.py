@@ -80,6 +80,12 @@ def test_every_echeance_invoiced_until_paid(database_url: str, sandbox: str, com
         contract = accepted(container, complete_cerfa, "INV-1")
         assert len(contract.echeances) >= 4  # two contract years of instalments
         assert Decimal(contract.premier_equipement_ceiling or "0") == Decimal("500")  # its detailsFacturation
+        engaged = {(f["kind"], Decimal(f["quantite"]), Decimal(f["montantTotal"])) for f in contract.frais_annexes}
+        assert engaged == {  # its engagementsFraisAnnexe: 1,350 h of training are 193 days
+            ("premierEquipement", Decimal(1), Decimal("500")),
+            ("restauration", Decimal(193), Decimal("579")),
+            ("hebergement", Decimal(193), Decimal("1158")),
+        }
         invoices = invoice_each(container, contract, "FAC-1")
         assert round_trip(container) == len(invoices)
         assert set(states(container, invoices)) == {InvoiceState.SENT}
