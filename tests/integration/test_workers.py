@@ -9,7 +9,7 @@ import httpx
 
 from domain.contract_state import AT_OPCO_STATES
 from infrastructure.opco_sandbox import Faults, SandboxConfig
-from tests.integration.sandbox_server import running_sandbox
+from tests.integration.sandbox_server import SANDBOX_OPERATOR, running_sandbox
 from tests.integration.transmission_support import reload, submitted, wired
 
 FAST = {
@@ -34,7 +34,7 @@ def test_two_workers_send_each_dossier_once(database_url: str, complete_cerfa: d
                     break
                 time.sleep(0.2)
             assert all(reload(first, c).state in AT_OPCO_STATES for c in contracts)
-            stored = httpx.get(f"{sandbox}/_sandbox/stats").json()["stored"]
+            stored = httpx.get(f"{sandbox}/_sandbox/stats", headers=SANDBOX_OPERATOR).json()["stored"]
             assert stored == {f"ATLAS/W-{n}": 1 for n in range(40)}
             sent_events = [sum(e["type"] == "Sent" for e in first.dossiers.history_as_worker(c.id)) for c in contracts]
             assert set(sent_events) == {1}
