@@ -5,12 +5,14 @@ The NPEC is the CFA's forecast (`npecForecast`): the OPCO's échéancier carries
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from domain.cerfa import Cerfa
 from domain.contract import Contract
 from domain.funding import FundingTerms, FundingTermsInvalid, compare, comparison_totals, funding_schedule
-from domain.invoicing.ledger import paid, reserved
+from domain.invoicing.kinds import InvoiceKind
+from domain.invoicing.ledger import paid, reserved, used
 from domain.money import euros
 
 # The Cerfa's diploma codes are grouped by level: 3x CAP/BEP (3), 4x bac (4), 5x bac+2 (5), 6x bac+3/4 (6),
@@ -35,12 +37,19 @@ def funding(contract: Contract) -> dict[str, Any]:
         "npec": contract.npec_forecast,
         "npecSource": "forecast" if contract.npec_forecast else None,
         "opcoCommitment": contract.commitment,
+        "fraisAnnexes": [_annex(contract, record) for record in contract.frais_annexes],
         "schedule": schedule.as_record() if schedule else None,
         "scheduleMissing": missing,
         "echeances": [row.as_record() for row in rows],
         "totals": totals.as_record(),
         "differs": totals.differing > 0,
     }
+
+
+def _annex(contract: Contract, record: dict[str, Any]) -> dict[str, Any]:
+    kind = record.get("kind")
+    invoiced = used(contract.invoices, InvoiceKind(kind)) if kind else Decimal("0.00")
+    return {**record, "invoiced": str(invoiced)}
 
 
 def _terms(contract: Contract) -> tuple[FundingTerms | None, list[dict[str, str]]]:

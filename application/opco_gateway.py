@@ -13,6 +13,8 @@ from typing import Any, Protocol
 
 from domain.contract import Contract
 from domain.invoice import Invoice
+from domain.invoicing.annex import annex_record
+from domain.invoicing.kinds import InvoiceKind
 from domain.invoicing.states import PAYMENT_STATES
 from domain.opcos import Opco
 
@@ -64,6 +66,26 @@ class Echeance:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class FraisAnnexe:
+    """One item of the dossier's `engagementsFraisAnnexe`: what the OPCO engaged for one nature of annex cost."""
+
+    nature: str  # the OPCO's word, verbatim (Premierequipement, Restauration, HEBERGEMENT, ...)
+    kind: InvoiceKind | None  # the invoice kind it funds; None for a nature we do not invoice
+    quantite: Decimal | None
+    prix_unitaire: Decimal | None
+    montant_total: Decimal | None
+
+    def as_record(self) -> dict[str, object]:
+        return annex_record(
+            kind=self.kind,
+            nature=self.nature,
+            quantite=self.quantite,
+            prix_unitaire=self.prix_unitaire,
+            montant_total=self.montant_total,
+        )
+
+
 def _iso(value: date | None) -> str | None:
     return value.isoformat() if value else None
 
@@ -78,6 +100,7 @@ class OpcoDossier:
     engagement: Decimal | None
     echeances: tuple[Echeance, ...] = ()
     premier_equipement_ceiling: Decimal | None = None  # detailsFacturation.plafondFraisPremierEquipement
+    frais_annexes: tuple[FraisAnnexe, ...] = ()  # engagementsFraisAnnexe
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def record_commitment_on(self, contract: Contract, actor: str) -> None:
@@ -88,6 +111,7 @@ class OpcoDossier:
                 engagement=None if self.engagement is None else str(self.engagement),
                 echeances=[e.as_record() for e in self.echeances],
                 premier_equipement_ceiling=None if ceiling is None else str(ceiling),
+                frais_annexes=[item.as_record() for item in self.frais_annexes],
                 actor=actor,
             )
 
@@ -188,7 +212,8 @@ class OpcoGateway(Protocol):
         ...
 
     def dossier_states(self, endpoint: OpcoEndpoint) -> Iterator[DossierState]:
-        """GET /v{n}/dossiers/etats?numeroPage=1,2,… until `total` items are read (a repeated page stops it)."""
+        """GET /v{n}/dossiers/etats?numeroPage=1,2,… until `total` items are read, an empty page or a page with
+        nothing new; never more requests than the pages announced, plus one (envelope, wrapped or bare array)."""
         ...
 
     def send_invoice(self, endpoint: OpcoEndpoint, payload: dict[str, Any]) -> SentInvoice:

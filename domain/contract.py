@@ -74,6 +74,7 @@ class Contract(Aggregate):
         self.commitment: str | None = None  # euros, as a decimal string
         self.echeances: list[dict[str, Any]] = []
         self.premier_equipement_ceiling: str | None = None  # the OPCO's, where it gives one (euros)
+        self.frais_annexes: list[dict[str, Any]] = []  # the OPCO's engagementsFraisAnnexe (domain.invoicing.annex)
         self.npec_forecast: str | None = None  # the CFA's forecast of the annual NPEC, euros as a decimal string
         self.invoices: dict[str, dict[str, Any]] = {}  # invoice id → its lines on this contract (ledger.py)
         self.opco_lookup: dict[str, Any] | None = None  # the employer's OPCO as a lookup by SIRET answered
@@ -219,19 +220,22 @@ class Contract(Aggregate):
         echeances: list[dict[str, Any]],
         actor: str,
         premier_equipement_ceiling: str | None = None,
+        frais_annexes: list[dict[str, Any]] | None = None,
     ) -> None:
-        """The OPCO's funding commitment, instalment schedule and first-equipment ceiling, read when it accepts the
-        dossier."""
+        """The OPCO's funding commitment, instalment schedule, first-equipment ceiling and the annex costs it engaged
+        (records of `domain.invoicing.annex`), read when it accepts the dossier."""
         self._require_sent_for("record the commitment of")
         if self.state is ContractState.SUBMITTED:
             raise NotAllowedInState("record the commitment of", self.state, frozenset({"at the OPCO"}))
-        incoming = (engagement, echeances, premier_equipement_ceiling)
-        if incoming != (self.commitment, self.echeances, self.premier_equipement_ceiling):
+        annex = frais_annexes or []
+        incoming = (engagement, echeances, premier_equipement_ceiling, annex)
+        if incoming != (self.commitment, self.echeances, self.premier_equipement_ceiling, self.frais_annexes):
             self.trigger_event(
                 self.FundingCommitted,
                 engagement=engagement,
                 echeances=echeances,
                 premier_equipement_ceiling=premier_equipement_ceiling,
+                frais_annexes=annex,
                 actor=actor,
             )
 
@@ -452,18 +456,24 @@ class Contract(Aggregate):
         engagement: str | None
         echeances: list[dict[str, Any]]
         premier_equipement_ceiling: str | None
+        frais_annexes: list[dict[str, Any]]
         actor: str
 
-        class_version = 2
+        class_version = 3
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
             state["premier_equipement_ceiling"] = None  # not read from the OPCO before version 2
 
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            state["frais_annexes"] = []  # engagementsFraisAnnexe not read before version 3
+
         def apply(self, aggregate: Any) -> None:
             aggregate.commitment = self.engagement
             aggregate.echeances = self.echeances
             aggregate.premier_equipement_ceiling = self.premier_equipement_ceiling
+            aggregate.frais_annexes = self.frais_annexes
 
 
 def _check_cfa(cerfa: Cerfa, owner: str) -> None:

@@ -5,14 +5,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///./var/convergence.db"
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="CONVERGENCE_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="CONVERGENCE_",
+        env_file=".env",
+        extra="ignore",
+        hide_input_in_errors=True,  # secrets stay out
+    )
 
     database_url: str = Field(
         DEFAULT_DATABASE_URL,
@@ -35,6 +40,10 @@ class Settings(BaseSettings):
         "a notification is lost, the other processes refuse it within this time",
     )
     log_level: str = "info"
+    environment: Literal["development", "production"] = Field(
+        "development",
+        description="production: the OPCO sandbox is never mounted nor used, and asking for it fails the start-up",
+    )
 
     # -- request bodies (interfaces/api/body_limits.py) ------------------------------------------------------------
     max_body_bytes: int = Field(
@@ -123,6 +132,11 @@ class Settings(BaseSettings):
         "auto", description="mount the sandbox in `serve` and point every unconfigured OPCO at it (auto: on SQLite)"
     )
     sandbox_url: str | None = Field(None, description="a sandbox running elsewhere (`convergence sandbox`)")
+    sandbox_admin_token: SecretStr | None = Field(
+        None,
+        description="the Bearer of /_sandbox/* at a standalone sandbox (`convergence sandbox`, and what the service "
+        "sends to CONVERGENCE_SANDBOX_URL); none: the installation's sandbox token (`convergence sandbox-credentials`)",
+    )
     sandbox_state_path: str = Field("var/sandbox.db", description="the mounted sandbox's dossiers (':memory:')")
     sandbox_instruction_delay: float = Field(2.0, ge=0)
     sandbox_decision_delay: float = Field(5.0, ge=0)
@@ -135,7 +149,19 @@ class Settings(BaseSettings):
     self_url: str | None = Field(None, description="this service's own base URL (set by `convergence serve`)")
 
     def sandbox_mounted(self) -> bool:
+        if self.environment == "production":
+            return False
         return self.sandbox == "on" or (self.sandbox == "auto" and self.database_url.startswith("sqlite://"))
+
+    @model_validator(mode="after")
+    def _no_sandbox_in_production(self) -> Settings:
+        if self.environment == "production" and (self.sandbox == "on" or self.sandbox_url):
+            raise ValueError(
+                "CONVERGENCE_ENVIRONMENT=production never mounts nor uses the OPCO sandbox (it keeps every dossier it"
+                " receives, NIRs included, and plays the OPCOs): unset CONVERGENCE_SANDBOX=on and"
+                " CONVERGENCE_SANDBOX_URL, and set each OPCO's CONVERGENCE_OPCO_<CODE>_URL"
+            )
+        return self
 
     def opco_url(self, code: str) -> str | None:
         value: str | None = getattr(self, f"opco_{code.lower()}_url")

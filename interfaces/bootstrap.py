@@ -36,7 +36,7 @@ from infrastructure.pg_wakeup import LogWakeup
 from infrastructure.projection_runner import ProjectionRunner
 from infrastructure.pruning import Pruner
 from infrastructure.reference_data import idcc_routing
-from infrastructure.sandbox_keys import SandboxKeys
+from infrastructure.sandbox_keys import SandboxKeys, sandbox_operator_token
 from infrastructure.secret_box import FernetBox, key_from_file
 from infrastructure.settings import Settings
 from infrastructure.sql_store import SqlStore, open_sql_store
@@ -133,7 +133,7 @@ def bootstrap(settings: Settings | None = None) -> Container:
             concurrency=settings.sender_concurrency,
             lease=settings.lease_seconds,
         ),
-        sandbox_keys=SandboxKeys(sandbox, accounts) if sandbox else None,
+        sandbox_keys=_sandbox_keys(settings, sandbox, accounts),
         wakeup=_wakeup(settings, dossiers),
         read_models={LIVE_STATUS: status_runner, LIVE_INVOICE_STATUS: invoice_status_runner},
         pruner=Pruner(
@@ -169,6 +169,13 @@ def bootstrap(settings: Settings | None = None) -> Container:
     )
 
 
+def _sandbox_keys(settings: Settings, sandbox: str | None, accounts: OpcoAccounts) -> SandboxKeys | None:
+    """Keys for the CFAs at the sandbox that plays the OPCOs: the one `serve` mounts, or the one at sandbox_url."""
+    if sandbox is None:
+        return None
+    return SandboxKeys(sandbox, accounts, sandbox_operator_token(settings, mounted=not settings.sandbox_url))
+
+
 def _opco_lookup(settings: Settings, dossiers: Dossiers, store: SqlStore) -> CfaDockDirectory:
     """The lookup of the employer's OPCO by SIRET (off by default): CFA Dock, its answers cached in the store."""
     directory = CfaDockDirectory(settings.opco_lookup_url, dossiers.clock, timeout=settings.opco_lookup_timeout_seconds)
@@ -198,7 +205,8 @@ def _policy(settings: Settings) -> SenderPolicy:
     )
 
 
-def sandbox_config(settings: Settings) -> SandboxConfig:
+def sandbox_config(settings: Settings, *, standalone: bool = False) -> SandboxConfig:
+    """The sandbox `serve` mounts (its admin token: the operator's), or the one `convergence sandbox` runs alone."""
     state = None if settings.sandbox_state_path == ":memory:" else Path(settings.sandbox_state_path)
     if state is not None:
         state.parent.mkdir(parents=True, exist_ok=True)
@@ -210,4 +218,5 @@ def sandbox_config(settings: Settings) -> SandboxConfig:
         invoice_payment_delay=settings.sandbox_invoice_delay,
         partial_payment=settings.sandbox_partial_payment,
         state_path=state,
+        admin_token=sandbox_operator_token(settings, mounted=not standalone),
     )

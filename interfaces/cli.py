@@ -27,6 +27,7 @@ from infrastructure.transmissions_view import INVOICES, rebuild_transmissions_vi
 from interfaces.api.representation import token_body
 from interfaces.bootstrap import Container, bootstrap, sandbox_config
 from interfaces.reference_cli import reference
+from interfaces.sandbox_cli import sandbox_credentials
 
 cli = typer.Typer(
     help="Convergence: apprenticeship contract dossiers between a CFA and its OPCOs.", no_args_is_help=True
@@ -36,6 +37,7 @@ cli.add_typer(tokens, name="tokens")
 projections = typer.Typer(help="The read models: where they stand, and rebuilding them.", no_args_is_help=True)
 cli.add_typer(projections, name="projections")
 cli.add_typer(reference, name="reference")
+cli.command("sandbox-credentials")(sandbox_credentials)
 
 
 @cli.command()
@@ -84,12 +86,18 @@ def sandbox(
     instruction_delay: Annotated[float, typer.Option(help="seconds from TRANSMIS to EN_COURS_INSTRUCTION")] = 2.0,
     decision_delay: Annotated[float, typer.Option(help="seconds from instruction to the decision")] = 5.0,
 ) -> None:
-    """Run the reference OPCO sandbox alone (faults: PUT /_sandbox/faults). Never expose it: it has no auth."""
+    """Run the reference OPCO sandbox alone (faults: PUT /_sandbox/faults, with its admin token). Never in production,
+    never with real dossiers."""
     settings = Settings(
         sandbox_state_path=state, sandbox_instruction_delay=instruction_delay, sandbox_decision_delay=decision_delay
     )
+    if settings.environment == "production":
+        typer.echo("CONVERGENCE_ENVIRONMENT=production: the OPCO sandbox does not run in production", err=True)
+        raise typer.Exit(2)
     typer.echo(f"OPCO sandbox on http://{host}:{port}/opcos/<CODE> (state: {state})")
-    uvicorn.run(create_sandbox_app(sandbox_config(settings)), host=host, port=port, log_level=settings.log_level)
+    typer.echo("its /_sandbox/* admin token and OAuth client: convergence sandbox-credentials --standalone")
+    config = sandbox_config(settings, standalone=True)
+    uvicorn.run(create_sandbox_app(config), host=host, port=port, log_level=settings.log_level)
 
 
 @tokens.command("create")
@@ -176,4 +184,8 @@ def _redacted(url: str) -> str:
 
 
 def main() -> None:
-    cli()
+    try:
+        cli()
+    except ValidationError as invalid:  # the settings: a clear message, no traceback (inputs hidden: secrets)
+        typer.echo(f"convergence: the configuration is refused:\n{invalid}", err=True)
+        raise SystemExit(2) from None

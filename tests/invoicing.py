@@ -52,6 +52,7 @@ def accepted_contract(
     etat: str = "ENGAGE",
     opco: Opco | None = None,
     equipment_ceiling: str | None = None,
+    frais_annexes: list[dict[str, Any]] | None = None,
 ) -> Contract:
     """A contract drafted, mandated, submitted, sent and accepted by the OPCO with its échéancier."""
     cerfa = copy.deepcopy(document)
@@ -74,6 +75,7 @@ def accepted_contract(
                 engagement="9000.00",
                 echeances=echeances or echeancier(),
                 premier_equipement_ceiling=equipment_ceiling,
+                frais_annexes=frais_annexes,
                 actor=WORKER.actor,
             )
 

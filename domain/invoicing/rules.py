@@ -13,6 +13,7 @@ from uuid import UUID
 
 from domain.contract import Contract
 from domain.errors import InvalidValues, RulesConflict
+from domain.invoicing.annex import engaged_amount, engaged_unit_price
 from domain.invoicing.kinds import PREMIER_EQUIPEMENT_CEILING, UNIT_CEILINGS, InvoiceKind
 from domain.invoicing.ledger import echeance_figures, pending_invoice, used
 from domain.invoicing.lines import InvoiceLine, LineRequest
@@ -86,7 +87,7 @@ def _check_line(
         )
         return None
     _check_open(at, contract, echeance, findings, today)
-    _check_unit_ceiling(at, request, findings)
+    _check_unit_ceiling(at, request, contract, findings)
     return InvoiceLine(
         contract_id=contract.id,
         numero_interne=contract.numero_interne,
@@ -121,10 +122,13 @@ def _check_open(at: str, contract: Contract, echeance: dict[str, Any], findings:
         )
 
 
-def _check_unit_ceiling(at: str, request: LineRequest, findings: _Findings) -> None:
+def _check_unit_ceiling(at: str, request: LineRequest, contract: Contract, findings: _Findings) -> None:
+    """A night or a meal at most at the legal price, or at the OPCO's lower one where it engaged one."""
     if request.kind not in UNIT_CEILINGS:
         return
     ceiling, unit = UNIT_CEILINGS[request.kind]
+    engaged = engaged_unit_price(contract.frais_annexes, request.kind)
+    ceiling, whose = (engaged, " (the OPCO's price)") if engaged is not None and engaged < ceiling else (ceiling, "")
     if request.quantity is None:
         findings.bad(f"{at}.quantity", "required", f"a {request.kind} line gives its number of {unit}s (quantity)")
         return
@@ -133,8 +137,8 @@ def _check_unit_ceiling(at: str, request: LineRequest, findings: _Findings) -> N
         findings.bad(
             f"{at}.amount",
             "ceiling_exceeded",
-            f"{request.kind}: at most {ceiling} € a {unit}, so {limit} € for {request.quantity}; {request.amount} €"
-            " asked",
+            f"{request.kind}: at most {ceiling} € a {unit}{whose}, so {limit} € for {request.quantity};"
+            f" {request.amount} € asked",
         )
 
 
@@ -158,36 +162,45 @@ def _check_duplicates(requests: Sequence[LineRequest], findings: _Findings) -> N
 
 
 def _check_totals(requests: Sequence[LineRequest], contracts: Mapping[UUID, Contract], findings: _Findings) -> None:
-    """Amounts against what remains: per échéance for the pedagogical cost, per contract for first equipment."""
+    """Amounts against what remains: per échéance for the pedagogical cost, per contract for the annex costs."""
     asked: dict[tuple[UUID, int], Decimal] = {}
-    equipment: dict[UUID, Decimal] = {}
+    annex: dict[tuple[UUID, InvoiceKind], Decimal] = {}
     for request in requests:
         if request.kind is InvoiceKind.PEDAGOGIE:
             key = (request.contract_id, request.numero_echeance)
             asked[key] = asked.get(key, Decimal("0")) + request.amount
-        elif request.kind is InvoiceKind.PREMIER_EQUIPEMENT:
-            equipment[request.contract_id] = equipment.get(request.contract_id, Decimal("0")) + request.amount
+        else:
+            kind_key = (request.contract_id, request.kind)
+            annex[kind_key] = annex.get(kind_key, Decimal("0")) + request.amount
     for (ident, numero), amount in asked.items():
         _check_remaining(ident, numero, amount, requests, contracts, findings)
-    for ident, amount in equipment.items():
+    for (ident, kind), amount in annex.items():
         contract = contracts.get(ident)
-        if contract is None:
+        ceiling = _contract_ceiling(contract, kind) if contract is not None else None
+        if contract is None or ceiling is None:
             continue
-        already = used(contract.invoices, InvoiceKind.PREMIER_EQUIPEMENT)
-        ceiling = _equipment_ceiling(contract)
-        if already + amount > ceiling:
+        already = used(contract.invoices, kind)
+        if already + amount > ceiling[0]:
             findings.bad(
-                _field_of(requests, ident, None, InvoiceKind.PREMIER_EQUIPEMENT),
+                _field_of(requests, ident, None, kind),
                 "ceiling_exceeded",
-                f"first equipment: at most {ceiling} € per contract here; {already} € already invoiced"
+                f"{kind}: at most {ceiling[0]} € per contract here ({ceiling[1]}); {already} € already invoiced"
                 f" on {contract.numero_interne}, {amount} € asked",
             )
 
 
-def _equipment_ceiling(contract: Contract) -> Decimal:
-    """The legal 500 €, or the OPCO's lower ceiling where it gave one with its commitment."""
-    own = contract.premier_equipement_ceiling
-    return min(PREMIER_EQUIPEMENT_CEILING, euros(own)) if own is not None else PREMIER_EQUIPEMENT_CEILING
+def _contract_ceiling(contract: Contract, kind: InvoiceKind) -> tuple[Decimal, str] | None:
+    """What a kind of annex cost may amount to over the contract, and whose ceiling that is: the OPCO's engagement
+    (engagementsFraisAnnexe), and for first equipment also the legal 500 € and the OPCO's plafond."""
+    candidates: list[tuple[Decimal, str]] = []
+    if kind is InvoiceKind.PREMIER_EQUIPEMENT:
+        candidates.append((PREMIER_EQUIPEMENT_CEILING, "the legal ceiling"))
+        if contract.premier_equipement_ceiling is not None:
+            candidates.append((euros(contract.premier_equipement_ceiling), "the OPCO's plafond"))
+    engaged = engaged_amount(contract.frais_annexes, kind)
+    if engaged is not None:
+        candidates.append((engaged, "engaged by the OPCO"))
+    return min(candidates, key=lambda candidate: candidate[0]) if candidates else None
 
 
 def _check_remaining(

@@ -6,7 +6,6 @@ endpoint uses OAuth: the token is refreshed once and the call made once more.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Iterator, Mapping
@@ -31,10 +30,8 @@ from domain.opcos import Opco
 from infrastructure.opco_client.errors import response_error, transport_error, trim
 from infrastructure.opco_client.identity import ClientIdentity, is_header_safe
 from infrastructure.opco_client.oauth import Grant, TokenCache, grant_from, token_form
+from infrastructure.opco_client.paging import INVOICE_LIST_KEYS, STATE_LIST_KEYS, Paging, page_items
 from infrastructure.opco_client.parsing import (
-    INVOICE_LIST_KEYS,
-    STATE_LIST_KEYS,
-    page_items,
     parse_dossier,
     parse_invoice,
     parse_invoice_state,
@@ -49,7 +46,6 @@ log = logging.getLogger("convergence.opco_client")
 
 DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=30.0, write=10.0, pool=10.0)
 DEFAULT_LIMITS = httpx.Limits(max_connections=64, max_keepalive_connections=32)  # the sender runs ~32 threads
-MAX_PAGES = 10_000  # a last resort: the total and the repeated-page guard stop the paging long before
 _SECRET_PARAMS = frozenset({"XAPIKEY"})
 _NOT_JSON = object()
 _NOT_FOUND = object()
@@ -143,23 +139,14 @@ class HttpOpcoGateway:
         return _NOT_FOUND if response.status_code in not_found else self._document(endpoint, response, path)
 
     def _paged(self, endpoint: OpcoEndpoint, path: str, list_keys: tuple[str, ...]) -> Iterator[dict[str, Any]]:
-        """The items of ?numeroPage=1,2,… until `total` are read, an empty page, or a page that repeats."""
-        seen: set[str] = set()
-        collected, total = 0, None
-        for page in range(1, MAX_PAGES + 1):
-            response = self._call(endpoint, "GET", path, params={"numeroPage": page})
-            items, announced = page_items(self._document(endpoint, response, path), list_keys)
-            total = announced if announced is not None else total
-            fresh = [item for item in items if _fingerprint(item) not in seen]
-            if items and not fresh:
-                log.warning("%s GET %s: page %d repeats items already read; stopping", endpoint.opco, path, page)
-                return
-            seen.update(map(_fingerprint, fresh))
-            collected += len(fresh)
-            yield from fresh
-            if not items or (total is not None and collected >= total):
-                return
-        log.warning("%s GET %s: stopped after %d pages", endpoint.opco, path, MAX_PAGES)
+        """The items of ?numeroPage=1,2,… until `total` are read, an empty page, or a page that brings nothing new;
+        never more requests than the pages the total announces, plus one (see `paging`)."""
+        paging = Paging()
+        while paging.more():
+            response = self._call(endpoint, "GET", path, params={"numeroPage": paging.pages + 1})
+            yield from paging.take(*page_items(self._document(endpoint, response, path), list_keys))
+        if paging.stopped:
+            log.warning("%s GET %s: %s; stopping", endpoint.opco, path, paging.stopped)
 
     # --- calls ------------------------------------------------------------------------------------------------
 
@@ -251,10 +238,6 @@ def _json(response: httpx.Response) -> Any:
         return response.json()
     except ValueError:  # json.JSONDecodeError and UnicodeDecodeError
         return _NOT_JSON
-
-
-def _fingerprint(item: Mapping[str, Any]) -> str:
-    return json.dumps(item, sort_keys=True, default=str)
 
 
 def _redactor(endpoint: OpcoEndpoint, token: str | None) -> Redactor:

@@ -19,13 +19,13 @@ from application.opco_gateway import (
     SentDossier,
     SentInvoice,
 )
+from infrastructure.opco_client.annex import parse_frais_annexes
+from infrastructure.opco_client.paging import INVOICE_LIST_KEYS, page_items
 
 log = logging.getLogger("convergence.opco_client")
 
 _FRENCH_DATE = re.compile(r"(\d{2})/(\d{2})/(\d{4})")
 _DOSSIER_KEYS = ("numeroInterne", "numeroExterne", "numeroDeca", "etat")
-STATE_LIST_KEYS = ("EtatDossierResult", "etatDossierResult", "etatsDossiers", "etats")
-INVOICE_LIST_KEYS = ("factures", "Factures", "EtatFactureResult", "etatFactureResult", "etatsFactures")
 _INVOICE_KEYS = ("numeroInterneFacture", "numeroExterneFacture", "etatFacture", "montantFacture")
 
 
@@ -58,6 +58,7 @@ def parse_dossier(body: Any, numero_interne: str) -> OpcoDossier | None:
             _echeance(item, n) for n, item in enumerate(_list(echeances), start=1) if isinstance(item, dict)
         ),
         premier_equipement_ceiling=_equipment_ceiling(document),
+        frais_annexes=parse_frais_annexes(document, amount),
         raw=document,
     )
 
@@ -84,18 +85,6 @@ def _echeance(item: Mapping[str, Any], position: int) -> Echeance:
         date_debut=parse_date(item.get("dateDebut"), f"{where}.dateDebut"),
         date_fin=parse_date(item.get("dateFin"), f"{where}.dateFin"),
     )
-
-
-def page_items(body: Any, list_keys: tuple[str, ...]) -> tuple[list[dict[str, Any]], int | None]:
-    """One page of /dossiers/etats (`STATE_LIST_KEYS`) or /factures/etats (`INVOICE_LIST_KEYS`): its items and the
-    announced `total` (None when absent)."""
-    if isinstance(body, list):
-        return [item for item in body if isinstance(item, dict)], None
-    if not isinstance(body, dict):
-        return [], None
-    items: list[Any] = next((body[key] for key in list_keys if isinstance(body.get(key), list)), [])
-    total = body.get("total")
-    return [item for item in items if isinstance(item, dict)], _int(total)
 
 
 def parse_state(item: Mapping[str, Any]) -> DossierState | None:

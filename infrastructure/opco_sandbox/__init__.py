@@ -2,7 +2,8 @@
 dossiers and invoices.
 
 For integration and e2e tests over loopback, for `convergence serve`'s embedded default and for a CFA's
-rehearsals. Its /_sandbox/* admin endpoints need no credentials: never expose it beyond a trusted host.
+rehearsals. Its /_sandbox/* admin endpoints require the operator's token (`admin_auth`); its OAuth client is drawn
+per installation. It holds whatever it receives: never send it real dossiers (production mode never mounts it).
 """
 
 from infrastructure.opco_sandbox.app import create_sandbox_app

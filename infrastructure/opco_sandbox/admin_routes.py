@@ -1,4 +1,4 @@
-"""/_sandbox/*: keys, faults, observation and reset. No authentication: never expose a sandbox beyond loopback."""
+"""/_sandbox/*: keys, the OAuth client, faults, observation and reset; the operator's only (`admin_auth`)."""
 
 from __future__ import annotations
 
@@ -11,13 +11,14 @@ from pydantic import BaseModel, Field
 from starlette.responses import Response
 
 from domain.opcos import Opco
+from infrastructure.opco_sandbox.admin_auth import operator
 from infrastructure.opco_sandbox.context import Sandbox, current_sandbox
 from infrastructure.opco_sandbox.errors import ApiError, SandboxRefusal
 from infrastructure.opco_sandbox.lifecycle import Progress, progress
 from infrastructure.opco_sandbox.records import ApiKey, StoredDossier
 from infrastructure.opco_sandbox.wire import SandboxJSON
 
-router = APIRouter(prefix="/_sandbox")
+router = APIRouter(prefix="/_sandbox", dependencies=[Depends(operator)])
 SandboxDep = Annotated[Sandbox, Depends(current_sandbox)]
 
 
@@ -39,6 +40,14 @@ def issue_key(request: KeyRequest, sandbox: SandboxDep) -> SandboxJSON:
         "dateFinValidite": expires_on.isoformat(),
     }
     return SandboxJSON(body, status_code=201)
+
+
+@router.get("/oauth-clients")
+def oauth_clients(sandbox: SandboxDep) -> SandboxJSON:
+    """The software's OAuth clients at this sandbox (for the OPCOs that want a Bearer): `convergence serve` gives
+    the first to the CFAs' accounts on its own; `convergence sandbox-credentials` prints it."""
+    clients = sandbox.config.oauth_clients.items()
+    return SandboxJSON([{"clientId": client_id, "clientSecret": secret} for client_id, secret in clients])
 
 
 @router.delete("/keys/{api_key}")

@@ -5,12 +5,14 @@ Mountable anywhere (`parent.mount("/sandbox", create_sandbox_app(config))`): no 
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from domain.opcos import Opco
 from infrastructure.opco_sandbox.admin_routes import router as admin_router
@@ -28,12 +30,15 @@ from infrastructure.opco_sandbox.state import SandboxStore
 from infrastructure.opco_sandbox.stats import SandboxStats
 from infrastructure.opco_sandbox.wire import SandboxJSON
 
-TITLE = "Reference OPCO sandbox (API Convergence) — a rehearsal tool, never to be exposed"
+TITLE = "Reference OPCO sandbox (API Convergence) — a rehearsal tool, never for real dossiers"
 
 
 def create_sandbox_app(config: SandboxConfig | None = None) -> FastAPI:
     config = config or SandboxConfig()
-    sandbox = Sandbox(config, open_store(config.state_path), SandboxStats(), FaultInjector(config.faults))
+    store = open_store(config.state_path)
+    if not config.oauth_clients:
+        config.oauth_clients = dict([store.oauth_client()])
+    sandbox = Sandbox(config, store, SandboxStats(), FaultInjector(config.faults))
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -53,6 +58,7 @@ def create_sandbox_app(config: SandboxConfig | None = None) -> FastAPI:
         each.state.sandbox = sandbox
         each.add_exception_handler(SandboxRefusal, _refused)  # type: ignore[arg-type]
         each.add_exception_handler(RequestValidationError, _invalid_request)  # type: ignore[arg-type]
+        each.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
     return app
 
 
@@ -63,6 +69,23 @@ def open_store(path: Path | None) -> SandboxStore:
 
 async def _refused(_: Request, refusal: SandboxRefusal) -> SandboxJSON:
     return SandboxJSON(error_body(refusal.opco, refusal.errors), status_code=refusal.status, headers=refusal.headers)
+
+
+_OPCO_IN_PATH = re.compile(r"/opcos/([A-Z0-9_]+)(/|$)")
+_HTTP_ERRORS = {
+    404: ("RESSOURCE_INCONNUE", "Ressource inconnue"),
+    405: ("METHODE_NON_AUTORISEE", "Méthode non autorisée"),
+}
+
+
+async def _http_error(request: Request, error: StarletteHTTPException) -> SandboxJSON:
+    """An unknown path or a wrong method, in the OPCO's error shape (errors[{code, description}], or OPCO EP's
+    comment) rather than the framework's {"detail": …}, as the real OPCOs answer (opco-wire.md §8)."""
+    code, words = _HTTP_ERRORS.get(error.status_code, ("ERREUR_HTTP", str(error.detail)))
+    found = _OPCO_IN_PATH.search(request.url.path)
+    opco = Opco(found[1]) if found and found[1] in Opco.__members__ else None
+    body = error_body(opco, [ApiError(code, f"{words} : {request.method} {request.url.path}")])
+    return SandboxJSON(body, status_code=error.status_code, headers=error.headers)
 
 
 async def _invalid_request(request: Request, error: RequestValidationError) -> SandboxJSON:

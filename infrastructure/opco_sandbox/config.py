@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
@@ -77,7 +78,10 @@ class SandboxConfig:
     npec_by_rncp: dict[str, Decimal] = field(default_factory=dict)
     default_npec: Decimal = DEFAULT_NPEC  # for any RNCP absent from npec_by_rncp
     oauth_opcos: frozenset[Opco] = DEFAULT_OAUTH_OPCOS
-    oauth_clients: dict[str, str] = field(default_factory=lambda: {"convergence-sandbox": "sandbox-secret"})
+    # client id → secret; empty: the installation's client, drawn at random and kept in the store (`oauth_client`)
+    oauth_clients: dict[str, str] = field(default_factory=dict)
+    # the Bearer /_sandbox/* requires; by default one drawn for this run only (see admin_auth)
+    admin_token: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     token_ttl_seconds: int = 3600
     key_validity_days: int = 365
     page_size: int = 50

@@ -1,6 +1,6 @@
 """/_sandbox/factures and /_sandbox/invoice-settings: observe and forget the invoices, switch partial payment.
 
-No authentication, like the rest of /_sandbox: never expose a sandbox beyond loopback.
+The operator's only, like the rest of /_sandbox (`admin_auth`).
 """
 
 from __future__ import annotations
@@ -11,13 +11,14 @@ from fastapi import APIRouter, Body, Depends, Query
 from starlette.responses import Response
 
 from domain.opcos import Opco
+from infrastructure.opco_sandbox.admin_auth import operator
 from infrastructure.opco_sandbox.context import Sandbox, current_sandbox
 from infrastructure.opco_sandbox.errors import ApiError, SandboxRefusal
 from infrastructure.opco_sandbox.invoice_lifecycle import invoice_progress
 from infrastructure.opco_sandbox.invoice_wire import invoice_wire
 from infrastructure.opco_sandbox.wire import SandboxJSON
 
-router = APIRouter(prefix="/_sandbox")
+router = APIRouter(prefix="/_sandbox", dependencies=[Depends(operator)])
 SandboxDep = Annotated[Sandbox, Depends(current_sandbox)]
 
 

@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from domain.opcos import Opco
+from infrastructure.opco_sandbox.days import wire_day
 from infrastructure.opco_sandbox.errors import ApiError, SandboxRefusal
 from infrastructure.opco_sandbox.invoice_records import Invoice, InvoicedDossier, InvoiceLine, Nature
 from infrastructure.opco_sandbox.schedule import money
@@ -55,9 +56,9 @@ class _Reader:
 
     def day(self, value: Any, champ: str) -> date:
         try:
-            return date.fromisoformat(value)
-        except (TypeError, ValueError):
-            self.fail("FORMAT_INVALIDE", f"Le champ {champ} doit être une date AAAA-MM-JJ", champ)
+            return wire_day(value)
+        except ValueError:
+            self.fail("FORMAT_INVALIDE", f"Le champ {champ} doit être une date (AAAA-MM-JJ, avec ou sans heure)", champ)
         return date.min
 
     def count(self, value: Any, champ: str, *, default: int | None = None) -> int:

@@ -1,5 +1,8 @@
 """Invoices at the OPCO, under /opcos/{CODE}: POST /v1/factures, GET /v1/factures, GET /v2/factures/etats.
 
+`/v1/Factures` (capital F, as the SOR hosts AKTO, ATLAS and Mobilités are called) is the same resource: real clients
+use both spellings (opco-wire.md §4.1, §8).
+
 Only where the OPCO offers them (domain.opco_catalogue: `invoices`, `invoice_states`); elsewhere 501 NOT_SUPPORTED.
 Both version prefixes are accepted on every route, as for dossiers.
 """
@@ -47,7 +50,11 @@ def invoice_states_opco(opco: Annotated[Opco, Depends(invoicing_opco)]) -> Opco:
     return opco
 
 
-@router.post("/{code}/{version}/factures", dependencies=[Depends(api_version), Depends(invoicing_opco)])
+INVOICING = [Depends(api_version), Depends(invoicing_opco)]
+
+
+@router.post("/{code}/{version}/factures", dependencies=INVOICING)
+@router.post("/{code}/{version}/Factures", dependencies=INVOICING, include_in_schema=False)  # SOR hosts' spelling
 def submit_invoice(who: CallerDep, sandbox: SandboxDep, payload: Annotated[dict[str, Any], Body()]) -> SandboxJSON:
     if isinstance(payload.get("numeroInterneFacture"), str):
         sandbox.stats.invoice_post_received(who.opco, payload["numeroInterneFacture"])
@@ -108,7 +115,8 @@ def _duplicate(sandbox: Sandbox, who: Caller, numero: str) -> SandboxRefusal:
     return SandboxRefusal(409, [ApiError("FACTURE_EXISTANTE", description, "numeroInterneFacture")], who.opco)
 
 
-@router.get("/{code}/{version}/factures", dependencies=[Depends(api_version), Depends(invoicing_opco)])
+@router.get("/{code}/{version}/factures", dependencies=INVOICING)
+@router.get("/{code}/{version}/Factures", dependencies=INVOICING, include_in_schema=False)
 def read_invoice_state(
     who: CallerDep, sandbox: SandboxDep, numero: Annotated[str | None, Query(alias="numeroInterneFacture")] = None
 ) -> SandboxJSON:

@@ -11,6 +11,7 @@ from typing import Any
 
 from infrastructure.clock import PARIS
 from infrastructure.opco_sandbox.config import SandboxConfig
+from infrastructure.opco_sandbox.days import wire_day
 from infrastructure.opco_sandbox.records import StoredDossier
 from infrastructure.opco_sandbox.schedule import Schedule, compute_schedule
 from infrastructure.opco_sandbox.validation import field_at
@@ -46,7 +47,7 @@ def refusal_reason(cerfa: dict[str, Any], config: SandboxConfig) -> str | None:
     rncp = str(_field(cerfa, "formation", "rncp"))
     if rncp in config.ineligible_rncp:
         return f"certification {rncp} non éligible au financement par l'OPCO"
-    age = age_at(date.fromisoformat(_field(cerfa, "apprenti", "dateNaissance")), _start(cerfa))
+    age = age_at(wire_day(_field(cerfa, "apprenti", "dateNaissance")), _start(cerfa))
     if age > MAX_AGE_WITHOUT_RQTH and _field(cerfa, "apprenti", "handicap") is not True:
         return f"âge de l'apprenti ({age} ans au début du contrat, sans RQTH)"
     return None
@@ -75,16 +76,16 @@ def departement(postcode: str) -> str:
 
 
 def schedule_of(dossier: StoredDossier, config: SandboxConfig) -> Schedule:
-    start, end = _start(dossier.cerfa), date.fromisoformat(_field(dossier.cerfa, "contrat", "dateFinContrat"))
+    start, end = _start(dossier.cerfa), wire_day(_field(dossier.cerfa, "contrat", "dateFinContrat"))
     concluded = _field(dossier.cerfa, "contrat", "dateConclusion")
-    concluded_on = date.fromisoformat(concluded) if concluded else start
+    concluded_on = wire_day(concluded) if concluded else start
     npec = config.npec_for(str(_field(dossier.cerfa, "formation", "rncp")))
     engaged_on = decided_at(dossier, config).astimezone(PARIS).date()
     return compute_schedule(start, end, concluded_on, npec, engaged_on)
 
 
 def _start(cerfa: dict[str, Any]) -> date:
-    return date.fromisoformat(_field(cerfa, "contrat", "dateDebutContrat"))
+    return wire_day(_field(cerfa, "contrat", "dateDebutContrat"))
 
 
 def _field(cerfa: dict[str, Any], *path: str) -> Any:

@@ -8,7 +8,14 @@ from typing import Any
 
 from domain.opcos import Opco
 from infrastructure.opco_sandbox.invoice_records import Invoice, StoredInvoice, numero_externe_facture
-from infrastructure.opco_sandbox.records import AccessToken, ApiKey, StoredDossier, blocks_of, numero_externe
+from infrastructure.opco_sandbox.records import (
+    AccessToken,
+    ApiKey,
+    StoredDossier,
+    blocks_of,
+    new_oauth_client,
+    numero_externe,
+)
 from infrastructure.opco_sandbox.state import Admit, LookupField
 
 
@@ -21,6 +28,10 @@ class MemoryStore:
         self._sequences: dict[Opco, int] = {}
         self._invoices: list[StoredInvoice] = []
         self._invoice_sequences: dict[Opco, int] = {}
+        self._oauth_client = new_oauth_client()
+
+    def oauth_client(self) -> tuple[str, str]:
+        return self._oauth_client
 
     def add_key(self, key: ApiKey) -> None:
         with self._lock:

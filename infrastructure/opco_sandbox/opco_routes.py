@@ -116,10 +116,47 @@ def _unknown_dossier(opco: Opco) -> SandboxRefusal:
 
 @router.get("/{code}/{version}/dossiers/etats", dependencies=[Depends(api_version)])
 def dossier_states(
-    who: CallerDep, sandbox: SandboxDep, page: Annotated[int, Query(alias="numeroPage", ge=1)] = 1
+    who: CallerDep,
+    sandbox: SandboxDep,
+    version: str,
+    page: Annotated[int | None, Query(alias="numeroPage", ge=1)] = None,
 ) -> SandboxJSON:
+    """v2: the envelope `{total, count, page, EtatDossierResult}`, page 1 by default. v1: a bare array of the items
+    (LGX-PHP reads it so): every dossier without numeroPage, the page asked for with it (opco-wire.md §8)."""
     size, now = sandbox.config.page_size, sandbox.now()
-    total = sandbox.store.count(who.opco, who.key.siren)
-    dossiers = sandbox.store.dossiers(who.opco, who.key.siren, offset=(page - 1) * size, limit=size)
+    whole = version == "v1" and page is None
+    offset, limit = (0, None) if whole else (((page or 1) - 1) * size, size)
+    dossiers = sandbox.store.dossiers(who.opco, who.key.siren, offset=offset, limit=limit)
     items = [etat_wire(dossier, progress(dossier, now, sandbox.config)) for dossier in dossiers]
-    return SandboxJSON({"total": total, "count": len(items), "page": page, "EtatDossierResult": items})
+    if version == "v1":
+        return SandboxJSON(items)
+    total = sandbox.store.count(who.opco, who.key.siren)
+    return SandboxJSON({"total": total, "count": len(items), "page": page or 1, "EtatDossierResult": items})
+
+
+@router.get("/{code}/{version}/dossiers/liste", dependencies=[Depends(api_version)])
+def listed_dossiers(
+    who: CallerDep,
+    sandbox: SandboxDep,
+    numeros: Annotated[list[str] | None, Query(alias="numerosInternes")] = None,
+) -> SandboxJSON:
+    """The dossiers of these numeroInterne, as GET /dossiers shows each, in the order asked; those the OPCO does not
+    know are left out. `numerosInternes` repeated, or its values separated by commas (the portal's curl example
+    shows one value; the answer's shape is not public: a bare array is the sandbox's choice)."""
+    wanted = [numero.strip() for value in numeros or [] for numero in value.split(",") if numero.strip()]
+    if not wanted:
+        error = ApiError("PARAMETRE_MANQUANT", "Indiquez numerosInternes", "numerosInternes")
+        raise SandboxRefusal(400, [error], who.opco)
+    now, invoices = sandbox.now(), sandbox.store.invoices(who.opco, who.key.siren)
+    found = (sandbox.store.find_dossier(who.opco, who.key.siren, "numeroInterne", n) for n in dict.fromkeys(wanted))
+    return SandboxJSON(
+        [
+            dossier_wire(
+                dossier,
+                progress(dossier, now, sandbox.config),
+                ledger_of(dossier.numero_interne, invoices, now, sandbox.config),
+            )
+            for dossier in found
+            if dossier is not None
+        ]
+    )

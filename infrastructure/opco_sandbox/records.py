@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -46,3 +47,8 @@ def numero_externe(opco: Opco, submitted_at: datetime, sequence: int) -> str:
 
 def blocks_of(cerfa: dict[str, Any]) -> dict[str, Any]:
     return {name: value for name, value in cerfa.items() if name not in OPCO_FIELDS}
+
+
+def new_oauth_client() -> tuple[str, str]:
+    """The software's OAuth client at a sandbox installation: drawn once, kept in its store (never a constant)."""
+    return f"convergence-{secrets.token_hex(4)}", secrets.token_urlsafe(32)

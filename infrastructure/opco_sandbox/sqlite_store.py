@@ -12,7 +12,14 @@ from typing import Any, TypeVar
 
 from domain.opcos import Opco
 from infrastructure.opco_sandbox.invoice_records import Invoice, StoredInvoice, numero_externe_facture
-from infrastructure.opco_sandbox.records import AccessToken, ApiKey, StoredDossier, blocks_of, numero_externe
+from infrastructure.opco_sandbox.records import (
+    AccessToken,
+    ApiKey,
+    StoredDossier,
+    blocks_of,
+    new_oauth_client,
+    numero_externe,
+)
 from infrastructure.opco_sandbox.state import Admit, LookupField
 
 T = TypeVar("T")
@@ -29,6 +36,7 @@ CREATE TABLE IF NOT EXISTS invoices (id INTEGER PRIMARY KEY AUTOINCREMENT, opco 
     siren TEXT NOT NULL, numero_interne TEXT NOT NULL, numero_externe TEXT NOT NULL, sequence INTEGER NOT NULL,
     submitted_at TEXT NOT NULL, partial INTEGER NOT NULL, invoice TEXT NOT NULL,
     UNIQUE (opco, siren, numero_interne));
+CREATE TABLE IF NOT EXISTS oauth_clients (client_id TEXT PRIMARY KEY, secret TEXT NOT NULL);
 """
 DOSSIER_COLUMNS = "opco, siren, numero_interne, numero_externe, sequence, submitted_at, cerfa"
 INVOICE_COLUMNS = "opco, siren, numero_interne, numero_externe, sequence, submitted_at, partial, invoice"
@@ -44,6 +52,16 @@ class SqliteStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
+
+    def oauth_client(self) -> tuple[str, str]:
+        def first() -> tuple[str, str]:
+            row = self._db.execute("SELECT client_id, secret FROM oauth_clients ORDER BY rowid LIMIT 1").fetchone()
+            if row is None:
+                row = new_oauth_client()
+                self._db.execute("INSERT INTO oauth_clients VALUES (?, ?)", row)
+            return str(row[0]), str(row[1])
+
+        return self._in_transaction(first)  # BEGIN IMMEDIATE: two processes starting together draw one client
 
     def add_key(self, key: ApiKey) -> None:
         row = (key.api_key, key.opco.value, key.siren, key.expires_on.isoformat())

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
+from infrastructure.opco_sandbox.days import is_wire_day
 from infrastructure.opco_sandbox.errors import ApiError
 
 REQUIRED = (
@@ -40,8 +40,4 @@ def cerfa_errors(cerfa: dict[str, Any]) -> list[ApiError]:
 
 
 def _is_date(value: Any) -> bool:
-    try:
-        date.fromisoformat(value)
-    except (TypeError, ValueError):
-        return False
-    return True
+    return is_wire_day(value)  # a day, or a datetime with or without an offset

@@ -8,6 +8,7 @@ from typing import Any
 
 from starlette.responses import JSONResponse
 
+from infrastructure.opco_sandbox.annex import frais_annexes_wire
 from infrastructure.opco_sandbox.invoice_ledger import Ledger
 from infrastructure.opco_sandbox.invoice_records import Nature
 from infrastructure.opco_sandbox.invoice_rules import PREMIER_EQUIPEMENT_CAP
@@ -48,7 +49,7 @@ def dossier_wire(dossier: StoredDossier, state: Progress, ledger: Ledger | None 
             "fraisMobiliteRegles": ledger.frais_regles[Nature.MOBILITE_INTERNATIONALE],
             "periodesFraisAnnexes": [],
         },
-        "engagementsFraisAnnexe": [],
+        "engagementsFraisAnnexe": frais_annexes_wire(dossier.cerfa) if schedule else [],
     }
 
 

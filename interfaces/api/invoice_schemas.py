@@ -174,11 +174,25 @@ class MissingOut(BaseModel):
     message: str
 
 
+class FraisAnnexeOut(BaseModel):
+    kind: Literal["hebergement", "restauration", "premierEquipement", "mobiliteInternationale"] | None = Field(
+        description="the invoice kind it funds; null for a nature no invoice line takes"
+    )
+    natureFrais: str = Field(description="the OPCO's word, verbatim")
+    quantite: Decimal | None
+    prixUnitaire: Decimal | None
+    montantTotal: Decimal | None = Field(description="what the OPCO engaged: the ceiling of the kind's lines")
+    invoiced: Decimal = Field(description="invoiced on this contract for this kind, by invoices not refused")
+
+
 class FundingOut(BaseModel):
     contractId: UUID
     npec: Decimal | None = Field(description="the NPEC the schedule uses: the CFA's forecast")
     npecSource: Literal["forecast"] | None
     opcoCommitment: Decimal | None
+    fraisAnnexes: list[FraisAnnexeOut] = Field(
+        description="the annex costs the OPCO engaged with its commitment (engagementsFraisAnnexe)"
+    )
     schedule: ScheduleOut | None = Field(description="null while scheduleMissing lists what it needs")
     scheduleMissing: list[MissingOut]
     echeances: list[EcheanceComparisonOut]

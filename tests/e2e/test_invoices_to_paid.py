@@ -17,7 +17,7 @@ import pytest
 from tests.e2e.service import Service
 from tests.e2e.test_to_the_opco import FAST_SANDBOX, wait_for
 from tests.invoicing import years_earlier
-from tests.support import MANDATE
+from tests.support import MANDATE, OPERATOR_TOKEN
 
 FAST_INVOICES = {
     **FAST_SANDBOX,
@@ -64,7 +64,11 @@ def test_every_echeance_invoiced_until_paid(service_paying: Service, complete_ce
     http = client(service_paying, cerfa["organismeFormation"]["siret"])
     contract = accepted(http, cerfa)
     faults = {"errorRate": 0.15, "rateLimitRate": 0.05, "retryAfterSeconds": 0, "resetRate": 0.1, "seed": 5}
-    httpx.put(f"{service_paying.url}/sandbox/_sandbox/faults", json=faults).raise_for_status()  # half after store
+    httpx.put(
+        f"{service_paying.url}/sandbox/_sandbox/faults",
+        json=faults,
+        headers={"Authorization": f"Bearer {OPERATOR_TOKEN}"},
+    ).raise_for_status()  # half after store
     ids = []
     for echeance in contract["echeances"]:
         numero = f"E2E-FAC-{echeance['numero']}"
@@ -87,7 +91,9 @@ def test_every_echeance_invoiced_until_paid(service_paying: Service, complete_ce
         ids.append(created.json()["id"])
 
     paid = wait_all(http, ids, "paid")
-    stats = httpx.get(f"{service_paying.url}/sandbox/_sandbox/stats").json()
+    stats = httpx.get(
+        f"{service_paying.url}/sandbox/_sandbox/stats", headers={"Authorization": f"Bearer {OPERATOR_TOKEN}"}
+    ).json()
     assert sorted(stats["invoicesStored"].values()) == [1] * len(ids)  # each stored once, whatever the faults
     assert sum(stats["faultsInjected"].values()) > 0
     assert [i["state"] for i in paid] == ["paid"] * len(ids), [i["transmission"] for i in paid]

@@ -71,3 +71,39 @@ def test_from_draft_to_accepted_through_the_sandbox(
     events = [e["type"] for e in http.get(f"/contracts/{dossier['id']}/events").json()]
     assert (events.count("TransmissionStarted"), events.count("Sent"), events.count("FundingCommitted")) == (1, 1, 1)
     assert events.index("Sent") < events.index("FundingCommitted")
+
+
+def test_the_embedded_default_without_an_operator_token_keeps_its_sandbox_to_itself(
+    sqlite_url: str, tmp_path: Path, complete_cerfa: dict[str, Any]
+) -> None:
+    """As the README runs it: no CONVERGENCE_ADMIN_TOKEN. The service gives the CFAs their sandbox keys and OAuth
+    client with its installation's sandbox token; nobody without that token reads the sandbox's dossiers."""
+    running = Service(sqlite_url, tmp_path, env={**FAST_SANDBOX, "CONVERGENCE_ADMIN_TOKEN": ""})
+    running.start()
+    try:
+        stored = f"{running.url}/sandbox/_sandbox/dossiers"
+        assert httpx.get(stored).status_code == 401
+        assert httpx.get(stored, headers={"Authorization": "Bearer guessed"}).status_code == 403
+
+        cfa = complete_cerfa["organismeFormation"]["siret"]
+        issued = json.loads(running.cli("tokens", "create", "--cfa-siret", cfa, "--role", "admin"))
+        http = httpx.Client(base_url=running.url, headers={"Authorization": f"Bearer {issued['token']}"}, timeout=30)
+        ids = []
+        for numero, opco in (("E2E-OWN-1", None), ("E2E-OWN-2", "AKTO")):  # AKTO wants a Bearer: the OAuth client
+            dossier = http.post("/contracts", json={"numeroInterne": numero, "cerfa": complete_cerfa, "opco": opco})
+            ids.append(dossier.json()["id"])
+            http.post(f"/contracts/{ids[-1]}/mandate", json=MANDATE)
+            assert http.post(f"/contracts/{ids[-1]}/submission").status_code == 202
+        for ident in ids:
+            accepted = wait_for(http, f"/contracts/{ident}", {"accepted", "refused"})
+            assert accepted["state"] == "accepted", accepted["transmission"]
+
+        credentials = json.loads(running.cli("sandbox-credentials"))
+        operator = {"Authorization": f"Bearer {credentials['adminToken']}"}
+        assert sorted(d["numeroInterne"] for d in httpx.get(stored, headers=operator).json()) == [
+            "E2E-OWN-1",
+            "E2E-OWN-2",
+        ]
+        assert credentials["oauthClient"]["clientSecret"] not in {"", "sandbox-secret"}
+    finally:
+        running.stop()

@@ -17,7 +17,8 @@ from infrastructure.opco_sandbox import SandboxConfig, create_sandbox_app
 
 START_TIMEOUT = 10.0
 SANDBOX_IDENTITY = {"EDITEUR": "Convergence", "LOGICIEL": "convergence", "VERSION": "0.1.0"}
-SANDBOX_OAUTH_CLIENT = ("convergence-sandbox", "sandbox-secret")  # the sandbox's default oauth_clients
+ADMIN_TOKEN = "the-tests-sandbox-operator-token"  # the sandboxes `running_sandbox` serves require it on /_sandbox/*
+SANDBOX_OPERATOR = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 
 @contextmanager
@@ -41,7 +42,10 @@ def running_app(app: ASGIApp) -> Iterator[str]:
 
 @contextmanager
 def running_sandbox(config: SandboxConfig | None = None) -> Iterator[str]:
-    """The sandbox's root URL; an OPCO's base URL is f"{url}/opcos/{CODE}"."""
+    """The sandbox's root URL; an OPCO's base URL is f"{url}/opcos/{CODE}". Its /_sandbox/* take `SANDBOX_OPERATOR` (the
+    config's admin token is set to the tests' one)."""
+    config = config or SandboxConfig()
+    config.admin_token = ADMIN_TOKEN
     with running_app(create_sandbox_app(config)) as url:
         yield url
 
@@ -69,17 +73,23 @@ class ManualClock:
 
 def sandbox_key(client: httpx.Client, opco: str, siret: str) -> str:
     """A new CFA key at `opco` from the sandbox (client: on the sandbox's root URL)."""
-    response = client.post("/_sandbox/keys", json={"opco": opco, "siret": siret})
+    response = client.post("/_sandbox/keys", json={"opco": opco, "siret": siret}, headers=SANDBOX_OPERATOR)
     assert response.status_code == 201, response.text
     key: str = response.json()["apiKey"]
     return key
+
+
+def oauth_client(client: httpx.Client) -> tuple[str, str]:
+    """The software's OAuth client at the sandbox, drawn for its installation (client: on the sandbox's root URL)."""
+    [first] = client.get("/_sandbox/oauth-clients", headers=SANDBOX_OPERATOR).json()
+    return first["clientId"], first["clientSecret"]
 
 
 def sandbox_headers(client: httpx.Client, opco: str, siret: str) -> dict[str, str]:
     """Everything a call to `opco` needs: identity headers, a new key and, where the OPCO wants one, a Bearer."""
     headers = {**SANDBOX_IDENTITY, "X-API-KEY": sandbox_key(client, opco, siret)}
     if opco in {"AKTO", "AFDAS", "OPCOEP"}:
-        client_id, secret = SANDBOX_OAUTH_CLIENT
+        client_id, secret = oauth_client(client)
         form = {"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret}
         answer = client.post(f"/opcos/{opco}/oauth/token", data=form)
         assert answer.status_code == 200, answer.text

@@ -23,7 +23,7 @@ from domain.money import CENT
 from domain.opcos import Opco
 from infrastructure.opco_sandbox import SandboxConfig
 from interfaces.bootstrap import Container
-from tests.integration.sandbox_server import ManualClock, running_sandbox
+from tests.integration.sandbox_server import SANDBOX_OPERATOR, ManualClock, running_sandbox
 from tests.integration.transmission_support import reload, round_trip, submitted, wired
 from tests.invoicing import CFA, years_earlier
 
@@ -70,7 +70,7 @@ def states(container: Container, invoices: list[Invoice]) -> list[InvoiceState]:
 
 
 def stats(sandbox: str) -> dict[str, Any]:
-    answer: dict[str, Any] = httpx.get(f"{sandbox}/_sandbox/stats").json()
+    answer: dict[str, Any] = httpx.get(f"{sandbox}/_sandbox/stats", headers=SANDBOX_OPERATOR).json()
     return answer
 
 
@@ -80,6 +80,12 @@ def test_every_echeance_invoiced_until_paid(database_url: str, sandbox: str, com
         contract = accepted(container, complete_cerfa, "INV-1")
         assert len(contract.echeances) >= 4  # two contract years of instalments
         assert Decimal(contract.premier_equipement_ceiling or "0") == Decimal("500")  # its detailsFacturation
+        engaged = {(f["kind"], Decimal(f["quantite"]), Decimal(f["montantTotal"])) for f in contract.frais_annexes}
+        assert engaged == {  # its engagementsFraisAnnexe: 1,350 h of training are 193 days
+            ("premierEquipement", Decimal(1), Decimal("500")),
+            ("restauration", Decimal(193), Decimal("579")),
+            ("hebergement", Decimal(193), Decimal("1158")),
+        }
         invoices = invoice_each(container, contract, "FAC-1")
         assert round_trip(container) == len(invoices)
         assert set(states(container, invoices)) == {InvoiceState.SENT}
@@ -158,13 +164,13 @@ def test_invoices_reach_the_opco_once_through_faults(
     try:
         contract = accepted(container, complete_cerfa, "INV-4")
         invoices = invoice_each(container, contract, "FAC-4")
-        httpx.put(f"{sandbox}/_sandbox/faults", json=faults).raise_for_status()
+        httpx.put(f"{sandbox}/_sandbox/faults", json=faults, headers=SANDBOX_OPERATOR).raise_for_status()
         for _ in range(60):
             round_trip(container)
             if InvoiceState.SUBMITTED not in states(container, invoices):
                 break
         faulty = stats(sandbox)
-        httpx.put(f"{sandbox}/_sandbox/faults", json=no_faults).raise_for_status()
+        httpx.put(f"{sandbox}/_sandbox/faults", json=no_faults, headers=SANDBOX_OPERATOR).raise_for_status()
         for _ in range(3):
             container.worker.sync_once()
         assert set(states(container, invoices)) == {InvoiceState.PAID}

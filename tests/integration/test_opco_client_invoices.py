@@ -28,7 +28,7 @@ from domain.opco_catalogue import CATALOGUE
 from domain.opcos import Opco
 from infrastructure.opco_client import ClientIdentity, HttpOpcoGateway
 from infrastructure.opco_sandbox import SandboxConfig
-from tests.integration.sandbox_server import SANDBOX_OAUTH_CLIENT, ManualClock, running_sandbox, sandbox_key
+from tests.integration.sandbox_server import SANDBOX_OPERATOR, ManualClock, oauth_client, running_sandbox, sandbox_key
 
 CFA_SIRET = "79852413800012"
 START = datetime(2026, 9, 1, 8, 0, tzinfo=UTC)
@@ -84,14 +84,14 @@ class Sandbox:
         endpoint = OpcoEndpoint(opco=opco, base_url=base, protocol=CATALOGUE[opco].protocol, api_key=key)
         if not CATALOGUE[opco].oauth:
             return endpoint
-        client_id, secret = SANDBOX_OAUTH_CLIENT
+        client_id, secret = oauth_client(self.admin)
         return replace(endpoint, client_id=client_id, client_secret=secret, token_url=f"{base}/oauth/token")
 
     def faults(self, **faults: Any) -> None:
-        assert self.admin.put("/_sandbox/faults", json=faults).status_code == 200
+        assert self.admin.put("/_sandbox/faults", json=faults, headers=SANDBOX_OPERATOR).status_code == 200
 
     def stats(self) -> dict[str, Any]:
-        answer: dict[str, Any] = self.admin.get("/_sandbox/stats").json()
+        answer: dict[str, Any] = self.admin.get("/_sandbox/stats", headers=SANDBOX_OPERATOR).json()
         return answer
 
 
@@ -267,7 +267,7 @@ def test_no_invoice_states_at_an_opco_without_them(sandbox: Sandbox, gateway: Ht
 
 
 def test_a_revoked_key_is_rejected(sandbox: Sandbox, gateway: HttpOpcoGateway, atlas: OpcoEndpoint) -> None:
-    assert sandbox.admin.delete(f"/_sandbox/keys/{atlas.api_key}").status_code == 204
+    assert sandbox.admin.delete(f"/_sandbox/keys/{atlas.api_key}", headers=SANDBOX_OPERATOR).status_code == 204
 
     with pytest.raises(KeyRejected, match="refused \\(403\\)") as rejected:
         gateway.send_invoice(atlas, invoice("FAC-1"))

@@ -17,7 +17,7 @@ from fastapi import FastAPI
 
 from infrastructure.opco_sandbox import Faults, SandboxConfig, create_sandbox_app
 from infrastructure.opco_sandbox.schedule import compute_schedule
-from tests.integration.sandbox_server import running_app, running_sandbox
+from tests.integration.sandbox_server import ADMIN_TOKEN, SANDBOX_OPERATOR, oauth_client, running_app, running_sandbox
 from tests.support import with_changes
 
 CFA_SIRET = "79852413800012"  # organismeFormation.siret of docs/examples/cerfa-complete.json
@@ -52,7 +52,7 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 def config(clock: ManualClock) -> SandboxConfig:
-    return SandboxConfig(clock=clock, instruction_delay=0, decision_delay=0)
+    return SandboxConfig(clock=clock, instruction_delay=0, decision_delay=0, admin_token=ADMIN_TOKEN)
 
 
 @pytest.fixture
@@ -63,14 +63,15 @@ def sandbox(config: SandboxConfig) -> Iterator[httpx.Client]:
 
 
 def issue_key(client: httpx.Client, opco: str, siret: str = CFA_SIRET) -> str:
-    response = client.post("/_sandbox/keys", json={"opco": opco, "siret": siret})
+    response = client.post("/_sandbox/keys", json={"opco": opco, "siret": siret}, headers=SANDBOX_OPERATOR)
     assert response.status_code == 201, response.text
     key: str = response.json()["apiKey"]
     return key
 
 
 def token(client: httpx.Client, opco: str) -> str:
-    form = {"grant_type": "client_credentials", "client_id": "convergence-sandbox", "client_secret": "sandbox-secret"}
+    client_id, secret = oauth_client(client)
+    form = {"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret}
     response = client.post(f"/opcos/{opco}/oauth/token", data=form)
     assert response.status_code == 200, response.text
     access: str = response.json()["access_token"]
@@ -97,7 +98,7 @@ def read(client: httpx.Client, opco: str, headers: dict[str, str], **query: str)
 
 
 def set_faults(client: httpx.Client, **faults: Any) -> None:
-    response = client.put("/_sandbox/faults", json=faults)
+    response = client.put("/_sandbox/faults", json=faults, headers=SANDBOX_OPERATOR)
     assert response.status_code == 200, response.text
 
 
@@ -119,7 +120,7 @@ def test_calls_without_a_valid_key_of_this_opco_are_refused(sandbox: httpx.Clien
         assert (other_opco.status_code, other_opco.json()) == (403, INVALID_KEY)
     assert sandbox.get(status, headers=IDENTITY).status_code == 403
 
-    assert sandbox.delete(f"/_sandbox/keys/{atlas_key}").status_code == 204
+    assert sandbox.delete(f"/_sandbox/keys/{atlas_key}", headers=SANDBOX_OPERATOR).status_code == 204
     assert sandbox.get(status, headers={**IDENTITY, "X-API-KEY": atlas_key}).status_code == 403
 
 
@@ -145,7 +146,7 @@ def test_an_expired_key_is_refused_and_key_info_tells_it(sandbox: httpx.Client, 
         "siret": CFA_SIRET,
         "dateFinValidite": (clock.now.date() - timedelta(days=1)).isoformat(),
     }
-    old_key = sandbox.post("/_sandbox/keys", json=expired).json()["apiKey"]
+    old_key = sandbox.post("/_sandbox/keys", json=expired, headers=SANDBOX_OPERATOR).json()["apiKey"]
     new_key = issue_key(sandbox, "ATLAS")
     headers = {**IDENTITY, "X-API-KEY": new_key}
 
@@ -166,7 +167,7 @@ def test_oauth_opcos_want_a_live_bearer_on_top_of_the_key(sandbox: httpx.Client,
     missing = sandbox.get(status, headers=headers)
     assert missing.status_code == 401
     assert missing.headers["WWW-Authenticate"].startswith("Bearer")
-    bad_client = {"grant_type": "client_credentials", "client_id": "convergence-sandbox", "client_secret": "nope"}
+    bad_client = {"grant_type": "client_credentials", "client_id": oauth_client(sandbox)[0], "client_secret": "nope"}
     refused = sandbox.post("/opcos/AKTO/oauth/token", data=bad_client)
     assert (refused.status_code, refused.json()) == (401, {"error": "invalid_client"})
 
@@ -182,7 +183,7 @@ def test_oauth_opcos_want_a_live_bearer_on_top_of_the_key(sandbox: httpx.Client,
 
 def test_the_token_answer_follows_rfc_6749(sandbox: httpx.Client) -> None:
     form = {"grant_type": "client_credentials", "scope": "api.read api.write"}
-    answer = sandbox.post("/opcos/OPCOEP/oauth/token", data=form, auth=("convergence-sandbox", "sandbox-secret"))
+    answer = sandbox.post("/opcos/OPCOEP/oauth/token", data=form, auth=oauth_client(sandbox))
 
     assert answer.status_code == 200
     assert answer.json()["token_type"] == "Bearer"
@@ -237,7 +238,7 @@ def test_a_cfa_neither_sends_nor_sees_another_cfas_dossiers(
     assert post(sandbox, "ATLAS", theirs, submission(complete_cerfa, "X-1")).status_code == 403
     assert post(sandbox, "ATLAS", mine, submission(complete_cerfa, "X-1")).status_code == 201
     assert read(sandbox, "ATLAS", theirs, numeroInterne="X-1").status_code == 404
-    assert sandbox.get("/opcos/ATLAS/v1/dossiers/etats", headers=theirs).json()["total"] == 0
+    assert sandbox.get("/opcos/ATLAS/v2/dossiers/etats", headers=theirs).json()["total"] == 0
 
 
 def test_a_second_post_of_the_same_numero_interne_is_refused(
@@ -253,11 +254,11 @@ def test_a_second_post_of_the_same_numero_interne_is_refused(
         "errors": [{"code": "DOSSIER_EXISTANT", "description": "Un dossier avec ce numéro interne existe déjà"}]
     }
     assert post(sandbox, "CONSTRUCTYS", constructys, submission(complete_cerfa, "D-1")).status_code == 201
-    stats = sandbox.get("/_sandbox/stats").json()
+    stats = sandbox.get("/_sandbox/stats", headers=SANDBOX_OPERATOR).json()
     assert stats["postsReceived"] == {"ATLAS/D-1": 2, "CONSTRUCTYS/D-1": 1}
     assert stats["stored"] == {"ATLAS/D-1": 1, "CONSTRUCTYS/D-1": 1}
     assert stats["duplicatesRefused"] == 1
-    listed = sandbox.get("/_sandbox/dossiers", params={"opco": "ATLAS"}).json()
+    listed = sandbox.get("/_sandbox/dossiers", params={"opco": "ATLAS"}, headers=SANDBOX_OPERATOR).json()
     assert [(d["numeroInterne"], d["siren"], d["opco"]) for d in listed] == [("D-1", "798524138", "ATLAS")]
 
 
@@ -468,7 +469,7 @@ def test_each_fault_is_seen_by_httpx_as_in_production(sandbox: httpx.Client, com
         sandbox.get(status, headers=headers)
     set_faults(sandbox, resetRate=0.0)
     assert sandbox.get(status, headers=headers).status_code == 200
-    assert sandbox.get("/_sandbox/stats").json()["faultsInjected"] == {
+    assert sandbox.get("/_sandbox/stats", headers=SANDBOX_OPERATOR).json()["faultsInjected"] == {
         "error": 20,
         "rateLimit": 1,
         "timeout": 1,
@@ -495,7 +496,7 @@ def test_a_fault_after_the_store_leaves_the_dossier_stored(
     set_faults(sandbox, **{fault: 0.0})
 
     assert read(sandbox, "ATLAS", headers, numeroInterne="A-1").status_code == 200
-    stats = sandbox.get("/_sandbox/stats").json()
+    stats = sandbox.get("/_sandbox/stats", headers=SANDBOX_OPERATOR).json()
     assert stats["faultsAfterStore"] == {fault.removesuffix("Rate"): 1}
     assert stats["stored"] == {"ATLAS/A-1": 1}
 
@@ -507,7 +508,7 @@ def test_a_fault_before_the_store_leaves_nothing_stored(sandbox: httpx.Client, c
     assert post(sandbox, "ATLAS", headers, submission(complete_cerfa, "B-1")).status_code >= 500
     set_faults(sandbox, errorRate=0.0)
     assert read(sandbox, "ATLAS", headers, numeroInterne="B-1").status_code == 404
-    assert sandbox.get("/_sandbox/stats").json()["postsReceived"] == {}
+    assert sandbox.get("/_sandbox/stats", headers=SANDBOX_OPERATOR).json()["postsReceived"] == {}
 
 
 def test_a_seed_makes_the_faults_reproducible(sandbox: httpx.Client) -> None:
@@ -524,10 +525,13 @@ def test_a_seed_makes_the_faults_reproducible(sandbox: httpx.Client) -> None:
 
 
 def test_invalid_faults_are_refused(sandbox: httpx.Client) -> None:
-    assert sandbox.put("/_sandbox/faults", json={"errorRate": 1.5}).status_code == 400
-    assert sandbox.put("/_sandbox/faults", json={"errorRate": 0.6, "resetRate": 0.6}).status_code == 400
-    assert sandbox.put("/_sandbox/faults", json={"nope": 1}).status_code == 400
-    assert sandbox.get("/_sandbox/faults").json() == Faults().to_wire()
+    assert sandbox.put("/_sandbox/faults", json={"errorRate": 1.5}, headers=SANDBOX_OPERATOR).status_code == 400
+    assert (
+        sandbox.put("/_sandbox/faults", json={"errorRate": 0.6, "resetRate": 0.6}, headers=SANDBOX_OPERATOR).status_code
+        == 400
+    )
+    assert sandbox.put("/_sandbox/faults", json={"nope": 1}, headers=SANDBOX_OPERATOR).status_code == 400
+    assert sandbox.get("/_sandbox/faults", headers=SANDBOX_OPERATOR).json() == Faults().to_wire()
 
 
 def test_latency_is_served_concurrently(sandbox: httpx.Client) -> None:
@@ -568,11 +572,11 @@ def test_reset_forgets_everything(sandbox: httpx.Client, complete_cerfa: dict[st
     post(sandbox, "ATLAS", headers, submission(complete_cerfa, "Z-1"))
     set_faults(sandbox, latencyMs=10)
 
-    assert sandbox.post("/_sandbox/reset").status_code == 204
+    assert sandbox.post("/_sandbox/reset", headers=SANDBOX_OPERATOR).status_code == 204
 
-    assert sandbox.get("/_sandbox/dossiers").json() == []
-    assert sandbox.get("/_sandbox/stats").json()["stored"] == {}
-    assert sandbox.get("/_sandbox/faults").json()["latencyMs"] == 0
+    assert sandbox.get("/_sandbox/dossiers", headers=SANDBOX_OPERATOR).json() == []
+    assert sandbox.get("/_sandbox/stats", headers=SANDBOX_OPERATOR).json()["stored"] == {}
+    assert sandbox.get("/_sandbox/faults", headers=SANDBOX_OPERATOR).json()["latencyMs"] == 0
     assert sandbox.get("/opcos/ATLAS/v1/status", headers=headers).status_code == 403
 
 
@@ -586,7 +590,7 @@ def test_the_sandbox_works_mounted_under_a_sub_path(config: SandboxConfig, compl
         set_faults(client, errorRate=0.0)
 
         assert read(client, "AFDAS", headers, numeroInterne="M-1").json()["cerfa"]["etat"] == "ENGAGE"
-        assert client.get("/_sandbox/stats").json()["faultsAfterStore"] == {"error": 1}
+        assert client.get("/_sandbox/stats", headers=SANDBOX_OPERATOR).json()["faultsAfterStore"] == {"error": 1}
 
 
 @pytest.mark.parametrize("storage", ["memory", "sqlite"])
@@ -604,7 +608,7 @@ def test_concurrent_posts_of_one_dossier_store_it_once(
                     range(16),
                 )
             )
-        stats = client.get("/_sandbox/stats").json()
+        stats = client.get("/_sandbox/stats", headers=SANDBOX_OPERATOR).json()
 
     assert sorted(codes) == [201] + [400] * 15
     assert (stats["postsReceived"], stats["stored"], stats["duplicatesRefused"]) == (

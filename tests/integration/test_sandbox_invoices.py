@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from infrastructure.opco_sandbox import SandboxConfig
-from tests.integration.sandbox_server import ManualClock, running_sandbox, sandbox_headers
+from tests.integration.sandbox_server import SANDBOX_OPERATOR, ManualClock, running_sandbox, sandbox_headers
 
 CFA_SIRET = "79852413800012"
 OTHER_CFA_SIRET = "13002526500013"
@@ -154,12 +154,12 @@ def atlas(sandbox: httpx.Client, complete_cerfa: dict[str, Any]) -> Desk:
 
 
 def stats(client: httpx.Client) -> dict[str, Any]:
-    answer: dict[str, Any] = client.get("/_sandbox/stats").json()
+    answer: dict[str, Any] = client.get("/_sandbox/stats", headers=SANDBOX_OPERATOR).json()
     return answer
 
 
 def set_faults(client: httpx.Client, **faults: Any) -> None:
-    response = client.put("/_sandbox/faults", json=faults)
+    response = client.put("/_sandbox/faults", json=faults, headers=SANDBOX_OPERATOR)
     assert response.status_code == 200, response.text
 
 
@@ -605,16 +605,24 @@ def test_partial_payment_pays_half_then_the_whole(
 
 
 def test_partial_payment_can_be_switched_on_for_the_invoices_to_come(atlas: Desk, clock: ManualClock) -> None:
-    assert atlas.client.get("/_sandbox/invoice-settings").json()["partialPayment"] is False
+    assert atlas.client.get("/_sandbox/invoice-settings", headers=SANDBOX_OPERATOR).json()["partialPayment"] is False
     atlas.accepted(pedagogie("FAC-1", "100.00"))
-    switched = atlas.client.put("/_sandbox/invoice-settings", json={"partialPayment": True})
+    switched = atlas.client.put("/_sandbox/invoice-settings", json={"partialPayment": True}, headers=SANDBOX_OPERATOR)
     atlas.accepted(pedagogie("FAC-2", "100.00"))
     clock.advance(INSTRUCTION + VALIDATION + PAYMENT)
 
     assert switched.json()["partialPayment"] is True
     assert [atlas.state(numero)["etatFacture"] for numero in ("FAC-1", "FAC-2")] == ["REGLE", "REGLE_PARTIEL"]
-    assert atlas.client.put("/_sandbox/invoice-settings", json={"paymentDelay": 0}).status_code == 400
-    assert atlas.client.put("/_sandbox/invoice-settings", json={"partialPayment": "yes"}).status_code == 400
+    assert (
+        atlas.client.put("/_sandbox/invoice-settings", json={"paymentDelay": 0}, headers=SANDBOX_OPERATOR).status_code
+        == 400
+    )
+    assert (
+        atlas.client.put(
+            "/_sandbox/invoice-settings", json={"partialPayment": "yes"}, headers=SANDBOX_OPERATOR
+        ).status_code
+        == 400
+    )
 
 
 def test_the_refusal_rule_refuses_the_invoice_and_releases_its_amounts(atlas: Desk, clock: ManualClock) -> None:
@@ -793,9 +801,9 @@ def test_concurrent_invoices_cannot_both_take_what_is_left_of_an_echeance(
 def test_the_invoices_can_be_observed_and_forgotten(atlas: Desk) -> None:
     atlas.accepted(pedagogie("FAC-1", "3200.00"))
 
-    listed = atlas.client.get("/_sandbox/factures", params={"opco": "ATLAS"}).json()
-    elsewhere = atlas.client.get("/_sandbox/factures", params={"opco": "AKTO"}).json()
-    forgotten = atlas.client.delete("/_sandbox/factures")
+    listed = atlas.client.get("/_sandbox/factures", params={"opco": "ATLAS"}, headers=SANDBOX_OPERATOR).json()
+    elsewhere = atlas.client.get("/_sandbox/factures", params={"opco": "AKTO"}, headers=SANDBOX_OPERATOR).json()
+    forgotten = atlas.client.delete("/_sandbox/factures", headers=SANDBOX_OPERATOR)
 
     assert [
         (i["opco"], i["siren"], i["numeroInterneFacture"], i["etatFacture"], i["partialPayment"]) for i in listed
@@ -812,7 +820,7 @@ def test_the_invoices_can_be_observed_and_forgotten(atlas: Desk) -> None:
 def test_reset_forgets_the_invoices_too(atlas: Desk) -> None:
     atlas.accepted(pedagogie("FAC-1", "100.00"))
 
-    assert atlas.client.post("/_sandbox/reset").status_code == 204
+    assert atlas.client.post("/_sandbox/reset", headers=SANDBOX_OPERATOR).status_code == 204
 
-    assert atlas.client.get("/_sandbox/factures").json() == []
+    assert atlas.client.get("/_sandbox/factures", headers=SANDBOX_OPERATOR).json() == []
     assert (stats(atlas.client)["invoicesStored"], stats(atlas.client)["duplicateInvoicesRefused"]) == ({}, 0)

@@ -37,7 +37,7 @@ from domain.opcos import Opco
 from infrastructure.opco_sandbox import SandboxConfig, create_sandbox_app
 from infrastructure.opco_sandbox.config import Faults
 from interfaces.bootstrap import Container, bootstrap
-from tests.integration.sandbox_server import running_app
+from tests.integration.sandbox_server import ADMIN_TOKEN, SANDBOX_OPERATOR, running_app
 from tests.integration.transmission_support import MANDATE_SIGNATORY
 from tests.support import SECRET_KEY, settings
 
@@ -91,7 +91,7 @@ class Sandbox:
     counter: CallCounter
 
     def stats(self) -> dict[str, Any]:
-        answer: dict[str, Any] = httpx.get(f"{self.url}/_sandbox/stats").json()
+        answer: dict[str, Any] = httpx.get(f"{self.url}/_sandbox/stats", headers=SANDBOX_OPERATOR).json()
         return answer
 
 
@@ -144,7 +144,7 @@ class WorkerProcess:
 @pytest.fixture
 def sandbox() -> Iterator[Sandbox]:
     assert FAULT_SHARE >= MIN_FAULT_SHARE
-    config = SandboxConfig(instruction_delay=0.5, decision_delay=0.5, faults=FAULTS)
+    config = SandboxConfig(instruction_delay=0.5, decision_delay=0.5, faults=FAULTS, admin_token=ADMIN_TOKEN)
     counter = CallCounter(create_sandbox_app(config))
     with running_app(counter) as url:
         yield Sandbox(url, counter)
@@ -157,6 +157,7 @@ def worker_env(database_url: str, sandbox_url: str) -> dict[str, str]:
         "CONVERGENCE_SECRET_KEY": SECRET_KEY,
         "CONVERGENCE_SANDBOX": "off",
         "CONVERGENCE_SANDBOX_URL": sandbox_url,  # keys are provisioned at the sandbox automatically
+        "CONVERGENCE_SANDBOX_ADMIN_TOKEN": ADMIN_TOKEN,
         "CONVERGENCE_OPCO_TIMEOUT_SECONDS": "1",
         "CONVERGENCE_BACKOFF_BASE_SECONDS": "0.05",
         "CONVERGENCE_BACKOFF_CAP_SECONDS": "0.5",
@@ -215,7 +216,7 @@ def test_every_dossier_reaches_its_opco_exactly_once_through_faults_and_kills(
 
         faulty = sandbox.stats()  # then the calls: any call counted after the faults were is counted unfaulted
         calls_when_faulty = sandbox.counter.calls
-        httpx.put(f"{sandbox.url}/_sandbox/faults", json=NO_FAULTS).raise_for_status()
+        httpx.put(f"{sandbox.url}/_sandbox/faults", json=NO_FAULTS, headers=SANDBOX_OPERATOR).raise_for_status()
         faults_off = time.monotonic()
 
         deadline = faults_off + SETTLE_TIMEOUT

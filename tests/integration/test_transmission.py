@@ -15,7 +15,7 @@ from domain.contract_state import AT_OPCO_STATES, ContractState
 from domain.opco_account import KeyStatus
 from domain.opcos import Opco
 from infrastructure.opco_sandbox import SandboxConfig
-from tests.integration.sandbox_server import running_sandbox
+from tests.integration.sandbox_server import SANDBOX_OPERATOR, running_sandbox
 from tests.integration.transmission_support import reload, round_trip, submitted, wired
 
 
@@ -26,7 +26,7 @@ def sandbox() -> Iterator[str]:
 
 
 def stats(sandbox: str) -> dict[str, Any]:
-    answer: dict[str, Any] = httpx.get(f"{sandbox}/_sandbox/stats").json()
+    answer: dict[str, Any] = httpx.get(f"{sandbox}/_sandbox/stats", headers=SANDBOX_OPERATOR).json()
     return answer
 
 
@@ -70,7 +70,9 @@ def test_a_dossier_waits_for_a_key_and_goes_once_it_is_set(
         assert not container.accounts.usable(cfa, Opco.ATLAS)
         assert reload(container, contract).transmission["attempts"] == 0  # waiting is not failing
 
-        key = httpx.post(f"{sandbox}/_sandbox/keys", json={"opco": "ATLAS", "siret": cfa}).json()["apiKey"]
+        key = httpx.post(
+            f"{sandbox}/_sandbox/keys", json={"opco": "ATLAS", "siret": cfa}, headers=SANDBOX_OPERATOR
+        ).json()["apiKey"]
         container.accounts.set_credentials(OPERATOR, cfa, Opco.ATLAS, api_key=key)
         assert round_trip(container) == 1
         assert reload(container, contract).state is ContractState.SENT
@@ -107,12 +109,16 @@ def test_faults_after_the_opco_stored_the_dossier_do_not_duplicate_it(
         contract = submitted(container, complete_cerfa, "T-4")
         container.worker.project_once()
         container.worker.send_once()  # provisions the key; this round's send may already run
-        httpx.put(f"{sandbox}/_sandbox/faults", json={"errorRate": 1.0, "afterStoreShare": 1.0, "seed": 1})
+        httpx.put(
+            f"{sandbox}/_sandbox/faults",
+            json={"errorRate": 1.0, "afterStoreShare": 1.0, "seed": 1},
+            headers=SANDBOX_OPERATOR,
+        )
         rounds = 0
         while reload(container, contract).state is ContractState.SUBMITTED and rounds < 3:
             round_trip(container)
             rounds += 1
-        httpx.put(f"{sandbox}/_sandbox/faults", json={"errorRate": 0.0})
+        httpx.put(f"{sandbox}/_sandbox/faults", json={"errorRate": 0.0}, headers=SANDBOX_OPERATOR)
         while reload(container, contract).state is ContractState.SUBMITTED and rounds < 10:
             time.sleep(0.06)
             round_trip(container)
@@ -148,7 +154,11 @@ def test_parked_after_repeated_failures_then_retried(
     container = wired(database_url, sandbox, max_failures=2)
     try:
         contract = submitted(container, complete_cerfa, "T-6")
-        httpx.put(f"{sandbox}/_sandbox/faults", json={"errorRate": 1.0, "afterStoreShare": 0.0, "seed": 2})
+        httpx.put(
+            f"{sandbox}/_sandbox/faults",
+            json={"errorRate": 1.0, "afterStoreShare": 0.0, "seed": 2},
+            headers=SANDBOX_OPERATOR,
+        )
         for _ in range(6):
             round_trip(container)
             time.sleep(0.06)  # past the backoff (capped at 0.05 s here)
@@ -157,7 +167,7 @@ def test_parked_after_repeated_failures_then_retried(
         assert parked.transmission["failures"] == 2
         assert round_trip(container) == 0  # parked: the others keep flowing, this one waits
 
-        httpx.put(f"{sandbox}/_sandbox/faults", json={"errorRate": 0.0})
+        httpx.put(f"{sandbox}/_sandbox/faults", json={"errorRate": 0.0}, headers=SANDBOX_OPERATOR)
         container.dossiers.resume_transmission(OPERATOR, contract.id)
         round_trip(container)
         assert reload(container, contract).state in AT_OPCO_STATES

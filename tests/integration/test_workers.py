@@ -9,7 +9,7 @@ import httpx
 
 from domain.contract_state import AT_OPCO_STATES
 from infrastructure.opco_sandbox import Faults, SandboxConfig
-from tests.integration.sandbox_server import running_sandbox
+from tests.integration.sandbox_server import SANDBOX_OPERATOR, running_sandbox
 from tests.integration.transmission_support import reload, submitted, wired
 
 FAST = {
@@ -34,7 +34,7 @@ def test_two_workers_send_each_dossier_once(database_url: str, complete_cerfa: d
                     break
                 time.sleep(0.2)
             assert all(reload(first, c).state in AT_OPCO_STATES for c in contracts)
-            stored = httpx.get(f"{sandbox}/_sandbox/stats").json()["stored"]
+            stored = httpx.get(f"{sandbox}/_sandbox/stats", headers=SANDBOX_OPERATOR).json()["stored"]
             assert stored == {f"ATLAS/W-{n}": 1 for n in range(40)}
             # Each attempt ends once: by the sender's Sent, or by the state sync meeting the dossier at the OPCO while
             # the sender's answer is still on its way (OpcoStateChanged ends the attempt as found; the Sent is moot).

@@ -11,6 +11,7 @@ from domain.cerfa_document import parse_cerfa
 from domain.contract import Contract
 from domain.opcos import Opco
 from interfaces.bootstrap import Container, bootstrap
+from tests.integration.sandbox_server import ADMIN_TOKEN
 from tests.support import settings
 
 MANDATE_SIGNATORY = {"nom": "Martin", "prenom": "Claire", "qualite": "Gérante"}
@@ -20,6 +21,7 @@ def wired(database_url: str, sandbox: str, **overrides: Any) -> Container:
     """Every OPCO at the sandbox; keys given automatically unless `sandbox_url` is overridden to None."""
     values: dict[str, Any] = {
         "sandbox_url": sandbox,
+        "sandbox_admin_token": ADMIN_TOKEN,  # the Bearer of its /_sandbox/*
         "backoff_base_seconds": 0.01,
         "backoff_cap_seconds": 0.05,
         "opco_timeout_seconds": 2.0,

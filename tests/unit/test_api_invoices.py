@@ -207,3 +207,18 @@ def test_the_invoice_queue_in_the_metrics(
     lines = client.get("/metrics").text.splitlines()
     assert 'convergence_invoice_transmissions{status="pending"} 1.0' in lines
     assert 'convergence_read_model_lag{read_model="invoice_transmissions"} 0.0' in lines
+
+
+def test_the_funding_shows_the_annex_costs_the_opco_engaged(
+    client: TestClient, services: Container, cfa: dict[str, str], complete_cerfa: dict[str, Any]
+) -> None:
+    meals = {"kind": "restauration", "natureFrais": "Restauration", "quantite": "100", "prixUnitaire": "3",
+             "montantTotal": "300"}  # fmt: skip
+    other = {"kind": None, "natureFrais": "Transport", "quantite": None, "prixUnitaire": None, "montantTotal": "80"}
+    contract_id = accepted(services, complete_cerfa, frais_annexes=[meals, other])
+    line: dict[str, Any] = {"kind": "restauration", "amount": "30.00", "quantity": 10}
+    assert client.post("/invoices", json=invoice_body(contract_id, **line), headers=cfa).status_code == 201
+
+    shown = client.get(f"/contracts/{contract_id}/funding", headers=cfa).json()["fraisAnnexes"]
+
+    assert shown == [{**meals, "invoiced": "30.00"}, {**other, "invoiced": "0.00"}]

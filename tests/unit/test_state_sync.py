@@ -15,11 +15,19 @@ import pytest
 from application.access import OPERATOR, WORKER
 from application.dossiers import Dossiers
 from application.opco_accounts import OpcoAccounts
-from application.opco_gateway import DossierState, Echeance, KeyInfo, KeyRejected, TransientOpcoError
+from application.opco_gateway import (
+    DossierState,
+    Echeance,
+    FraisAnnexe,
+    KeyInfo,
+    KeyRejected,
+    TransientOpcoError,
+)
 from application.state_sync import StateSync, SyncReport
 from domain.cerfa_document import parse_cerfa
 from domain.contract import Contract
 from domain.contract_state import ContractState
+from domain.invoicing.kinds import InvoiceKind
 from domain.opco_account import KeyStatus
 from domain.opco_catalogue import CATALOGUE
 from domain.opcos import Opco
@@ -184,6 +192,26 @@ def test_engage_records_the_deca_number_the_commitment_and_the_echeances(
     ]
     assert sum(Decimal(e["montantTotal"]) for e in accepted.echeances) == Decimal(accepted.commitment)
     assert rig.events(accepted)[-2:] == ["OpcoStateChanged", "FundingCommitted"]
+
+
+def test_engage_keeps_the_annex_costs_the_opco_engaged(rig: Rig, complete_cerfa: dict[str, Any]) -> None:
+    contract = sent(rig, complete_cerfa, "A-1")
+    frais = (
+        FraisAnnexe("Restauration", InvoiceKind.RESTAURATION, Decimal(100), Decimal(3), Decimal("300")),
+        FraisAnnexe("Premierequipement", InvoiceKind.PREMIER_EQUIPEMENT, Decimal(1), Decimal(500), Decimal(500)),
+        FraisAnnexe("Transport", None, None, None, Decimal("80.5")),
+    )
+    rig.gateway.decide(Opco.ATLAS, "A-1", "ENGAGE", engagement=Decimal("6000.00"), frais_annexes=frais)
+
+    rig.run()
+
+    assert rig.reload(contract).frais_annexes == [
+        {"kind": "restauration", "natureFrais": "Restauration", "quantite": "100", "prixUnitaire": "3",
+         "montantTotal": "300"},
+        {"kind": "premierEquipement", "natureFrais": "Premierequipement", "quantite": "1", "prixUnitaire": "500",
+         "montantTotal": "500"},
+        {"kind": None, "natureFrais": "Transport", "quantite": None, "prixUnitaire": None, "montantTotal": "80.5"},
+    ]  # fmt: skip
 
 
 def test_an_unknown_state_is_recorded_and_counted(rig: Rig, complete_cerfa: dict[str, Any]) -> None:
