@@ -209,5 +209,6 @@ def sandbox_config(settings: Settings) -> SandboxConfig:
         invoice_validation_delay=settings.sandbox_invoice_delay,
         invoice_payment_delay=settings.sandbox_invoice_delay,
         partial_payment=settings.sandbox_partial_payment,
+        strict_dossiers=settings.sandbox_strict,
         state_path=state,
     )

@@ -261,6 +261,11 @@ LIEU_FORMATION: Final = WireBlock(
     unknown="U12",
 )
 
+DOSSIER_NUMBER: Final = Derived(
+    "the dossier's numeroInterne (REST API), not a field of the Cerfa",
+    lambda here, root: root.get("numeroInterne"),
+    Path("/numeroInterne"),
+)
 SIGNATURE_KEYS: Final = ("CERFAsignatureProbante", "CERFASignatureProbante")
 ETAT_ON_SUBMISSION: Final = "TRANSMIS"  # U14: the state a dossier is sent in (CerFacil; Wedof sends none)
 SIGNATURE_PROBANTE: Final = True  # U10: what both clients attest, whatever the signature
@@ -269,7 +274,7 @@ DOSSIER: Final = WireBlock(
     "cerfa",
     Path("/"),
     (
-        _f("numeroInterne", source="/numeroInterne", seen=NEITHER, unknown="U7", only_if="numero_interne_in_body"),
+        _f("numeroInterne", source=DOSSIER_NUMBER, seen=NEITHER, unknown="U7", only_if="numero_interne_in_body"),
         EMPLOYEUR,
         APPRENTI,
         _maitre("maitre1"),

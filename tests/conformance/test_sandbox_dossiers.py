@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -15,11 +16,13 @@ import pytest
 from domain.cerfa_document import parse_cerfa
 from infrastructure.opco_sandbox import SandboxConfig
 from infrastructure.opco_wire import CERFACIL, OBSERVED, WEDOF, WireVariant, dossier_body, encode
+from interfaces.bootstrap import sandbox_config
 from tests.conformance.strict_opco import StrictOpco
 from tests.integration.sandbox_server import ManualClock, running_app, running_sandbox, sandbox_headers
-from tests.integration.test_sandbox import START
+from tests.support import settings
 
 CFA = "79852413800012"
+START = datetime(2026, 8, 20, 8, 0, tzinfo=UTC)  # the sandbox's clock: before the contracts start
 
 
 @pytest.fixture
@@ -152,3 +155,8 @@ def test_the_strict_fake_opco_refuses_the_wire_convergence_used_to_send(complete
     assert "cerfa.employeur.adresse.voie: no real client sends this key" in descriptions
     assert "cerfa.contrat.dateDebutContrat: '2026-09-01' is none of ['datetime']" in descriptions
     assert (new.status_code, new.json()) == (200, {"numeroExterne": "CA-0000001-1", "numeroInterne": "NEW-1"})
+
+
+def test_the_strict_mode_is_a_setting() -> None:
+    assert sandbox_config(settings(sandbox_state_path=":memory:")).strict_dossiers is False
+    assert sandbox_config(settings(sandbox_state_path=":memory:", sandbox_strict=True)).strict_dossiers is True
