@@ -29,7 +29,7 @@ class QueuedTransmission:
     contract_id: UUID
     cfa_siret: str
     opco: str
-    numero_interne: str
+    numero_interne: str  # ours; once sent, the one the OPCO answered with (its own, where it assigns them)
     due_at: datetime
 
 

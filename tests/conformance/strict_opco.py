@@ -9,7 +9,8 @@ answering (opco-wire.md §2.2, §8), and keeps every request it received.
   Success is 200 `{numeroExterne, numeroInterne}`: the CFA's numeroInterne, or with `assigns_numbers` its own.
 - The OPCO decides at once: every dossier it holds is ENGAGE, with its échéancier, whose dates come in the forms
   OPCOs answer with (YYYY-MM-DD, …T00:00:00, +0000).
-- GET /dossiers/etats pages its dossiers in the v2 envelope; GET /dossiers?numeroInterne= reads one (404 else).
+- GET /dossiers/etats?numeroPage= pages its dossiers in the v2 envelope; GET /dossiers?numeroInterne= reads one
+  (404 else); another query parameter is refused (400).
 - POST …/token (client credentials) issues a token; GET /v2/cfakeyinfo says the key is valid.
 """
 
@@ -41,6 +42,7 @@ REQUIRED = (
     "cerfa.organismeFormation.siret",
 )
 ENGAGEMENT = "8000.00"
+LOOKUP_PARAMETERS = {"numeroInterne", "numeroExterne", "numeroDeca"}
 PARIS = ZoneInfo("Europe/Paris")
 
 
@@ -111,7 +113,7 @@ class StrictOpco:
 
     async def states(self, request: Request) -> JSONResponse:
         seen = self._seen(request, b"")
-        refusal = self._refusal(request, seen)
+        refusal = self._refusal(request, seen) or _query_refusal(request, {"numeroPage"}, required=False)
         if refusal is not None:
             return self._answer(seen, *refusal)
         page = int(request.query_params.get("numeroPage", "1"))
@@ -124,7 +126,7 @@ class StrictOpco:
 
     async def read_dossier(self, request: Request) -> JSONResponse:
         seen = self._seen(request, b"")
-        refusal = self._refusal(request, seen)
+        refusal = self._refusal(request, seen) or _query_refusal(request, LOOKUP_PARAMETERS, required=True)
         if refusal is not None:
             return self._answer(seen, *refusal)
         with self._lock:
@@ -170,6 +172,16 @@ class StrictOpco:
     def _answer(seen: Received, status: int, errors: list[dict[str, str]], body: Any = None) -> JSONResponse:
         seen.status, seen.errors = status, errors
         return JSONResponse(body if not errors else {"errors": errors}, status_code=status)
+
+
+def _query_refusal(request: Request, allowed: set[str], *, required: bool) -> tuple[int, list[dict[str, str]]] | None:
+    """Only the query parameters real clients send (api-convergence.md §1); a lookup names exactly one."""
+    names = list(request.query_params)
+    unknown = [name for name in names if name not in allowed]
+    if unknown or (required and len(names) != 1):
+        problem = f"paramètres attendus : un parmi {', '.join(sorted(allowed))} ; reçus : {', '.join(names) or 'aucun'}"
+        return 400, [{"code": "PARAMETRE_INVALIDE", "description": problem}]
+    return None
 
 
 def _body_refusal(body: Any) -> tuple[int, list[dict[str, str]]] | None:

@@ -79,9 +79,7 @@ _DEFAULT = _Default()
 class FakeGateway:
     """An `OpcoGateway` in memory; see the module's docstring."""
 
-    def __init__(self, own_numbers: bool = False) -> None:
-        """`own_numbers`: the OPCO keeps each dossier under a numeroInterne of its own, and answers with it."""
-        self._own_numbers = own_numbers
+    def __init__(self) -> None:
         self.dossiers: dict[tuple[Opco, str], OpcoDossier] = {}
         self.invoices: dict[tuple[Opco, str], InvoiceState] = {}
         self.calls: list[Call] = []
@@ -260,8 +258,6 @@ class FakeGateway:
     ) -> OpcoDossier:
         self._serial += 1
         self._created[(opco, numero)] += 1
-        if self._own_numbers:
-            numero = f"OPCO-NI-{self._serial}"
         dossier = OpcoDossier(
             numero_interne=numero,
             numero_externe=numero_externe or f"{opco.value}-{self._serial:06d}",

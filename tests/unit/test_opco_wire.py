@@ -149,3 +149,21 @@ def test_a_blank_or_unreadable_value_is_left_out_rather_than_guessed() -> None:
         "contrat": {"remunerationsAnnuelles": [{"taux": "43"}]},
         "formation": {"rncp": "RNCP35340"},
     }
+
+
+@pytest.mark.parametrize("odd", [None, "", "x", "12 ", 0, -3, 1.5, True, [], {}, ["x"], {"a": 1}, [{"b": 2}]])
+def test_no_value_of_any_type_at_any_key_breaks_the_reading(odd: Any, complete_cerfa: dict[str, Any]) -> None:
+    """A lookup that makes a re-send harmless reads the dossier: its Cerfa must never make that read fail."""
+    body = json.loads(encode(dossier_body("N-1", parse_cerfa(complete_cerfa), OBSERVED)))
+
+    def spoil(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {key: spoil(value) if isinstance(value, dict | list) else odd for key, value in node.items()}
+        if isinstance(node, list):
+            return [spoil(item) for item in node]
+        return odd
+
+    spoilt = {name: spoil(block) if isinstance(block, dict | list) else odd for name, block in body["cerfa"].items()}
+
+    assert isinstance(cerfa_from_wire(spoilt), dict)
+    assert isinstance(cerfa_from_wire({name: odd for name in body["cerfa"]}), dict)
