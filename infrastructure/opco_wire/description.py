@@ -62,7 +62,8 @@ class WireField:
     seen: frozenset[Client] = BOTH
     required: bool = False  # the sandbox refuses a dossier without it (its own minimal checks)
     unknown: str | None = None  # the unknown of docs/wire.md this field depends on
-    aliases: tuple[str, ...] = ()  # other spellings seen; the variant says which is sent
+    aliases: tuple[str, ...] = ()  # other spellings seen, all read and taken
+    named_by: str | None = None  # the WireVariant attribute that says which spelling is sent
     only_if: str | None = None  # a WireVariant flag that must be true for the key to be sent
     width: int = 0  # a code our Cerfa writes zero-padded to this width ("01")
 
@@ -75,9 +76,6 @@ class WireBlock:
     seen: frozenset[Client] = BOTH
     repeated: bool = False  # a list of such objects
     unknown: str | None = None
-
-    def member(self, name: str) -> WireField | WireBlock | None:
-        return next((m for m in self.members if m.name == name or name in getattr(m, "aliases", ())), None)
 
 
 Member = WireField | WireBlock
@@ -291,6 +289,7 @@ DOSSIER: Final = WireBlock(
             Kind.BOOL,
             Fixed("attested by the sender", SIGNATURE_PROBANTE),
             aliases=SIGNATURE_KEYS[1:],
+            named_by="signature_key",
             unknown="U2",
         ),
     ),

@@ -28,8 +28,8 @@ def dossier_body(numero_interne: str, cerfa: Cerfa, variant: WireVariant) -> dic
 
 
 def key_of(member: Member, variant: WireVariant) -> str:
-    if isinstance(member, WireField) and member.aliases:
-        return variant.signature_key
+    if isinstance(member, WireField) and member.named_by is not None:
+        return str(getattr(variant, member.named_by))
     return member.name
 
 
