@@ -14,7 +14,6 @@ from application.opco_gateway import OpcoEndpoint, OpcoGateway, SentDossier, Sen
 from domain.contract import Contract
 from domain.invoice import Invoice
 from domain.invoicing.wire import invoice_payload
-from domain.transmission import contract_payload
 
 Command = Callable[[Any], object]
 
@@ -34,6 +33,10 @@ class TransmissionChannel(Protocol):
         ...
 
     def send(self, endpoint: OpcoEndpoint, item: Any) -> SentDossier | SentInvoice: ...
+
+    def record_sent(self, answer: Any) -> Command:
+        """The command that records what the OPCO answered to `send`."""
+        ...
 
     def find(self, endpoint: OpcoEndpoint, item: Any) -> Command | None:
         """Look the thing up at the OPCO; when it is there, the command that records it as sent (and what else the
@@ -58,16 +61,32 @@ class ContractChannel:
         return self._app.change_loaded_as_worker(item, command).contract
 
     def send(self, endpoint: OpcoEndpoint, item: Contract) -> SentDossier:
-        return self._gateway.send_contract(endpoint, contract_payload(item.numero_interne, item.cerfa))
+        return self._gateway.send_contract(endpoint, item.numero_interne, item.cerfa_model)
+
+    def record_sent(self, answer: SentDossier) -> Command:
+        def sent(contract: Contract) -> None:
+            contract.record_sent(
+                numero_externe=answer.numero_externe,
+                etat=answer.etat,
+                found_by_lookup=False,
+                opco_numero_interne=answer.numero_interne,
+                actor=WORKER.actor,
+            )
+
+        return sent
 
     def find(self, endpoint: OpcoEndpoint, item: Contract) -> Command | None:
-        found = self._gateway.find_dossier(endpoint, item.numero_interne)
+        found = self._gateway.find_dossier(endpoint, item.opco_reference)
         if found is None:
             return None
 
         def found_there(contract: Contract) -> None:
             contract.record_sent(
-                numero_externe=found.numero_externe, etat=found.etat, found_by_lookup=True, actor=WORKER.actor
+                numero_externe=found.numero_externe,
+                etat=found.etat,
+                found_by_lookup=True,
+                opco_numero_interne=found.numero_interne,
+                actor=WORKER.actor,
             )
             found.record_commitment_on(contract, WORKER.actor)
 
@@ -93,6 +112,14 @@ class InvoiceChannel:
     def send(self, endpoint: OpcoEndpoint, item: Invoice) -> SentInvoice:
         payload = invoice_payload(item.numero_interne_facture, item.invoice_date, item.cfa_siret, item.invoice_lines)
         return self._gateway.send_invoice(endpoint, payload)
+
+    def record_sent(self, answer: SentInvoice) -> Command:
+        def sent(invoice: Invoice) -> None:
+            invoice.record_sent(
+                numero_externe=answer.numero_externe, etat=answer.etat, found_by_lookup=False, actor=WORKER.actor
+            )
+
+        return sent
 
     def find(self, endpoint: OpcoEndpoint, item: Invoice) -> Command | None:
         found = self._gateway.find_invoice(endpoint, item.numero_interne_facture)

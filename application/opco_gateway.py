@@ -11,6 +11,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, Protocol
 
+from domain.cerfa import Cerfa
 from domain.contract import Contract
 from domain.invoice import Invoice
 from domain.invoicing.annex import annex_record
@@ -37,8 +38,12 @@ class OpcoEndpoint:
 
 @dataclass(frozen=True, slots=True)
 class SentDossier:
+    """The OPCO's answer to POST /dossiers: its number of the dossier, and the numeroInterne it keeps it under
+    (ours echoed, or its own: real clients store what comes back, opco-wire.md §2.2, §3)."""
+
     numero_externe: str | None
     etat: str | None
+    numero_interne: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +106,7 @@ class OpcoDossier:
     echeances: tuple[Echeance, ...] = ()
     premier_equipement_ceiling: Decimal | None = None  # detailsFacturation.plafondFraisPremierEquipement
     frais_annexes: tuple[FraisAnnexe, ...] = ()  # engagementsFraisAnnexe
+    cerfa: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)  # in our Cerfa's terms
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def record_commitment_on(self, contract: Contract, actor: str) -> None:
@@ -203,12 +209,13 @@ class NotSupported(OpcoError):
 
 
 class OpcoGateway(Protocol):
-    def send_contract(self, endpoint: OpcoEndpoint, payload: dict[str, Any]) -> SentDossier:
-        """POST /v{n}/dossiers."""
+    def send_contract(self, endpoint: OpcoEndpoint, numero_interne: str, cerfa: Cerfa) -> SentDossier:
+        """POST /v{n}/dossiers: the dossier as this OPCO's wire writes it (the gateway translates it)."""
         ...
 
     def find_dossier(self, endpoint: OpcoEndpoint, numero_interne: str) -> OpcoDossier | None:
-        """GET /v{n}/dossiers?numeroInterne=…; None when the OPCO does not know it (404, or 400 at OPCO EP)."""
+        """GET /v{n}/dossiers?numeroInterne=… (the number the OPCO knows it by); None when the OPCO does not know
+        it (404, or 400 at OPCO EP)."""
         ...
 
     def dossier_states(self, endpoint: OpcoEndpoint) -> Iterator[DossierState]:

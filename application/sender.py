@@ -104,13 +104,7 @@ class Sender:
         started = self._record_on(subject, lambda s: s.start_transmission(WORKER.actor))
         if started is None:
             return
-        sent = self._channel.send(endpoint, started)
-        self._record_on(
-            started,
-            lambda s: s.record_sent(
-                numero_externe=sent.numero_externe, etat=sent.etat, found_by_lookup=False, actor=WORKER.actor
-            ),
-        )
+        self._record_on(started, self._channel.record_sent(self._channel.send(endpoint, started)))
 
     def _sendable(self, subject: Any) -> bool:
         tx, now = subject.transmission, self._clock.now()

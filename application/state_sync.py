@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from uuid import UUID
 
 from application.access import WORKER
 from application.dossiers import Dossiers
@@ -24,7 +25,7 @@ from application.opco_gateway import (
 )
 from application.ports import Clock
 from application.transmissions import TransmissionsView
-from domain.contract import Contract, contract_id
+from domain.contract import Contract
 from domain.errors import DomainError
 from domain.opco_account import KeyStatus
 from domain.opcos import Opco
@@ -65,14 +66,16 @@ class StateSync:
 
     def _sync_account(self, cfa_siret: str, endpoint: OpcoEndpoint) -> tuple[int, int, int]:
         known = self._view.opco_states(cfa_siret, endpoint.opco.value)
+        ids = self._view.ids_at_opco(cfa_siret, endpoint.opco.value)
         changes = unknown = 0
         error: str | None = None
         try:
             for state in self._gateway.dossier_states(endpoint):
-                if state.numero_interne not in known or known[state.numero_interne] == state.etat:
+                ident = ids.get(state.numero_interne)
+                if ident is None or state.numero_interne not in known or known[state.numero_interne] == state.etat:
                     continue
                 unknown += state.etat not in OPCO_STATES
-                changes += self._record(cfa_siret, endpoint, state)
+                changes += self._record(ident, endpoint, state)
             self._confirm_key(cfa_siret, endpoint)
         except KeyRejected as rejected:
             error = str(rejected)
@@ -100,7 +103,8 @@ class StateSync:
                 comment = "this OPCO does not tell the key's expiry"
         self._accounts.confirm_key(cfa_siret, endpoint.opco, expires_on, comment)
 
-    def _record(self, cfa_siret: str, endpoint: OpcoEndpoint, state: DossierState) -> int:
+    def _record(self, ident: UUID, endpoint: OpcoEndpoint, state: DossierState) -> int:
+        """`state.numero_interne` is the number the OPCO knows the dossier by (its own, where it assigned one)."""
         if state.etat not in OPCO_STATES:
             log.warning(
                 "unknown OPCO state %r for %s at %s: kept verbatim", state.etat, state.numero_interne, endpoint.opco
@@ -119,7 +123,7 @@ class StateSync:
                 detail.record_commitment_on(contract, WORKER.actor)
 
         try:
-            saved = self._app.change_as_worker(contract_id(cfa_siret, state.numero_interne), apply)
+            saved = self._app.change_as_worker(ident, apply)
         except (DomainError, ApplicationError) as reason:
             log.info("state %s of %s not recorded: %s", state.etat, state.numero_interne, reason)
             return 0

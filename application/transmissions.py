@@ -29,7 +29,7 @@ class QueuedTransmission:
     contract_id: UUID
     cfa_siret: str
     opco: str
-    numero_interne: str
+    numero_interne: str  # ours; once sent, the one the OPCO answered with (its own, where it assigns them)
     due_at: datetime
 
 
@@ -41,6 +41,7 @@ class RowChange:
     status: QueueStatus | None = None
     due_at: datetime | None = None
     opco_state: str | None = None
+    numero_interne: str | None = None  # the number the OPCO knows it by, where it answered with its own
     new_row: QueuedTransmission | None = None
 
 
@@ -65,7 +66,12 @@ class TransmissionsView(Protocol):
         ...
 
     def opco_states(self, cfa_siret: str, opco: str) -> dict[str, str | None]:
-        """numeroInterne → last OPCO state recorded, for the dossiers of this CFA at this OPCO."""
+        """numeroInterne (the number the OPCO knows it by) → last OPCO state recorded, for the dossiers of this CFA
+        at this OPCO."""
+        ...
+
+    def ids_at_opco(self, cfa_siret: str, opco: str) -> dict[str, UUID]:
+        """numeroInterne (the number the OPCO knows it by) → id, for the dossiers of this CFA at this OPCO."""
         ...
 
     def counts(self) -> dict[str, int]: ...
@@ -99,7 +105,10 @@ def row_changes(event: Any) -> list[RowChange]:
         row = QueuedTransmission(ident, event.cfa_siret, event.opco, event.numero_interne, event.timestamp)
         return [RowChange(ident, status=QueueStatus.PENDING, due_at=event.timestamp, new_row=row)]
     if name == "Sent":
-        return [RowChange(ident, status=QueueStatus.DONE, opco_state=event.etat or "TRANSMIS")]
+        opco_number = getattr(event, "opco_numero_interne", None)  # contracts only
+        return [
+            RowChange(ident, status=QueueStatus.DONE, opco_state=event.etat or "TRANSMIS", numero_interne=opco_number)
+        ]
     if name == "TransmissionFailed":
         return [RowChange(ident, due_at=event.retry_at or event.timestamp)]
     if name == "TransmissionParked":

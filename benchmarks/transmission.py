@@ -38,8 +38,8 @@ from application.access import Principal, Role
 from benchmarks.databases import ADMIN_URL, temporary_postgres
 from domain.cerfa_document import parse_cerfa
 from domain.opcos import Opco
-from domain.transmission import contract_payload
 from infrastructure.opco_client.identity import ClientIdentity
+from infrastructure.opco_wire import dossier_body, encode, wire_variant
 from interfaces.bootstrap import Container, bootstrap
 from tests.conftest import load_example
 from tests.support import settings
@@ -151,11 +151,13 @@ def bare_loop(sandbox: str, cerfa: dict[str, Any], count: int, concurrency: int)
     headers = {**identity.common_headers(), **identity.api_headers(), "X-API-KEY": key}
     url = f"{sandbox}/opcos/{OPCO.value}/v{PROTOCOL}/dossiers"
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=32)
+    model, variant = parse_cerfa(cerfa), wire_variant(OPCO)
     with httpx.Client(headers=headers, limits=limits, timeout=30) as client:
 
         def post(n: int) -> None:
-            answer = client.post(url, json=contract_payload(f"B-{n}", cerfa))
-            if answer.status_code != 201:
+            body = encode(dossier_body(f"B-{n}", model, variant))
+            answer = client.post(url, content=body, headers={"Content-Type": "application/json"})
+            if answer.status_code != 200:
                 raise RuntimeError(f"bare loop: POST B-{n}: {answer.status_code} {answer.text[:200]}")
 
         with ThreadPoolExecutor(concurrency) as pool:

@@ -68,6 +68,7 @@ class Contract(Aggregate):
         self.submitted_to: str | None = None
         self.transmission = new_transmission()
         self.numero_externe: str | None = None
+        self.opco_numero_interne: str | None = None  # the numeroInterne the OPCO answered with: ours, or its own
         self.numero_deca: str | None = None
         self.opco_state: str | None = None  # the OPCO's `etat`, verbatim, even when unknown to us
         self.opco_comment: str | None = None
@@ -162,10 +163,24 @@ class Contract(Aggregate):
         self.trigger_event(self.TransmissionStarted, attempt=attempt, actor=actor)
         return attempt
 
-    def record_sent(self, *, numero_externe: str | None, etat: str | None, found_by_lookup: bool, actor: str) -> None:
+    def record_sent(
+        self,
+        *,
+        numero_externe: str | None,
+        etat: str | None,
+        found_by_lookup: bool,
+        actor: str,
+        opco_numero_interne: str | None = None,
+    ) -> None:
+        """`opco_numero_interne`: the numeroInterne the OPCO keeps the dossier under, as it answered."""
         self._require_state("record the sending of", frozenset({ContractState.SUBMITTED}))
         self.trigger_event(
-            self.Sent, numero_externe=numero_externe, etat=etat, found_by_lookup=found_by_lookup, actor=actor
+            self.Sent,
+            numero_externe=numero_externe,
+            etat=etat,
+            found_by_lookup=found_by_lookup,
+            opco_numero_interne=opco_numero_interne,
+            actor=actor,
         )
 
     def record_transmission_failure(
@@ -275,6 +290,11 @@ class Contract(Aggregate):
         entry = self.invoices.get(invoice_id)
         if entry is not None and entry["paid"] != paid:
             self._invoice_paid(invoice_id=invoice_id, paid=paid, actor=actor)
+
+    @property
+    def opco_reference(self) -> str:
+        """The numeroInterne the OPCO knows this dossier by: its own where it assigned one, else ours."""
+        return self.opco_numero_interne or self.numero_interne
 
     @property
     def unknown_opco_state(self) -> bool:
@@ -396,11 +416,19 @@ class Contract(Aggregate):
         numero_externe: str | None
         etat: str | None
         found_by_lookup: bool
+        opco_numero_interne: str | None
         actor: str
+
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["opco_numero_interne"] = None  # the OPCO's answer was not kept before version 2
 
         def apply(self, aggregate: Any) -> None:
             attempt_ended(aggregate.transmission, "found" if self.found_by_lookup else "sent", self.timestamp)
             aggregate.numero_externe = self.numero_externe
+            aggregate.opco_numero_interne = self.opco_numero_interne
             aggregate.opco_state = self.etat
             aggregate.state = OPCO_STATES.get(self.etat or "", ContractState.SENT)
 

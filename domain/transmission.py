@@ -1,4 +1,6 @@
-"""How a dossier travels to its OPCO: the payload, the OPCO's states, and the record of transmission attempts."""
+"""How a dossier travels to its OPCO: the OPCO's states and the record of transmission attempts.
+
+What is sent is written by the infrastructure's translation to the OPCO wire (infrastructure/opco_wire)."""
 
 from __future__ import annotations
 
@@ -18,11 +20,6 @@ OPCO_STATES: dict[str, ContractState] = {
     "RUPTURE": ContractState.TERMINATED,
     "SOLDE": ContractState.CLOSED,
 }
-
-
-def contract_payload(numero_interne: str, cerfa: dict[str, Any]) -> dict[str, Any]:
-    """The body of POST /v{n}/dossiers: the Cerfa blocks under `cerfa`, with the CFA's own reference."""
-    return {"cerfa": {"numeroInterne": numero_interne, **cerfa}}
 
 
 def new_transmission() -> dict[str, Any]:

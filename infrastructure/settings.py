@@ -146,6 +146,9 @@ class Settings(BaseSettings):
         description="the mounted sandbox's delay before each step of an invoice (instruction, validation, payment)",
     )
     sandbox_partial_payment: bool = Field(False, description="the mounted sandbox pays invoices in two steps")
+    sandbox_strict: bool = Field(
+        False, description="the mounted sandbox refuses a dossier with a key or a type outside the wire (docs/wire.md)"
+    )
     self_url: str | None = Field(None, description="this service's own base URL (set by `convergence serve`)")
 
     def sandbox_mounted(self) -> bool:

@@ -91,6 +91,14 @@ class SqlTransmissionsView:
             )
         return {r[0]: r[1] for r in rows}
 
+    def ids_at_opco(self, cfa_siret: str, opco: str) -> dict[str, UUID]:
+        with self._store.reading() as tx:
+            rows = tx.query(
+                f"SELECT numero_interne, contract_id FROM {self._table} WHERE cfa_siret = %s AND opco = %s",
+                (cfa_siret, opco),
+            )
+        return {r[0]: UUID(r[1]) for r in rows}
+
     def counts(self) -> dict[str, int]:
         with self._store.reading() as tx:
             rows = tx.query(f"SELECT status, COUNT(*) FROM {self._table} GROUP BY status")
@@ -115,7 +123,13 @@ def _apply(tx: Transaction, table: str, change: RowChange) -> None:
         )
         return
     assignments, params = [], []
-    for column, value in (("status", change.status), ("due_at", change.due_at), ("opco_state", change.opco_state)):
+    columns = (
+        ("status", change.status),
+        ("due_at", change.due_at),
+        ("opco_state", change.opco_state),
+        ("numero_interne", change.numero_interne),
+    )
+    for column, value in columns:
         if value is not None:
             assignments.append(f"{column} = %s")
             params.append(_epoch(value) if isinstance(value, datetime) else str(value))

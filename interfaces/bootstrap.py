@@ -217,6 +217,7 @@ def sandbox_config(settings: Settings, *, standalone: bool = False) -> SandboxCo
         invoice_validation_delay=settings.sandbox_invoice_delay,
         invoice_payment_delay=settings.sandbox_invoice_delay,
         partial_payment=settings.sandbox_partial_payment,
+        strict_dossiers=settings.sandbox_strict,
         state_path=state,
         admin_token=sandbox_operator_token(settings, mounted=not standalone),
     )

@@ -26,6 +26,7 @@ from application.opco_gateway import (
     SentDossier,
     SentInvoice,
 )
+from domain.cerfa import Cerfa
 from domain.opcos import Opco
 from infrastructure.opco_client.errors import response_error, transport_error, trim
 from infrastructure.opco_client.identity import ClientIdentity, is_header_safe
@@ -41,6 +42,7 @@ from infrastructure.opco_client.parsing import (
     parse_state,
 )
 from infrastructure.opco_client.redaction import MASK, Redactor
+from infrastructure.opco_wire import dossier_body, encode, wire_variant
 
 log = logging.getLogger("convergence.opco_client")
 
@@ -86,8 +88,9 @@ class HttpOpcoGateway:
 
     # --- the port ---------------------------------------------------------------------------------------------
 
-    def send_contract(self, endpoint: OpcoEndpoint, payload: dict[str, Any]) -> SentDossier:
-        return parse_sent(self._post(endpoint, f"/v{endpoint.protocol}/dossiers", payload))
+    def send_contract(self, endpoint: OpcoEndpoint, numero_interne: str, cerfa: Cerfa) -> SentDossier:
+        body = encode(dossier_body(numero_interne, cerfa, wire_variant(endpoint.opco)))
+        return parse_sent(self._post(endpoint, f"/v{endpoint.protocol}/dossiers", body))
 
     def find_dossier(self, endpoint: OpcoEndpoint, numero_interne: str) -> OpcoDossier | None:
         path = f"/v{endpoint.protocol}/dossiers"
@@ -121,9 +124,12 @@ class HttpOpcoGateway:
 
     # --- the shapes of calls ----------------------------------------------------------------------------------
 
-    def _post(self, endpoint: OpcoEndpoint, path: str, payload: dict[str, Any]) -> Any:
-        """The decoded answer to a submission; None when it is empty or not JSON."""
-        response = self._call(endpoint, "POST", path, json=payload)
+    def _post(self, endpoint: OpcoEndpoint, path: str, payload: dict[str, Any] | bytes) -> Any:
+        """The decoded answer to a submission (a document, or JSON already encoded); None when empty or not JSON."""
+        if isinstance(payload, bytes):
+            response = self._call(endpoint, "POST", path, content=payload)
+        else:
+            response = self._call(endpoint, "POST", path, json=payload)
         body = _json(response)
         if body is _NOT_JSON:  # accepted all the same: raising would make the sender send it again
             log.warning(
@@ -158,17 +164,19 @@ class HttpOpcoGateway:
         *,
         params: Params | None = None,
         json: dict[str, Any] | None = None,
+        content: bytes | None = None,
         tolerated: frozenset[int] | set[int] = frozenset(),
     ) -> httpx.Response:
         """One call to the API (two when a 401 makes the OAuth token refresh); raises unless 2xx or tolerated."""
         if not is_header_safe(endpoint.api_key):
             raise KeyRejected(f"{endpoint.opco}: the CFA's API key is empty or not printable ASCII; it cannot be sent")
         token = self._bearer(endpoint)
-        response = self._send(endpoint, token, method, path, params=params, json=json)
+        body = {"json": json} if content is None else {"content": content}
+        response = self._send(endpoint, token, method, path, params=params, **body)
         if response.status_code == 401 and token is not None:
             self._tokens.invalidate(endpoint, token)
             token = self._bearer(endpoint)
-            response = self._send(endpoint, token, method, path, params=params, json=json)
+            response = self._send(endpoint, token, method, path, params=params, **body)
         if response.is_success or response.status_code in tolerated:
             return response
         where, redact = _where(endpoint, method, path), _redactor(endpoint, token)
@@ -178,6 +186,8 @@ class HttpOpcoGateway:
         self, endpoint: OpcoEndpoint, token: str | None, method: str, path: str, **request: Any
     ) -> httpx.Response:
         headers = {**self._api_headers, "X-API-KEY": endpoint.api_key}
+        if request.get("content") is not None:
+            headers["Content-Type"] = "application/json"
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"
         return self._exchange(

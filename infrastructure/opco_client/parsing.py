@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -21,18 +20,23 @@ from application.opco_gateway import (
 )
 from infrastructure.opco_client.annex import parse_frais_annexes
 from infrastructure.opco_client.paging import INVOICE_LIST_KEYS, page_items
+from infrastructure.opco_wire import cerfa_from_wire, read_date
 
 log = logging.getLogger("convergence.opco_client")
 
-_FRENCH_DATE = re.compile(r"(\d{2})/(\d{2})/(\d{4})")
 _DOSSIER_KEYS = ("numeroInterne", "numeroExterne", "numeroDeca", "etat")
 _INVOICE_KEYS = ("numeroInterneFacture", "numeroExterneFacture", "etatFacture", "montantFacture")
 
 
 def parse_sent(body: Any) -> SentDossier:
-    """POST /dossiers: `{numeroInterne, numeroExterne, etat}`, possibly under `cerfa`, possibly absent."""
+    """POST /dossiers: `{numeroExterne, numeroInterne}` (opco-wire.md §2.2; `etat` where an OPCO adds it), possibly
+    under `cerfa`, possibly absent."""
     cerfa = _cerfa(_first_object(body))
-    return SentDossier(numero_externe=_str(cerfa.get("numeroExterne")), etat=_str(cerfa.get("etat")))
+    return SentDossier(
+        numero_externe=_str(cerfa.get("numeroExterne")),
+        etat=_str(cerfa.get("etat")),
+        numero_interne=_str(cerfa.get("numeroInterne")),
+    )
 
 
 def parse_dossier(body: Any, numero_interne: str) -> OpcoDossier | None:
@@ -47,10 +51,11 @@ def parse_dossier(body: Any, numero_interne: str) -> OpcoDossier | None:
     if not any(key in cerfa for key in _DOSSIER_KEYS) and "echeances" not in document:
         raise OpcoError(f"unrecognised dossier in the OPCO's answer (keys: {', '.join(sorted(document)[:10])})")
     echeances = document.get("echeances")
+    ours = cerfa_from_wire(cerfa)
     return OpcoDossier(
         numero_interne=_str(cerfa.get("numeroInterne")) or numero_interne,
         numero_externe=_str(cerfa.get("numeroExterne")),
-        numero_deca=_str(cerfa.get("numeroDeca")),
+        numero_deca=_str(cerfa.get("numeroDeca")) or _str(ours.get("contrat", {}).get("noContrat")),
         etat=_str(cerfa.get("etat")),
         commentaire_etat=_str(cerfa.get("commentaireEtat")),
         engagement=amount(document.get("engagement"), "engagement"),
@@ -59,6 +64,7 @@ def parse_dossier(body: Any, numero_interne: str) -> OpcoDossier | None:
         ),
         premier_equipement_ceiling=_equipment_ceiling(document),
         frais_annexes=parse_frais_annexes(document, amount),
+        cerfa=ours,
         raw=document,
     )
 
@@ -194,18 +200,14 @@ def amount(value: Any, where: str) -> Decimal | None:
 
 
 def parse_date(value: Any, where: str) -> date | None:
-    """ISO date, ISO datetime ("2026-09-01T00:00:00", the date part is kept) or dd/mm/yyyy; None otherwise."""
+    """Every form of §8 (opco_wire.read_date): a day, a datetime without an offset, one with an offset (the day it
+    is in France then), or dd/mm/yyyy; None otherwise, with a warning when there was something to read."""
     if not isinstance(value, str) or not value.strip():
         return None
-    text = value.strip()
-    french = _FRENCH_DATE.fullmatch(text)
-    if french:
-        text = f"{french[3]}-{french[2]}-{french[1]}"
-    try:
-        return date.fromisoformat(text[:10])
-    except ValueError:
-        log.warning("unreadable date in the OPCO's answer at %s: %r", where, text[:40])
-        return None
+    day = read_date(value)
+    if day is None:
+        log.warning("unreadable date in the OPCO's answer at %s: %r", where, value.strip()[:40])
+    return day
 
 
 def _first_object(body: Any) -> dict[str, Any]:

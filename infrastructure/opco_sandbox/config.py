@@ -85,6 +85,7 @@ class SandboxConfig:
     token_ttl_seconds: int = 3600
     key_validity_days: int = 365
     page_size: int = 50
+    strict_dossiers: bool = False  # refuse a dossier with a key or a type outside the wire's description
     faults: Faults = field(default_factory=Faults)
     state_path: Path | None = None  # a SQLite file; None keeps everything in memory
 

@@ -12,10 +12,10 @@ from decimal import Decimal
 from typing import Any
 
 from domain.opcos import Opco
-from infrastructure.opco_sandbox.days import wire_day
 from infrastructure.opco_sandbox.errors import ApiError, SandboxRefusal
 from infrastructure.opco_sandbox.invoice_records import Invoice, InvoicedDossier, InvoiceLine, Nature
 from infrastructure.opco_sandbox.schedule import money
+from infrastructure.opco_wire import read_sent_date
 
 AMOUNT = re.compile(r"[0-9]+(\.[0-9]{1,2})?")
 SIRET = re.compile(r"[0-9]{14}")
@@ -55,11 +55,10 @@ class _Reader:
         return NOTHING
 
     def day(self, value: Any, champ: str) -> date:
-        try:
-            return wire_day(value)
-        except ValueError:
+        day = read_sent_date(value)
+        if day is None:
             self.fail("FORMAT_INVALIDE", f"Le champ {champ} doit être une date (AAAA-MM-JJ, avec ou sans heure)", champ)
-        return date.min
+        return day or date.min
 
     def count(self, value: Any, champ: str, *, default: int | None = None) -> int:
         if value is None and default is not None:

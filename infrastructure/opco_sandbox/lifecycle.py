@@ -11,10 +11,10 @@ from typing import Any
 
 from infrastructure.clock import PARIS
 from infrastructure.opco_sandbox.config import SandboxConfig
-from infrastructure.opco_sandbox.days import wire_day
 from infrastructure.opco_sandbox.records import StoredDossier
 from infrastructure.opco_sandbox.schedule import Schedule, compute_schedule
 from infrastructure.opco_sandbox.validation import field_at
+from infrastructure.opco_wire import read_date
 
 MAX_AGE_WITHOUT_RQTH = 30
 
@@ -44,10 +44,10 @@ def decided_at(dossier: StoredDossier, config: SandboxConfig) -> datetime:
 
 
 def refusal_reason(cerfa: dict[str, Any], config: SandboxConfig) -> str | None:
-    rncp = str(_field(cerfa, "formation", "rncp"))
+    rncp = _rncp(cerfa)
     if rncp in config.ineligible_rncp:
         return f"certification {rncp} non éligible au financement par l'OPCO"
-    age = age_at(wire_day(_field(cerfa, "apprenti", "dateNaissance")), _start(cerfa))
+    age = age_at(_date(cerfa, "apprenti", "dateNaissance"), _start(cerfa))
     if age > MAX_AGE_WITHOUT_RQTH and _field(cerfa, "apprenti", "handicap") is not True:
         return f"âge de l'apprenti ({age} ans au début du contrat, sans RQTH)"
     return None
@@ -76,16 +76,28 @@ def departement(postcode: str) -> str:
 
 
 def schedule_of(dossier: StoredDossier, config: SandboxConfig) -> Schedule:
-    start, end = _start(dossier.cerfa), wire_day(_field(dossier.cerfa, "contrat", "dateFinContrat"))
-    concluded = _field(dossier.cerfa, "contrat", "dateConclusion")
-    concluded_on = wire_day(concluded) if concluded else start
-    npec = config.npec_for(str(_field(dossier.cerfa, "formation", "rncp")))
+    start, end = _start(dossier.cerfa), _date(dossier.cerfa, "contrat", "dateFinContrat")
+    concluded_on = read_date(_field(dossier.cerfa, "contrat", "dateConclusion")) or start
+    npec = config.npec_for(_rncp(dossier.cerfa))
     engaged_on = decided_at(dossier, config).astimezone(PARIS).date()
     return compute_schedule(start, end, concluded_on, npec, engaged_on)
 
 
 def _start(cerfa: dict[str, Any]) -> date:
-    return wire_day(_field(cerfa, "contrat", "dateDebutContrat"))
+    return _date(cerfa, "contrat", "dateDebutContrat")
+
+
+def _date(cerfa: dict[str, Any], *path: str) -> date:
+    """A date the validation required and read (in any form real clients send)."""
+    day = read_date(_field(cerfa, *path))
+    assert day is not None, path
+    return day
+
+
+def _rncp(cerfa: dict[str, Any]) -> str:
+    """With its prefix, however it was sent (Wedof sends the digits only)."""
+    code = str(_field(cerfa, "formation", "rncp")).strip().upper()
+    return code if code.startswith("RNCP") else f"RNCP{code}"
 
 
 def _field(cerfa: dict[str, Any], *path: str) -> Any:

@@ -4,6 +4,7 @@ Invoices are in `invoice_routes`; a dossier read shows what its invoices amount 
 
 from __future__ import annotations
 
+import secrets
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query, Request
@@ -15,7 +16,7 @@ from infrastructure.opco_sandbox.errors import ApiError, SandboxRefusal
 from infrastructure.opco_sandbox.invoice_ledger import ledger_of
 from infrastructure.opco_sandbox.lifecycle import progress
 from infrastructure.opco_sandbox.records import StoredDossier
-from infrastructure.opco_sandbox.validation import cerfa_errors, field_at
+from infrastructure.opco_sandbox.validation import dossier_errors, field_at, received_cerfa
 from infrastructure.opco_sandbox.wire import SandboxJSON, dossier_wire, etat_wire
 
 router = APIRouter()
@@ -57,26 +58,33 @@ def key_info(
 
 @router.post("/{code}/{version}/dossiers", dependencies=[Depends(api_version)])
 def submit_dossier(who: CallerDep, sandbox: SandboxDep, payload: Annotated[dict[str, Any], Body()]) -> SandboxJSON:
-    cerfa = payload.get("cerfa")
-    if not isinstance(cerfa, dict):
-        raise SandboxRefusal(400, [ApiError("CERFA_MANQUANT", "Le bloc cerfa est obligatoire", "cerfa")], who.opco)
-    if isinstance(cerfa.get("numeroInterne"), str):
-        sandbox.stats.post_received(who.opco, cerfa["numeroInterne"])
-    errors = cerfa_errors(cerfa)
+    """Answers 200 with `numeroExterne` and `numeroInterne` (opco-wire.md §2.2): the CFA's own numeroInterne when
+    it sent one, else one the OPCO assigns (CerFacil sends none and keeps what comes back)."""
+    errors = dossier_errors(payload, sandbox.config.strict_dossiers)
+    if not isinstance(payload.get("cerfa"), dict):
+        raise SandboxRefusal(400, errors, who.opco)
+    cerfa = received_cerfa(payload)
+    numero = cerfa.get("numeroInterne") if isinstance(cerfa.get("numeroInterne"), str) else None
+    if numero is not None:
+        sandbox.stats.post_received(who.opco, numero)
     if errors:
         raise SandboxRefusal(400, errors, who.opco)
     if not str(field_at(cerfa, "organismeFormation.siret") or "").startswith(who.key.siren):
         raise SandboxRefusal(
             403, [ApiError("CLE_API_INVALIDE", "Ce dossier n'est pas celui du CFA de la clé API")], who.opco
         )
-    stored = sandbox.store.add_dossier(who.opco, who.key.siren, cerfa["numeroInterne"], cerfa, sandbox.now())
+    numero = numero or _assigned_numero()
+    stored = sandbox.store.add_dossier(who.opco, who.key.siren, numero, cerfa, sandbox.now())
     if stored is None:
         sandbox.stats.duplicate_refused()
         error = ApiError("DOSSIER_EXISTANT", "Un dossier avec ce numéro interne existe déjà")
         raise SandboxRefusal(400, [error], who.opco)
     sandbox.stats.stored(who.opco, stored.numero_interne)
-    body = {"numeroInterne": stored.numero_interne, "numeroExterne": stored.numero_externe, "etat": "TRANSMIS"}
-    return SandboxJSON(body, status_code=201)
+    return SandboxJSON({"numeroExterne": stored.numero_externe, "numeroInterne": stored.numero_interne})
+
+
+def _assigned_numero() -> str:
+    return "NI-" + secrets.token_hex(6).upper()
 
 
 @router.get("/{code}/{version}/dossiers", dependencies=[Depends(api_version)])

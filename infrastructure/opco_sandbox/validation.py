@@ -1,43 +1,35 @@
-"""The OPCO's own minimal checks of a submitted Cerfa (the CFA's software is expected to have done the rest)."""
+"""The OPCO's checks of a submitted dossier: the description of the wire the client translates with
+(infrastructure/opco_wire), leniently by default, strictly when the sandbox is configured so."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from infrastructure.opco_sandbox.days import is_wire_day
 from infrastructure.opco_sandbox.errors import ApiError
+from infrastructure.opco_wire import dossier_violations
 
-REQUIRED = (
-    "numeroInterne",
-    "apprenti.nom",
-    "apprenti.prenom",
-    "apprenti.dateNaissance",
-    "employeur.siret",
-    "contrat.dateDebutContrat",
-    "contrat.dateFinContrat",
-    "formation.rncp",
-)
-DATES = ("apprenti.dateNaissance", "contrat.dateDebutContrat", "contrat.dateFinContrat", "contrat.dateConclusion")
+MAITRE2 = "maitre2"
 
 
-def field_at(cerfa: dict[str, Any], dotted: str) -> Any:
+def field_at(cerfa: Mapping[str, Any], dotted: str) -> Any:
     value: Any = cerfa
     for name in dotted.split("."):
-        value = value.get(name) if isinstance(value, dict) else None
+        value = value.get(name) if isinstance(value, Mapping) else None
     return value
 
 
-def cerfa_errors(cerfa: dict[str, Any]) -> list[ApiError]:
-    missing = [name for name in REQUIRED if field_at(cerfa, name) in (None, "")]
-    errors = [ApiError("CHAMP_OBLIGATOIRE", f"Le champ {name} est obligatoire", name) for name in missing]
-    for name in DATES:
-        value = field_at(cerfa, name)
-        if name not in missing and value not in (None, "") and not _is_date(value):
-            errors.append(ApiError("FORMAT_INVALIDE", f"Le champ {name} doit être une date AAAA-MM-JJ", name))
-    if not isinstance(cerfa.get("numeroInterne", ""), str):
+def dossier_errors(body: Mapping[str, Any], strict: bool) -> list[ApiError]:
+    errors = [ApiError(v.code, v.description, v.field) for v in dossier_violations(body, strict=strict)]
+    numero = field_at(body, "cerfa.numeroInterne")
+    if numero is not None and not isinstance(numero, str) and not strict:  # strict mode has said so already
         errors.append(ApiError("FORMAT_INVALIDE", "Le champ numeroInterne doit être une chaîne", "numeroInterne"))
     return errors
 
 
-def _is_date(value: Any) -> bool:
-    return is_wire_day(value)  # a day, or a datetime with or without an offset
+def received_cerfa(body: Mapping[str, Any]) -> dict[str, Any]:
+    """The `cerfa` object as the OPCO keeps it, with a `maitre2` sent beside it (CerFacil) put back inside."""
+    cerfa = dict(body["cerfa"])
+    if isinstance(body.get(MAITRE2), Mapping) and MAITRE2 not in cerfa:
+        cerfa[MAITRE2] = body[MAITRE2]
+    return cerfa

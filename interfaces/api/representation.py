@@ -32,6 +32,7 @@ def contract_body(contract: Contract, assessment: Assessment, transmission: dict
         "problems": [p.as_dict() for p in assessment.problems],
         "transmission": transmission,
         "numeroExterne": contract.numero_externe,
+        "opcoNumeroInterne": contract.opco_numero_interne,
         "numeroDeca": contract.numero_deca,
         "opcoState": contract.opco_state,
         "opcoComment": contract.opco_comment,

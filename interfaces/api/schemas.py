@@ -124,6 +124,10 @@ class ContractOut(BaseModel):
     problems: list[ProblemOut] = Field(description="what blocks submission; empty once submitted")
     transmission: TransmissionOut | None = Field(description="the sending to the OPCO; null for a draft")
     numeroExterne: str | None = Field(description="the OPCO's dossier number")
+    opcoNumeroInterne: str | None = Field(
+        description="the numeroInterne the OPCO answered with when it received the dossier: this numeroInterne, "
+        "or one of its own, by which it is then looked up"
+    )
     numeroDeca: str | None = Field(description="the national contract number, once the OPCO registered it")
     opcoState: str | None = Field(description="the OPCO's own state (etat), verbatim")
     opcoComment: str | None = Field(description="the OPCO's comment (commentaireEtat) or refusal messages")

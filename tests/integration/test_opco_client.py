@@ -27,10 +27,13 @@ from application.opco_gateway import (
     SentDossier,
     TransientOpcoError,
 )
+from domain.cerfa_document import parse_cerfa
 from domain.opcos import Opco
 from infrastructure.opco_client import ClientIdentity, HttpOpcoGateway
 from infrastructure.opco_client.errors import parse_retry_after
 from infrastructure.opco_client.oauth import Grant, TokenCache
+from infrastructure.opco_wire import dossier_body, encode, wire_variant
+from tests.conftest import load_example
 
 IDENTITY = ClientIdentity(editeur="Editeur SA", logiciel="Convergence", version="1.4.2")
 BASE = "https://opco.test/ApiEchangeCFA"
@@ -40,6 +43,7 @@ CLIENT_SECRET = "client-secret-S3CRET-987654"
 TOKEN = "token-S3CRET-first"
 SECRETS = (API_KEY, CLIENT_SECRET, TOKEN, "token-S3CRET-second")
 LOGGER = "convergence.opco_client"
+CERFA = parse_cerfa(load_example("cerfa-complete.json"))
 
 Answer = httpx.Response | Exception | Callable[[httpx.Request], httpx.Response]
 
@@ -129,13 +133,14 @@ def dossier_json(**cerfa: Any) -> dict[str, Any]:
 
 def test_a_contract_is_posted_as_json_with_the_identity_and_the_key(opcos: Opcos, gateway: HttpOpcoGateway) -> None:
     opcos.on(
-        "POST", "/ApiEchangeCFA/v2/dossiers", httpx.Response(201, json={"numeroExterne": "X-1", "etat": "TRANSMIS"})
+        "POST",
+        "/ApiEchangeCFA/v2/dossiers",
+        httpx.Response(200, json={"numeroExterne": "X-1", "numeroInterne": "CFA-2026-001"}),
     )
-    payload = {"cerfa": {"numeroInterne": "CFA-2026-001", "apprenti": {"nom": "Durand", "prenom": "Léa"}}}
 
-    sent = gateway.send_contract(endpoint(), payload)
+    sent = gateway.send_contract(endpoint(), "CFA-2026-001", CERFA)
 
-    assert sent == SentDossier(numero_externe="X-1", etat="TRANSMIS")
+    assert sent == SentDossier(numero_externe="X-1", etat=None, numero_interne="CFA-2026-001")
     (request,) = opcos.requests
     assert str(request.url) == "https://opco.test/ApiEchangeCFA/v2/dossiers"
     assert request.headers["X-API-KEY"] == API_KEY
@@ -146,13 +151,17 @@ def test_a_contract_is_posted_as_json_with_the_identity_and_the_key(opcos: Opcos
     assert request.headers["User-Agent"].startswith("Convergence/1.4.2 (Editeur SA)")
     assert request.headers["Content-Type"] == "application/json"
     assert "Authorization" not in request.headers
-    assert json.loads(request.content) == payload
+    assert request.content == encode(dossier_body("CFA-2026-001", CERFA, wire_variant(Opco.AKTO)))
+    sent_body = json.loads(request.content)
+    assert sent_body["cerfa"]["numeroInterne"] == "CFA-2026-001"
+    assert sent_body["cerfa"]["contrat"]["dateDebutContrat"] == "2026-09-01T00:00:00+02:00"
+    assert sent_body["cerfa"]["apprenti"]["adresse"]["adresse1"] == "7 B rue Francis de Pressensé"
 
 
 def test_protocol_1_and_a_trailing_slash_give_the_v1_path(opcos: Opcos, gateway: HttpOpcoGateway) -> None:
     opcos.on("POST", "/ApiEchangeCFA/v1/dossiers", httpx.Response(200, json={}))
 
-    gateway.send_contract(endpoint(protocol=1, base_url=BASE + "/"), {"cerfa": {}})
+    gateway.send_contract(endpoint(protocol=1, base_url=BASE + "/"), "CFA-1", CERFA)
 
     assert [str(request.url) for request in opcos.requests] == ["https://opco.test/ApiEchangeCFA/v1/dossiers"]
 
@@ -160,26 +169,30 @@ def test_protocol_1_and_a_trailing_slash_give_the_v1_path(opcos: Opcos, gateway:
 @pytest.mark.parametrize(
     ("answer", "expected"),
     [
-        (httpx.Response(201, json={"numeroInterne": "A", "numeroExterne": 42, "etat": "TRANSMIS"}), ("42", "TRANSMIS")),
+        (httpx.Response(200, json={"numeroExterne": "CA-7", "numeroInterne": "OPCO-77"}), ("CA-7", None, "OPCO-77")),
+        (
+            httpx.Response(201, json={"numeroInterne": "A", "numeroExterne": 42, "etat": "TRANSMIS"}),
+            ("42", "TRANSMIS", "A"),
+        ),
         (
             httpx.Response(200, json={"cerfa": {"numeroExterne": "CA-1", "etat": "EN_COURS_INSTRUCTION"}}),
-            ("CA-1", "EN_COURS_INSTRUCTION"),
+            ("CA-1", "EN_COURS_INSTRUCTION", None),
         ),
-        (httpx.Response(201, json={"numeroInterne": "A"}), (None, None)),
-        (httpx.Response(201), (None, None)),
-        (httpx.Response(200, text="<html>OK</html>"), (None, None)),
-        (httpx.Response(200, json=[{"numeroExterne": "L-1", "etat": "TRANSMIS"}]), ("L-1", "TRANSMIS")),
+        (httpx.Response(201, json={"numeroInterne": "A"}), (None, None, "A")),
+        (httpx.Response(201), (None, None, None)),
+        (httpx.Response(200, text="<html>OK</html>"), (None, None, None)),
+        (httpx.Response(200, json=[{"numeroExterne": "L-1", "etat": "TRANSMIS"}]), ("L-1", "TRANSMIS", None)),
     ],
-    ids=["flat", "under-cerfa", "fields-absent", "empty-body", "not-json", "list"],
+    ids=["observed", "flat-with-etat", "under-cerfa", "fields-absent", "empty-body", "not-json", "list"],
 )
 def test_the_answer_to_a_post_is_read_liberally(
-    opcos: Opcos, gateway: HttpOpcoGateway, answer: httpx.Response, expected: tuple[str | None, str | None]
+    opcos: Opcos, gateway: HttpOpcoGateway, answer: httpx.Response, expected: tuple[str | None, ...]
 ) -> None:
     opcos.on("POST", "/ApiEchangeCFA/v2/dossiers", answer)
 
-    sent = gateway.send_contract(endpoint(), {"cerfa": {}})
+    sent = gateway.send_contract(endpoint(), "CFA-1", CERFA)
 
-    assert (sent.numero_externe, sent.etat) == expected
+    assert (sent.numero_externe, sent.etat, sent.numero_interne) == expected
 
 
 def test_a_dossier_is_read_by_its_numero_interne_with_exact_amounts(opcos: Opcos, gateway: HttpOpcoGateway) -> None:
@@ -466,7 +479,7 @@ def test_a_failing_page_raises_from_the_iteration(opcos: Opcos, gateway: HttpOpc
 
 
 def post(gateway: HttpOpcoGateway) -> None:
-    gateway.send_contract(endpoint(), {"cerfa": {"numeroInterne": "CFA-1"}})
+    gateway.send_contract(endpoint(), "CFA-1", CERFA)
 
 
 def get(gateway: HttpOpcoGateway) -> None:
@@ -757,14 +770,14 @@ def test_a_401_refreshes_the_token_once_and_retries(opcos: Opcos, gateway: HttpO
     opcos.on("POST", "/oauth2/token", token_answer(TOKEN), token_answer("token-S3CRET-second"))
     opcos.on("POST", "/ApiEchangeCFA/v2/dossiers", httpx.Response(401), httpx.Response(201, json={"etat": "TRANSMIS"}))
 
-    sent = gateway.send_contract(endpoint(oauth=True), {"cerfa": {"numeroInterne": "CFA-1"}})
+    sent = gateway.send_contract(endpoint(oauth=True), "CFA-1", CERFA)
 
     assert sent.etat == "TRANSMIS"
     assert len(opcos.calls("/oauth2/token")) == 2
     first, second = opcos.calls("/ApiEchangeCFA/v2/dossiers")
     assert first.headers["Authorization"] == f"Bearer {TOKEN}"
     assert second.headers["Authorization"] == "Bearer token-S3CRET-second"
-    assert json.loads(second.content) == {"cerfa": {"numeroInterne": "CFA-1"}}
+    assert second.content == first.content == encode(dossier_body("CFA-1", CERFA, wire_variant(Opco.AKTO)))
 
 
 def test_a_second_401_is_a_rejected_key(opcos: Opcos, gateway: HttpOpcoGateway) -> None:
@@ -794,7 +807,7 @@ def test_refused_client_credentials_are_a_rejected_key_naming_the_software(
 
 
 def post_with_oauth(gateway: HttpOpcoGateway) -> None:
-    gateway.send_contract(endpoint(oauth=True), {"cerfa": {"numeroInterne": "CFA-1"}})
+    gateway.send_contract(endpoint(oauth=True), "CFA-1", CERFA)
 
 
 @pytest.mark.parametrize(

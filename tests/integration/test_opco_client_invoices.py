@@ -24,6 +24,7 @@ from application.opco_gateway import (
     SentInvoice,
     TransientOpcoError,
 )
+from domain.cerfa_document import parse_cerfa
 from domain.opco_catalogue import CATALOGUE
 from domain.opcos import Opco
 from infrastructure.opco_client import ClientIdentity, HttpOpcoGateway
@@ -127,8 +128,8 @@ def gateway(transport: RecordingTransport) -> Iterator[HttpOpcoGateway]:
 
 
 def engaged_dossier(gateway: HttpOpcoGateway, endpoint: OpcoEndpoint, cerfa: dict[str, Any]) -> None:
-    sent = gateway.send_contract(endpoint, {"cerfa": {**cerfa, "numeroInterne": "CVG-1"}})
-    assert sent.etat == "TRANSMIS"
+    sent = gateway.send_contract(endpoint, "CVG-1", parse_cerfa(cerfa))
+    assert (sent.numero_interne, sent.numero_externe) == ("CVG-1", f"{endpoint.opco.value}-2026-000001")
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -15,8 +16,10 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from domain.cerfa_document import parse_cerfa
 from infrastructure.opco_sandbox import Faults, SandboxConfig, create_sandbox_app
 from infrastructure.opco_sandbox.schedule import compute_schedule
+from infrastructure.opco_wire import OBSERVED, dossier_body, encode
 from tests.integration.sandbox_server import ADMIN_TOKEN, SANDBOX_OPERATOR, oauth_client, running_app, running_sandbox
 from tests.support import with_changes
 
@@ -85,8 +88,12 @@ def headers_for(client: httpx.Client, opco: str, siret: str = CFA_SIRET) -> dict
     return headers
 
 
-def submission(cerfa: dict[str, Any], numero_interne: str) -> dict[str, Any]:
-    return {"cerfa": {**cerfa, "numeroInterne": numero_interne}}
+def submission(cerfa: dict[str, Any], numero_interne: str | None, **wire_changes: dict[str, Any]) -> dict[str, Any]:
+    """The body our client sends for this Cerfa (the real wire), with some of its wire fields changed."""
+    body: dict[str, Any] = json.loads(encode(dossier_body(numero_interne or "", parse_cerfa(cerfa), OBSERVED)))
+    if numero_interne is None:
+        del body["cerfa"]["numeroInterne"]
+    return {"cerfa": with_changes(body["cerfa"], **wire_changes)}
 
 
 def post(client: httpx.Client, opco: str, headers: dict[str, str], body: dict[str, Any]) -> httpx.Response:
@@ -198,13 +205,15 @@ def test_the_token_answer_follows_rfc_6749(sandbox: httpx.Client) -> None:
 def test_a_dossier_sent_can_be_read_back(sandbox: httpx.Client, complete_cerfa: dict[str, Any]) -> None:
     headers = headers_for(sandbox, "ATLAS")
 
-    sent = post(sandbox, "ATLAS", headers, submission(complete_cerfa, "CFA-0001"))
+    body = submission(complete_cerfa, "CFA-0001")
+    sent = post(sandbox, "ATLAS", headers, body)
 
-    assert sent.status_code == 201
-    assert sent.json() == {"numeroInterne": "CFA-0001", "numeroExterne": "ATLAS-2026-000001", "etat": "TRANSMIS"}
+    assert sent.status_code == 200  # what CerFacil expects, and nothing else (opco-wire.md §8)
+    assert sent.json() == {"numeroExterne": "ATLAS-2026-000001", "numeroInterne": "CFA-0001"}
     by_interne = read(sandbox, "ATLAS", headers, numeroInterne="CFA-0001").json()
     assert by_interne == read(sandbox, "ATLAS", headers, numeroExterne="ATLAS-2026-000001").json()
-    assert by_interne["cerfa"]["apprenti"] == complete_cerfa["apprenti"]
+    assert by_interne["cerfa"]["apprenti"] == body["cerfa"]["apprenti"]
+    assert by_interne["cerfa"]["contrat"]["dateDebutContrat"] == "2026-09-01T00:00:00+02:00"
     assert by_interne["cerfa"]["numeroExterne"] == "ATLAS-2026-000001"
     assert by_interne["cerfa"]["numeroDeca"] == "069202609NC0001"
     assert read(sandbox, "ATLAS", headers, numeroDeca="069202609NC0001").json() == by_interne
@@ -214,11 +223,13 @@ def test_a_dossier_sent_can_be_read_back(sandbox: httpx.Client, complete_cerfa: 
 
 def test_the_opco_checks_the_required_fields(sandbox: httpx.Client, complete_cerfa: dict[str, Any]) -> None:
     headers = headers_for(sandbox, "ATLAS")
-    cerfa = with_changes(
-        complete_cerfa, apprenti={"nom": None}, formation={"rncp": ""}, contrat={"dateFinContrat": "31/08/2028"}
-    )
+    changes: dict[str, dict[str, Any]] = {
+        "apprenti": {"nom": None},
+        "formation": {"rncp": ""},
+        "contrat": {"dateFinContrat": "2028-31-08"},
+    }
 
-    refused = post(sandbox, "ATLAS", headers, submission(cerfa, "CFA-0002"))
+    refused = post(sandbox, "ATLAS", headers, submission(complete_cerfa, "CFA-0002", **changes))
 
     assert refused.status_code == 400
     fields = {error["champ"]: error["code"] for error in refused.json()["errors"]}
@@ -227,7 +238,8 @@ def test_the_opco_checks_the_required_fields(sandbox: httpx.Client, complete_cer
         "formation.rncp": "CHAMP_OBLIGATOIRE",
         "contrat.dateFinContrat": "FORMAT_INVALIDE",
     }
-    assert post(sandbox, "ATLAS", headers, {"cerfa": complete_cerfa}).json()["errors"][0]["champ"] == "numeroInterne"
+    numero = {"cerfa": {**submission(complete_cerfa, "CFA-0003")["cerfa"], "numeroInterne": 3}}
+    assert post(sandbox, "ATLAS", headers, numero).json()["errors"][0]["champ"] == "numeroInterne"
 
 
 def test_a_cfa_neither_sends_nor_sees_another_cfas_dossiers(
@@ -236,7 +248,7 @@ def test_a_cfa_neither_sends_nor_sees_another_cfas_dossiers(
     mine, theirs = headers_for(sandbox, "ATLAS"), headers_for(sandbox, "ATLAS", OTHER_CFA_SIRET)
 
     assert post(sandbox, "ATLAS", theirs, submission(complete_cerfa, "X-1")).status_code == 403
-    assert post(sandbox, "ATLAS", mine, submission(complete_cerfa, "X-1")).status_code == 201
+    assert post(sandbox, "ATLAS", mine, submission(complete_cerfa, "X-1")).status_code == 200
     assert read(sandbox, "ATLAS", theirs, numeroInterne="X-1").status_code == 404
     assert sandbox.get("/opcos/ATLAS/v2/dossiers/etats", headers=theirs).json()["total"] == 0
 
@@ -245,7 +257,7 @@ def test_a_second_post_of_the_same_numero_interne_is_refused(
     sandbox: httpx.Client, complete_cerfa: dict[str, Any]
 ) -> None:
     headers, constructys = headers_for(sandbox, "ATLAS"), headers_for(sandbox, "CONSTRUCTYS")
-    assert post(sandbox, "ATLAS", headers, submission(complete_cerfa, "D-1")).status_code == 201
+    assert post(sandbox, "ATLAS", headers, submission(complete_cerfa, "D-1")).status_code == 200
 
     again = post(sandbox, "ATLAS", headers, submission(complete_cerfa, "D-1"))
 
@@ -253,7 +265,7 @@ def test_a_second_post_of_the_same_numero_interne_is_refused(
     assert again.json() == {
         "errors": [{"code": "DOSSIER_EXISTANT", "description": "Un dossier avec ce numéro interne existe déjà"}]
     }
-    assert post(sandbox, "CONSTRUCTYS", constructys, submission(complete_cerfa, "D-1")).status_code == 201
+    assert post(sandbox, "CONSTRUCTYS", constructys, submission(complete_cerfa, "D-1")).status_code == 200
     stats = sandbox.get("/_sandbox/stats", headers=SANDBOX_OPERATOR).json()
     assert stats["postsReceived"] == {"ATLAS/D-1": 2, "CONSTRUCTYS/D-1": 1}
     assert stats["stored"] == {"ATLAS/D-1": 1, "CONSTRUCTYS/D-1": 1}
@@ -266,7 +278,7 @@ def test_opco_ep_answers_with_a_comment_and_400_for_an_unknown_dossier(
     sandbox: httpx.Client, complete_cerfa: dict[str, Any]
 ) -> None:
     headers = headers_for(sandbox, "OPCOEP")
-    assert post(sandbox, "OPCOEP", headers, submission(complete_cerfa, "EP-1")).status_code == 201
+    assert post(sandbox, "OPCOEP", headers, submission(complete_cerfa, "EP-1")).status_code == 200
 
     duplicate = post(sandbox, "OPCOEP", headers, submission(complete_cerfa, "EP-1"))
     unknown = read(sandbox, "OPCOEP", headers, numeroInterne="EP-404")
@@ -287,7 +299,7 @@ def test_dossier_states_are_paged_in_order_of_submission(complete_cerfa: dict[st
     with running_sandbox(config) as url, httpx.Client(base_url=url) as client:
         headers = headers_for(client, "MOBILITES")
         for number in range(1, 6):
-            assert post(client, "MOBILITES", headers, submission(complete_cerfa, f"P-{number}")).status_code == 201
+            assert post(client, "MOBILITES", headers, submission(complete_cerfa, f"P-{number}")).status_code == 200
 
         pages = [
             client.get("/opcos/MOBILITES/v2/dossiers/etats", params={"numeroPage": page}, headers=headers).json()
@@ -557,7 +569,7 @@ def test_a_sqlite_sandbox_keeps_keys_and_dossiers_across_restarts(
     persistent = replace(config, state_path=tmp_path / "sandbox.db")
     with running_sandbox(persistent) as url, httpx.Client(base_url=url) as client:
         headers = headers_for(client, "AKTO")
-        assert post(client, "AKTO", headers, submission(complete_cerfa, "S-1")).status_code == 201
+        assert post(client, "AKTO", headers, submission(complete_cerfa, "S-1")).status_code == 200
 
     with running_sandbox(persistent) as url, httpx.Client(base_url=url) as client:
         dossier = read(client, "AKTO", headers, numeroInterne="S-1")
@@ -610,7 +622,7 @@ def test_concurrent_posts_of_one_dossier_store_it_once(
             )
         stats = client.get("/_sandbox/stats", headers=SANDBOX_OPERATOR).json()
 
-    assert sorted(codes) == [201] + [400] * 15
+    assert sorted(codes) == [200] + [400] * 15
     assert (stats["postsReceived"], stats["stored"], stats["duplicatesRefused"]) == (
         {"SANTE/C-1": 16},
         {"SANTE/C-1": 1},

@@ -17,7 +17,9 @@ from typing import Any
 import httpx
 import pytest
 
+from domain.cerfa_document import parse_cerfa
 from infrastructure.opco_sandbox import SandboxConfig
+from infrastructure.opco_wire import OBSERVED, dossier_body, encode
 from tests.integration.sandbox_server import SANDBOX_OPERATOR, ManualClock, running_sandbox, sandbox_headers
 
 CFA_SIRET = "79852413800012"
@@ -65,9 +67,10 @@ class Desk:
 
     def dossier(self, numero_interne: str = "CVG-1") -> str:
         """Sends the dossier; its numeroExterne."""
-        body = {"cerfa": {**self.cerfa, "numeroInterne": numero_interne}}
-        sent = self.client.post(f"/opcos/{self.opco}/v1/dossiers", json=body, headers=self.headers)
-        assert sent.status_code == 201, sent.text
+        body = encode(dossier_body(numero_interne, parse_cerfa(self.cerfa), OBSERVED))
+        headers = {**self.headers, "Content-Type": "application/json"}
+        sent = self.client.post(f"/opcos/{self.opco}/v1/dossiers", content=body, headers=headers)
+        assert sent.status_code == 200, sent.text
         numero: str = sent.json()["numeroExterne"]
         return numero
 

@@ -38,6 +38,7 @@ from application.opco_gateway import (
 )
 from application.ports import Contact
 from application.transmissions import TOPICS, QueuedTransmission, QueueStatus, RowChange, row_changes
+from domain.cerfa import Cerfa
 from domain.opcos import Opco
 
 SEND = "send_contract"
@@ -65,6 +66,7 @@ class Call:
     api_key: str
     numero_interne: str | None
     payload: dict[str, Any] | None = None
+    cerfa: Cerfa | None = None  # what POST /dossiers was given, before the gateway's translation to the wire
 
 
 class _Default:
@@ -129,9 +131,9 @@ class FakeGateway:
 
     # -- the port -------------------------------------------------------------------------------------------
 
-    def send_contract(self, endpoint: OpcoEndpoint, payload: dict[str, Any]) -> SentDossier:
-        numero = str(payload["cerfa"]["numeroInterne"])
-        self.calls.append(Call(SEND, endpoint.opco, endpoint.api_key, numero, payload))
+    def send_contract(self, endpoint: OpcoEndpoint, numero_interne: str, cerfa: Cerfa) -> SentDossier:
+        numero = numero_interne
+        self.calls.append(Call(SEND, endpoint.opco, endpoint.api_key, numero, cerfa=cerfa))
         outcome = self._next(SEND)
         if isinstance(outcome, AnswerLost):
             self._store(endpoint.opco, numero)
@@ -144,7 +146,7 @@ class FakeGateway:
         if outcome is not _DEFAULT:
             raise TypeError(f"cannot answer a POST with {outcome!r}")
         stored = self._store(endpoint.opco, numero)
-        return SentDossier(stored.numero_externe, stored.etat)
+        return SentDossier(stored.numero_externe, stored.etat, stored.numero_interne)
 
     def find_dossier(self, endpoint: OpcoEndpoint, numero_interne: str) -> OpcoDossier | None:
         self.calls.append(Call(FIND, endpoint.opco, endpoint.api_key, numero_interne))
@@ -414,6 +416,13 @@ class MemoryTransmissionsView:
             if (r.item.cfa_siret, r.item.opco) == (cfa_siret, opco)
         }
 
+    def ids_at_opco(self, cfa_siret: str, opco: str) -> dict[str, UUID]:
+        return {
+            r.item.numero_interne: ident
+            for ident, r in self.rows.items()
+            if (r.item.cfa_siret, r.item.opco) == (cfa_siret, opco)
+        }
+
     def counts(self) -> dict[str, int]:
         return dict(Counter(r.status.value for r in self.rows.values()))
 
@@ -435,3 +444,5 @@ class MemoryTransmissionsView:
             row.due_at = change.due_at
         if change.opco_state is not None:
             row.opco_state = change.opco_state
+        if change.numero_interne is not None:
+            row.item = replace(row.item, numero_interne=change.numero_interne)

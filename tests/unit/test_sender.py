@@ -19,6 +19,7 @@ from application.opco_gateway import (
     KeyRejected,
     OpcoEndpoint,
     RefusedByOpco,
+    SentDossier,
     TransientOpcoError,
 )
 from application.sender import Sender, SenderPolicy
@@ -121,17 +122,26 @@ def test_a_first_sending_is_one_post_and_the_dossier_is_sent(rig: Rig, complete_
     assert rig.gateway.methods() == [SEND]  # no lookup before a first attempt
     [post] = rig.gateway.calls
     assert post.api_key == API_KEY  # the sealed key, opened for the call
-    assert post.payload is not None
-    assert post.payload["cerfa"]["numeroInterne"] == NUMERO
-    assert post.payload["cerfa"]["employeur"] == contract.cerfa["employeur"]
+    assert post.numero_interne == NUMERO
+    assert post.cerfa == contract.cerfa_model  # the gateway translates it to the OPCO's wire
     assert sent.state is ContractState.SENT
     assert sent.numero_externe == rig.gateway.dossiers[(Opco.ATLAS, NUMERO)].numero_externe
     assert sent.numero_externe is not None
+    assert sent.opco_numero_interne == NUMERO  # as the OPCO answered
     assert sent.opco_state == "TRANSMIS"
     assert outcomes(sent) == [(1, "sent")]
     assert [e.actor for e in rig.app.repository.event_store.get(contract.id)][-2:] == [WORKER.actor] * 2  # type: ignore[attr-defined]
     assert rig.last_error() is None
     assert rig.gateway.created(NUMERO) == 1
+
+
+def test_the_numero_interne_the_opco_answers_with_is_kept(rig: Rig, complete_cerfa: dict[str, Any]) -> None:
+    rig.gateway.script(SEND, SentDossier(numero_externe="CA-0150926-1", etat=None, numero_interne="NI-42"))
+
+    sent = rig.send(submitted(rig, complete_cerfa))
+
+    assert (sent.state, sent.numero_externe, sent.opco_numero_interne) == (ContractState.SENT, "CA-0150926-1", "NI-42")
+    assert (sent.numero_interne, sent.opco_reference) == (NUMERO, "NI-42")
 
 
 def test_a_sent_refused_or_cancelled_dossier_is_never_posted(rig: Rig, complete_cerfa: dict[str, Any]) -> None:

@@ -144,6 +144,33 @@ def test_a_lagging_read_model_does_not_record_twice(rig: Rig, complete_cerfa: di
     assert rig.reload(contract).version == contract.version + 1
 
 
+def test_a_dossier_the_opco_keeps_under_its_own_numero_interne_is_followed_by_that_number(
+    rig: Rig, complete_cerfa: dict[str, Any]
+) -> None:
+    contract = submitted(rig, complete_cerfa, "A-1", opco=Opco.ATLAS)
+
+    def deliver(c: Contract) -> None:  # POST /dossiers answered {numeroExterne, numeroInterne}: the OPCO's own
+        c.start_transmission(WORKER.actor)
+        c.record_sent(
+            numero_externe="EXT-1", etat=None, found_by_lookup=False, opco_numero_interne="NI-77", actor=WORKER.actor
+        )
+
+    rig.app.change_as_worker(contract.id, deliver)
+    echeance = Echeance(1, "E1", Decimal("6000"), Decimal("0"), Decimal("0"), date(2026, 9, 1), None, None)
+    rig.gateway.put(Opco.ATLAS, opco_dossier("NI-77", "ENGAGE", numero_externe="EXT-1", echeances=[echeance]))
+    rig.gateway.put(Opco.ATLAS, opco_dossier("A-1", "REFUSE", numero_externe="EXT-other"))  # another CFA software's
+
+    assert rig.run().changes == 1
+    accepted = rig.reload(contract)
+    assert (accepted.state, accepted.numero_externe, accepted.opco_reference) == (
+        ContractState.ACCEPTED,
+        "EXT-1",
+        "NI-77",
+    )
+    assert [e["montantTotal"] for e in accepted.echeances] == ["6000"]
+    assert [c.numero_interne for c in rig.gateway.calls_of(FIND)] == ["NI-77"]
+
+
 def test_engage_records_the_deca_number_the_commitment_and_the_echeances(
     rig: Rig, complete_cerfa: dict[str, Any]
 ) -> None:

@@ -1,0 +1,245 @@
+"""A strict fake OPCO of the SOR family (AKTO, ATLAS, Mobilités: `/v1|v2/dossiers…`), for the project's own
+outbound requests: it takes only the wire real clients were seen sending and answers as real OPCOs were seen
+answering (opco-wire.md §2.2, §8), and keeps every request it received.
+
+- Every call: the CFA's key in X-API-KEY (else 403), the EDITEUR, LOGICIEL and VERSION headers (else 400), and a
+  Bearer it issued where one is sent.
+- POST /dossiers: `Content-Type: application/json`; every key of the body one a real client sends (`observed`),
+  every value of a form seen there, dates with their time and offset; else 400 `{errors: [{code, description}]}`.
+  Success is 200 `{numeroExterne, numeroInterne}`: the CFA's numeroInterne, or with `assigns_numbers` its own.
+- The OPCO decides at once: every dossier it holds is ENGAGE, with its échéancier, whose dates come in the forms
+  OPCOs answer with (YYYY-MM-DD, …T00:00:00, +0000).
+- GET /dossiers/etats?numeroPage= pages its dossiers in the v2 envelope; GET /dossiers?numeroInterne= reads one
+  (404 else); another query parameter is refused (400).
+- POST …/token (client credentials) issues a token; GET /v2/cfakeyinfo says the key is valid.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from tests.conformance.observed import mismatches
+
+IDENTITY_HEADERS = ("EDITEUR", "LOGICIEL", "VERSION")
+REQUIRED = (
+    "cerfa.employeur.siret",
+    "cerfa.apprenti.nom",
+    "cerfa.apprenti.prenom",
+    "cerfa.apprenti.dateNaissance",
+    "cerfa.contrat.dateDebutContrat",
+    "cerfa.contrat.dateFinContrat",
+    "cerfa.formation.rncp",
+    "cerfa.organismeFormation.siret",
+)
+ENGAGEMENT = "8000.00"
+LOOKUP_PARAMETERS = {"numeroInterne", "numeroExterne", "numeroDeca"}
+PARIS = ZoneInfo("Europe/Paris")
+
+
+@dataclass
+class Received:
+    method: str
+    path: str
+    headers: dict[str, str]
+    query: str = ""
+    body: Any = None
+    status: int = 0
+    errors: list[dict[str, str]] = field(default_factory=list)
+
+
+class StrictOpco:
+    def __init__(self, api_key: str, *, assigns_numbers: bool = False, page_size: int = 2) -> None:
+        self.api_key = api_key
+        self.assigns_numbers = assigns_numbers
+        self.page_size = page_size
+        self.received: list[Received] = []
+        self.dossiers: dict[str, dict[str, Any]] = {}  # numeroInterne → the cerfa received, with the OPCO's numbers
+        self._tokens: set[str] = set()
+        self._lock = threading.Lock()
+        self.app = Starlette(
+            routes=[
+                Route("/{prefix:path}/token", self.token, methods=["POST"]),
+                Route("/{version:str}/dossiers", self.post_dossier, methods=["POST"]),
+                Route("/{version:str}/dossiers", self.read_dossier, methods=["GET"]),
+                Route("/{version:str}/dossiers/etats", self.states, methods=["GET"]),
+                Route("/v2/cfakeyinfo", self.key_info, methods=["GET"]),
+                Route("/{anything:path}", self.unknown, methods=["GET", "POST", "PUT", "DELETE"]),
+            ]
+        )
+
+    def posts(self) -> list[Received]:
+        return [r for r in self.received if r.method == "POST" and r.path.endswith("/dossiers")]
+
+    # --- routes ---------------------------------------------------------------------------------------------
+
+    async def token(self, request: Request) -> JSONResponse:
+        form = await request.form()
+        if form.get("grant_type") != "client_credentials":
+            return JSONResponse({"error": "unsupported_grant_type"}, status_code=400)
+        with self._lock:
+            token = f"token-{len(self._tokens) + 1}"
+            self._tokens.add(token)
+        return JSONResponse({"access_token": token, "token_type": "Bearer", "expires_in": 3600})
+
+    async def post_dossier(self, request: Request) -> JSONResponse:
+        raw = await request.body()
+        seen = self._seen(request, raw)
+        refusal = self._refusal(request, seen)
+        if refusal is None and request.headers.get("content-type", "").split(";")[0] != "application/json":
+            refusal = 415, [{"code": "TYPE_DE_CONTENU", "description": "application/json attendu"}]
+        if refusal is None:
+            refusal = _body_refusal(seen.body)
+        if refusal is not None:
+            return self._answer(seen, *refusal)
+        cerfa = dict(seen.body["cerfa"])
+        with self._lock:
+            number = len(self.dossiers) + 1
+            interne = f"NI-{number:05d}" if self.assigns_numbers else cerfa.get("numeroInterne")
+            if not isinstance(interne, str) or interne in self.dossiers:
+                return self._answer(seen, 400, [{"code": "DOSSIER_INVALIDE", "description": "numeroInterne"}])
+            self.dossiers[interne] = {**cerfa, "numeroInterne": interne, "numeroExterne": f"CA-{number:07d}-1"}
+        answer = {"numeroExterne": self.dossiers[interne]["numeroExterne"], "numeroInterne": interne}
+        return self._answer(seen, 200, [], answer)
+
+    async def states(self, request: Request) -> JSONResponse:
+        seen = self._seen(request, b"")
+        refusal = self._refusal(request, seen) or _query_refusal(request, {"numeroPage"}, required=False)
+        if refusal is not None:
+            return self._answer(seen, *refusal)
+        page = int(request.query_params.get("numeroPage", "1"))
+        with self._lock:
+            held = list(self.dossiers.values())
+        items = [_state(d) for d in held[(page - 1) * self.page_size : page * self.page_size]]
+        return self._answer(
+            seen, 200, [], {"total": len(held), "count": len(items), "page": page, "EtatDossierResult": items}
+        )
+
+    async def read_dossier(self, request: Request) -> JSONResponse:
+        seen = self._seen(request, b"")
+        refusal = self._refusal(request, seen) or _query_refusal(request, LOOKUP_PARAMETERS, required=True)
+        if refusal is not None:
+            return self._answer(seen, *refusal)
+        with self._lock:
+            dossier = self.dossiers.get(request.query_params.get("numeroInterne", ""))
+        if dossier is None:
+            return self._answer(seen, 404, [{"code": "DOSSIER_INCONNU", "description": "Dossier inconnu"}])
+        return self._answer(seen, 200, [], _engaged(dossier))
+
+    async def key_info(self, request: Request) -> JSONResponse:
+        seen = self._seen(request, b"")
+        valid = request.query_params.get("XAPIKEY") == self.api_key
+        body = {"status": "success" if valid else "error", "dateFinValidite": "2027-12-31", "comment": None}
+        return self._answer(seen, 200, [], body)
+
+    async def unknown(self, request: Request) -> JSONResponse:
+        seen = self._seen(request, await request.body())
+        return self._answer(seen, 404, [{"code": "RESSOURCE_INCONNUE", "description": f"{request.url.path} inconnu"}])
+
+    # --- checks ---------------------------------------------------------------------------------------------
+
+    def _seen(self, request: Request, raw: bytes) -> Received:
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = raw.decode("utf-8", "replace")
+        seen = Received(request.method, request.url.path, dict(request.headers), request.url.query, body)
+        with self._lock:
+            self.received.append(seen)
+        return seen
+
+    def _refusal(self, request: Request, seen: Received) -> tuple[int, list[dict[str, str]]] | None:
+        if request.headers.get("X-API-KEY") != self.api_key:
+            return 403, [{"code": "CLE_API_INVALIDE", "description": "Clé API CFA invalide"}]
+        missing = [name for name in IDENTITY_HEADERS if not request.headers.get(name)]
+        if missing:
+            return 400, [{"code": "ENTETE_MANQUANTE", "description": f"En-tête {name} manquant"} for name in missing]
+        bearer = request.headers.get("Authorization")
+        if bearer is not None and bearer.removeprefix("Bearer ") not in self._tokens:
+            return 401, [{"code": "JETON_INVALIDE", "description": "Jeton invalide"}]
+        return None
+
+    @staticmethod
+    def _answer(seen: Received, status: int, errors: list[dict[str, str]], body: Any = None) -> JSONResponse:
+        seen.status, seen.errors = status, errors
+        return JSONResponse(body if not errors else {"errors": errors}, status_code=status)
+
+
+def _query_refusal(request: Request, allowed: set[str], *, required: bool) -> tuple[int, list[dict[str, str]]] | None:
+    """Only the query parameters real clients send (api-convergence.md §1); a lookup names exactly one."""
+    names = list(request.query_params)
+    unknown = [name for name in names if name not in allowed]
+    if unknown or (required and len(names) != 1):
+        problem = f"paramètres attendus : un parmi {', '.join(sorted(allowed))} ; reçus : {', '.join(names) or 'aucun'}"
+        return 400, [{"code": "PARAMETRE_INVALIDE", "description": problem}]
+    return None
+
+
+def _body_refusal(body: Any) -> tuple[int, list[dict[str, str]]] | None:
+    if not isinstance(body, dict) or not isinstance(body.get("cerfa"), dict):
+        return 400, [{"code": "CERFA_MANQUANT", "description": "Le bloc cerfa est obligatoire"}]
+    errors = [{"code": "FORMAT_INVALIDE", "description": problem} for problem in mismatches(body, "cerfacil", "wedof")]
+    errors += [
+        {"code": "CHAMP_OBLIGATOIRE", "description": f"{path} est obligatoire"}
+        for path in REQUIRED
+        if _at(body, path) in (None, "")
+    ]
+    return (400, errors) if errors else None
+
+
+def _at(document: Any, path: str) -> Any:
+    for name in path.split("."):
+        document = document.get(name) if isinstance(document, dict) else None
+    return document
+
+
+def _state(dossier: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "numeroInterne": dossier["numeroInterne"],
+        "numeroExterne": dossier["numeroExterne"],
+        "numeroDeca": None,
+        "etat": "ENGAGE",
+    }
+
+
+def _engaged(dossier: dict[str, Any]) -> dict[str, Any]:
+    """The dossier as GET /dossiers answers it once the OPCO committed: its échéancier from the contract's start."""
+    start = date.fromisoformat(dossier["contrat"]["dateDebutContrat"][:10])  # the day, in the offset it was sent in
+    second = date(start.year + (start.month + 6 > 12), (start.month + 5) % 12 + 1, 1)
+    return {
+        "cerfa": {**dossier, "numeroDeca": f"069{start.year}{start.month:02d}NC0001", "etat": "ENGAGE"},
+        "engagement": ENGAGEMENT,
+        "echeances": [
+            {
+                "numero": 1,
+                "codification": "E1",
+                "montantTotal": "4000.00",
+                "montantRegle": 0,
+                "montantEnCoursInstruction": 0,
+                "dateOuverture": f"{start.isoformat()}T00:00:00+0000",
+                "dateDebut": start.isoformat(),
+                "dateFin": f"{second.isoformat()}T00:00:00",
+            },
+            {
+                "numero": 2,
+                "codification": "E2",
+                "montantTotal": "4000.00",
+                "montantRegle": 0,
+                "montantEnCoursInstruction": 0,
+                "dateOuverture": f"{second.isoformat()}T00:00:00Z",
+                "dateDebut": datetime.combine(second, time(0), PARIS).isoformat(),
+                "dateFin": None,
+            },
+        ],
+        "detailsFacturation": {"iban": None, "plafondFraisPremierEquipement": 500},
+        "engagementsFraisAnnexe": [],
+    }
