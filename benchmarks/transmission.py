@@ -37,16 +37,18 @@ import psutil
 from application.access import Principal, Role
 from benchmarks.databases import ADMIN_URL, temporary_postgres
 from domain.cerfa_document import parse_cerfa
+from domain.opco_auth import DIALECTS, AuthFlavour
 from domain.opcos import Opco
 from domain.transmission import contract_payload
 from infrastructure.opco_client.identity import ClientIdentity
+from infrastructure.sandbox_keys import SANDBOX_CLIENT
 from interfaces.bootstrap import Container, bootstrap
 from tests.conftest import load_example
 from tests.support import settings
 
 BIN = Path(sys.executable).parent
 MANDATE_SIGNATORY = {"nom": "Martin", "prenom": "Claire", "qualite": "Gérante"}
-OPCO = Opco.ATLAS  # the complete Cerfa's IDCC (1486) routes there: an API key, no OAuth
+OPCO = Opco.ATLAS  # the complete Cerfa's IDCC (1486) routes there: an API key and a token of the SOR dialect
 PROTOCOL = 2  # ATLAS speaks v2
 
 
@@ -148,7 +150,12 @@ def bare_loop(sandbox: str, cerfa: dict[str, Any], count: int, concurrency: int)
     siret = cerfa["organismeFormation"]["siret"]
     key = httpx.post(f"{sandbox}/_sandbox/keys", json={"opco": OPCO.value, "siret": siret}).json()["apiKey"]
     identity = ClientIdentity("Convergence", "Convergence", "0.1.0")
-    headers = {**identity.common_headers(), **identity.api_headers(), "X-API-KEY": key}
+    client_id, secret = SANDBOX_CLIENT
+    form = {"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret}
+    token_url = f"{sandbox}/opcos/{OPCO.value}{DIALECTS[AuthFlavour.SOR].token_path}"
+    token = httpx.post(token_url, data={**form, "scope": "api.read api.write"}).json()["access_token"]
+    headers = {**identity.common_headers(), **identity.api_headers(), b"X-API-KEY": key.encode()}
+    headers[b"Authorization"] = f"Bearer {token}".encode()
     url = f"{sandbox}/opcos/{OPCO.value}/v{PROTOCOL}/dossiers"
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=32)
     with httpx.Client(headers=headers, limits=limits, timeout=30) as client:
