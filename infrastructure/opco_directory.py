@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from dataclasses import fields, replace
 from typing import Any
+from urllib.parse import urlsplit
 
 from domain.opco_auth import AuthFlavour
 from domain.opco_catalogue import Environment, ErrorShape, OpcoProfile, catalogue
 from domain.opcos import Opco
 from infrastructure.settings import Settings
 
+SOR_API_ROOT = "/SorApiEchangeCFA"
 SANDBOX_OKTA_SERVER = "sandbox"  # the Okta authorization server the sandbox plays (AFDAS's own id is not known)
 _FIELDS = {item.name for item in fields(OpcoProfile)} - {"opco"}
 
@@ -26,6 +28,7 @@ def _profile(profile: OpcoProfile, settings: Settings, sandbox_url: str | None) 
     explicit = settings.opco_url(profile.opco.value)
     if explicit:
         overrides["base_url"] = explicit.rstrip("/")
+        overrides.setdefault("token_url", _token_url_beside(replace(profile, **overrides), profile))
     elif sandbox_url:
         base = f"{sandbox_url.rstrip('/')}/opcos/{profile.opco.value}"
         overrides.setdefault("base_url", base)
@@ -33,6 +36,19 @@ def _profile(profile: OpcoProfile, settings: Settings, sandbox_url: str | None) 
         if path is not None:
             overrides.setdefault("token_url", base + path.format(server=SANDBOX_OKTA_SERVER))
     return replace(profile, **overrides)
+
+
+def _token_url_beside(configured: OpcoProfile, catalogued: OpcoProfile) -> str | None:
+    """The token endpoint of an OPCO whose API address the settings moved: the catalogue's while the API stays on
+    its host; else, in the SOR dialect, the identity server beside the API (as on the three SOR hosts observed:
+    `<host>/SorApiEchangeCFA` and `<host>/SorApiIdentityServer/connect/token`); else unknown, to be set."""
+    assert configured.base_url is not None
+    if catalogued.base_url and urlsplit(catalogued.base_url).netloc == urlsplit(configured.base_url).netloc:
+        return catalogued.token_url
+    path = configured.dialect.token_path
+    if configured.auth is not AuthFlavour.SOR or path is None:
+        return None
+    return configured.base_url.removesuffix(SOR_API_ROOT) + path
 
 
 def typed_overrides(opco: Opco, raw: dict[str, Any]) -> dict[str, Any]:

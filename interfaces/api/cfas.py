@@ -32,7 +32,7 @@ def opco_accounts(siret: Siret, who: CurrentPrincipal, services: Services) -> li
     """Each OPCO: its capabilities, its address and authentication dialect, whether it can be reached here and
     whether this CFA's dossiers can go (and if not, why), the key (last 4 characters, status, expiry), the
     software's OAuth client (never its secret), the DPoP key (its public part), and the last contact and error."""
-    return [_account_body(view) for view in services.accounts.overview(who, siret)]
+    return [account_body(view) for view in services.accounts.overview(who, siret)]
 
 
 @router.put("/{opco}/credentials", response_model=OpcoAccountOut)
@@ -120,10 +120,10 @@ def _answer(
     headers = {"ETag": etag(outcome.aggregate.version)}
     if outcome.replayed:
         headers["Idempotent-Replayed"] = "true"
-    return JSONResponse(_account_body(view), headers=headers)
+    return JSONResponse(account_body(view), headers=headers)
 
 
-def _account_body(view: AccountView) -> dict[str, Any]:
+def account_body(view: AccountView) -> dict[str, Any]:
     profile, account, contact = view.profile, view.account, view.contact
     unreachable = profile.unreachable()
     dpop = account.dpop_key if account else None

@@ -117,3 +117,18 @@ def test_a_wrong_override_is_refused_naming_it(override: dict[str, dict[str, obj
 def test_the_oauth_false_of_earlier_releases_still_means_key_only() -> None:
     profiles = opco_profiles(settings(opco_overrides={"AKTO": {"oauth": False}}), None)
     assert profiles[Opco.AKTO].auth is AuthFlavour.KEY_ONLY
+
+
+def test_an_api_moved_by_the_settings_takes_its_token_endpoint_along_only_where_the_dialect_says_where() -> None:
+    profiles = opco_profiles(
+        settings(
+            opco_atlas_url="https://cfa-ws.opco-atlas.org/SorApiEchangeCFA/",
+            opco_akto_url="https://akto.proxy.example/SorApiEchangeCFA",
+            opco_opcoep_url="https://api.opcoep.example",
+        ),
+        None,
+    )
+    assert profiles[Opco.ATLAS].token_url == "https://cfa-ws.opco-atlas.org/SorApiIdentityServer/connect/token"
+    assert profiles[Opco.AKTO].token_url == "https://akto.proxy.example/SorApiIdentityServer/connect/token"
+    assert profiles[Opco.OPCOEP].token_url is None  # Keycloak's host is its own: it must be set
+    assert "token endpoint" in (profiles[Opco.OPCOEP].unreachable() or "")
