@@ -119,8 +119,8 @@ def _private_key(jwk: dict[str, Any]) -> tuple[RSAKey | ECKey, str]:
         raise ValueError(f"an RSA DPoP key has at least {MIN_RSA_BITS} bits (this one: {bits})")
     try:
         key = JWKRegistry.import_key(jwk)
-    except (JoseError, ValueError, TypeError) as error:
-        raise ValueError(f"the DPoP key is not a readable JWK ({error})") from None
+    except (JoseError, ValueError, TypeError):
+        raise ValueError("the DPoP key is not a readable JWK") from None  # the library's words might quote the key
     if isinstance(key, RSAKey):
         return key, "RS256"
     if isinstance(key, ECKey) and jwk.get("crv") in _CURVE_ALGORITHMS:
