@@ -17,6 +17,7 @@ from domain.invoice import Invoice
 from domain.invoicing.annex import annex_record
 from domain.invoicing.kinds import InvoiceKind
 from domain.invoicing.states import PAYMENT_STATES
+from domain.opco_catalogue import ErrorShape
 from domain.opcos import Opco
 
 ENGAGE = "ENGAGE"  # the OPCO committed to fund the contract
@@ -29,11 +30,14 @@ class OpcoEndpoint:
     opco: Opco
     base_url: str  # e.g. https://apiopco.example/ApiEchangeCFA (the client appends /v{n}/...)
     protocol: int  # 1 or 2: the path prefix /v1 or /v2 for dossiers and their states
-    api_key: str  # the CFA's key at this OPCO: X-API-KEY
+    api_key: str = field(repr=False)  # the CFA's key at this OPCO: X-API-KEY
     client_id: str | None = None  # OAuth2 client credentials of the software, where the OPCO requires them
-    client_secret: str | None = None
+    client_secret: str | None = field(default=None, repr=False)
     token_url: str | None = None  # absolute URL of the OAuth2 token endpoint
     scope: str | None = None
+    dpop_key: str | None = field(default=None, repr=False)  # private JWK (JSON) signing DPoP proofs (RFC 9449)
+    errors: ErrorShape = field(default_factory=ErrorShape)  # where the OPCO puts its words in an error answer
+    invoice_path: str = "/v1/factures"  # `/v1/Factures` on the SOR hosts (the catalogue's `invoice_path`)
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Protocol
+from typing import Any, Protocol
 from uuid import UUID
 
 
@@ -20,6 +20,31 @@ class SecretBox(Protocol):
     def seal(self, secret: str) -> str: ...
 
     def open(self, sealed: str) -> str: ...
+
+    def digest(self, secret: str) -> str:
+        """A keyed fingerprint of `secret` (the same secret, the same digest): what an Idempotency-Key record keeps
+        of a request that carries a secret, so that the store holds no clear text nor a plain hash of it."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class DpopKeyMaterial:
+    """A key signing DPoP proofs (RFC 9449): the private JWK (JSON, to be sealed), its public JWK, its RFC 7638
+    thumbprint and the algorithm it signs with."""
+
+    private_jwk: str = field(repr=False)
+    public_jwk: dict[str, Any]
+    thumbprint: str
+    alg: str
+
+
+class DpopKeys(Protocol):
+    def generate(self, alg: str) -> DpopKeyMaterial: ...
+
+    def load(self, private_key: str | dict[str, Any]) -> DpopKeyMaterial:
+        """From a PEM text or a JWK (object or JSON text); ValueError saying why when it is not a usable private
+        key."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -37,6 +38,7 @@ import psutil
 from application.access import Principal, Role
 from benchmarks.databases import ADMIN_URL, temporary_postgres
 from domain.cerfa_document import parse_cerfa
+from domain.opco_auth import DIALECTS, AuthFlavour
 from domain.opcos import Opco
 from infrastructure.opco_client.identity import ClientIdentity
 from infrastructure.opco_wire import dossier_body, encode, wire_variant
@@ -46,7 +48,7 @@ from tests.support import settings
 
 BIN = Path(sys.executable).parent
 MANDATE_SIGNATORY = {"nom": "Martin", "prenom": "Claire", "qualite": "Gérante"}
-OPCO = Opco.ATLAS  # the complete Cerfa's IDCC (1486) routes there: an API key, no OAuth
+OPCO = Opco.ATLAS  # the complete Cerfa's IDCC (1486) routes there: an API key and a token of the SOR dialect
 PROTOCOL = 2  # ATLAS speaks v2
 
 
@@ -82,6 +84,9 @@ class Cpu:
         self.own, self.sandbox = (_cpu(p) - b for p, b in zip(self._processes, self._before, strict=True))
 
 
+SANDBOX_TOKEN = secrets.token_urlsafe(24)  # the benchmark's sandbox's /_sandbox/* token, drawn per run
+
+
 def _cpu(process: psutil.Process) -> float:
     times = process.cpu_times()
     return float(times.user + times.system)
@@ -93,7 +98,9 @@ def run(url: str, sandbox: str, sandbox_process: psutil.Process, args: argparse.
         timing["sender_poll_seconds"] = args.sender_poll
     if args.projection_poll is not None:
         timing["projection_poll_seconds"] = args.projection_poll
-    container = bootstrap(settings(url, sandbox_url=sandbox, log_level="warning", **timing))
+    container = bootstrap(
+        settings(url, sandbox_url=sandbox, sandbox_admin_token=SANDBOX_TOKEN, log_level="warning", **timing)
+    )
     try:
         started = time.perf_counter()
         cerfa = create_submitted(container, args.dossiers)
@@ -146,9 +153,17 @@ def create_submitted(container: Container, count: int) -> dict[str, Any]:
 def bare_loop(sandbox: str, cerfa: dict[str, Any], count: int, concurrency: int) -> float:
     """Dossiers per second POSTed by `concurrency` threads with one httpx client, as the gateway would."""
     siret = cerfa["organismeFormation"]["siret"]
-    key = httpx.post(f"{sandbox}/_sandbox/keys", json={"opco": OPCO.value, "siret": siret}).json()["apiKey"]
+    operator = {"Authorization": f"Bearer {SANDBOX_TOKEN}"}
+    keys = httpx.post(f"{sandbox}/_sandbox/keys", json={"opco": OPCO.value, "siret": siret}, headers=operator)
+    key = keys.json()["apiKey"]
     identity = ClientIdentity("Convergence", "Convergence", "0.1.0")
-    headers = {**identity.common_headers(), **identity.api_headers(), "X-API-KEY": key}
+    [client] = httpx.get(f"{sandbox}/_sandbox/oauth-clients", headers=operator).json()
+    client_id, secret = client["clientId"], client["clientSecret"]
+    form = {"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret}
+    token_url = f"{sandbox}/opcos/{OPCO.value}{DIALECTS[AuthFlavour.SOR].token_path}"
+    token = httpx.post(token_url, data={**form, "scope": "api.read api.write"}).json()["access_token"]
+    headers = {**identity.common_headers(), **identity.api_headers(), b"X-API-KEY": key.encode()}
+    headers[b"Authorization"] = f"Bearer {token}".encode()
     url = f"{sandbox}/opcos/{OPCO.value}/v{PROTOCOL}/dossiers"
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=32)
     model, variant = parse_cerfa(cerfa), wire_variant(OPCO)
@@ -187,7 +202,9 @@ def _sandbox() -> Iterator[tuple[str, int]]:
         port = sock.getsockname()[1]
     command = [str(BIN / "convergence"), "sandbox", "--port", str(port), "--state", ":memory:"]
     process = subprocess.Popen(
-        command, env={**os.environ, "CONVERGENCE_LOG_LEVEL": "warning"}, stdout=subprocess.DEVNULL
+        command,
+        env={**os.environ, "CONVERGENCE_LOG_LEVEL": "warning", "CONVERGENCE_SANDBOX_ADMIN_TOKEN": SANDBOX_TOKEN},
+        stdout=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -196,7 +213,8 @@ def _sandbox() -> Iterator[tuple[str, int]]:
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("the sandbox did not start")
             try:
-                if httpx.get(f"{url}/_sandbox/stats", timeout=1).status_code == 200:
+                operator = {"Authorization": f"Bearer {SANDBOX_TOKEN}"}
+                if httpx.get(f"{url}/_sandbox/stats", headers=operator, timeout=1).status_code == 200:
                     break
             except httpx.TransportError:
                 time.sleep(0.1)

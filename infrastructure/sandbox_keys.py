@@ -1,4 +1,4 @@
-"""On the embedded default every OPCO is the sandbox: a CFA without a key there gets one, so nothing waits.
+"""On the embedded default every OPCO is the sandbox: a CFA without credentials there gets them, so nothing waits.
 
 The sandbox's /_sandbox/* routes are the operator's (`opco_sandbox.admin_auth`): this service calls them with the
 sandbox's admin token, and gives the CFAs' accounts the sandbox's own OAuth client, which it reads from the sandbox
@@ -54,11 +54,33 @@ class SandboxKeys:
         self._lock = threading.Lock()
 
     def ensure(self, cfa_siret: str, opco: Opco) -> bool:
-        """Give the CFA a sandbox key at `opco` unless it has credentials there; True if one was set."""
-        if self._accounts.account(cfa_siret, opco) is not None:
-            return False
+        """Give the CFA, at `opco`, what it lacks of a sandbox key, the software's OAuth client there and a DPoP key
+        (each only where the OPCO's dialect needs it; nothing set by someone else is replaced); True if any was set."""
+        profile, account = self._accounts.profiles[opco], self._accounts.account(cfa_siret, opco)
+        changed = False
+        if account is None or account.sealed_api_key is None:
+            key = self._sandbox_key(cfa_siret, opco)
+            if key is None:
+                return False
+            self._accounts.set_credentials(SANDBOX, cfa_siret, opco, api_key=key)
+            changed = True
+        if profile.oauth and (account is None or account.client_id is None):
+            try:
+                client_id, secret = self._oauth_client()
+            except (httpx.HTTPError, LookupError, TypeError) as error:
+                log.warning("no sandbox OAuth client for %s at %s: %s", cfa_siret, opco, error)
+                return changed
+            self._accounts.set_oauth_client(SANDBOX, cfa_siret, opco, client_id=client_id, client_secret=secret)
+            changed = True
+        if profile.dpop and (account is None or account.dpop_key is None):
+            self._accounts.set_dpop_key(SANDBOX, cfa_siret, opco, generate="ES256")
+            changed = True
+        if changed:
+            log.info("sandbox credentials set for %s at %s", cfa_siret, opco)
+        return changed
+
+    def _sandbox_key(self, cfa_siret: str, opco: Opco) -> str | None:
         try:
-            client_id, secret = self._oauth_client() if self._accounts.profiles[opco].oauth else (None, None)
             answer = httpx.post(
                 f"{self._url}/_sandbox/keys",
                 json={"opco": opco.value, "siret": cfa_siret},
@@ -68,12 +90,9 @@ class SandboxKeys:
             answer.raise_for_status()
         except (httpx.HTTPError, LookupError, TypeError) as error:
             log.warning("no sandbox key for %s at %s: %s", cfa_siret, opco, error)
-            return False
-        self._accounts.set_credentials(
-            SANDBOX, cfa_siret, opco, api_key=answer.json()["apiKey"], client_id=client_id, client_secret=secret
-        )
-        log.info("sandbox key set for %s at %s", cfa_siret, opco)
-        return True
+            return None
+        key: str = answer.json()["apiKey"]
+        return key
 
     def _oauth_client(self) -> tuple[str, str]:
         """The sandbox's OAuth client (its first), read once from GET /_sandbox/oauth-clients."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 from pathlib import Path
 
@@ -11,6 +13,7 @@ from cryptography.fernet import Fernet, InvalidToken
 class FernetBox:
     def __init__(self, key: bytes) -> None:
         self._fernet = Fernet(key)
+        self._digest_key = hashlib.sha256(b"convergence digest\0" + key).digest()  # not the sealing key itself
 
     def seal(self, secret: str) -> str:
         return self._fernet.encrypt(secret.encode()).decode()
@@ -22,6 +25,9 @@ class FernetBox:
             raise ValueError(
                 "a sealed secret does not open with this key: was CONVERGENCE_SECRET_KEY changed?"
             ) from None
+
+    def digest(self, secret: str) -> str:
+        return hmac.new(self._digest_key, secret.encode(), hashlib.sha256).hexdigest()
 
 
 def key_from_file(path: Path) -> bytes:

@@ -82,6 +82,9 @@ class Settings(BaseSettings):
         default_factory=dict,
         description='JSON, per OPCO code, any field of its profile: {"AKTO": {"protocol": 1, "token_url": "…"}}',
     )
+    opco_environment: Literal["production", "test"] = Field(
+        "production", description="whose addresses the OPCO catalogue gives: the OPCOs' production or test hosts"
+    )
     opco_timeout_seconds: float = Field(30.0, gt=0, description="read timeout of a call to an OPCO")
     secret_key: SecretStr | None = Field(None, description="Fernet key sealing the OPCO credentials")
     secret_key_file: Path = Field(Path("var/secret.key"), description="where the key is kept when not set above")

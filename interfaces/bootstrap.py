@@ -29,6 +29,7 @@ from infrastructure.invoice_status_view import LIVE as LIVE_INVOICE_STATUS
 from infrastructure.invoice_status_view import SqlInvoiceStatusView
 from infrastructure.leases import Leases
 from infrastructure.opco_client import ClientIdentity, HttpOpcoGateway
+from infrastructure.opco_client.dpop import JoseDpopKeys
 from infrastructure.opco_directory import opco_profiles
 from infrastructure.opco_lookup_cache import SqlLookupCache
 from infrastructure.opco_sandbox import SandboxConfig
@@ -96,7 +97,7 @@ def bootstrap(settings: Settings | None = None) -> Container:
         else key_from_file(settings.secret_key_file)
     )
     sandbox = sandbox_url(settings)
-    accounts = OpcoAccounts(dossiers, box, opco_profiles(settings, sandbox), SqlContactLog(store))
+    accounts = OpcoAccounts(dossiers, box, opco_profiles(settings, sandbox), SqlContactLog(store), JoseDpopKeys())
     directory = _opco_lookup(settings, dossiers, store) if settings.opco_lookup_enabled else None
     gateway = HttpOpcoGateway(
         ClientIdentity(settings.editeur, settings.logiciel, settings.version),

@@ -26,6 +26,7 @@ from infrastructure.status_view import rebuild_status_view
 from infrastructure.transmissions_view import INVOICES, rebuild_transmissions_view
 from interfaces.api.representation import token_body
 from interfaces.bootstrap import Container, bootstrap, sandbox_config
+from interfaces.opco_cli import opcos
 from interfaces.reference_cli import reference
 from interfaces.sandbox_cli import sandbox_credentials
 
@@ -37,6 +38,7 @@ cli.add_typer(tokens, name="tokens")
 projections = typer.Typer(help="The read models: where they stand, and rebuilding them.", no_args_is_help=True)
 cli.add_typer(projections, name="projections")
 cli.add_typer(reference, name="reference")
+cli.add_typer(opcos, name="opcos")
 cli.command("sandbox-credentials")(sandbox_credentials)
 
 

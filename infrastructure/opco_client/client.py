@@ -1,7 +1,8 @@
 """`HttpOpcoGateway`: the API Convergence over httpx, one pooled client shared by the sender's threads.
 
-It does not retry: the sender owns retries, backoff and parking. The one exception is a 401 from the API when the
-endpoint uses OAuth: the token is refreshed once and the call made once more.
+It does not retry: the sender owns retries, backoff and parking. The exceptions belong to authentication: a 401 from
+the API when the endpoint uses OAuth refreshes the token once and the call is made once more; a server that asks
+for a DPoP nonce (`use_dpop_nonce`, RFC 9449 §8) is asked once more with it.
 """
 
 from __future__ import annotations
@@ -27,10 +28,10 @@ from application.opco_gateway import (
     SentInvoice,
 )
 from domain.cerfa import Cerfa
-from domain.opcos import Opco
+from infrastructure.opco_client.dpop import DpopSigner
 from infrastructure.opco_client.errors import response_error, transport_error, trim
 from infrastructure.opco_client.identity import ClientIdentity, is_header_safe
-from infrastructure.opco_client.oauth import Grant, TokenCache, grant_from, token_form
+from infrastructure.opco_client.oauth import DpopNonces, Grant, TokenCache, dpop_nonce_asked, grant_from, token_form
 from infrastructure.opco_client.paging import INVOICE_LIST_KEYS, STATE_LIST_KEYS, Paging, page_items
 from infrastructure.opco_client.parsing import (
     parse_dossier,
@@ -74,6 +75,8 @@ class HttpOpcoGateway:
             follow_redirects=False,
         )
         self._tokens = TokenCache(self._fetch_token)
+        self._nonces = DpopNonces()
+        self._signers: dict[str, DpopSigner] = {}
 
     def close(self) -> None:
         self._http.close()
@@ -102,10 +105,10 @@ class HttpOpcoGateway:
         yield from (state for state in map(parse_state, items) if state is not None)
 
     def send_invoice(self, endpoint: OpcoEndpoint, payload: dict[str, Any]) -> SentInvoice:
-        return parse_sent_invoice(self._post(endpoint, "/v1/factures", payload))
+        return parse_sent_invoice(self._post(endpoint, endpoint.invoice_path, payload))
 
     def find_invoice(self, endpoint: OpcoEndpoint, numero_interne_facture: str) -> InvoiceState | None:
-        body = self._find(endpoint, "/v1/factures", {"numeroInterneFacture": numero_interne_facture})
+        body = self._find(endpoint, endpoint.invoice_path, {"numeroInterneFacture": numero_interne_facture})
         return None if body is _NOT_FOUND else parse_invoice(body, numero_interne_facture)
 
     def invoice_states(self, endpoint: OpcoEndpoint) -> Iterator[InvoiceState]:
@@ -139,8 +142,8 @@ class HttpOpcoGateway:
         return body
 
     def _find(self, endpoint: OpcoEndpoint, path: str, params: Params) -> Any:
-        """The decoded answer to a lookup, or `_NOT_FOUND` (404, or 400 at OPCO EP)."""
-        not_found = {404, 400} if endpoint.opco is Opco.OPCOEP else {404}
+        """The decoded answer to a lookup, or `_NOT_FOUND` (404, or what else the OPCO answers: 400 at OPCO EP)."""
+        not_found = endpoint.errors.not_found
         response = self._call(endpoint, "GET", path, params=params, tolerated=not_found)
         return _NOT_FOUND if response.status_code in not_found else self._document(endpoint, response, path)
 
@@ -167,39 +170,54 @@ class HttpOpcoGateway:
         content: bytes | None = None,
         tolerated: frozenset[int] | set[int] = frozenset(),
     ) -> httpx.Response:
-        """One call to the API (two when a 401 makes the OAuth token refresh); raises unless 2xx or tolerated."""
+        """One call to the API (two when a 401 makes the OAuth token refresh, or a server asks for a DPoP nonce);
+        raises unless 2xx or tolerated."""
         if not is_header_safe(endpoint.api_key):
             raise KeyRejected(f"{endpoint.opco}: the CFA's API key is empty or not printable ASCII; it cannot be sent")
-        token = self._bearer(endpoint)
         body = {"json": json} if content is None else {"content": content}
-        response = self._send(endpoint, token, method, path, params=params, **body)
-        if response.status_code == 401 and token is not None:
-            self._tokens.invalidate(endpoint, token)
-            token = self._bearer(endpoint)
-            response = self._send(endpoint, token, method, path, params=params, **body)
+        grant = self._bearer(endpoint)
+        response = self._send(endpoint, grant, method, path, params=params, **body)
+        if response.status_code == 401 and grant is not None:
+            if endpoint.dpop_key is not None and dpop_nonce_asked(response):
+                response = self._send(endpoint, grant, method, path, params=params, **body)
+            if response.status_code == 401:
+                self._tokens.invalidate(endpoint, grant.access_token, self._jkt(endpoint))
+                grant = self._bearer(endpoint)
+                response = self._send(endpoint, grant, method, path, params=params, **body)
         if response.is_success or response.status_code in tolerated:
             return response
-        where, redact = _where(endpoint, method, path), _redactor(endpoint, token)
-        raise response_error(response, where=where, side_effects=method == "POST", redact=redact)
+        where, redact = _where(endpoint, method, path), _redactor(endpoint, grant)
+        side_effects = method == "POST"
+        raise response_error(response, where=where, side_effects=side_effects, redact=redact, shape=endpoint.errors)
 
     def _send(
-        self, endpoint: OpcoEndpoint, token: str | None, method: str, path: str, **request: Any
+        self, endpoint: OpcoEndpoint, grant: Grant | None, method: str, path: str, **request: Any
     ) -> httpx.Response:
-        headers = {**self._api_headers, "X-API-KEY": endpoint.api_key}
+        url = endpoint.base_url.rstrip("/") + path
+        headers = httpx.Headers(self._api_headers)
+        headers["X-API-KEY"] = endpoint.api_key
         if request.get("content") is not None:
             headers["Content-Type"] = "application/json"
-        if token is not None:
-            headers["Authorization"] = f"Bearer {token}"
-        return self._exchange(
+        if grant is not None and grant.scheme == "DPoP" and endpoint.dpop_key is not None:
+            headers["Authorization"] = f"DPoP {grant.access_token}"  # with its proof, `ath` binding it (RFC 9449 §7)
+            proof = self._signer(endpoint).proof(
+                method, url, access_token=grant.access_token, nonce=self._nonces.get(url)
+            )
+            headers["DPoP"] = proof
+        elif grant is not None:
+            headers["Authorization"] = f"Bearer {grant.access_token}"
+        response = self._exchange(
             method,
-            endpoint.base_url.rstrip("/") + path,
+            url,
             where=_where(endpoint, method, path),
             target=f"{endpoint.opco} {method} {_loggable(path, request.get('params'))}",
-            redact=_redactor(endpoint, token),
+            redact=_redactor(endpoint, grant),
             side_effects=method == "POST",
             headers=headers,
             **request,
         )
+        self._nonces.remember(url, response)
+        return response
 
     def _exchange(
         self, method: str, url: str, *, where: str, target: str, redact: Redactor, side_effects: bool, **request: Any
@@ -218,17 +236,46 @@ class HttpOpcoGateway:
 
     # --- OAuth ------------------------------------------------------------------------------------------------
 
-    def _bearer(self, endpoint: OpcoEndpoint) -> str | None:
-        return self._tokens.token(endpoint) if endpoint.client_id else None
+    def _bearer(self, endpoint: OpcoEndpoint) -> Grant | None:
+        return self._tokens.token(endpoint, self._jkt(endpoint)) if endpoint.client_id else None
 
     def _fetch_token(self, endpoint: OpcoEndpoint) -> Grant:
-        """POST the client credentials (form) to the token endpoint; the CFA's key does not go there."""
+        """POST the client credentials (form) to the token endpoint, with a DPoP proof where the endpoint has a DPoP
+        key (once more with the nonce the server asks for); the CFA's key does not go there."""
         url, where, redact = endpoint.token_url or "", f"{endpoint.opco} token endpoint", _redactor(endpoint, None)
         target = f"{endpoint.opco} POST {urlsplit(url).path} (token)"
-        response = self._exchange(
-            "POST", url, where=where, target=target, redact=redact, side_effects=False, data=token_form(endpoint)
-        )
+        for _ in range(2):
+            headers = httpx.Headers()
+            if endpoint.dpop_key is not None:
+                headers["DPoP"] = self._signer(endpoint).proof("POST", url, nonce=self._nonces.get(url))
+            response = self._exchange(
+                "POST",
+                url,
+                where=where,
+                target=target,
+                redact=redact,
+                side_effects=False,
+                data=token_form(endpoint),
+                headers=headers,
+            )
+            self._nonces.remember(url, response)
+            if endpoint.dpop_key is None or dpop_nonce_asked(response) is None:
+                break
         return grant_from(response, where=where, redact=redact)
+
+    def _signer(self, endpoint: OpcoEndpoint) -> DpopSigner:
+        """The signer of the endpoint's DPoP key (made once per key: reading a key costs more than signing)."""
+        assert endpoint.dpop_key is not None
+        signer = self._signers.get(endpoint.dpop_key)
+        if signer is None:
+            try:
+                signer = self._signers.setdefault(endpoint.dpop_key, DpopSigner(endpoint.dpop_key))
+            except ValueError:
+                raise OpcoError(f"{endpoint.opco}: the DPoP key set for this OPCO cannot be read") from None
+        return signer
+
+    def _jkt(self, endpoint: OpcoEndpoint) -> str | None:
+        return self._signer(endpoint).thumbprint if endpoint.dpop_key is not None else None
 
     @staticmethod
     def _document(endpoint: OpcoEndpoint, response: httpx.Response, path: str) -> Any:
@@ -250,8 +297,8 @@ def _json(response: httpx.Response) -> Any:
         return _NOT_JSON
 
 
-def _redactor(endpoint: OpcoEndpoint, token: str | None) -> Redactor:
-    return Redactor([endpoint.api_key, endpoint.client_secret, token])
+def _redactor(endpoint: OpcoEndpoint, grant: Grant | None) -> Redactor:
+    return Redactor([endpoint.api_key, endpoint.client_secret, grant.access_token if grant else None])
 
 
 def _where(endpoint: OpcoEndpoint, method: str, path: str) -> str:

@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 
 from application.opco_gateway import KeyRejected, NotSupported, OpcoError, RefusedByOpco, TransientOpcoError
+from domain.opco_catalogue import ErrorShape
 
 Redact = Callable[[str], str]
 
@@ -29,6 +30,7 @@ _MESSAGE_KEYS = ("description", "message", "libelle", "detail")
 _FIELD_KEYS = ("champ", "field")
 _TOP_LEVEL_KEYS = ("comment", "message", "error_description", "detail", "title")
 _SECONDS = re.compile(r"\d+(\.\d+)?")
+GENERIC = ErrorShape()
 
 
 def transport_error(exc: httpx.RequestError, *, where: str, side_effects: bool, redact: Redact) -> OpcoError:
@@ -44,10 +46,12 @@ def transport_error(exc: httpx.RequestError, *, where: str, side_effects: bool, 
     return TransientOpcoError(f"{where}: the exchange broke ({cause})")
 
 
-def response_error(response: httpx.Response, *, where: str, side_effects: bool, redact: Redact) -> OpcoError:
-    """An HTTP answer that is not a success."""
+def response_error(
+    response: httpx.Response, *, where: str, side_effects: bool, redact: Redact, shape: ErrorShape = GENERIC
+) -> OpcoError:
+    """An HTTP answer that is not a success; `shape` says where this OPCO puts its words."""
     status = response.status_code
-    messages = [redact(message) for message in opco_messages(response)]
+    messages = [redact(message) for message in opco_messages(response, shape)]
     said = "; ".join(messages)
     if status in {408, 429} or status in _SERVER_BUSY:
         return _transient(response, where=where, side_effects=side_effects and status in _SERVER_BUSY, said=said)
@@ -86,9 +90,10 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
-def opco_messages(response: httpx.Response) -> list[str]:
-    """The OPCO's own words: its `errors` list, else its `comment` (OPCO EP) or similar, else the body's text."""
-    messages = _json_messages(json_or_none(response))
+def opco_messages(response: httpx.Response, shape: ErrorShape = GENERIC) -> list[str]:
+    """The OPCO's own words: its summary (Atlas `description`, OPCO EP `comment`) and its `errors` list, else a
+    message under a key other services use, else the body's text."""
+    messages = _json_messages(json_or_none(response), shape)
     if messages:
         return messages
     text = trim(response.text)
@@ -103,12 +108,15 @@ def json_or_none(response: httpx.Response) -> Any:
         return None
 
 
-def _json_messages(body: Any) -> list[str]:
+def _json_messages(body: Any, shape: ErrorShape) -> list[str]:
     if isinstance(body, str):
         return [trim(body)] if body.strip() else []
     if not isinstance(body, dict):
         return []
-    found = _error_items(body.get("errors"))
+    summary = next((text for text in (_text(body.get(key)) for key in shape.summary) if text), "")
+    items = _error_items(body.get("errors"))
+    found = [summary] if summary and summary not in items else []
+    found += items
     if found:
         return found
     texts = (_text(body.get(key)) for key in _TOP_LEVEL_KEYS)

@@ -1,4 +1,5 @@
-"""Who calls: the software's identity headers, its OAuth2 Bearer where the OPCO wants one, the CFA's key."""
+"""Who calls: the software's identity headers, its OAuth2 token where the OPCO's dialect wants one (with a DPoP proof
+for a token bound to a key), the CFA's key."""
 
 from __future__ import annotations
 
@@ -7,10 +8,13 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from domain.opco_auth import AuthFlavour
+from domain.opco_catalogue import CATALOGUE
 from domain.opcos import Opco
+from infrastructure.opco_client.dpop import ProofRefused
 from infrastructure.opco_sandbox.context import Sandbox, current_sandbox
 from infrastructure.opco_sandbox.errors import ApiError, SandboxRefusal, invalid_key
-from infrastructure.opco_sandbox.records import ApiKey
+from infrastructure.opco_sandbox.records import AccessToken, ApiKey
 
 IDENTITY_HEADERS = ("EDITEUR", "LOGICIEL", "VERSION")
 
@@ -35,17 +39,42 @@ def identified_opco(
     if missing:
         errors = [ApiError("ENTETE_MANQUANTE", f"En-tête {name} obligatoire", name) for name in missing]
         raise SandboxRefusal(400, errors, opco)
-    if opco in sandbox.config.oauth_opcos:
-        _check_bearer(request.headers.get("Authorization", ""), opco, sandbox)
+    if sandbox.config.dialect(opco) is not AuthFlavour.KEY_ONLY:
+        _check_token(request, opco, sandbox)
     return opco
 
 
-def _check_bearer(authorization: str, opco: Opco, sandbox: Sandbox) -> None:
-    scheme, _, value = authorization.partition(" ")
-    token = sandbox.store.find_token(value.strip()) if scheme.lower() == "bearer" and value.strip() else None
+def _check_token(request: Request, opco: Opco, sandbox: Sandbox) -> None:
+    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+    value = value.strip()
+    token = sandbox.store.find_token(value) if scheme.lower() in {"bearer", "dpop"} and value else None
     if token is None or token.opco != opco or token.expires_at <= sandbox.now():
-        error = ApiError("JETON_INVALIDE", "Jeton d'accès absent, invalide ou expiré")
-        raise SandboxRefusal(401, [error], opco, {"WWW-Authenticate": 'Bearer error="invalid_token"'})
+        raise _unauthorized(opco, "invalid_token", "Jeton d'accès absent, invalide ou expiré", token)
+    if token.jkt is None and scheme.lower() == "bearer":
+        return
+    if token.jkt is None or scheme.lower() != "dpop":
+        raise _unauthorized(opco, "invalid_token", "Jeton lié à une clé (DPoP) : schéma DPoP et preuve requis", token)
+    _check_proof(request, opco, sandbox, token)
+
+
+def _check_proof(request: Request, opco: Opco, sandbox: Sandbox, token: AccessToken) -> None:
+    """RFC 9449 §7: a proof for this request, with `ath` for this token, signed by the key the token is bound to."""
+    proof = request.headers.get("DPoP", "")
+    try:
+        max_age = sandbox.config.dpop_max_age_seconds
+        url = str(request.url)
+        claims = sandbox.dpop.check(proof, request.method, url, max_age=max_age, access_token=token.token, nonce=False)
+    except ProofRefused as refused:
+        raise _unauthorized(opco, "invalid_dpop_proof", f"Preuve DPoP refusée : {refused}", token) from None
+    if claims["jkt"] != token.jkt:
+        raise _unauthorized(opco, "invalid_dpop_proof", "Preuve DPoP signée d'une autre clé que celle du jeton", token)
+
+
+def _unauthorized(opco: Opco, error: str, description: str, token: AccessToken | None) -> SandboxRefusal:
+    bound = token.jkt is not None if token is not None else CATALOGUE[opco].dpop
+    scheme = "DPoP" if bound else "Bearer"
+    challenge = f'{scheme} error="{error}"' + (' algs="RS256 ES256"' if scheme == "DPoP" else "")
+    return SandboxRefusal(401, [ApiError("JETON_INVALIDE", description)], opco, {"WWW-Authenticate": challenge})
 
 
 def valid_key(api_key: str | None, opco: Opco, sandbox: Sandbox) -> ApiKey | None:

@@ -10,9 +10,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from domain.opco_auth import AuthFlavour
+from domain.opco_catalogue import CATALOGUE
 from domain.opcos import Opco
 
-DEFAULT_OAUTH_OPCOS = frozenset({Opco.AKTO, Opco.AFDAS, Opco.OPCOEP})
+# The OPCOs whose dialect asks for a token (SOR, Keycloak, Okta with DPoP): the sandbox plays each in its own.
+DEFAULT_OAUTH_OPCOS = frozenset(opco for opco, profile in CATALOGUE.items() if profile.oauth)
 DEFAULT_NPEC = Decimal("8000.00")
 
 
@@ -83,6 +86,7 @@ class SandboxConfig:
     # the Bearer /_sandbox/* requires; by default one drawn for this run only (see admin_auth)
     admin_token: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     token_ttl_seconds: int = 3600
+    dpop_max_age_seconds: float = 300.0  # how far a DPoP proof's iat may be from the wall clock (not `clock`)
     key_validity_days: int = 365
     page_size: int = 50
     strict_dossiers: bool = False  # refuse a dossier with a key or a type outside the wire's description
@@ -91,3 +95,11 @@ class SandboxConfig:
 
     def npec_for(self, rncp: str) -> Decimal:
         return self.npec_by_rncp.get(rncp, self.default_npec)
+
+    def dialect(self, opco: Opco) -> AuthFlavour:
+        """How `opco` authenticates the software here: the catalogue's dialect, where it asks for a token."""
+        return CATALOGUE[opco].auth if opco in self.oauth_opcos else AuthFlavour.KEY_ONLY
+
+    def oauth_client_secret(self, client_id: str) -> str | None:
+        """The secret of a registered OAuth client, or None: the one place the sandbox reads its client registry."""
+        return self.oauth_clients.get(client_id)

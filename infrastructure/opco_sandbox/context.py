@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import cast
 
 from fastapi import Request
 
 from infrastructure.opco_sandbox.config import SandboxConfig
+from infrastructure.opco_sandbox.dpop_guard import DpopGuard
 from infrastructure.opco_sandbox.faults import FaultInjector
 from infrastructure.opco_sandbox.state import SandboxStore
 from infrastructure.opco_sandbox.stats import SandboxStats
@@ -20,6 +21,7 @@ class Sandbox:
     store: SandboxStore
     stats: SandboxStats
     faults: FaultInjector
+    dpop: DpopGuard = field(default_factory=DpopGuard)
 
     def now(self) -> datetime:
         return self.config.clock()

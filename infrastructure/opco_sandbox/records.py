@@ -28,6 +28,7 @@ class AccessToken:
     token: str
     opco: Opco
     expires_at: datetime
+    jkt: str | None = None  # the thumbprint of the DPoP key the token is bound to (RFC 9449), if any
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,7 +27,8 @@ T = TypeVar("T")
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS keys (api_key TEXT PRIMARY KEY, opco TEXT NOT NULL, siren TEXT NOT NULL,
     expires_on TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS tokens (token TEXT PRIMARY KEY, opco TEXT NOT NULL, expires_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS tokens (token TEXT PRIMARY KEY, opco TEXT NOT NULL, expires_at TEXT NOT NULL,
+    jkt TEXT);
 CREATE TABLE IF NOT EXISTS dossiers (id INTEGER PRIMARY KEY AUTOINCREMENT, opco TEXT NOT NULL,
     siren TEXT NOT NULL, numero_interne TEXT NOT NULL, numero_externe TEXT NOT NULL, sequence INTEGER NOT NULL,
     submitted_at TEXT NOT NULL, cerfa TEXT NOT NULL, UNIQUE (opco, siren, numero_interne));
@@ -52,6 +53,8 @@ class SqliteStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
+        if "jkt" not in {row[1] for row in self._db.execute("PRAGMA table_info(tokens)")}:  # a file of before DPoP
+            self._db.execute("ALTER TABLE tokens ADD COLUMN jkt TEXT")
 
     def oauth_client(self) -> tuple[str, str]:
         def first() -> tuple[str, str]:
@@ -75,12 +78,12 @@ class SqliteStore:
         return self._write("DELETE FROM keys WHERE api_key = ?", (api_key,)) > 0
 
     def add_token(self, token: AccessToken) -> None:
-        row = (token.token, token.opco.value, token.expires_at.isoformat())
-        self._write("INSERT OR REPLACE INTO tokens VALUES (?, ?, ?)", row)
+        row = (token.token, token.opco.value, token.expires_at.isoformat(), token.jkt)
+        self._write("INSERT OR REPLACE INTO tokens (token, opco, expires_at, jkt) VALUES (?, ?, ?, ?)", row)
 
     def find_token(self, token: str) -> AccessToken | None:
-        row = self._one("SELECT token, opco, expires_at FROM tokens WHERE token = ?", (token,))
-        return None if row is None else AccessToken(row[0], Opco(row[1]), datetime.fromisoformat(row[2]))
+        row = self._one("SELECT token, opco, expires_at, jkt FROM tokens WHERE token = ?", (token,))
+        return None if row is None else AccessToken(row[0], Opco(row[1]), datetime.fromisoformat(row[2]), row[3])
 
     # --- dossiers ---------------------------------------------------------------------------------------------
 

@@ -32,6 +32,8 @@ RENAMED = {
     "invoice_events": "listInvoiceEvents",
     "opco_accounts": "listOpcoAccounts",
     "set_credentials": "setOpcoCredentials",
+    "set_oauth_client": "setOpcoOAuthClient",
+    "set_dpop_key": "setOpcoDpopKey",
 }
 # The path ids of the event-sourced dossiers and invoices, whose commands have states and races to lose.
 RECORD_IDS = frozenset({"contract_id", "invoice_id"})
@@ -42,6 +44,8 @@ IF_MATCH_REQUIRED = {
     "patchCerfa": _WHOLE_CHANGE,
     "recordMandate": "Replacing a recorded mandate with a different one needs If-Match (the same mandate again is a "
     "no-op and needs none).",
+    "setOpcoDpopKey": "Replacing the DPoP key set with another needs If-Match (the same key again is a no-op and "
+    "needs none).",
 }
 
 PROBLEM = "Problem"

@@ -52,8 +52,11 @@ def transmission_body(contract: Contract, accounts: OpcoAccounts) -> dict[str, A
         return None
     tx = contract.transmission
     opco = Opco(contract.submitted_to)
-    waiting = contract.state is ContractState.SUBMITTED and not accounts.usable(contract.cfa_siret, opco)
-    return {**attempts_body(tx, waiting), "opcoTakesContracts": accounts.profiles[opco].contracts}
+    blocked = accounts.not_ready(contract.cfa_siret, opco) if contract.state is ContractState.SUBMITTED else None
+    waiting = blocked is not None and blocked.code != "opco_unreachable"
+    body = {**attempts_body(tx, waiting), "opcoTakesContracts": accounts.profiles[opco].contracts}
+    body["waitingFor"] = {"code": blocked.code, "message": blocked.message} if blocked else None
+    return body
 
 
 def attempts_body(tx: dict[str, Any], waiting_for_key: bool) -> dict[str, Any]:

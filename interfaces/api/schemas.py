@@ -14,6 +14,7 @@ from domain.cerfa import Cerfa, Siret
 from domain.contract_state import ContractState
 from domain.opcos import Opco
 from interfaces.api.invoice_listing_schemas import EcheanceAttentionOut, InvoiceAttentionOut, InvoiceDashboardOut
+from interfaces.api.opco_account_schemas import AddressOut, AuthOut, DpopKeyOut, NotReadyOut, OAuthClientOut
 
 NumeroInterne = Annotated[
     str,
@@ -89,6 +90,9 @@ class TransmissionOut(BaseModel):
     nextAttemptAt: datetime | None
     lastError: str | None
     waitingForKey: bool = Field(description="the CFA has no usable API key at this OPCO: set one to release it")
+    waitingFor: NotReadyOut | None = Field(
+        None, description="why a submitted dossier is not being sent: a credential missing, or the OPCO not reachable"
+    )
     opcoTakesContracts: bool = Field(description="false when this OPCO takes no contracts over the API")
     history: list[AttemptOut]
 
@@ -173,7 +177,7 @@ Secret = Annotated[str, StringConstraints(strip_whitespace=True, min_length=8, m
 class CredentialsIn(Strict):
     apiKey: Secret = Field(description="the CFA's API key at this OPCO (from the OPCO's CFA extranet)")
     clientId: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = Field(
-        None, description="OAuth2 client id of the software, where the OPCO requires OAuth"
+        None, description="OAuth2 client id of the software, where the OPCO requires OAuth (kept when absent)"
     )
     clientSecret: Secret | None = None
 
@@ -190,13 +194,21 @@ class OpcoAccountOut(BaseModel):
     opco: Opco
     protocol: int
     capabilities: Capabilities
-    reachable: bool = Field(description="false when no address is configured for this OPCO")
+    reachable: bool = Field(description="false when this OPCO's address (or token endpoint) is not known here")
+    unreachableReason: str | None = Field(description="why, when not reachable")
+    ready: bool = Field(description="dossiers and invoices can go: reachable, and the credentials complete")
+    notReady: NotReadyOut | None
+    address: AddressOut
+    auth: AuthOut
     keySet: bool
     keyLast4: str | None
     keyStatus: Literal["none", "unchecked", "valid", "rejected"]
     keyExpiresOn: date | None
     keyComment: str | None
     clientId: str | None
+    oauthClient: OAuthClientOut | None = Field(description="the software's OAuth client: never its secret")
+    dpopKey: DpopKeyOut | None = Field(description="the key signing DPoP proofs: its public part only")
+    version: int = Field(description="the account's version (its ETag); 0 before anything was set")
     lastContactAt: datetime | None
     lastError: str | None
     lastErrorAt: datetime | None

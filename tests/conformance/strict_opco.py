@@ -1,9 +1,12 @@
-"""A strict fake OPCO of the SOR family (AKTO, ATLAS, Mobilités: `/v1|v2/dossiers…`), for the project's own
+"""A strict fake OPCO of the SOR family (AKTO, ATLAS, Mobilités), laid out as their hosts are
+(`<host>/SorApiEchangeCFA/v1|v2/dossiers…`, `<host>/SorApiIdentityServer/connect/token`), for the project's own
 outbound requests: it takes only the wire real clients were seen sending and answers as real OPCOs were seen
-answering (opco-wire.md §2.2, §8), and keeps every request it received.
+answering (opco-wire.md §2.2, §4.1, §8), and keeps every request it received.
 
-- Every call: the CFA's key in X-API-KEY (else 403), the EDITEUR, LOGICIEL and VERSION headers (else 400), and a
-  Bearer it issued where one is sent.
+- POST /SorApiIdentityServer/connect/token: client credentials of the software's OAuth client (form or HTTP Basic),
+  scope exactly `api.read api.write` (else 400 invalid_scope), as RFC 6749 answers it.
+- Every API call: a Bearer it issued (else 401), the CFA's key in X-API-KEY (else 403), the EDITEUR, LOGICIEL and
+  VERSION headers (else 400).
 - POST /dossiers: `Content-Type: application/json`; every key of the body one a real client sends (`observed`),
   every value of a form seen there, dates with their time and offset; else 400 `{errors: [{code, description}]}`.
   Success is 200 `{numeroExterne, numeroInterne}`: the CFA's numeroInterne, or with `assigns_numbers` its own.
@@ -11,16 +14,18 @@ answering (opco-wire.md §2.2, §8), and keeps every request it received.
   OPCOs answer with (YYYY-MM-DD, …T00:00:00, +0000).
 - GET /dossiers/etats?numeroPage= pages its dossiers in the v2 envelope; GET /dossiers?numeroInterne= reads one
   (404 else); another query parameter is refused (400).
-- POST …/token (client credentials) issues a token; GET /v2/cfakeyinfo says the key is valid.
+- GET /v2/cfakeyinfo says whether the key is valid.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any
+from urllib.parse import parse_qs, unquote_plus
 from zoneinfo import ZoneInfo
 
 from starlette.applications import Starlette
@@ -44,6 +49,9 @@ REQUIRED = (
 ENGAGEMENT = "8000.00"
 LOOKUP_PARAMETERS = {"numeroInterne", "numeroExterne", "numeroDeca"}
 PARIS = ZoneInfo("Europe/Paris")
+API = "/SorApiEchangeCFA"
+TOKEN_PATH = "/SorApiIdentityServer/connect/token"
+SOR_SCOPE = "api.read api.write"
 
 
 @dataclass
@@ -58,8 +66,16 @@ class Received:
 
 
 class StrictOpco:
-    def __init__(self, api_key: str, *, assigns_numbers: bool = False, page_size: int = 2) -> None:
+    def __init__(
+        self,
+        api_key: str,
+        client: tuple[str, str] = ("convergence", "sor-client-secret"),
+        *,
+        assigns_numbers: bool = False,
+        page_size: int = 2,
+    ) -> None:
         self.api_key = api_key
+        self.client = client
         self.assigns_numbers = assigns_numbers
         self.page_size = page_size
         self.received: list[Received] = []
@@ -68,11 +84,11 @@ class StrictOpco:
         self._lock = threading.Lock()
         self.app = Starlette(
             routes=[
-                Route("/{prefix:path}/token", self.token, methods=["POST"]),
-                Route("/{version:str}/dossiers", self.post_dossier, methods=["POST"]),
-                Route("/{version:str}/dossiers", self.read_dossier, methods=["GET"]),
-                Route("/{version:str}/dossiers/etats", self.states, methods=["GET"]),
-                Route("/v2/cfakeyinfo", self.key_info, methods=["GET"]),
+                Route(TOKEN_PATH, self.token, methods=["POST"]),
+                Route(API + "/{version:str}/dossiers", self.post_dossier, methods=["POST"]),
+                Route(API + "/{version:str}/dossiers", self.read_dossier, methods=["GET"]),
+                Route(API + "/{version:str}/dossiers/etats", self.states, methods=["GET"]),
+                Route(API + "/v2/cfakeyinfo", self.key_info, methods=["GET"]),
                 Route("/{anything:path}", self.unknown, methods=["GET", "POST", "PUT", "DELETE"]),
             ]
         )
@@ -83,13 +99,21 @@ class StrictOpco:
     # --- routes ---------------------------------------------------------------------------------------------
 
     async def token(self, request: Request) -> JSONResponse:
-        form = await request.form()
+        form = {name: values[-1] for name, values in parse_qs((await request.body()).decode()).items()}
+        seen = Received(request.method, request.url.path, dict(request.headers), body=form)
+        with self._lock:
+            self.received.append(seen)
         if form.get("grant_type") != "client_credentials":
             return JSONResponse({"error": "unsupported_grant_type"}, status_code=400)
+        if _client_of(request, form) != self.client:
+            return JSONResponse({"error": "invalid_client"}, status_code=401)
+        if form.get("scope") != SOR_SCOPE:
+            return JSONResponse({"error": "invalid_scope"}, status_code=400)
         with self._lock:
             token = f"token-{len(self._tokens) + 1}"
             self._tokens.add(token)
-        return JSONResponse({"access_token": token, "token_type": "Bearer", "expires_in": 3600})
+        body = {"access_token": token, "token_type": "Bearer", "expires_in": 3600, "scope": SOR_SCOPE}
+        return JSONResponse(body, headers={"Cache-Control": "no-store"})
 
     async def post_dossier(self, request: Request) -> JSONResponse:
         raw = await request.body()
@@ -158,20 +182,29 @@ class StrictOpco:
         return seen
 
     def _refusal(self, request: Request, seen: Received) -> tuple[int, list[dict[str, str]]] | None:
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        if scheme != "Bearer" or token not in self._tokens:
+            return 401, [{"code": "JETON_INVALIDE", "description": "Jeton absent ou invalide"}]
         if request.headers.get("X-API-KEY") != self.api_key:
             return 403, [{"code": "CLE_API_INVALIDE", "description": "Clé API CFA invalide"}]
         missing = [name for name in IDENTITY_HEADERS if not request.headers.get(name)]
         if missing:
             return 400, [{"code": "ENTETE_MANQUANTE", "description": f"En-tête {name} manquant"} for name in missing]
-        bearer = request.headers.get("Authorization")
-        if bearer is not None and bearer.removeprefix("Bearer ") not in self._tokens:
-            return 401, [{"code": "JETON_INVALIDE", "description": "Jeton invalide"}]
         return None
 
     @staticmethod
     def _answer(seen: Received, status: int, errors: list[dict[str, str]], body: Any = None) -> JSONResponse:
         seen.status, seen.errors = status, errors
         return JSONResponse(body if not errors else {"errors": errors}, status_code=status)
+
+
+def _client_of(request: Request, form: dict[str, str]) -> tuple[str, str]:
+    """The client's credentials, in the form (client_secret_post) or HTTP Basic (client_secret_basic)."""
+    scheme, _, encoded = request.headers.get("Authorization", "").partition(" ")
+    if scheme == "Basic":
+        user, _, password = base64.b64decode(encoded).decode().partition(":")
+        return unquote_plus(user), unquote_plus(password)
+    return str(form.get("client_id", "")), str(form.get("client_secret", ""))
 
 
 def _query_refusal(request: Request, allowed: set[str], *, required: bool) -> tuple[int, list[dict[str, str]]] | None:

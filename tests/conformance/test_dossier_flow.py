@@ -1,6 +1,7 @@
-"""A dossier created through the REST API reaches a strict fake OPCO of the SOR family, which takes only the wire
-real clients send, and comes back `accepted` with its échéancier: on SQLite and PostgreSQL, whether the OPCO keeps
-the CFA's numeroInterne or assigns its own."""
+"""A dossier created through the REST API reaches a strict fake OPCO of the SOR dialect (its identity server asking
+for the software's OAuth client and the scope `api.read api.write`, then Bearer and key on every call), which takes
+only the wire real clients send, and comes back `accepted` with its échéancier: on SQLite and PostgreSQL, whether the
+OPCO keeps the CFA's numeroInterne or assigns its own."""
 
 from __future__ import annotations
 
@@ -15,13 +16,14 @@ from fastapi.testclient import TestClient
 from interfaces.api.app import create_app
 from interfaces.bootstrap import bootstrap
 from tests.conformance.observed import mismatches
-from tests.conformance.strict_opco import StrictOpco
+from tests.conformance.strict_opco import API, TOKEN_PATH, StrictOpco
 from tests.conftest import load_example
 from tests.integration.sandbox_server import running_app
 from tests.integration.transmission_support import round_trip
 from tests.support import MANDATE, OPERATOR_TOKEN, settings
 
 API_KEY = "atlas-cfa-key-0123456789"
+OAUTH_CLIENT = ("convergence-editeur", "atlas-client-secret-0123")
 DOSSIERS = Path(__file__).resolve().parent / "dossiers"
 
 
@@ -34,7 +36,7 @@ def cerfa_named(name: str) -> dict[str, Any]:
 
 @pytest.fixture
 def strict_atlas(request: pytest.FixtureRequest) -> Iterator[tuple[StrictOpco, str]]:
-    opco = StrictOpco(API_KEY, assigns_numbers=getattr(request, "param", False))
+    opco = StrictOpco(API_KEY, OAUTH_CLIENT, assigns_numbers=getattr(request, "param", False))
     with running_app(opco.app) as url:
         yield opco, url
 
@@ -42,7 +44,7 @@ def strict_atlas(request: pytest.FixtureRequest) -> Iterator[tuple[StrictOpco, s
 def through_the_api(database_url: str, url: str, cerfa: dict[str, Any], numero: str) -> dict[str, Any]:
     """Create, mandate and submit over REST; let the worker send it and follow the OPCO; the dossier as the API shows
     it then."""
-    container = bootstrap(settings(database_url, opco_atlas_url=url, opco_timeout_seconds=5.0))
+    container = bootstrap(settings(database_url, opco_atlas_url=url + API, opco_timeout_seconds=5.0))
     try:
         with TestClient(create_app(container)) as client:
             cfa = cerfa["organismeFormation"]["siret"]
@@ -53,6 +55,10 @@ def through_the_api(database_url: str, url: str, cerfa: dict[str, Any], numero: 
             auth = {"Authorization": f"Bearer {issued.json()['token']}"}
             key = client.put(f"/cfas/{cfa}/opcos/ATLAS/credentials", json={"apiKey": API_KEY}, headers=auth)
             assert key.status_code == 200, key.text
+            client_id, secret = OAUTH_CLIENT
+            oauth = {"clientId": client_id, "clientSecret": secret}
+            software = client.put(f"/cfas/{cfa}/opcos/ATLAS/oauth-client", json=oauth, headers=auth)
+            assert software.status_code == 200, software.text
             created = client.post("/contracts", json={"numeroInterne": numero, "cerfa": cerfa}, headers=auth)
             assert created.status_code == 201, created.text
             ident = created.json()["id"]
@@ -78,6 +84,9 @@ def test_a_dossier_reaches_a_strict_opco_and_comes_back_accepted_with_its_echean
 
     [post] = opco.posts()
     assert (post.status, post.errors) == (200, [])
+    tokens = [r for r in opco.received if r.path == TOKEN_PATH]
+    assert len(tokens) == 1  # one token for the whole exchange, sent with every call after it
+    assert all(r.status == 200 for r in opco.received if r is not tokens[0])
     assert mismatches(post.body, "cerfacil", "wedof") == []
     assert post.body["cerfa"]["numeroInterne"] == f"CONF-{name}"
     assert shown["state"] == "accepted", shown["transmission"]
@@ -103,5 +112,5 @@ def test_an_opco_that_assigns_its_own_numero_interne_is_followed_by_it(
     assert (shown["numeroInterne"], shown["opcoNumeroInterne"]) == ("CONF-OWN", "NI-00001")
     assert shown["echeances"]
     assert list(opco.dossiers) == ["NI-00001"]
-    reads = [r.query for r in opco.received if r.method == "GET" and r.path == "/v2/dossiers"]
+    reads = [r.query for r in opco.received if r.method == "GET" and r.path == f"{API}/v2/dossiers"]
     assert reads == ["numeroInterne=NI-00001"]  # on ENGAGE, by the number the OPCO keeps it under

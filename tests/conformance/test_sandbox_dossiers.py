@@ -17,7 +17,7 @@ from domain.cerfa_document import parse_cerfa
 from infrastructure.opco_sandbox import SandboxConfig
 from infrastructure.opco_wire import CERFACIL, OBSERVED, WEDOF, WireVariant, dossier_body, encode
 from interfaces.bootstrap import sandbox_config
-from tests.conformance.strict_opco import StrictOpco
+from tests.conformance.strict_opco import API, TOKEN_PATH, StrictOpco
 from tests.integration.sandbox_server import ManualClock, running_app, running_sandbox, sandbox_headers
 from tests.support import settings
 
@@ -138,9 +138,13 @@ def test_the_lenient_sandbox_takes_the_same_body(
 
 def test_the_strict_fake_opco_refuses_the_wire_convergence_used_to_send(complete_cerfa: dict[str, Any]) -> None:
     """The body before the translation (our REST API's Cerfa under `cerfa`) is not what real clients send."""
-    opco = StrictOpco("key")
+    opco = StrictOpco("key", ("client", "secret"))
     with running_app(opco.app) as url:
+        form = {"grant_type": "client_credentials", "client_id": "client", "client_secret": "secret"}
+        token = httpx.post(f"{url}{TOKEN_PATH}", data={**form, "scope": "api.read api.write"}).json()["access_token"]
         headers = {"X-API-KEY": "key", "EDITEUR": "E", "LOGICIEL": "L", "VERSION": "1"}
+        headers["Authorization"] = f"Bearer {token}"
+        url += API
         old = httpx.post(
             f"{url}/v1/dossiers", json={"cerfa": {"numeroInterne": "OLD-1", **complete_cerfa}}, headers=headers
         )

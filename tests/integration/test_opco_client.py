@@ -28,6 +28,7 @@ from application.opco_gateway import (
     TransientOpcoError,
 )
 from domain.cerfa_document import parse_cerfa
+from domain.opco_catalogue import CATALOGUE
 from domain.opcos import Opco
 from infrastructure.opco_client import ClientIdentity, HttpOpcoGateway
 from infrastructure.opco_client.errors import parse_retry_after
@@ -77,6 +78,7 @@ class Opcos:
 
 def endpoint(opco: Opco = Opco.AKTO, *, protocol: int = 2, oauth: bool = False, **changes: Any) -> OpcoEndpoint:
     fields: dict[str, Any] = {"opco": opco, "base_url": BASE, "protocol": protocol, "api_key": API_KEY}
+    fields["errors"] = CATALOGUE[opco].errors  # as OpcoAccounts.endpoint gives it
     if oauth:
         fields |= {"client_id": "software-id", "client_secret": CLIENT_SECRET, "token_url": TOKEN_URL}
         fields["scope"] = "api.read api.write"
@@ -355,8 +357,8 @@ def test_a_closed_gateway_sends_nothing(opcos: Opcos) -> None:
 
 
 def test_the_identity_must_fit_in_headers() -> None:
-    with pytest.raises(ValueError, match="editeur"):
-        ClientIdentity(editeur="Société Générale de Logiciels", logiciel="Convergence", version="1.0")
+    with pytest.raises(ValueError, match="editeur"):  # Œ has no ISO-8859-1 byte: it cannot go in a header
+        ClientIdentity(editeur="Œuvres Logicielles", logiciel="Convergence", version="1.0")
     with pytest.raises(ValueError, match="version"):
         ClientIdentity(editeur="Editeur", logiciel="Convergence", version="")
 
@@ -742,11 +744,11 @@ def test_a_token_is_refetched_shortly_before_it_expires() -> None:
         return Grant(f"token-{len(fetched)}", 3600)
 
     cache = TokenCache(fetch, clock=lambda: now[0])
-    assert cache.token(endpoint(oauth=True)) == "token-1"
+    assert cache.token(endpoint(oauth=True)).access_token == "token-1"
     now[0] += 3539
-    assert cache.token(endpoint(oauth=True)) == "token-1"
+    assert cache.token(endpoint(oauth=True)).access_token == "token-1"
     now[0] += 2  # within the last minute of the token's life
-    assert cache.token(endpoint(oauth=True)) == "token-2"
+    assert cache.token(endpoint(oauth=True)).access_token == "token-2"
     assert len(fetched) == 2
 
 

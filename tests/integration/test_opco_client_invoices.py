@@ -6,7 +6,7 @@ The dossier of docs/examples/cerfa-complete.json, sent on 2026-09-01 and engaged
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -25,11 +25,10 @@ from application.opco_gateway import (
     TransientOpcoError,
 )
 from domain.cerfa_document import parse_cerfa
-from domain.opco_catalogue import CATALOGUE
 from domain.opcos import Opco
 from infrastructure.opco_client import ClientIdentity, HttpOpcoGateway
 from infrastructure.opco_sandbox import SandboxConfig
-from tests.integration.sandbox_server import SANDBOX_OPERATOR, ManualClock, oauth_client, running_sandbox, sandbox_key
+from tests.integration.sandbox_server import SANDBOX_OPERATOR, ManualClock, running_sandbox, sandbox_endpoint
 
 CFA_SIRET = "79852413800012"
 START = datetime(2026, 9, 1, 8, 0, tzinfo=UTC)
@@ -80,13 +79,7 @@ class Sandbox:
 
     def endpoint(self, opco: Opco) -> OpcoEndpoint:
         """The CFA's endpoint at `opco`, with a new key (and the software's OAuth client where the OPCO wants it)."""
-        base = f"{self.url}/opcos/{opco.value}"
-        key = sandbox_key(self.admin, opco.value, CFA_SIRET)
-        endpoint = OpcoEndpoint(opco=opco, base_url=base, protocol=CATALOGUE[opco].protocol, api_key=key)
-        if not CATALOGUE[opco].oauth:
-            return endpoint
-        client_id, secret = oauth_client(self.admin)
-        return replace(endpoint, client_id=client_id, client_secret=secret, token_url=f"{base}/oauth/token")
+        return sandbox_endpoint(self.url, self.admin, opco, CFA_SIRET)
 
     def faults(self, **faults: Any) -> None:
         assert self.admin.put("/_sandbox/faults", json=faults, headers=SANDBOX_OPERATOR).status_code == 200
@@ -196,7 +189,8 @@ def test_an_unknown_invoice_is_none_also_at_opco_ep(
     assert gateway.find_invoice(opcoep, "FAC-404") is None
 
     answers = [(r.url.path, r.headers.get("Authorization", "")[:7]) for r in transport.requests[-2:]]
-    assert answers == [("/opcos/OPCOEP/oauth/token", ""), ("/opcos/OPCOEP/v1/factures", "Bearer ")]
+    token_path = "/opcos/OPCOEP/realms/interopco-partenaires/protocol/openid-connect/token"
+    assert answers == [(token_path, ""), ("/opcos/OPCOEP/v1/factures", "Bearer ")]
 
 
 def test_an_invoice_at_opco_ep_is_sent_and_found_under_oauth(

@@ -20,7 +20,14 @@ from domain.cerfa_document import parse_cerfa
 from infrastructure.opco_sandbox import Faults, SandboxConfig, create_sandbox_app
 from infrastructure.opco_sandbox.schedule import compute_schedule
 from infrastructure.opco_wire import OBSERVED, dossier_body, encode
-from tests.integration.sandbox_server import ADMIN_TOKEN, SANDBOX_OPERATOR, oauth_client, running_app, running_sandbox
+from tests.integration.sandbox_server import (
+    ADMIN_TOKEN,
+    SANDBOX_OPERATOR,
+    oauth_client,
+    running_app,
+    running_sandbox,
+    sandbox_token,
+)
 from tests.support import with_changes
 
 CFA_SIRET = "79852413800012"  # organismeFormation.siret of docs/examples/cerfa-complete.json
@@ -72,20 +79,14 @@ def issue_key(client: httpx.Client, opco: str, siret: str = CFA_SIRET) -> str:
     return key
 
 
-def token(client: httpx.Client, opco: str) -> str:
-    client_id, secret = oauth_client(client)
-    form = {"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret}
-    response = client.post(f"/opcos/{opco}/oauth/token", data=form)
-    assert response.status_code == 200, response.text
-    access: str = response.json()["access_token"]
-    return access
-
-
 def headers_for(client: httpx.Client, opco: str, siret: str = CFA_SIRET) -> dict[str, str]:
-    headers = {**IDENTITY, "X-API-KEY": issue_key(client, opco, siret)}
-    if opco in {"AKTO", "AFDAS", "OPCOEP"}:
-        headers["Authorization"] = f"Bearer {token(client, opco)}"
-    return headers
+    return {**IDENTITY, "X-API-KEY": issue_key(client, opco, siret), **token_for(client, opco)}
+
+
+def token_for(client: httpx.Client, opco: str) -> dict[str, str]:
+    """The Authorization header of a token in the OPCO's own dialect (DPoP proofs then added per request)."""
+    scheme_token = sandbox_token(client, opco)
+    return {} if scheme_token is None else {"Authorization": " ".join(scheme_token)}
 
 
 def submission(cerfa: dict[str, Any], numero_interne: str | None, **wire_changes: dict[str, Any]) -> dict[str, Any]:
@@ -116,8 +117,9 @@ def test_calls_without_a_valid_key_of_this_opco_are_refused(sandbox: httpx.Clien
     atlas_key = issue_key(sandbox, "ATLAS")
     assert len(atlas_key) >= 32
     status = "/opcos/ATLAS/v1/status"
+    identity = {**IDENTITY, **token_for(sandbox, "ATLAS")}  # ATLAS's SOR dialect wants a token on top of the key
 
-    assert sandbox.get(status, headers={**IDENTITY, "X-API-KEY": atlas_key}).json() == {
+    assert sandbox.get(status, headers={**identity, "X-API-KEY": atlas_key}).json() == {
         "status": "OK",
         "version": "sandbox",
         "opco": "ATLAS",
@@ -125,10 +127,10 @@ def test_calls_without_a_valid_key_of_this_opco_are_refused(sandbox: httpx.Clien
     for key in ("not-a-key", atlas_key):
         other_opco = sandbox.get("/opcos/OCAPIAT/v1/status", headers={**IDENTITY, "X-API-KEY": key})
         assert (other_opco.status_code, other_opco.json()) == (403, INVALID_KEY)
-    assert sandbox.get(status, headers=IDENTITY).status_code == 403
+    assert sandbox.get(status, headers=identity).status_code == 403
 
     assert sandbox.delete(f"/_sandbox/keys/{atlas_key}", headers=SANDBOX_OPERATOR).status_code == 204
-    assert sandbox.get(status, headers={**IDENTITY, "X-API-KEY": atlas_key}).status_code == 403
+    assert sandbox.get(status, headers={**identity, "X-API-KEY": atlas_key}).status_code == 403
 
 
 def test_a_missing_identity_header_is_a_bad_request(sandbox: httpx.Client) -> None:
@@ -155,9 +157,9 @@ def test_an_expired_key_is_refused_and_key_info_tells_it(sandbox: httpx.Client, 
     }
     old_key = sandbox.post("/_sandbox/keys", json=expired, headers=SANDBOX_OPERATOR).json()["apiKey"]
     new_key = issue_key(sandbox, "ATLAS")
-    headers = {**IDENTITY, "X-API-KEY": new_key}
+    headers = {**IDENTITY, "X-API-KEY": new_key, **token_for(sandbox, "ATLAS")}
 
-    assert sandbox.get("/opcos/ATLAS/v1/status", headers={**IDENTITY, "X-API-KEY": old_key}).status_code == 403
+    assert sandbox.get("/opcos/ATLAS/v1/status", headers={**headers, "X-API-KEY": old_key}).status_code == 403
     info = sandbox.get("/opcos/ATLAS/v2/cfakeyinfo", params={"siren": "798524138", "XAPIKEY": new_key}, headers=headers)
     assert info.json()["status"] == "success"
     assert info.json()["dateFinValidite"] == (clock.now.date() + timedelta(days=365)).isoformat()
@@ -175,13 +177,15 @@ def test_oauth_opcos_want_a_live_bearer_on_top_of_the_key(sandbox: httpx.Client,
     assert missing.status_code == 401
     assert missing.headers["WWW-Authenticate"].startswith("Bearer")
     bad_client = {"grant_type": "client_credentials", "client_id": oauth_client(sandbox)[0], "client_secret": "nope"}
-    refused = sandbox.post("/opcos/AKTO/oauth/token", data=bad_client)
-    assert (refused.status_code, refused.json()) == (401, {"error": "invalid_client"})
+    refused = sandbox.post("/opcos/AKTO/SorApiIdentityServer/connect/token", data=bad_client)
+    assert (refused.status_code, refused.json()["error"]) == (401, "invalid_client")
 
-    access = token(sandbox, "AKTO")
+    scheme_token = sandbox_token(sandbox, "AKTO")
+    assert scheme_token is not None
+    access = scheme_token[1]
     assert sandbox.get(status, headers={**headers, "Authorization": f"Bearer {access}"}).status_code == 200
     assert (
-        sandbox.get("/opcos/AFDAS/v1/status", headers={**headers, "Authorization": f"Bearer {access}"}).status_code
+        sandbox.get("/opcos/ATLAS/v1/status", headers={**headers, "Authorization": f"Bearer {access}"}).status_code
         == 401
     )
     clock.advance(3600)
@@ -190,13 +194,15 @@ def test_oauth_opcos_want_a_live_bearer_on_top_of_the_key(sandbox: httpx.Client,
 
 def test_the_token_answer_follows_rfc_6749(sandbox: httpx.Client) -> None:
     form = {"grant_type": "client_credentials", "scope": "api.read api.write"}
-    answer = sandbox.post("/opcos/OPCOEP/oauth/token", data=form, auth=oauth_client(sandbox))
+    url = "/opcos/ATLAS/SorApiIdentityServer/connect/token"
+    answer = sandbox.post(url, data=form, auth=oauth_client(sandbox))
 
     assert answer.status_code == 200
+    assert answer.headers["Cache-Control"] == "no-store"
     assert answer.json()["token_type"] == "Bearer"
     assert answer.json()["expires_in"] == 3600
     assert answer.json()["scope"] == "api.read api.write"
-    assert sandbox.post("/opcos/OPCOEP/oauth/token", data={"grant_type": "password"}).status_code == 400
+    assert sandbox.post(url, data={"grant_type": "password"}).json() == {"error": "unsupported_grant_type"}
 
 
 # --- dossiers ---------------------------------------------------------------------------------------------------
@@ -589,7 +595,7 @@ def test_reset_forgets_everything(sandbox: httpx.Client, complete_cerfa: dict[st
     assert sandbox.get("/_sandbox/dossiers", headers=SANDBOX_OPERATOR).json() == []
     assert sandbox.get("/_sandbox/stats", headers=SANDBOX_OPERATOR).json()["stored"] == {}
     assert sandbox.get("/_sandbox/faults", headers=SANDBOX_OPERATOR).json()["latencyMs"] == 0
-    assert sandbox.get("/opcos/ATLAS/v1/status", headers=headers).status_code == 403
+    assert sandbox.get("/opcos/ATLAS/v1/status", headers=headers).status_code == 401  # its token is forgotten too
 
 
 def test_the_sandbox_works_mounted_under_a_sub_path(config: SandboxConfig, complete_cerfa: dict[str, Any]) -> None:

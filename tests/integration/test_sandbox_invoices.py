@@ -319,7 +319,7 @@ def test_no_invoice_before_the_echeance_opens(
             "champ": "dossiers[0].lignes[0].numeroEcheance",
         }
     ]
-    clock.advance(3600)  # 00:30 in Paris, 2026-09-01
+    clock.advance(2700)  # 00:15 in Paris, 2026-09-01 (and the OAuth token of an hour still good)
     cfa.accepted(pedagogie("FAC-1", "100.00"))
     assert [e["code"] for e in cfa.refusal(pedagogie("FAC-2", "100.00", echeance=2))] == ["ECHEANCE_NON_OUVERTE"]
 

@@ -15,7 +15,7 @@ from domain.contract_state import AT_OPCO_STATES, ContractState
 from domain.opco_account import KeyStatus
 from domain.opcos import Opco
 from infrastructure.opco_sandbox import SandboxConfig
-from tests.integration.sandbox_server import SANDBOX_OPERATOR, running_sandbox
+from tests.integration.sandbox_server import SANDBOX_OPERATOR, oauth_client, running_sandbox
 from tests.integration.transmission_support import reload, round_trip, submitted, wired
 
 
@@ -74,6 +74,9 @@ def test_a_dossier_waits_for_a_key_and_goes_once_it_is_set(
             f"{sandbox}/_sandbox/keys", json={"opco": "ATLAS", "siret": cfa}, headers=SANDBOX_OPERATOR
         ).json()["apiKey"]
         container.accounts.set_credentials(OPERATOR, cfa, Opco.ATLAS, api_key=key)
+        assert round_trip(container) == 0  # ATLAS speaks the SOR dialect: the software's OAuth client is missing
+        client_id, secret = oauth_client(httpx.Client(base_url=sandbox))
+        container.accounts.set_oauth_client(OPERATOR, cfa, Opco.ATLAS, client_id=client_id, client_secret=secret)
         assert round_trip(container) == 1
         assert reload(container, contract).state is ContractState.SENT
     finally:
@@ -87,7 +90,10 @@ def test_a_rejected_key_holds_the_dossier_without_counting_failures(
     cfa = complete_cerfa["organismeFormation"]["siret"]
     try:
         contract = submitted(container, complete_cerfa, "T-3")
-        container.accounts.set_credentials(OPERATOR, cfa, Opco.ATLAS, api_key="not-a-sandbox-key")
+        client_id, secret = oauth_client(httpx.Client(base_url=sandbox))
+        container.accounts.set_credentials(
+            OPERATOR, cfa, Opco.ATLAS, api_key="not-a-sandbox-key", client_id=client_id, client_secret=secret
+        )
         assert round_trip(container) == 1
         held = reload(container, contract)
         assert held.state is ContractState.SUBMITTED

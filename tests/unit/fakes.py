@@ -14,6 +14,7 @@ can be scripted with a queue of outcomes, used one per call before the default b
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter, defaultdict, deque
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -334,6 +335,9 @@ class PlainBox:
             raise ValueError(f"not sealed by this box: {sealed!r}")
         self.opened += 1
         return sealed.removeprefix(self.PREFIX)[::-1]
+
+    def digest(self, secret: str) -> str:
+        return "digest:" + hashlib.sha256(b"plain-box" + secret.encode()).hexdigest()
 
 
 class MovableClock:

@@ -39,6 +39,8 @@ OPERATION_IDS = {  # a rename is a change of the API: make it here on purpose
     "POST /invoices/{invoice_id}/payments": "recordPayment",
     "GET /cfas/{siret}/opcos": "listOpcoAccounts",
     "PUT /cfas/{siret}/opcos/{opco}/credentials": "setOpcoCredentials",
+    "PUT /cfas/{siret}/opcos/{opco}/oauth-client": "setOpcoOAuthClient",
+    "POST /cfas/{siret}/opcos/{opco}/dpop-key": "setOpcoDpopKey",
     "POST /admin/tokens": "issueToken",
     "POST /admin/tokens/{token_id}/revocation": "revokeToken",
 }

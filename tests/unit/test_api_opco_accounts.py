@@ -100,8 +100,16 @@ def test_a_submitted_dossier_waits_for_a_key(client: TestClient, cfa: str, compl
     assert submitted["transmission"]["waitingForKey"] is True
     assert submitted["transmission"]["attempts"] == 0
     client.put(f"/cfas/{cfa}/opcos/ATLAS/credentials", json={"apiKey": API_KEY}, headers=front)
+    waiting = client.get(f"/contracts/{dossier['id']}", headers=front).json()["transmission"]
+    assert (waiting["waitingForKey"], waiting["waitingFor"]["code"]) == (True, "oauth_client_missing")  # ATLAS: SOR
+    client.put(
+        f"/cfas/{cfa}/opcos/ATLAS/oauth-client",
+        json={"clientId": "software-id", "clientSecret": "software-SECRET-0001"},
+        headers=front,
+    )
     again = client.get(f"/contracts/{dossier['id']}", headers=front).json()
     assert again["transmission"]["waitingForKey"] is False
+    assert again["transmission"]["waitingFor"] is None
     retry = client.post(f"/contracts/{dossier['id']}/transmission/retry", headers=front)
     assert retry.status_code == 409  # not parked: nothing to retry
     assert "not parked" in retry.json()["detail"]

@@ -25,6 +25,7 @@ from domain.contract import Contract
 from domain.invoice import Invoice
 from domain.invoicing.kinds import InvoiceKind
 from domain.invoicing.states import InvoiceState
+from domain.opco_auth import AuthFlavour
 from domain.opco_catalogue import CATALOGUE
 from domain.opcos import Opco
 from tests.invoicing import CFA, accepted_contract, line
@@ -78,7 +79,10 @@ class Rig:
 @pytest.fixture
 def rig() -> Iterator[Rig]:
     app = dossiers()
-    profiles = {opco: replace(profile, base_url="http://opco.test") for opco, profile in CATALOGUE.items()}
+    profiles = {  # key only: the sending is under test here, not the OPCOs' authentication dialects
+        opco: replace(profile, base_url="http://opco.test", auth=AuthFlavour.KEY_ONLY)
+        for opco, profile in CATALOGUE.items()
+    }
     accounts = OpcoAccounts(app, PlainBox(), profiles, MemoryContactLog())
     accounts.set_credentials(OPERATOR, CFA, Opco.ATLAS, api_key="atlas-key-0001")
     invoices = Invoices(app, profiles, app.clock)

@@ -29,6 +29,7 @@ from domain.contract import Contract
 from domain.contract_state import ContractState
 from domain.invoicing.kinds import InvoiceKind
 from domain.opco_account import KeyStatus
+from domain.opco_auth import AuthFlavour
 from domain.opco_catalogue import CATALOGUE
 from domain.opcos import Opco
 from tests.support import dossiers, principal, with_changes
@@ -75,7 +76,10 @@ class Rig:
 def rig() -> Iterator[Rig]:
     app = dossiers()
     contacts = MemoryContactLog()
-    profiles = {opco: replace(profile, base_url="http://opco.test") for opco, profile in CATALOGUE.items()}
+    profiles = {  # key only: the sending is under test here, not the OPCOs' authentication dialects
+        opco: replace(profile, base_url="http://opco.test", auth=AuthFlavour.KEY_ONLY)
+        for opco, profile in CATALOGUE.items()
+    }
     accounts = OpcoAccounts(app, PlainBox(), profiles, contacts)
     accounts.set_credentials(OPERATOR, CFA, Opco.ATLAS, api_key="atlas-key-0001")
     gateway = FakeGateway()
