@@ -7,9 +7,11 @@ for a DPoP nonce (`use_dpop_nonce`, RFC 9449 §8) is asked once more with it.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Iterator, Mapping
+from decimal import Decimal
 from types import TracebackType
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -288,11 +290,12 @@ class HttpOpcoGateway:
 
 
 def _json(response: httpx.Response) -> Any:
-    """The decoded body; None when empty; `_NOT_JSON` when it cannot be decoded."""
+    """The decoded body, its non-integral numbers as exact Decimals (`16000.00` stays 16000.00, never a float); None
+    when empty; `_NOT_JSON` when it cannot be decoded."""
     if not response.content.strip():
         return None
     try:
-        return response.json()
+        return json.loads(response.content, parse_float=Decimal)
     except ValueError:  # json.JSONDecodeError and UnicodeDecodeError
         return _NOT_JSON
 

@@ -187,7 +187,7 @@ def amount(value: Any, where: str) -> Decimal | None:
     An unreadable amount raises: a wrong figure in a payment schedule is worse than a failed read."""
     if value is None or value == "":
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
+    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
         raise OpcoError(f"unreadable amount in the OPCO's answer at {where}: {type(value).__name__}")
     text = str(value).replace("\u00a0", "").replace(" ", "").replace(",", ".")
     try:

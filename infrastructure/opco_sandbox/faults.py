@@ -187,8 +187,8 @@ def _route_path(scope: Scope) -> str:
 
 
 def _is_submission(scope: Scope) -> bool:
-    """POST /dossiers or POST /factures: a call that stores something."""
-    return bool(scope["method"] == "POST" and _route_path(scope).rstrip("/").endswith(SUBMISSIONS))
+    """POST /dossiers or POST /factures (/Factures on the SOR hosts): a call that stores something."""
+    return bool(scope["method"] == "POST" and _route_path(scope).rstrip("/").lower().endswith(SUBMISSIONS))
 
 
 def _opco_in_path(scope: Scope) -> Opco | None:

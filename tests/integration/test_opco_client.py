@@ -197,6 +197,17 @@ def test_the_answer_to_a_post_is_read_liberally(
     assert (sent.numero_externe, sent.etat, sent.numero_interne) == expected
 
 
+def test_an_amount_with_two_decimals_keeps_them(opcos: Opcos, gateway: HttpOpcoGateway) -> None:
+    """The JSON number 16000.00 is 16000.00, not the float 16000.0 (which the status API then showed)."""
+    body = b'{"cerfa": {"numeroInterne": "CFA-1", "etat": "ENGAGE"}, "engagement": 16000.00, "echeances": []}'
+    opcos.on("GET", "/ApiEchangeCFA/v2/dossiers", httpx.Response(200, content=body))
+
+    found = gateway.find_dossier(endpoint(), "CFA-1")
+
+    assert found is not None
+    assert str(found.engagement) == "16000.00"
+
+
 def test_a_dossier_is_read_by_its_numero_interne_with_exact_amounts(opcos: Opcos, gateway: HttpOpcoGateway) -> None:
     body = dossier_json()
     opcos.on("GET", "/ApiEchangeCFA/v2/dossiers", httpx.Response(200, json=body))
@@ -228,7 +239,7 @@ def test_a_dossier_is_read_by_its_numero_interne_with_exact_amounts(opcos: Opcos
     assert (second.numero, second.montant_total, second.montant_regle) == (2, Decimal("3250.05"), Decimal(0))
     assert (second.date_debut, second.date_ouverture) == (date(2027, 3, 1), None)
     assert all(isinstance(value, Decimal) for value in (first.montant_total, second.montant_total))
-    assert found.raw == body
+    assert found.raw == json.loads(json.dumps(body), parse_float=Decimal)  # as sent, its numbers exact
 
 
 def test_an_unreadable_amount_fails_rather_than_becoming_zero(opcos: Opcos, gateway: HttpOpcoGateway) -> None:

@@ -142,7 +142,7 @@ def test_an_invoice_is_sent_then_found_with_exact_amounts(
 
     assert sent == SentInvoice(numero_externe="FAC-ATLAS-2026-000001", etat="TRANSMISE")
     posted = transport.requests[-1]
-    assert (posted.method, posted.url.path) == ("POST", "/opcos/ATLAS/v1/factures")
+    assert (posted.method, posted.url.path) == ("POST", "/opcos/ATLAS/v1/Factures")  # the SOR hosts spell it so
     assert (posted.headers["X-API-KEY"], posted.headers["EDITEUR"]) == (atlas.api_key, "Convergence")
     assert gateway.find_invoice(atlas, "FAC-1") == InvoiceState(
         numero_interne_facture="FAC-1",

@@ -5,17 +5,17 @@ OPCO's error format for an unknown path or a wrong method."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
 
-from application.opco_gateway import OpcoEndpoint
 from domain.opcos import Opco
 from infrastructure.opco_client import ClientIdentity, HttpOpcoGateway
 from infrastructure.opco_sandbox import SandboxConfig
-from tests.integration.sandbox_server import ManualClock, running_sandbox, sandbox_headers
+from tests.integration.sandbox_server import ManualClock, running_sandbox, sandbox_endpoint, sandbox_headers
 from tests.support import with_changes
 
 CFA_SIRET = "79852413800012"
@@ -121,11 +121,12 @@ def test_our_client_reads_the_v1_bare_arrays_page_by_page(
 
     class Counting(httpx.HTTPTransport):
         def handle_request(self, request: httpx.Request) -> httpx.Response:
-            asked.append(request.url.params["numeroPage"])
+            if request.url.path.endswith("/dossiers/etats"):  # not the token's request
+                asked.append(request.url.params["numeroPage"])
             return super().handle_request(request)
 
     base = str(sandbox.base_url).rstrip("/")
-    endpoint = OpcoEndpoint(Opco.ATLAS, f"{base}/opcos/ATLAS", 1, headers["X-API-KEY"])
+    endpoint = replace(sandbox_endpoint(base, sandbox, Opco.ATLAS, CFA_SIRET), protocol=1)
     identity = ClientIdentity("Convergence", "convergence", "0.1.0")
     with HttpOpcoGateway(identity, transport=Counting()) as gateway:
         states = list(gateway.dossier_states(endpoint))

@@ -19,6 +19,7 @@ from infrastructure.opco_sandbox import SandboxConfig
 from tests.integration.sandbox_server import (
     DPOP_KEY,
     SANDBOX_IDENTITY,
+    SANDBOX_OPERATOR,
     oauth_client,
     running_sandbox,
     sandbox_endpoint,
@@ -122,7 +123,7 @@ def test_the_client_proves_its_key_to_the_okta_dialect_after_the_nonce_dance(
     assert transport.paths() == [
         ("/opcos/AFDAS" + OKTA, 400),  # use_dpop_nonce: the sandbox, as Okta, wants its nonce in the proof
         ("/opcos/AFDAS" + OKTA, 200),
-        ("/opcos/AFDAS/v1/dossiers", 201),
+        ("/opcos/AFDAS/v1/dossiers", 200),
         ("/opcos/AFDAS/v1/dossiers", 200),
     ]
     for request, _ in transport.exchanges[2:]:
@@ -136,7 +137,8 @@ def test_a_token_refused_by_the_api_is_fetched_again_once(
 ) -> None:
     endpoint = sandbox_endpoint(sandbox.url, sandbox.client, Opco.AKTO, CFA_SIRET)
     gateway.service_status(endpoint)
-    assert sandbox.client.post("/_sandbox/reset").status_code == 204  # the sandbox forgets its tokens (and keys)
+    reset = sandbox.client.post("/_sandbox/reset", headers=SANDBOX_OPERATOR)
+    assert reset.status_code == 204  # the sandbox forgets its tokens (and keys)
     endpoint = sandbox_endpoint(sandbox.url, sandbox.client, Opco.AKTO, CFA_SIRET)
 
     gateway.service_status(endpoint)

@@ -98,15 +98,17 @@ def test_the_sandbox_answers_tokens_to_its_installations_client_only(tmp_path: P
     with TestClient(create_sandbox_app(config)) as client:
         operator = {"Authorization": f"Bearer {config.admin_token}"}
         [listed] = client.get("/_sandbox/oauth-clients", headers=operator).json()
-        form = {"grant_type": "client_credentials", "client_id": listed["clientId"]}
-        granted = client.post("/opcos/AKTO/oauth/token", data={**form, "client_secret": listed["clientSecret"]})
+        token = "/opcos/AKTO/SorApiIdentityServer/connect/token"
+        form = {"grant_type": "client_credentials", "client_id": listed["clientId"], "scope": "api.read api.write"}
+        granted = client.post(token, data={**form, "client_secret": listed["clientSecret"]})
         assert granted.status_code == 200
         former = {
             "grant_type": "client_credentials",
             "client_id": "convergence-sandbox",
             "client_secret": "sandbox-secret",
+            "scope": "api.read api.write",
         }
-        assert client.post("/opcos/AKTO/oauth/token", data=former).status_code == 401
+        assert client.post(token, data=former).status_code == 401
 
 
 def test_no_secret_is_written_in_the_code() -> None:
