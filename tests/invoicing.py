@@ -75,12 +75,15 @@ def accepted_contract(
     opco: Opco | None = None,
     equipment_ceiling: str | None = None,
     frais_annexes: list[dict[str, Any]] | None = None,
+    with_billing_profile: bool = True,
 ) -> Contract:
-    """A contract drafted, mandated, submitted, sent and accepted by the OPCO with its échéancier."""
+    """A contract drafted, mandated, submitted, sent and accepted by the OPCO with its échéancier; its CFA given a
+    billing profile unless told otherwise."""
     cerfa = copy.deepcopy(document)
     saved = app.create_contract(who, cerfa=parse_cerfa(cerfa), numero_interne=numero_interne, opco=opco)
     ident = saved.contract.id
-    billing_profile(app, saved.contract.cfa_siret)
+    if with_billing_profile:
+        billing_profile(app, saved.contract.cfa_siret)
     app.record_mandate(
         who,
         ident,

@@ -22,7 +22,7 @@ IfMatch = Annotated[str | None, Header(alias="If-Match", description='the ETag o
 
 
 @router.get("")
-def billing_profile(siret: Siret, who: CurrentPrincipal, services: Services) -> JSONResponse:
+def get_billing_profile(siret: Siret, who: CurrentPrincipal, services: Services) -> JSONResponse:
     """The CFA's billing profile (404 until set): the IBAN by its last 4 characters, the numbering's prefix and
     the next number it will give."""
     profile = services.invoices.billing.get(who, siret)
