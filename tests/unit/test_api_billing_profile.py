@@ -21,8 +21,8 @@ def token(client: TestClient, cfa: str, role: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {issued['token']}"}
 
 
-def put(client: TestClient, headers: dict[str, str], body: dict[str, Any] | None = None, **extra: str) -> Any:
-    return client.put(f"/cfas/{CFA}/profile", json=body or PROFILE, headers={**headers, **extra})
+def put(client: TestClient, headers: dict[str, str], body: dict[str, Any] | None = None) -> Any:
+    return client.put(f"/cfas/{CFA}/profile", json=body or PROFILE, headers=headers)
 
 
 def test_an_admin_sets_the_profile_and_the_cfa_reads_it_with_the_iban_masked(client: TestClient) -> None:
@@ -56,14 +56,14 @@ def test_a_frontend_token_or_another_cfa_may_not_set_it(client: TestClient) -> N
 
 def test_if_match_and_idempotency_key_as_every_command(client: TestClient) -> None:
     admin = token(client, CFA, "admin")
-    first = put(client, admin, **{"Idempotency-Key": "p-1"})
-    again = put(client, admin, **{"Idempotency-Key": "p-1"})
+    first = put(client, admin | {"Idempotency-Key": "p-1"})
+    again = put(client, admin | {"Idempotency-Key": "p-1"})
     assert (again.headers["Idempotent-Replayed"], again.json()) == ("true", first.json())
-    changed = put(client, admin, {**PROFILE, "commune": "Villeurbanne"}, **{"If-Match": first.headers["ETag"]})
+    changed = put(client, admin | {"If-Match": first.headers["ETag"]}, {**PROFILE, "commune": "Villeurbanne"})
     assert (changed.status_code, changed.json()["commune"]) == (200, "Villeurbanne")
-    stale = put(client, admin, {**PROFILE, "commune": "Lyon"}, **{"If-Match": first.headers["ETag"]})
+    stale = put(client, admin | {"If-Match": first.headers["ETag"]}, {**PROFILE, "commune": "Lyon"})
     assert stale.status_code == 412
-    reused = put(client, admin, {**PROFILE, "commune": "Bron"}, **{"Idempotency-Key": "p-1"})
+    reused = put(client, admin | {"Idempotency-Key": "p-1"}, {**PROFILE, "commune": "Bron"})
     assert reused.status_code == 422
 
 

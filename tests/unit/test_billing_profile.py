@@ -86,6 +86,7 @@ def test_the_iban_is_stored_sealed_and_shown_by_its_last_four(app: Dossiers, pro
     assert (profile.iban_masked, profile.sealed_iban) == ("****0189", PlainBox().seal(IBAN))
     stored = [repr(e.__dict__) for e in app.repository.event_store.get(profile.id)]
     assert not any(IBAN in text for text in stored)
+    assert profile.details is not None
     assert (profile.prefix, profile.next_number, profile.details["legalName"]) == ("FAC-2026-", 1, PROFILE["legalName"])
 
 
