@@ -13,7 +13,7 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError, Application
 
 from application.access import Principal
-from application.commands import Commands, Outcome
+from application.commands import Commands, Outcome, Reader
 from application.errors import ApplicationError, NotFound, VersionMismatch
 from application.idempotency import IdempotentRequest
 from application.ports import SecretBox
@@ -99,11 +99,9 @@ class BillingProfiles:
         ident = billing_profile_id(cfa_siret)
         if self.profile(cfa_siret) is None:
             raise NotFound("billing profile of CFA", cfa_siret)
-        return self._commands.change(
-            lambda i, v: self._read(i, v), ident, lambda p: p.allocate_number(invoice_id, actor)
-        )
+        return self._commands.change(self._read, ident, lambda p: p.allocate_number(invoice_id, actor))
 
-    def _reader(self, principal: Principal) -> Any:
+    def _reader(self, principal: Principal) -> Reader[BillingProfile]:
         def read(ident: UUID, version: int | None) -> BillingProfile:
             profile = self._read(ident, version)
             if not principal.can_see(profile.cfa_siret):
