@@ -75,7 +75,10 @@ class Commands:
         def lost(_: A) -> ApplicationError | None:
             if expected_version is None:
                 return None  # try again on the newer version
-            return VersionMismatch(expected_version, expected_version + 1)
+            current = read(ident, None).version
+            if current == expected_version:
+                return None  # the race was lost on another aggregate the change moves: try again
+            return VersionMismatch(expected_version, current)
 
         return self._run(attempt, read, request, lost)
 

@@ -17,13 +17,15 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
 from application.access import WORKER, Principal
+from application.billing_profiles import BillingProfiles
 from application.commands import Outcome, Reader
 from application.dossiers import Dossiers, event_record
 from application.errors import ApplicationError, DuplicateInvoiceNumber, NotFound
 from application.idempotency import IdempotentRequest
 from application.ports import Clock
+from domain.billing_profile import BillingProfile
 from domain.contract import Contract
-from domain.errors import InvalidValue, RulesConflict
+from domain.errors import InvalidValue, RulesConflict, SubmissionBlocked
 from domain.invoice import Invoice
 from domain.invoicing.lines import LineRequest
 from domain.invoicing.rules import check_invoice
@@ -42,11 +44,14 @@ class SavedInvoice:
 
 
 class Invoices:
-    def __init__(self, dossiers: Dossiers, profiles: Mapping[Opco, OpcoProfile], clock: Clock) -> None:
+    def __init__(
+        self, dossiers: Dossiers, profiles: Mapping[Opco, OpcoProfile], clock: Clock, billing: BillingProfiles
+    ) -> None:
         self._app = dossiers
         self._commands = dossiers.commands
         self._profiles = profiles
         self._clock = clock
+        self.billing = billing
 
     # -- commands -------------------------------------------------------------------------------------------
 
@@ -82,8 +87,28 @@ class Invoices:
         expected_version: int | None = None,
         idempotency_key: str | None = None,
     ) -> SavedInvoice:
+        """Needs the CFA's billing profile: the invoice's number is allocated from its sequence in the same
+        transaction as the submission, so that two submissions never share a number and a failed one leaves no gap."""
         request = _request(idempotency_key, principal, ident, "submission", None, expected_version)
-        return self._change(principal, ident, expected_version, lambda i: i.submit(principal.actor), request)
+        numbering: list[BillingProfile] = []
+
+        def submit(invoice: Invoice) -> None:
+            invoice.submit(principal.actor)
+            profile = self.billing.profile(invoice.cfa_siret)
+            if profile is None or profile.incomplete() is not None:
+                raise SubmissionBlocked(self.billing.problems(invoice.cfa_siret))
+            profile.allocate_number(invoice.id, principal.actor)
+            numbering[:] = [profile]
+
+        def with_profile(invoice: Invoice) -> list[Any]:
+            return [*self._ledgers_for(invoice, principal.actor), *numbering]
+
+        return self._change(principal, ident, expected_version, submit, request, with_profile)
+
+    def number(self, invoice: Invoice) -> str | None:
+        """The invoice's number in its CFA's sequence, once submitted."""
+        profile = self.billing.profile(invoice.cfa_siret)
+        return profile.allocations.get(str(invoice.id)) if profile else None
 
     def cancel(
         self,
@@ -235,6 +260,7 @@ class Invoices:
         expected_version: int | None,
         command: Callable[[Invoice], object],
         request: IdempotentRequest | None = None,
+        with_it: Callable[[Invoice], Sequence[Any]] | None = None,
     ) -> SavedInvoice:
         principal.require_writer()
         outcome = self._commands.change(
@@ -243,7 +269,7 @@ class Invoices:
             command,
             expected_version=expected_version,
             request=request,
-            with_it=lambda invoice: self._ledgers_for(invoice, principal.actor),
+            with_it=with_it or (lambda invoice: self._ledgers_for(invoice, principal.actor)),
         )
         return _saved(outcome)
 

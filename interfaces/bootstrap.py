@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx
 
+from application.billing_profiles import BillingProfiles
 from application.channels import InvoiceChannel
 from application.dossiers import Dossiers
 from application.invoice_status_projection import TOPICS as INVOICE_STATUS_TOPICS
@@ -104,7 +105,7 @@ def bootstrap(settings: Settings | None = None) -> Container:
         timeout=httpx.Timeout(settings.opco_timeout_seconds, connect=5.0),
     )
     view = SqlTransmissionsView(store)
-    invoices = Invoices(dossiers, accounts.profiles, clock)
+    invoices = Invoices(dossiers, accounts.profiles, clock, BillingProfiles(dossiers, box))
     invoice_view = SqlTransmissionsView(store, INVOICES)
     status_view = SqlStatusView(store, dossiers.routing)
     status_runner = ProjectionRunner(

@@ -10,8 +10,10 @@ from uuid import UUID
 
 from stdnum.fr import nir as stdnum_nir
 
-from application.access import WORKER, Principal
+from application.access import OPERATOR, WORKER, Principal
+from application.billing_profiles import BillingProfiles
 from application.dossiers import Dossiers
+from domain.billing_profile import BillingDetails
 from domain.cerfa_document import parse_cerfa
 from domain.contract import Contract
 from domain.invoicing.kinds import InvoiceKind
@@ -19,6 +21,26 @@ from domain.invoicing.lines import LineRequest
 from domain.opcos import Opco
 
 CFA = "79852413800012"  # the CFA of docs/examples/cerfa-complete.json
+PROFILE = {
+    "legalName": "CFA des Métiers de Lyon",
+    "adresse1": "12 rue de la Part-Dieu",
+    "codePostal": "69003",
+    "commune": "Lyon",
+    "uai": "0690001B",
+    "declarationNumber": "82690000169",
+    "iban": "FR76 3000 6000 0112 3456 7890 189",
+    "bic": "AGRIFRPP",
+    "invoicePrefix": "FAC-2026-",
+}
+
+
+def billing_profile(app: Dossiers, cfa_siret: str, **changes: Any) -> None:
+    """The CFA's billing profile, set by the operator if it has none (an invoice is submitted only with one)."""
+    from tests.unit.fakes import PlainBox
+
+    profiles = BillingProfiles(app, PlainBox())
+    if profiles.profile(cfa_siret) is None:
+        profiles.set(OPERATOR, cfa_siret, BillingDetails(**{**PROFILE, **changes}))
 
 
 def echeancier(
@@ -53,11 +75,15 @@ def accepted_contract(
     opco: Opco | None = None,
     equipment_ceiling: str | None = None,
     frais_annexes: list[dict[str, Any]] | None = None,
+    with_billing_profile: bool = True,
 ) -> Contract:
-    """A contract drafted, mandated, submitted, sent and accepted by the OPCO with its échéancier."""
+    """A contract drafted, mandated, submitted, sent and accepted by the OPCO with its échéancier; its CFA given a
+    billing profile unless told otherwise."""
     cerfa = copy.deepcopy(document)
     saved = app.create_contract(who, cerfa=parse_cerfa(cerfa), numero_interne=numero_interne, opco=opco)
     ident = saved.contract.id
+    if with_billing_profile:
+        billing_profile(app, saved.contract.cfa_siret)
     app.record_mandate(
         who,
         ident,

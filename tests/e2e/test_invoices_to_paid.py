@@ -16,7 +16,7 @@ import pytest
 
 from tests.e2e.service import Service
 from tests.e2e.test_to_the_opco import FAST_SANDBOX, wait_for
-from tests.invoicing import years_earlier
+from tests.invoicing import PROFILE, years_earlier
 from tests.support import MANDATE, OPERATOR_TOKEN
 
 FAST_INVOICES = {
@@ -43,6 +43,8 @@ def client(service: Service, cfa: str) -> httpx.Client:
 
 def accepted(http: httpx.Client, cerfa: dict[str, Any]) -> dict[str, Any]:
     dossier = http.post("/contracts", json={"numeroInterne": "E2E-INV-1", "cerfa": cerfa, "npec": "7000"}).json()
+    profile = http.put(f"/cfas/{dossier['cfaSiret']}/profile", json=PROFILE)
+    assert profile.status_code == 200, profile.text
     http.post(f"/contracts/{dossier['id']}/mandate", json=MANDATE)
     assert http.post(f"/contracts/{dossier['id']}/submission").status_code == 202
     contract = wait_for(http, f"/contracts/{dossier['id']}", {"accepted", "refused"})

@@ -15,6 +15,7 @@ import pytest
 from eventsourcing.persistence import IntegrityError, Tracking
 
 from application.access import OPERATOR, WORKER
+from application.billing_profiles import BillingProfiles
 from application.dossiers import Dossiers
 from application.invoice_status import (
     InvoiceCursor,
@@ -38,6 +39,7 @@ from infrastructure.projection_runner import ProjectionRunner
 from infrastructure.sql_store import SqlStore, open_sql_store
 from tests.invoicing import accepted_contract, echeancier, line
 from tests.support import FixedClock, dossiers, principal, with_changes
+from tests.unit.fakes import PlainBox
 
 CFA_A = "79852413800012"
 CFA_B = "44306184100047"
@@ -78,7 +80,7 @@ def setup(database_url: str) -> Iterator[Setup]:
     view = SqlInvoiceStatusView(store)
     runner = ProjectionRunner(app, "invoice_status", TOPICS, view.apply, lambda: view.position(app.name), 500)
     try:
-        yield Setup(app, Invoices(app, CATALOGUE, app.clock), store, view, runner)
+        yield Setup(app, Invoices(app, CATALOGUE, app.clock, BillingProfiles(app, PlainBox())), store, view, runner)
     finally:
         store.close()
         app.close()

@@ -41,6 +41,8 @@ OPERATION_IDS = {  # a rename is a change of the API: make it here on purpose
     "PUT /cfas/{siret}/opcos/{opco}/credentials": "setOpcoCredentials",
     "PUT /cfas/{siret}/opcos/{opco}/oauth-client": "setOpcoOAuthClient",
     "POST /cfas/{siret}/opcos/{opco}/dpop-key": "setOpcoDpopKey",
+    "GET /cfas/{siret}/profile": "getBillingProfile",
+    "PUT /cfas/{siret}/profile": "setBillingProfile",
     "POST /admin/tokens": "issueToken",
     "POST /admin/tokens/{token_id}/revocation": "revokeToken",
 }

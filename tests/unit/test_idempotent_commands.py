@@ -13,6 +13,7 @@ from uuid import UUID
 import pytest
 
 from application.access import OPERATOR, WORKER, Role
+from application.billing_profiles import BillingProfiles
 from application.dossiers import Dossiers, Saved
 from application.errors import IdempotencyKeyReused, TokenAlreadyIssued
 from application.invoices import Invoices, SavedInvoice
@@ -24,6 +25,7 @@ from domain.opco_catalogue import CATALOGUE
 from domain.opcos import Opco
 from tests.invoicing import CFA, accepted_contract, line
 from tests.support import dossiers, principal
+from tests.unit.fakes import PlainBox
 
 TODAY = date(2026, 11, 27)
 WHO = principal(CFA)
@@ -89,7 +91,7 @@ class World:
 @pytest.fixture
 def world(complete_cerfa: dict[str, Any]) -> World:
     app = dossiers(today=TODAY)
-    return World(app, Invoices(app, CATALOGUE, app.clock), complete_cerfa)
+    return World(app, Invoices(app, CATALOGUE, app.clock, BillingProfiles(app, PlainBox())), complete_cerfa)
 
 
 Outcome = Saved | SavedInvoice

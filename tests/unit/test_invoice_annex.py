@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from application.billing_profiles import BillingProfiles
 from application.dossiers import Dossiers
 from application.invoices import Invoices
 from domain.contract import Contract
@@ -19,6 +20,7 @@ from domain.invoicing.kinds import InvoiceKind
 from domain.opco_catalogue import CATALOGUE
 from tests.invoicing import CFA, accepted_contract, echeancier, line
 from tests.support import dossiers, principal
+from tests.unit.fakes import PlainBox
 
 TODAY = date(2026, 11, 27)
 WHO = principal(CFA)
@@ -42,7 +44,7 @@ def app() -> Dossiers:
 
 @pytest.fixture
 def invoices(app: Dossiers) -> Invoices:
-    return Invoices(app, CATALOGUE, app.clock)
+    return Invoices(app, CATALOGUE, app.clock, BillingProfiles(app, PlainBox()))
 
 
 def contract_with(app: Dossiers, cerfa: dict[str, Any], *frais: dict[str, Any]) -> Contract:

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from application.access import OPERATOR
+from application.billing_profiles import BillingProfiles
 from application.channels import InvoiceChannel
 from application.dossiers import Dossiers
 from application.invoice_sync import InvoiceSync
@@ -85,7 +86,7 @@ def rig() -> Iterator[Rig]:
     }
     accounts = OpcoAccounts(app, PlainBox(), profiles, MemoryContactLog())
     accounts.set_credentials(OPERATOR, CFA, Opco.ATLAS, api_key="atlas-key-0001")
-    invoices = Invoices(app, profiles, app.clock)
+    invoices = Invoices(app, profiles, app.clock, BillingProfiles(app, PlainBox()))
     gateway, clock = FakeGateway(), MovableClock()
     view = MemoryTransmissionsView(INVOICE_TOPICS)
     sender = Sender(InvoiceChannel(invoices, gateway), accounts, clock, POLICY)

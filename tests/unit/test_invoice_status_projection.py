@@ -12,6 +12,7 @@ from uuid import UUID, uuid4
 import pytest
 
 from application.access import WORKER
+from application.billing_profiles import BillingProfiles
 from application.dossiers import Dossiers
 from application.invoice_status import EcheanceRow, InvoiceRow
 from application.invoice_status_projection import (
@@ -32,6 +33,7 @@ from domain.invoicing.kinds import InvoiceKind
 from domain.opco_catalogue import CATALOGUE
 from tests.invoicing import CFA, accepted_contract, echeancier, line
 from tests.support import dossiers, principal
+from tests.unit.fakes import PlainBox
 
 TODAY = date(2026, 11, 27)
 WHO = principal(CFA)
@@ -73,7 +75,7 @@ def app() -> Dossiers:
 
 @pytest.fixture
 def invoices(app: Dossiers) -> Invoices:
-    return Invoices(app, CATALOGUE, app.clock)
+    return Invoices(app, CATALOGUE, app.clock, BillingProfiles(app, PlainBox()))
 
 
 @pytest.fixture

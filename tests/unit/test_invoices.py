@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from application.access import WORKER
+from application.billing_profiles import BillingProfiles
 from application.dossiers import Dossiers
 from application.errors import DuplicateInvoiceNumber, IdempotencyKeyReused, NotFound
 from application.invoices import Invoices
@@ -21,6 +22,7 @@ from domain.opco_catalogue import CATALOGUE
 from domain.opcos import Opco
 from tests.invoicing import CFA, accepted_contract, echeancier, line
 from tests.support import dossiers, principal
+from tests.unit.fakes import PlainBox
 
 TODAY = date(2026, 11, 27)
 WHO = principal(CFA)
@@ -33,7 +35,7 @@ def app() -> Dossiers:
 
 @pytest.fixture
 def invoices(app: Dossiers) -> Invoices:
-    return Invoices(app, CATALOGUE, app.clock)
+    return Invoices(app, CATALOGUE, app.clock, BillingProfiles(app, PlainBox()))
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from uuid import UUID
 import pytest
 
 from application.access import WORKER
+from application.billing_profiles import BillingProfiles
 from application.dossiers import Dossiers, Saved
 from application.errors import PreconditionRequired, VersionMismatch
 from application.invoices import Invoices
@@ -22,6 +23,7 @@ from domain.opco_catalogue import CATALOGUE
 from domain.opcos import Opco
 from tests.invoicing import CFA, accepted_contract, line
 from tests.support import dossiers, principal
+from tests.unit.fakes import PlainBox
 
 TODAY = date(2026, 11, 27)
 WHO = principal(CFA)
@@ -35,7 +37,7 @@ def app() -> Dossiers:
 
 @pytest.fixture
 def invoices(app: Dossiers) -> Invoices:
-    return Invoices(app, CATALOGUE, app.clock)
+    return Invoices(app, CATALOGUE, app.clock, BillingProfiles(app, PlainBox()))
 
 
 def events(app: Dossiers, ident: UUID) -> list[str]:
