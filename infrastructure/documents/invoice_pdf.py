@@ -18,6 +18,7 @@ _FONT = "Helvetica"
 _WIDTH = 180.0  # A4 less 15 mm margins
 # the lines' columns: label, échéance, codification, quantity, amount
 _COLUMNS = (84.0, 22.0, 30.0, 14.0, 30.0)
+_SECTION_HEAD = 40.0  # mm: the heading, the table's head and two lines
 
 
 def french_money(amount: Decimal) -> str:
@@ -35,8 +36,19 @@ def french_date(day: date) -> str:
     return day.strftime("%d/%m/%Y")
 
 
+class _InvoicePdf(FPDF):
+    def __init__(self, number: str) -> None:
+        super().__init__(orientation="P", unit="mm", format="A4")
+        self._number = number
+
+    def footer(self) -> None:
+        self.set_y(-12)
+        self.set_font(_FONT, "", 8)
+        self.cell(0, 5, f"Facture {self._number} – page {self.page_no()}/{{nb}}", align="C")
+
+
 def render_invoice_pdf(document: InvoiceDocument) -> bytes:
-    pdf = FPDF(orientation="P", unit="mm", format="A4")
+    pdf = _InvoicePdf(document.number)
     pdf.core_fonts_encoding = "windows-1252"
     pdf.set_margins(15, 15, 15)
     pdf.set_auto_page_break(auto=True, margin=20)
@@ -86,6 +98,8 @@ def _heading(pdf: FPDF, document: InvoiceDocument) -> None:
 
 
 def _section(pdf: FPDF, section: DossierSection) -> None:
+    if pdf.will_page_break(_SECTION_HEAD):  # the apprentice's heading stays with its first lines
+        pdf.add_page()
     pdf.set_font(_FONT, "B", 10)
     pdf.cell(_WIDTH, 6, f"Apprenti : {section.apprentice}", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.set_font(_FONT, "", 9)

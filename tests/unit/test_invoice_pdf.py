@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -152,3 +152,16 @@ def test_the_document_of_an_invoice_names_its_contracts_and_the_cfa(complete_cer
     assert (section.numero_deca, section.numero_dossier) == (contract.numero_deca, "EXT-C-1")
     assert section.lines == (DocumentLine(PEDAGOGIE, 1, "E1", None, Decimal("1200.00")),)
     assert "1 200,00 €" in text_of(render_invoice_pdf(document))
+
+
+def test_a_long_invoice_keeps_each_apprentice_with_its_lines_and_numbers_its_pages() -> None:
+    line = DocumentLine(PEDAGOGIE, 1, "E1", None, Decimal("1000.00"))
+    sections = tuple(DossierSection(f"Apprenti {i}", "Employeur", f"DECA{i}", f"D{i}", (line, line)) for i in range(12))
+    pdf = render_invoice_pdf(replace(DOCUMENT, sections=sections, total=Decimal("24000.00")))
+    pages = [page.extract_text().splitlines() for page in PdfReader(io.BytesIO(pdf)).pages]
+    assert len(pages) > 1
+    for number, lines in enumerate(pages, start=1):
+        headings = [ln for ln in lines if ln.startswith("Apprenti : ")]
+        assert len(headings) == [ln.startswith("Sous-total du contrat") for ln in lines].count(True)
+        assert f"Facture {DOCUMENT.number} – page {number}/{len(pages)}" in lines
+    assert "Total TTC à payer 24 000,00 €" in pages[-1]
