@@ -7,6 +7,7 @@ profile's version, `Idempotency-Key` honoured. The IBAN is sealed before it reac
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
@@ -23,6 +24,18 @@ from domain.problems import Problem
 
 class _OpenedMeanwhile(ApplicationError):
     """Another request opened the profile while this one was opening it: apply the change to that one."""
+
+
+@dataclass(frozen=True, slots=True)
+class IssuerDetails:
+    """What an invoice document says of the CFA that issues it (application.invoice_document.BillingDetails)."""
+
+    legal_name: str
+    address_lines: tuple[str, ...]
+    uai: str
+    declaration_number: str
+    iban: str = field(repr=False)
+    bic: str
 
 
 class BillingProfiles:
@@ -84,6 +97,22 @@ class BillingProfiles:
         except AggregateNotFoundError:
             return None
         return profile
+
+    def issuer(self, cfa_siret: str) -> IssuerDetails | None:
+        """The CFA as its invoices name it (the IBAN opened), or None without a complete profile."""
+        profile = self.profile(cfa_siret)
+        if profile is None or profile.details is None or profile.sealed_iban is None:
+            return None
+        details = profile.details
+        street = [details["adresse1"], *([details["adresse2"]] if details.get("adresse2") else [])]
+        return IssuerDetails(
+            legal_name=details["legalName"],
+            address_lines=(*street, f"{details['codePostal']} {details['commune']}"),
+            uai=details["uai"],
+            declaration_number=details["declarationNumber"],
+            iban=self._box.open(profile.sealed_iban),
+            bic=details["bic"],
+        )
 
     def problems(self, cfa_siret: str) -> list[Problem]:
         """What keeps this CFA from issuing an invoice: nothing once its profile is complete."""

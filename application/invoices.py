@@ -25,6 +25,7 @@ from application.idempotency import IdempotentRequest
 from application.ports import Clock
 from domain.billing_profile import BillingProfile
 from domain.contract import Contract
+from domain.documents import DocumentRef
 from domain.errors import InvalidValue, RulesConflict, SubmissionBlocked
 from domain.invoice import Invoice
 from domain.invoicing.lines import LineRequest
@@ -171,6 +172,24 @@ class Invoices:
             )
 
         return self._change(principal, ident, expected_version, record, request)
+
+    def attach_document(
+        self,
+        principal: Principal,
+        ident: UUID,
+        ref: DocumentRef,
+        expected_version: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> SavedInvoice:
+        """Record the CFA's own PDF of the invoice, already kept in the document store under `ref.digest`."""
+        request = _request(idempotency_key, principal, ident, "document", {"digest": ref.digest}, expected_version)
+
+        def attach(invoice: Invoice) -> None:
+            invoice.attach_document(
+                digest=ref.digest, size=ref.size, media_type=ref.media_type.value, actor=principal.actor
+            )
+
+        return self._change(principal, ident, expected_version, attach, request)
 
     def change_as_worker(self, ident: UUID, command: Callable[[Invoice], object]) -> SavedInvoice:
         return self._change(WORKER, ident, None, command)

@@ -75,6 +75,7 @@ class Invoice(Aggregate):
         self.opco_comment: str | None = None
         self.payments: list[dict[str, Any]] = []
         self.cancel_reason: str | None = None
+        self.document: dict[str, Any] | None = None
 
     # -- queries --------------------------------------------------------------------------------------------
 
@@ -122,6 +123,13 @@ class Invoice(Aggregate):
         if self.state is not InvoiceState.DRAFTED and not never_sent:
             raise NotAllowedInState("cancel", self.state, frozenset({"drafted", "submitted, not yet sent"}))
         self._cancelled(reason=reason, actor=actor)
+
+    def attach_document(self, *, digest: str, size: int, media_type: str, actor: str) -> None:
+        """The CFA's own PDF of this invoice, sent instead of the one Convergence makes; before submission only.
+        The same document again changes nothing."""
+        self._require_state("attach a document to", frozenset({InvoiceState.DRAFTED}))
+        if self.document is None or self.document["digest"] != digest:
+            self.trigger_event(self.DocumentAttached, digest=digest, size=size, media_type=media_type, actor=actor)
 
     def record_payment(
         self, *, amount: Decimal, paid_on: date, reference_virement: str | None, source: str, actor: str, today: date
@@ -237,6 +245,15 @@ class Invoice(Aggregate):
     def _require_state(self, action: str, allowed: frozenset[InvoiceState]) -> None:
         if self.state not in allowed:
             raise NotAllowedInState(action, self.state, frozenset(s.value for s in allowed))
+
+    class DocumentAttached(Aggregate.Event):
+        digest: str  # SHA-256 of the content, kept in the document store
+        size: int
+        media_type: str
+        actor: str
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.document = {"digest": self.digest, "size": self.size, "mediaType": self.media_type}
 
     class TransmissionStarted(Aggregate.Event):
         attempt: int

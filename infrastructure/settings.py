@@ -56,6 +56,15 @@ class Settings(BaseSettings):
         default_factory=dict,
         description='JSON, a route\'s own limit by its path template: {"/contracts/{contract_id}/documents": 20971520}',
     )
+    # -- documents (infrastructure/documents/store.py) -----------------------------------------------------------
+    documents_dir: Path | None = Field(
+        None, description="a directory for the documents (invoice PDFs); unset: a table of the database"
+    )
+    max_document_bytes: int = Field(
+        10 * 1024 * 1024,
+        ge=65_536,
+        description="bytes a document (PDF, JPEG, PNG) may have; also the body limit of the routes that take one",
+    )
     max_json_depth: int = Field(
         32,
         ge=8,

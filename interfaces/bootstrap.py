@@ -11,7 +11,9 @@ import httpx
 
 from application.billing_profiles import BillingProfiles
 from application.channels import InvoiceChannel
+from application.documents import DocumentStore
 from application.dossiers import Dossiers
+from application.invoice_documents import InvoiceDocuments
 from application.invoice_status_projection import TOPICS as INVOICE_STATUS_TOPICS
 from application.invoice_status_queries import InvoiceAttentionPolicy, InvoiceStatusQueries
 from application.invoice_sync import InvoiceSync
@@ -25,6 +27,8 @@ from application.status_queries import AttentionPolicy, StatusQueries
 from infrastructure.cfadock import CfaDockDirectory
 from infrastructure.clock import SystemClock
 from infrastructure.contact_log import SqlContactLog
+from infrastructure.documents.invoice_pdf import render_invoice_pdf
+from infrastructure.documents.store import DirectoryDocumentStore, SqlDocumentStore
 from infrastructure.event_store import eventsourcing_env
 from infrastructure.invoice_status_view import LIVE as LIVE_INVOICE_STATUS
 from infrastructure.invoice_status_view import SqlInvoiceStatusView
@@ -66,6 +70,7 @@ class Container:
     invoice_status: InvoiceStatusQueries | None = None
     revocations: Revocations = field(default_factory=Revocations)  # tells the token caches (the API's)
     opco_directory: CfaDockDirectory | None = None
+    invoice_documents: InvoiceDocuments = field(init=False)
 
     def close(self) -> None:
         self.revocations.close()
@@ -152,7 +157,7 @@ def bootstrap(settings: Settings | None = None) -> Container:
     status = StatusQueries(status_view, accounts, clock, dossiers.name, _attention(settings))
     invoice_policy = InvoiceAttentionPolicy(echeance_days=settings.attention_invoice_days)
     invoice_status = InvoiceStatusQueries(invoice_status_view, clock, dossiers.name, invoice_policy)
-    return Container(
+    container = Container(
         settings,
         dossiers,
         invoices,
@@ -169,6 +174,16 @@ def bootstrap(settings: Settings | None = None) -> Container:
         revocations=revocations,
         opco_directory=directory,
     )
+    container.invoice_documents = InvoiceDocuments(
+        invoices, dossiers, _document_store(settings, store), render_invoice_pdf, invoices.billing.issuer
+    )
+    return container
+
+
+def _document_store(settings: Settings, store: SqlStore) -> DocumentStore:
+    if settings.documents_dir is not None:
+        return DirectoryDocumentStore(settings.documents_dir, settings.max_document_bytes)
+    return SqlDocumentStore(store, settings.max_document_bytes)
 
 
 def _sandbox_keys(settings: Settings, sandbox: str | None, accounts: OpcoAccounts) -> SandboxKeys | None:

@@ -26,6 +26,8 @@ from interfaces.api.json_checks import json_refusal
 from interfaces.api.problem_details import problem
 
 _CHECKED_IN_LOOP = 65_536  # bytes: a Cerfa is about 4 KB
+# Routes whose body is a document: CONVERGENCE_MAX_DOCUMENT_BYTES unless max_body_bytes_by_route says otherwise.
+UPLOAD_ROUTES = ("/invoices/{invoice_id}/document",)
 _NUL_IN_URL = Problem("url", "nul_character", "the URL holds the NUL character (%00): no text can")
 
 
@@ -44,7 +46,8 @@ class BodyLimits:
 
     @classmethod
     def of(cls, settings: Settings) -> BodyLimits:
-        return cls(settings.max_body_bytes, settings.max_json_depth, settings.max_body_bytes_by_route)
+        uploads = dict.fromkeys(UPLOAD_ROUTES, settings.max_document_bytes)
+        return cls(settings.max_body_bytes, settings.max_json_depth, uploads | settings.max_body_bytes_by_route)
 
 
 def install_body_limits(app: FastAPI, settings: Settings) -> None:

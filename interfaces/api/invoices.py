@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+import base64
+from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse, Response
 
 from domain.invoicing.lines import LineRequest
 from interfaces.api.auth import CurrentPrincipal, Services
@@ -113,3 +114,45 @@ def record_payment(
         idempotency_key=idempotency_key,
     )
     return saved_invoice_response(saved, services)
+
+
+async def _document_body(request: Request) -> bytes:
+    """The request body as sent, whatever its Content-Type (the content itself says what it is)."""
+    return await request.body()
+
+
+DOCUMENT_BODY = {"required": True, "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}}
+
+
+@router.put("/{invoice_id}/document", response_model=InvoiceOut, openapi_extra={"requestBody": DOCUMENT_BODY})
+def attach_invoice_document(
+    invoice_id: UUID,
+    content: Annotated[bytes, Depends(_document_body)],
+    who: CurrentPrincipal,
+    services: Services,
+    if_match: IfMatch = None,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Upload the invoice's PDF made by the CFA's own software: it is sent instead of Convergence's. Before
+    submission only (409 after); 422 (`document`, `document_type`) if the body is not a PDF by its content, 413
+    past CONVERGENCE_MAX_DOCUMENT_BYTES. The history keeps its SHA-256."""
+    version = expected_version(if_match, required=False)
+    saved = services.invoice_documents.attach(who, invoice_id, content, version, idempotency_key)
+    return saved_invoice_response(saved, services)
+
+
+@router.get(
+    "/{invoice_id}/document",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}, "description": "the invoice's PDF"}},
+)
+def get_invoice_document(invoice_id: UUID, who: CurrentPrincipal, services: Services) -> Response:
+    """The invoice's PDF as it was, or will be, sent: the uploaded one, else the one Convergence makes from the
+    CFA's billing profile (409 `billing_profile_missing` without one). Repr-Digest holds its SHA-256."""
+    document = services.invoice_documents.document(who, invoice_id)
+    digest = base64.b64encode(bytes.fromhex(document.ref.digest)).decode()
+    headers = {
+        "Repr-Digest": f"sha-256=:{digest}:",
+        "Content-Disposition": f'inline; filename="invoice-{invoice_id}.pdf"',
+    }
+    return Response(document.content, media_type=document.ref.media_type.value, headers=headers)

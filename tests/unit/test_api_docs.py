@@ -33,6 +33,8 @@ OPERATION_IDS = {  # a rename is a change of the API: make it here on purpose
     "POST /invoices": "createInvoice",
     "GET /invoices/{invoice_id}": "getInvoice",
     "GET /invoices/{invoice_id}/events": "listInvoiceEvents",
+    "PUT /invoices/{invoice_id}/document": "attachInvoiceDocument",
+    "GET /invoices/{invoice_id}/document": "getInvoiceDocument",
     "POST /invoices/{invoice_id}/submission": "submitInvoice",
     "POST /invoices/{invoice_id}/cancellation": "cancelInvoice",
     "POST /invoices/{invoice_id}/transmission/retry": "retryInvoiceTransmission",
