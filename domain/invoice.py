@@ -295,7 +295,7 @@ class Invoice(Aggregate):
         actor: str
 
         def apply(self, aggregate: Any) -> None:
-            if aggregate.transmission["inFlightSince"] is not None:
+            if aggregate.state is InvoiceState.SUBMITTED:  # the OPCO has it: whatever attempt was pending ended
                 attempt_ended(aggregate.transmission, "found", self.timestamp)
             aggregate.opco_state = self.etat
             aggregate.opco_comment = self.commentaire
