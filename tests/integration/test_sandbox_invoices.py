@@ -604,6 +604,10 @@ def test_partial_payment_pays_half_then_the_whole(
         Decimal("2450.05"),
         "VIR-ATLAS-20260901-000001-2",
     )
+    assert [(t["montant"], t["referenceVirement"]) for t in state["reglements"]] == [  # each transfer, listed
+        (Decimal("1225.03"), "VIR-ATLAS-20260901-000001-1"),
+        (Decimal("1225.02"), "VIR-ATLAS-20260901-000001-2"),
+    ]
     assert figures == (Decimal("2400.05"), Decimal("0.00"))
 
 

@@ -26,6 +26,7 @@ from domain.contract import Contract
 from domain.invoice import Invoice
 from domain.invoicing.kinds import InvoiceKind
 from domain.invoicing.states import InvoiceState
+from domain.invoicing.transfers import Transfer
 from domain.opco_auth import AuthFlavour
 from domain.opco_catalogue import CATALOGUE
 from domain.opcos import Opco
@@ -260,3 +261,47 @@ def test_a_lookup_records_no_payment_where_the_cfa_records_them_by_hand(
         WHO, invoice.id, amount=Decimal("1030.00"), paid_on=date(2026, 11, 27), reference_virement="V"
     )
     assert rig.invoices.invoice_as_worker(invoice.id).state is InvoiceState.PAID
+
+
+def test_two_transfers_read_in_one_sync_are_two_payments_each_with_its_reference(rig: Rig, contract: Contract) -> None:
+    invoice = rig.send(submitted(rig, contract))
+    first = Transfer(Decimal("515.00"), date(2026, 11, 20), "VIR-1")
+    second = Transfer(Decimal("515.00"), date(2026, 11, 27), "VIR-2")
+    rig.gateway.settle_invoice(  # paid in two transfers between two syncs
+        Opco.ATLAS,
+        "F-1",
+        "REGLE",
+        montant_regle=Decimal("1030.00"),
+        reference_virement="VIR-2",
+        transfers=(first, second),
+    )
+    paid = rig.synced(invoice)
+    assert (paid.state, paid.paid) == (InvoiceState.PAID, Decimal("1030.00"))
+    assert [(p["amount"], p["paidOn"], p["referenceVirement"], p["source"]) for p in paid.payments] == [
+        ("515.00", date(2026, 11, 20), "VIR-1", "opco"),
+        ("515.00", date(2026, 11, 27), "VIR-2", "opco"),
+    ]
+    assert rig.synced(invoice).version == paid.version  # read again: nothing new recorded
+
+
+def test_a_transfer_already_recorded_is_not_recorded_again_from_the_opcos_list(rig: Rig, contract: Contract) -> None:
+    invoice = rig.send(submitted(rig, contract))
+    first = Transfer(Decimal("515.00"), date(2026, 11, 20), "VIR-1")
+    rig.gateway.settle_invoice(Opco.ATLAS, "F-1", "REGLE_PARTIEL", montant_regle=Decimal("515.00"), transfers=(first,))
+    assert rig.synced(invoice).paid == Decimal("515.00")
+    both = (replace(first, reference=" vir-1"), Transfer(Decimal("515.00"), None, "VIR-2"))
+    rig.gateway.settle_invoice(Opco.ATLAS, "F-1", "REGLE", montant_regle=Decimal("1030.00"), transfers=both)
+    paid = rig.synced(invoice)
+    assert [(p["amount"], p["referenceVirement"]) for p in paid.payments] == [("515.00", "VIR-1"), ("515.00", "VIR-2")]
+    assert paid.state is InvoiceState.PAID
+
+
+def test_a_cumulative_payment_never_takes_a_reference_already_recorded(rig: Rig, contract: Contract) -> None:
+    invoice = rig.send(submitted(rig, contract))
+    rig.gateway.settle_invoice(
+        Opco.ATLAS, "F-1", "REGLE_PARTIEL", montant_regle=Decimal("515.00"), reference_virement="VIR-1"
+    )
+    rig.synced(invoice)
+    rig.gateway.settle_invoice(Opco.ATLAS, "F-1", "REGLE", montant_regle=Decimal("1030.00"), reference_virement="VIR-1")
+    paid = rig.synced(invoice)
+    assert [(p["amount"], p["referenceVirement"]) for p in paid.payments] == [("515.00", "VIR-1"), ("515.00", None)]
