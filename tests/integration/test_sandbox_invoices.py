@@ -198,6 +198,7 @@ def test_an_invoice_is_accepted_numbered_and_read_back(atlas: Desk) -> None:
         "etatFacture": "TRANSMISE",
         "referenceVirement": None,
         "dateReglement": None,
+        "reglements": [],
         "commentaire": None,
         "organismeFormation": {"siret": CFA_SIRET},
         "dossiers": [
@@ -683,6 +684,7 @@ def test_invoice_states_are_paged_in_order_of_receipt(complete_cerfa: dict[str, 
         "etatFacture": "TRANSMISE",
         "referenceVirement": None,
         "dateReglement": None,
+        "reglements": [],
         "commentaire": None,
         "organismeFormation": {"siret": CFA_SIRET},
         "dossiers": [
