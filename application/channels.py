@@ -130,6 +130,7 @@ class InvoiceChannel:
             invoice.record_sent(
                 numero_externe=found.numero_externe, etat=found.etat, found_by_lookup=True, actor=WORKER.actor
             )
-            found.record_payment_on(invoice, WORKER.actor)
+            if self._invoices.payments_from_opco(invoice):  # elsewhere the CFA records payments by hand
+                found.record_payment_on(invoice, WORKER.actor)
 
         return found_there

@@ -83,10 +83,10 @@ class InvoiceSync:
             log.warning("unknown invoice state %r for %s: kept verbatim", state.etat, state.numero_interne_facture)
 
         def apply(invoice: Invoice) -> None:
-            state.record_payment_on(invoice, WORKER.actor)
-            invoice.record_opco_state(
+            invoice.record_opco_state(  # first: it ends a transmission still pending, before any payment
                 etat=state.etat, commentaire=state.commentaire, numero_externe=state.numero_externe, actor=WORKER.actor
             )
+            state.record_payment_on(invoice, WORKER.actor)
 
         try:
             saved = self._invoices.change_as_worker(invoice_id(cfa_siret, state.numero_interne_facture), apply)

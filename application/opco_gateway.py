@@ -17,6 +17,7 @@ from domain.invoice import Invoice
 from domain.invoicing.annex import annex_record
 from domain.invoicing.kinds import InvoiceKind
 from domain.invoicing.states import PAYMENT_STATES
+from domain.invoicing.transfers import Transfer
 from domain.opco_catalogue import ErrorShape
 from domain.opcos import Opco
 
@@ -160,10 +161,16 @@ class InvoiceState:
     date_reglement: date | None = None
     commentaire: str | None = None
     numero_externe: str | None = None
+    transfers: tuple[Transfer, ...] = ()  # its `reglements`, where the OPCO details them
 
     def record_payment_on(self, invoice: Invoice, actor: str) -> None:
-        """Where the OPCO reports a payment (REGLE, REGLE_PARTIEL), record what it paid in all on the invoice."""
-        if self.etat in PAYMENT_STATES:
+        """Where the OPCO reports a payment (REGLE, REGLE_PARTIEL), record each transfer it lists; failing a list
+        (or a reference on each), what it paid in all."""
+        if self.etat not in PAYMENT_STATES:
+            return
+        if self.transfers and all(t.reference.strip() for t in self.transfers):
+            invoice.record_opco_transfers(self.transfers, actor)
+        else:
             invoice.record_opco_payment(
                 paid_total=self.montant_regle if self.montant_regle is not None else invoice.amount,
                 paid_on=self.date_reglement,

@@ -5,6 +5,7 @@ so that each échéance's remaining amount is decided under the contract's versi
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -16,6 +17,7 @@ from domain.errors import InvalidValue, NotAllowedInState, RulesConflict
 from domain.ids import named_id
 from domain.invoicing.lines import InvoiceLine, total
 from domain.invoicing.states import OPCO_INVOICE_STATES, RELEASED_STATES, InvoiceState
+from domain.invoicing.transfers import Transfer
 from domain.money import ZERO, euros, money_text
 from domain.problems import Problem
 from domain.transmission import attempt_ended, attempt_started, failure_recorded, new_transmission, parked, resumed
@@ -220,15 +222,28 @@ class Invoice(Aggregate):
         """The OPCO reports what it paid in all: only what is new is recorded, as one payment. So a report read
         twice, or a transfer already recorded by hand, adds nothing: the total, not the reference, decides."""
         new = min(paid_total, self.amount) - self.paid
+        if reference_virement is not None and self.payment_by_reference(reference_virement):
+            reference_virement = None  # that transfer is recorded: what is new came by another
         if new > 0:
-            self.trigger_event(
-                self.PaymentRecorded,
-                amount=money_text(new),
-                paid_on=paid_on,
-                reference_virement=reference_virement,
-                source="opco",
-                actor=actor,
-            )
+            self._opco_paid(new, paid_on, reference_virement, actor)
+
+    def record_opco_transfers(self, transfers: Sequence[Transfer], actor: str) -> None:
+        """The OPCO lists its transfers: each one not recorded yet (by its reference) is a payment of its own, for
+        bank reconciliation. So a list read twice, or a transfer already recorded by hand, adds nothing."""
+        for transfer in transfers:
+            new = min(transfer.amount, self.amount - self.paid)
+            if new > 0 and self.payment_by_reference(transfer.reference) is None:
+                self._opco_paid(new, transfer.paid_on, transfer.reference, actor)
+
+    def _opco_paid(self, amount: Decimal, paid_on: date | None, reference_virement: str | None, actor: str) -> None:
+        self.trigger_event(
+            self.PaymentRecorded,
+            amount=money_text(amount),
+            paid_on=paid_on,
+            reference_virement=reference_virement,
+            source="opco",
+            actor=actor,
+        )
 
     # -- events ---------------------------------------------------------------------------------------------
 
@@ -312,7 +327,7 @@ class Invoice(Aggregate):
         actor: str
 
         def apply(self, aggregate: Any) -> None:
-            if aggregate.transmission["inFlightSince"] is not None:
+            if aggregate.state is InvoiceState.SUBMITTED:  # the OPCO has it: whatever attempt was pending ended
                 attempt_ended(aggregate.transmission, "found", self.timestamp)
             aggregate.opco_state = self.etat
             aggregate.opco_comment = self.commentaire

@@ -59,8 +59,13 @@ def resumed(transmission: dict[str, Any]) -> None:
     transmission.update(parked=False, failures=0, nextAttemptAt=None)
 
 
+DELIVERED = frozenset({"sent", "found"})  # outcomes that end the transmission: the OPCO has it
+
+
 def attempt_ended(transmission: dict[str, Any], outcome: str, at: datetime, error: str | None = None) -> None:
     transmission["inFlightSince"] = None
+    if outcome in DELIVERED:  # an earlier failure is history now: no error pending, no attempt to come
+        transmission.update(lastError=None, nextAttemptAt=None)
     if error is not None:
         transmission["lastError"] = error
     history = transmission["history"]

@@ -18,6 +18,7 @@ from application.opco_gateway import (
     SentDossier,
     SentInvoice,
 )
+from domain.invoicing.transfers import Transfer
 from infrastructure.opco_client.annex import parse_frais_annexes
 from infrastructure.opco_client.paging import INVOICE_LIST_KEYS, page_items
 from infrastructure.opco_wire import cerfa_from_wire, read_date
@@ -168,7 +169,22 @@ def _invoice_state(item: Mapping[str, Any], numero: str, etat: str) -> InvoiceSt
         date_reglement=parse_date(item.get("dateReglement"), f"{where}.dateReglement"),
         commentaire=_str(item.get("commentaire")),
         numero_externe=_str(item.get("numeroExterneFacture")),
+        transfers=_transfers(item.get("reglements") or item.get("virements"), where),
     )
+
+
+def _transfers(value: Any, where: str) -> tuple[Transfer, ...]:
+    """Each transfer listed, where the OPCO details them. If one lacks its amount or its reference the list is not
+    used at all (the invoice's cumulative montantRegle is), so that no transfer is silently left out."""
+    found = []
+    for position, item in enumerate(_list(value)):
+        at = f"{where}.reglements[{position}]"
+        paid = amount(item.get("montant"), f"{at}.montant") if isinstance(item, dict) else None
+        reference = _str(item.get("referenceVirement")) if isinstance(item, dict) else None
+        if paid is None or reference is None:
+            return ()
+        found.append(Transfer(paid, parse_date(item.get("dateReglement"), f"{at}.dateReglement"), reference))
+    return tuple(found)
 
 
 def parse_key_info(body: Any) -> KeyInfo:

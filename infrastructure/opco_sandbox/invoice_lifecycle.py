@@ -3,7 +3,7 @@
 TRANSMISE → EN_COURS_INSTRUCTION after `invoice_instruction_delay` → VALIDEE (or REFUSEE, by the refusal rule)
 `invoice_validation_delay` later → REGLE `invoice_payment_delay` later, paid in full. An invoice received while
 `partial_payment` was on is paid in two steps: REGLE_PARTIEL (half, rounded to the cent) after the payment delay,
-then REGLE (the whole) one more payment delay later.
+then REGLE (the whole) one more payment delay later, by two transfers each listed in `reglements`.
 """
 
 from __future__ import annotations
@@ -23,12 +23,20 @@ ZERO = Decimal("0.00")
 
 
 @dataclass(frozen=True, slots=True)
+class Transfer:
+    amount: Decimal
+    day: date
+    reference: str
+
+
+@dataclass(frozen=True, slots=True)
 class InvoiceProgress:
     etat: str
     montant_regle: Decimal = ZERO
     reference_virement: str | None = None
     date_reglement: date | None = None
     commentaire: str | None = None
+    transfers: tuple[Transfer, ...] = ()
 
     @property
     def holds_amounts(self) -> bool:
@@ -76,9 +84,19 @@ def refusal_reason(stored: StoredInvoice, config: SandboxConfig) -> str | None:
 def _paid(
     stored: StoredInvoice, etat: str, amount: Decimal, transfer: int | None, config: SandboxConfig
 ) -> InvoiceProgress:
-    """Paid by the transfer number `transfer` (None when paid in one go), on the day it was made (Paris)."""
+    """Paid by the transfer number `transfer` (None when paid in one go), on the day it was made (Paris); each
+    transfer made so far is listed (`reglements`), the last one also in the invoice's own payment fields."""
+    made = [_transfer(stored, None, amount, config)] if transfer is None else []
+    for number in range(1, (transfer or 0) + 1):
+        part = half(stored.invoice.montant) if number == 1 else amount - half(stored.invoice.montant)
+        made.append(_transfer(stored, number, part, config))
+    last = made[-1]
+    return InvoiceProgress(etat, amount, last.reference, last.day, transfers=tuple(made))
+
+
+def _transfer(stored: StoredInvoice, number: int | None, amount: Decimal, config: SandboxConfig) -> Transfer:
     delays = config.invoice_instruction_delay + config.invoice_validation_delay
-    delays += config.invoice_payment_delay * (transfer or 1)
+    delays += config.invoice_payment_delay * (number or 1)
     day = (stored.submitted_at + timedelta(seconds=delays)).astimezone(PARIS).date()
-    reference = f"VIR-{stored.opco.value}-{day:%Y%m%d}-{stored.sequence:06d}" + (f"-{transfer}" if transfer else "")
-    return InvoiceProgress(etat, amount, reference, day)
+    reference = f"VIR-{stored.opco.value}-{day:%Y%m%d}-{stored.sequence:06d}" + (f"-{number}" if number else "")
+    return Transfer(amount, day, reference)

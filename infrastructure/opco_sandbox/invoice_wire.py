@@ -20,6 +20,10 @@ def invoice_wire(stored: StoredInvoice, state: InvoiceProgress) -> dict[str, Any
         "etatFacture": state.etat,
         "referenceVirement": state.reference_virement,
         "dateReglement": state.date_reglement.isoformat() if state.date_reglement else None,
+        "reglements": [  # each transfer made (the sandbox's inference: no source shows the OPCOs' own list)
+            {"montant": t.amount, "dateReglement": t.day.isoformat(), "referenceVirement": t.reference}
+            for t in state.transfers
+        ],
         "commentaire": state.commentaire,
         "organismeFormation": {"siret": invoice.siret},
         "dossiers": [

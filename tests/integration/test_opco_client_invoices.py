@@ -25,6 +25,7 @@ from application.opco_gateway import (
     TransientOpcoError,
 )
 from domain.cerfa_document import parse_cerfa
+from domain.invoicing.transfers import Transfer
 from domain.opcos import Opco
 from infrastructure.opco_client import ClientIdentity, HttpOpcoGateway
 from infrastructure.opco_sandbox import SandboxConfig
@@ -169,6 +170,7 @@ def test_a_paid_invoice_is_found_with_its_transfer(
         reference_virement="VIR-ATLAS-20260901-000001",
         date_reglement=date(2026, 9, 1),
         numero_externe="FAC-ATLAS-2026-000001",
+        transfers=(Transfer(Decimal("2450.05"), date(2026, 9, 1), "VIR-ATLAS-20260901-000001"),),
     )
     dossier = gateway.find_dossier(atlas, "CVG-1")
     assert dossier is not None
@@ -177,6 +179,26 @@ def test_a_paid_invoice_is_found_with_its_transfer(
         Decimal("3200.00"),
         Decimal("2400.05"),
         Decimal("0.00"),
+    )
+
+
+def test_an_invoice_paid_in_two_transfers_lists_each_of_them(
+    sandbox: Sandbox, gateway: HttpOpcoGateway, atlas: OpcoEndpoint
+) -> None:
+    settings = {"partialPayment": True}
+    assert sandbox.admin.put("/_sandbox/invoice-settings", json=settings, headers=SANDBOX_OPERATOR).status_code == 200
+    gateway.send_invoice(atlas, invoice("FAC-1", pedagogie="2400.05"))
+    sandbox.clock.advance(INSTRUCTION + VALIDATION + 2 * PAYMENT)  # both transfers made before this one read
+
+    [state] = list(gateway.invoice_states(atlas))
+    assert (state.etat, state.montant_regle, state.reference_virement) == (
+        "REGLE",
+        Decimal("2450.05"),
+        "VIR-ATLAS-20260901-000001-2",
+    )
+    assert state.transfers == (
+        Transfer(Decimal("1225.03"), date(2026, 9, 1), "VIR-ATLAS-20260901-000001-1"),
+        Transfer(Decimal("1225.02"), date(2026, 9, 1), "VIR-ATLAS-20260901-000001-2"),
     )
 
 

@@ -198,6 +198,7 @@ def test_an_invoice_is_accepted_numbered_and_read_back(atlas: Desk) -> None:
         "etatFacture": "TRANSMISE",
         "referenceVirement": None,
         "dateReglement": None,
+        "reglements": [],
         "commentaire": None,
         "organismeFormation": {"siret": CFA_SIRET},
         "dossiers": [
@@ -604,6 +605,10 @@ def test_partial_payment_pays_half_then_the_whole(
         Decimal("2450.05"),
         "VIR-ATLAS-20260901-000001-2",
     )
+    assert [(t["montant"], t["referenceVirement"]) for t in state["reglements"]] == [  # each transfer, listed
+        (Decimal("1225.03"), "VIR-ATLAS-20260901-000001-1"),
+        (Decimal("1225.02"), "VIR-ATLAS-20260901-000001-2"),
+    ]
     assert figures == (Decimal("2400.05"), Decimal("0.00"))
 
 
@@ -679,6 +684,7 @@ def test_invoice_states_are_paged_in_order_of_receipt(complete_cerfa: dict[str, 
         "etatFacture": "TRANSMISE",
         "referenceVirement": None,
         "dateReglement": None,
+        "reglements": [],
         "commentaire": None,
         "organismeFormation": {"siret": CFA_SIRET},
         "dossiers": [

@@ -383,3 +383,13 @@ def test_replaying_the_events_rebuilds_the_same_transmission_record(complete_cer
     assert observed(read_back) == expected
     started = [e for e in events if type(e).__name__ == "TransmissionStarted"]
     assert [h["startedAt"] for h in stored.transmission["history"]] == [e.timestamp for e in started]
+
+
+def test_a_dossier_found_after_a_failure_has_no_error_nor_next_attempt_pending(complete_cerfa: dict[str, Any]) -> None:
+    contract = submitted(complete_cerfa)
+    failed(contract, error="read timeout")
+    contract.record_sent(numero_externe="EXT-9", etat="TRANSMIS", found_by_lookup=True, actor=WORKER)
+    tx = contract.transmission
+    assert (tx["lastError"], tx["nextAttemptAt"], tx["inFlightSince"]) == (None, None, None)
+    assert outcomes(contract) == [(1, "failed"), (1, "found")]
+    assert tx["history"][0]["error"] == "read timeout"  # the failure stays in the history

@@ -26,6 +26,7 @@ from domain.contract import Contract
 from domain.invoice import Invoice
 from domain.invoicing.kinds import InvoiceKind
 from domain.invoicing.states import InvoiceState
+from domain.invoicing.transfers import Transfer
 from domain.opco_auth import AuthFlavour
 from domain.opco_catalogue import CATALOGUE
 from domain.opcos import Opco
@@ -212,3 +213,95 @@ def test_a_refusal_after_sending_frees_the_echeance_and_unknown_states_are_kept(
     rig.gateway.settle_invoice(Opco.ATLAS, "F-1", "REFUSEE", commentaire="montant erroné")
     assert rig.synced(invoice).state is InvoiceState.REFUSED
     assert rig.contract(contract).invoices[str(invoice.id)]["released"] == "refused"
+
+
+def test_an_invoice_found_paid_after_a_lost_answer_has_ended_its_transmission(rig: Rig, contract: Contract) -> None:
+    invoice = submitted(rig, contract)
+    rig.gateway.script(SEND_INVOICE, AnswerLost(TransientOpcoError("read timeout", may_have_reached=True)))
+    failed = rig.send(invoice)
+    assert (failed.transmission["lastError"], failed.transmission["nextAttemptAt"] is None) == ("read timeout", False)
+    rig.gateway.settle_invoice(Opco.ATLAS, "F-1", "REGLE", montant_regle=Decimal("1030.00"), reference_virement="V")
+    rig.clock.advance(LATER)
+    found = rig.send(invoice)
+    tx = found.transmission
+    assert (found.state, tx["history"][-1]["outcome"]) == (InvoiceState.PAID, "found")
+    assert (tx["lastError"], tx["nextAttemptAt"], tx["inFlightSince"]) == (None, None, None)
+
+
+def test_the_sync_finding_an_invoice_left_after_a_failure_ends_its_transmission(rig: Rig, contract: Contract) -> None:
+    invoice = submitted(rig, contract)
+    rig.gateway.script(SEND_INVOICE, AnswerLost(TransientOpcoError("read timeout", may_have_reached=True)))
+    rig.send(invoice)
+    rig.gateway.settle_invoice(Opco.ATLAS, "F-1", "REGLE", montant_regle=Decimal("1030.00"), reference_virement="V")
+    paid = rig.synced(invoice)
+    tx = paid.transmission
+    assert (paid.state, paid.paid, tx["history"][-1]["outcome"]) == (InvoiceState.PAID, Decimal("1030.00"), "found")
+    assert (tx["lastError"], tx["nextAttemptAt"]) == (None, None)
+
+
+def test_a_lookup_records_no_payment_where_the_cfa_records_them_by_hand(
+    rig: Rig, complete_cerfa: dict[str, Any]
+) -> None:
+    assert not CATALOGUE[Opco.OPCOEP].invoice_states  # OPCO EP: payments are recorded by hand
+    at_ep = accepted_contract(rig.app, WHO, complete_cerfa, opco=Opco.OPCOEP)
+    rig.accounts.set_credentials(OPERATOR, CFA, Opco.OPCOEP, api_key="opcoep-key-0001")
+    endpoint = rig.accounts.endpoint(CFA, Opco.OPCOEP)
+    assert endpoint is not None
+    invoice = submitted(rig, at_ep)
+    item = QueuedTransmission(invoice.id, CFA, "OPCOEP", "F-1", rig.clock.now())
+    rig.gateway.script(SEND_INVOICE, AnswerLost(TransientOpcoError("read timeout", may_have_reached=True)))
+    rig.sender.send(item, endpoint)
+    rig.gateway.settle_invoice(Opco.OPCOEP, "F-1", "REGLE", montant_regle=Decimal("1030.00"), reference_virement="V")
+    rig.clock.advance(LATER)
+    rig.sender.send(item, endpoint)
+    found = rig.invoices.invoice_as_worker(invoice.id)
+    assert (found.transmission["history"][-1]["outcome"], found.payments) == ("found", [])
+    assert (found.state, found.opco_state) == (InvoiceState.ACCEPTED, "REGLE")
+    rig.invoices.record_payment(
+        WHO, invoice.id, amount=Decimal("1030.00"), paid_on=date(2026, 11, 27), reference_virement="V"
+    )
+    assert rig.invoices.invoice_as_worker(invoice.id).state is InvoiceState.PAID
+
+
+def test_two_transfers_read_in_one_sync_are_two_payments_each_with_its_reference(rig: Rig, contract: Contract) -> None:
+    invoice = rig.send(submitted(rig, contract))
+    first = Transfer(Decimal("515.00"), date(2026, 11, 20), "VIR-1")
+    second = Transfer(Decimal("515.00"), date(2026, 11, 27), "VIR-2")
+    rig.gateway.settle_invoice(  # paid in two transfers between two syncs
+        Opco.ATLAS,
+        "F-1",
+        "REGLE",
+        montant_regle=Decimal("1030.00"),
+        reference_virement="VIR-2",
+        transfers=(first, second),
+    )
+    paid = rig.synced(invoice)
+    assert (paid.state, paid.paid) == (InvoiceState.PAID, Decimal("1030.00"))
+    assert [(p["amount"], p["paidOn"], p["referenceVirement"], p["source"]) for p in paid.payments] == [
+        ("515.00", date(2026, 11, 20), "VIR-1", "opco"),
+        ("515.00", date(2026, 11, 27), "VIR-2", "opco"),
+    ]
+    assert rig.synced(invoice).version == paid.version  # read again: nothing new recorded
+
+
+def test_a_transfer_already_recorded_is_not_recorded_again_from_the_opcos_list(rig: Rig, contract: Contract) -> None:
+    invoice = rig.send(submitted(rig, contract))
+    first = Transfer(Decimal("515.00"), date(2026, 11, 20), "VIR-1")
+    rig.gateway.settle_invoice(Opco.ATLAS, "F-1", "REGLE_PARTIEL", montant_regle=Decimal("515.00"), transfers=(first,))
+    assert rig.synced(invoice).paid == Decimal("515.00")
+    both = (replace(first, reference=" vir-1"), Transfer(Decimal("515.00"), None, "VIR-2"))
+    rig.gateway.settle_invoice(Opco.ATLAS, "F-1", "REGLE", montant_regle=Decimal("1030.00"), transfers=both)
+    paid = rig.synced(invoice)
+    assert [(p["amount"], p["referenceVirement"]) for p in paid.payments] == [("515.00", "VIR-1"), ("515.00", "VIR-2")]
+    assert paid.state is InvoiceState.PAID
+
+
+def test_a_cumulative_payment_never_takes_a_reference_already_recorded(rig: Rig, contract: Contract) -> None:
+    invoice = rig.send(submitted(rig, contract))
+    rig.gateway.settle_invoice(
+        Opco.ATLAS, "F-1", "REGLE_PARTIEL", montant_regle=Decimal("515.00"), reference_virement="VIR-1"
+    )
+    rig.synced(invoice)
+    rig.gateway.settle_invoice(Opco.ATLAS, "F-1", "REGLE", montant_regle=Decimal("1030.00"), reference_virement="VIR-1")
+    paid = rig.synced(invoice)
+    assert [(p["amount"], p["referenceVirement"]) for p in paid.payments] == [("515.00", "VIR-1"), ("515.00", None)]
