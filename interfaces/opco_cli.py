@@ -6,21 +6,18 @@ history would keep them; they are stored sealed and never printed back."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from pydantic import TypeAdapter, ValidationError
 
 from application.access import OPERATOR
 from application.errors import ApplicationError
-from domain.cerfa import Siret
 from domain.errors import DomainError, InvalidValue
 from domain.opcos import Opco
 from interfaces.api.cfas import account_body
-from interfaces.bootstrap import Container, bootstrap
+from interfaces.bootstrap import Container
+from interfaces.cli_support import running_container, siret_option
 
 opcos = typer.Typer(
     help="A CFA's credentials at the OPCOs (operator): key, OAuth client, DPoP key.", no_args_is_help=True
@@ -35,8 +32,8 @@ Replace = Annotated[bool, typer.Option(help="replace what is set (If-Match on th
 def list_accounts(cfa_siret: CfaSiret) -> None:
     """Each OPCO: its dialect and address, whether the CFA's dossiers can go there (and if not, why), the
     credentials set (never a secret)."""
-    with _container() as container:
-        views = container.accounts.overview(OPERATOR, _siret(cfa_siret))
+    with running_container() as container:
+        views = container.accounts.overview(OPERATOR, siret_option(cfa_siret, "--cfa-siret"))
         typer.echo(json.dumps([account_body(view) for view in views], indent=2))
 
 
@@ -48,8 +45,8 @@ def set_key(
     replace: Replace = False,
 ) -> None:
     """Set the CFA's API key at an OPCO (from the OPCO's CFA extranet)."""
-    with _container() as container:
-        siret = _siret(cfa_siret)
+    with running_container() as container:
+        siret = siret_option(cfa_siret, "--cfa-siret")
         version = _version(container, siret, opco) if replace else None
         _run(
             lambda: container.accounts.set_credentials(OPERATOR, siret, opco, api_key=api_key, expected_version=version)
@@ -69,8 +66,8 @@ def set_oauth_client(
 ) -> None:
     """Set the software's OAuth2 client at an OPCO whose dialect asks for a token (AKTO, ATLAS, Mobilités, OPCO EP,
     AFDAS)."""
-    with _container() as container:
-        siret = _siret(cfa_siret)
+    with running_container() as container:
+        siret = siret_option(cfa_siret, "--cfa-siret")
         version = _version(container, siret, opco) if replace else None
         _run(
             lambda: container.accounts.set_oauth_client(
@@ -93,8 +90,8 @@ def dpop_key(
     """Set the key signing the DPoP proofs at an OPCO that binds its tokens to one (AFDAS). Its public JWK is
     printed: register it with the OPCO where it asks. Replacing a key set needs --replace."""
     private_key = private_key_file.read_text() if private_key_file else None
-    with _container() as container:
-        siret = _siret(cfa_siret)
+    with running_container() as container:
+        siret = siret_option(cfa_siret, "--cfa-siret")
         version = _version(container, siret, opco) if replace else None
         _run(
             lambda: container.accounts.set_dpop_key(
@@ -102,22 +99,6 @@ def dpop_key(
             )
         )
         _show(container, siret, opco)
-
-
-@contextmanager
-def _container() -> Iterator[Container]:
-    container = bootstrap()
-    try:
-        yield container
-    finally:
-        container.close()
-
-
-def _siret(value: str) -> str:
-    try:
-        return TypeAdapter(Siret).validate_python(value)
-    except ValidationError as error:
-        raise typer.BadParameter(error.errors()[0]["msg"], param_hint="--cfa-siret") from None
 
 
 def _version(container: Container, siret: str, opco: Opco) -> int | None:

@@ -6,20 +6,17 @@ and shown by its last 4 characters only."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated, Any
 
 import typer
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError
 
 from application.access import OPERATOR
 from application.errors import ApplicationError
 from domain.billing_profile import BillingDetails
-from domain.cerfa import Siret
 from domain.errors import DomainError, InvalidValue
 from interfaces.api.billing_profile import profile_body
-from interfaces.bootstrap import Container, bootstrap
+from interfaces.cli_support import running_container, siret_option
 
 cfas = typer.Typer(help="The CFAs (operator): their billing profile.", no_args_is_help=True)
 profile = typer.Typer(help="A CFA's billing profile: who invoices, where it is paid, how invoices are numbered.")
@@ -74,8 +71,8 @@ def set_profile(
         "nextInvoiceNumber": next_invoice_number,
     }
     details = _details(values)
-    with _container() as container:
-        cfa = _siret(siret)
+    with running_container() as container:
+        cfa = siret_option(siret, "--siret")
         current = container.invoices.billing.profile(cfa)
         if current is not None and current.details is not None and not replace:
             typer.echo("refused: the CFA has a billing profile already: --replace to change it", err=True)
@@ -95,9 +92,9 @@ def set_profile(
 @profile.command("show")
 def show_profile(siret: CfaSiret) -> None:
     """A CFA's billing profile (the IBAN masked)."""
-    with _container() as container:
+    with running_container() as container:
         try:
-            found = container.invoices.billing.get(OPERATOR, _siret(siret))
+            found = container.invoices.billing.get(OPERATOR, siret_option(siret, "--siret"))
         except ApplicationError as refused:
             typer.echo(f"refused: {refused}", err=True)
             raise typer.Exit(1) from None
@@ -112,19 +109,3 @@ def _details(values: dict[str, Any]) -> BillingDetails:
         field = str(first["loc"][0]) if first["loc"] else "profile"
         message = f"{first['msg']} ({first['type']})"
         raise typer.BadParameter(message, param_hint=OPTION_OF.get(field, field)) from None
-
-
-@contextmanager
-def _container() -> Iterator[Container]:
-    container = bootstrap()
-    try:
-        yield container
-    finally:
-        container.close()
-
-
-def _siret(value: str) -> str:
-    try:
-        return TypeAdapter(Siret).validate_python(value)
-    except ValidationError as error:
-        raise typer.BadParameter(error.errors()[0]["msg"], param_hint="--siret") from None
