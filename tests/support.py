@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 from application.access import Principal, Role
@@ -62,3 +63,8 @@ def with_changes(document: dict[str, Any], **blocks: dict[str, Any]) -> dict[str
             else:
                 target[key] = value
     return result
+
+
+def raw_store(database: Path) -> bytes:
+    """Every byte SQLite wrote for `database`: the file, its WAL and shared memory."""
+    return b"".join(path.read_bytes() for path in database.parent.glob(f"{database.name}*"))

@@ -7,38 +7,19 @@ import json
 from pathlib import Path
 from typing import Any
 
-import pytest
 from joserfc.jwk import RSAKey
 from typer.testing import CliRunner
 
 from interfaces.cli import cli
-from tests.support import SECRET_KEY
+from tests.support import raw_store
 
 CFA = "79852413800012"
 API_KEY = "akto-KEY-S3CRET-0001"
 CLIENT_SECRET = "software-S3CRET-0123456789"
 
 
-@pytest.fixture
-def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "convergence.db"
-    monkeypatch.chdir(tmp_path)  # no .env of the working tree is read
-    for name, value in {
-        "CONVERGENCE_DATABASE_URL": f"sqlite:///{path}",
-        "CONVERGENCE_SECRET_KEY": SECRET_KEY,
-        "CONVERGENCE_SANDBOX": "off",
-        "CONVERGENCE_WORKER_IN_SERVE": "false",
-    }.items():
-        monkeypatch.setenv(name, value)
-    return path
-
-
 def run(*arguments: str, secret: str | None = None) -> Any:
     return CliRunner().invoke(cli, ["opcos", *arguments], input=None if secret is None else f"{secret}\n")
-
-
-def raw_store(database: Path) -> bytes:
-    return b"".join(path.read_bytes() for path in database.parent.glob(f"{database.name}*"))
 
 
 def test_the_key_and_the_oauth_client_are_set_from_a_hidden_prompt_sealed_and_never_printed(database: Path) -> None:

@@ -7,11 +7,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-import pytest
 from typer.testing import CliRunner
 
 from interfaces.cli import cli
-from tests.support import SECRET_KEY
+from tests.support import raw_store
 
 CFA = "79852413800012"
 IBAN = "FR7630006000011234567890189"
@@ -26,20 +25,6 @@ OPTIONS = [
     "--bic", "AGRIFRPP",
     "--invoice-prefix", "FAC-2026-",
 ]  # fmt: skip
-
-
-@pytest.fixture
-def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "convergence.db"
-    monkeypatch.chdir(tmp_path)  # no .env of the working tree is read
-    for name, value in {
-        "CONVERGENCE_DATABASE_URL": f"sqlite:///{path}",
-        "CONVERGENCE_SECRET_KEY": SECRET_KEY,
-        "CONVERGENCE_SANDBOX": "off",
-        "CONVERGENCE_WORKER_IN_SERVE": "false",
-    }.items():
-        monkeypatch.setenv(name, value)
-    return path
 
 
 def run(*arguments: str, iban: str | None = None) -> Any:
@@ -58,7 +43,7 @@ def test_the_operator_sets_the_profile_with_the_iban_from_a_prompt(database: Pat
         1,
     )
     assert IBAN not in shown.output
-    assert IBAN.encode() not in database.read_bytes()
+    assert IBAN.encode() not in raw_store(database)
 
 
 def test_a_bad_iban_names_its_option_and_rule_and_nothing_is_stored(database: Path) -> None:
