@@ -5,17 +5,19 @@ The infrastructure's httpx client implements it; tests may use the reference san
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Any, Protocol
+from uuid import UUID
 
 from domain.cerfa import Cerfa
 from domain.contract import Contract
 from domain.invoice import Invoice
 from domain.invoicing.annex import annex_record
 from domain.invoicing.kinds import InvoiceKind
+from domain.invoicing.lines import InvoiceLine
 from domain.invoicing.states import PAYMENT_STATES
 from domain.invoicing.transfers import Transfer
 from domain.opco_catalogue import ErrorShape
@@ -139,11 +141,28 @@ class DossierState:
 
 
 @dataclass(frozen=True, slots=True)
-class SentInvoice:
-    """The OPCO's answer to POST /v1/factures."""
+class OutgoingInvoice:
+    """An invoice as the gateway sends it (multipart: its `facture` part and its PDF, opco-wire.md §5)."""
 
-    numero_externe: str | None  # the OPCO's own reference of the invoice, where it gives one
+    numero: str  # the CFA's invoice number, from its sequence (the `numero` of the `facture` part)
+    issued_on: date
+    issuer_siret: str
+    iban: str = field(repr=False)
+    lines: tuple[InvoiceLine, ...]
+    numeros_deca: Mapping[UUID, str | None]  # each contract's DECA number, by contract id
+    pdf: bytes = field(repr=False)
+    est_certificat_realisation: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SentInvoice:
+    """The OPCO's answer to POST /v1/factures: its own numbers of the invoice (`numeroInterneFacture`, needed by
+    the state sync, and `numeroInterneDocument`, needed to attach documents later)."""
+
+    numero_externe: str | None  # the OPCO's reference of the invoice, where it gives one (numeroExterneFacture)
     etat: str | None  # its etatFacture, where it gives one
+    numero_interne_facture: str | None = None
+    numero_interne_document: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,8 +172,10 @@ class InvoiceState:
     `montant_regle` is not in the sources (api-convergence.md §3.2 shows REGLE with `montantFacture` only): when an
     OPCO leaves it out, REGLE means paid in full."""
 
-    numero_interne_facture: str
+    numero_interne_facture: str  # the OPCO's number of the invoice
     etat: str
+    numero: str | None = None  # the CFA's invoice number, where the OPCO echoes it
+    numero_interne_document: str | None = None
     montant_facture: Decimal | None = None
     montant_regle: Decimal | None = None
     reference_virement: str | None = None
@@ -234,12 +255,13 @@ class OpcoGateway(Protocol):
         nothing new; never more requests than the pages announced, plus one (envelope, wrapped or bare array)."""
         ...
 
-    def send_invoice(self, endpoint: OpcoEndpoint, payload: dict[str, Any]) -> SentInvoice:
-        """POST /v1/factures."""
+    def send_invoice(self, endpoint: OpcoEndpoint, invoice: OutgoingInvoice) -> SentInvoice:
+        """POST /v1/factures (`/v1/Factures` on the SOR hosts): multipart, `facture` and `fichier` (its PDF)."""
         ...
 
-    def find_invoice(self, endpoint: OpcoEndpoint, numero_interne_facture: str) -> InvoiceState | None:
-        """GET /v1/factures?numeroInterneFacture=…; None when the OPCO does not know it (404, or 400 at OPCO EP)."""
+    def find_invoice(self, endpoint: OpcoEndpoint, numero: str) -> InvoiceState | None:
+        """The invoice the CFA numbered `numero` (GET /v1/factures?numero=…, docs/wire.md I6); None when the OPCO
+        does not know it (404, or 400 at OPCO EP)."""
         ...
 
     def invoice_states(self, endpoint: OpcoEndpoint) -> Iterator[InvoiceState]:

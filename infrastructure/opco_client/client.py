@@ -11,6 +11,7 @@ import json
 import logging
 import time
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from types import TracebackType
 from typing import Any
@@ -26,6 +27,7 @@ from application.opco_gateway import (
     OpcoDossier,
     OpcoEndpoint,
     OpcoError,
+    OutgoingInvoice,
     SentDossier,
     SentInvoice,
 )
@@ -46,6 +48,7 @@ from infrastructure.opco_client.parsing import (
 )
 from infrastructure.opco_client.redaction import MASK, Redactor
 from infrastructure.opco_wire import dossier_body, encode, wire_variant
+from infrastructure.opco_wire.invoice import Issuer, facture_part, multipart_files
 
 log = logging.getLogger("convergence.opco_client")
 
@@ -56,6 +59,14 @@ _NOT_JSON = object()
 _NOT_FOUND = object()
 
 Params = Mapping[str, str | int]
+FilePart = tuple[str | None, bytes, str]  # (file name, content, media type) of one multipart part
+
+
+@dataclass(frozen=True, slots=True)
+class Files:
+    """A multipart/form-data body: its parts by name."""
+
+    parts: Mapping[str, FilePart]
 
 
 class HttpOpcoGateway:
@@ -106,12 +117,21 @@ class HttpOpcoGateway:
         items = self._paged(endpoint, f"/v{endpoint.protocol}/dossiers/etats", STATE_LIST_KEYS)
         yield from (state for state in map(parse_state, items) if state is not None)
 
-    def send_invoice(self, endpoint: OpcoEndpoint, payload: dict[str, Any]) -> SentInvoice:
-        return parse_sent_invoice(self._post(endpoint, endpoint.invoice_path, payload))
+    def send_invoice(self, endpoint: OpcoEndpoint, invoice: OutgoingInvoice) -> SentInvoice:
+        facture = facture_part(
+            numero=invoice.numero,
+            issued_on=invoice.issued_on,
+            issuer=Issuer(invoice.issuer_siret, invoice.iban),
+            lines=invoice.lines,
+            numeros_deca=invoice.numeros_deca,
+            est_certificat_realisation=invoice.est_certificat_realisation,
+        )
+        files = Files(multipart_files(facture, invoice.pdf, invoice.numero))
+        return parse_sent_invoice(self._post(endpoint, endpoint.invoice_path, files))
 
-    def find_invoice(self, endpoint: OpcoEndpoint, numero_interne_facture: str) -> InvoiceState | None:
-        body = self._find(endpoint, endpoint.invoice_path, {"numeroInterneFacture": numero_interne_facture})
-        return None if body is _NOT_FOUND else parse_invoice(body, numero_interne_facture)
+    def find_invoice(self, endpoint: OpcoEndpoint, numero: str) -> InvoiceState | None:
+        body = self._find(endpoint, endpoint.invoice_path, {"numero": numero})
+        return None if body is _NOT_FOUND else parse_invoice(body, numero)
 
     def invoice_states(self, endpoint: OpcoEndpoint) -> Iterator[InvoiceState]:
         items = self._paged(endpoint, "/v2/factures/etats", INVOICE_LIST_KEYS)
@@ -129,9 +149,12 @@ class HttpOpcoGateway:
 
     # --- the shapes of calls ----------------------------------------------------------------------------------
 
-    def _post(self, endpoint: OpcoEndpoint, path: str, payload: dict[str, Any] | bytes) -> Any:
-        """The decoded answer to a submission (a document, or JSON already encoded); None when empty or not JSON."""
-        if isinstance(payload, bytes):
+    def _post(self, endpoint: OpcoEndpoint, path: str, payload: dict[str, Any] | bytes | Files) -> Any:
+        """The decoded answer to a submission (a document, JSON already encoded, or multipart parts as httpx's
+        `files=` takes them: a `Files`); None when empty or not JSON."""
+        if isinstance(payload, Files):
+            response = self._call(endpoint, "POST", path, files=payload.parts)
+        elif isinstance(payload, bytes):
             response = self._call(endpoint, "POST", path, content=payload)
         else:
             response = self._call(endpoint, "POST", path, json=payload)
@@ -170,13 +193,16 @@ class HttpOpcoGateway:
         params: Params | None = None,
         json: dict[str, Any] | None = None,
         content: bytes | None = None,
+        files: Mapping[str, FilePart] | None = None,
         tolerated: frozenset[int] | set[int] = frozenset(),
     ) -> httpx.Response:
         """One call to the API (two when a 401 makes the OAuth token refresh, or a server asks for a DPoP nonce);
         raises unless 2xx or tolerated."""
         if not is_header_safe(endpoint.api_key):
             raise KeyRejected(f"{endpoint.opco}: the CFA's API key is empty or not printable ASCII; it cannot be sent")
-        body = {"json": json} if content is None else {"content": content}
+        body: dict[str, Any] = {"json": json} if content is None else {"content": content}
+        if files is not None:
+            body = {"files": files}  # multipart/form-data: httpx writes the boundary into Content-Type
         grant = self._bearer(endpoint)
         response = self._send(endpoint, grant, method, path, params=params, **body)
         if response.status_code == 401 and grant is not None:

@@ -109,33 +109,40 @@ def parse_state(item: Mapping[str, Any]) -> DossierState | None:
 
 
 def parse_sent_invoice(body: Any) -> SentInvoice:
-    """POST /v1/factures: `{numeroExterneFacture, etatFacture}`, possibly under `facture`, possibly absent."""
+    """POST /v1/factures: `{numeroInterneFacture, numeroInterneDocument}` (opco-wire.md §5; `numeroExterneFacture`,
+    `etatFacture` where an OPCO adds them), possibly under `facture`, possibly absent."""
     document = _first_object(body)
     nested = document.get("facture")
     invoice: dict[str, Any] = nested if isinstance(nested, dict) else document
-    return SentInvoice(numero_externe=_str(invoice.get("numeroExterneFacture")), etat=_str(invoice.get("etatFacture")))
+    return SentInvoice(
+        numero_externe=_str(invoice.get("numeroExterneFacture")),
+        etat=_str(invoice.get("etatFacture")),
+        numero_interne_facture=_str(invoice.get("numeroInterneFacture")),
+        numero_interne_document=_str(invoice.get("numeroInterneDocument")),
+    )
 
 
-def parse_invoice(body: Any, numero_interne_facture: str) -> InvoiceState | None:
-    """GET /v1/factures?numeroInterneFacture=: the invoice, a list of invoices or a page of them; None for `null`,
-    `{}` or `[]`.
+def parse_invoice(body: Any, numero: str) -> InvoiceState | None:
+    """GET /v1/factures?numero=: the invoice the CFA numbered `numero`, from the invoice, a list of invoices or a
+    page of them; None for `null`, `{}` or `[]`.
 
     An answer that is not about this invoice raises rather than meaning "found" or "not found": a false "found"
-    would leave the invoice unsent, a false "not found" would send it twice."""
+    would leave the invoice unsent, a false "not found" would send it twice. So every item must say its `numero`."""
     candidates = _invoice_candidates(body)
     if not candidates:
         return None
-    numbered = [item for item in candidates if _str(item.get("numeroInterneFacture")) is not None]
-    mine = [item for item in numbered if _str(item.get("numeroInterneFacture")) == numero_interne_facture]
-    if numbered and not mine:
-        raise OpcoError(f"the OPCO answered about other invoices than {numero_interne_facture}")
-    item = mine[0] if mine else candidates[0]
-    if not any(key in item for key in _INVOICE_KEYS):
-        raise OpcoError(f"unrecognised invoice in the OPCO's answer (keys: {', '.join(sorted(item)[:10])})")
-    etat = _str(item.get("etatFacture"))
-    if etat is None:
-        raise OpcoError(f"the OPCO's answer about invoice {numero_interne_facture} has no etatFacture")
-    return _invoice_state(item, numero_interne_facture, etat)
+    unnumbered = [item for item in candidates if _str(item.get("numero")) is None]
+    if unnumbered:
+        keys = ", ".join(sorted(unnumbered[0])[:10])
+        raise OpcoError(f"the OPCO's answer does not say which invoice it is about (no `numero`; keys: {keys})")
+    mine = [item for item in candidates if _str(item.get("numero")) == numero]
+    if not mine:
+        raise OpcoError(f"the OPCO answered about other invoices than {numero}")
+    item = mine[0]
+    opco_number, etat = _str(item.get("numeroInterneFacture")), _str(item.get("etatFacture"))
+    if opco_number is None or etat is None:
+        raise OpcoError(f"the OPCO's answer about invoice {numero} has no numeroInterneFacture or no etatFacture")
+    return _invoice_state(item, opco_number, etat)
 
 
 def parse_invoice_state(item: Mapping[str, Any]) -> InvoiceState | None:
@@ -163,6 +170,8 @@ def _invoice_state(item: Mapping[str, Any], numero: str, etat: str) -> InvoiceSt
     return InvoiceState(
         numero_interne_facture=numero,
         etat=etat,
+        numero=_str(item.get("numero")),
+        numero_interne_document=_str(item.get("numeroInterneDocument")),
         montant_facture=amount(item.get("montantFacture"), f"{where}.montantFacture"),
         montant_regle=amount(item.get("montantRegle"), f"{where}.montantRegle"),
         reference_virement=_str(item.get("referenceVirement")),
