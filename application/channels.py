@@ -9,11 +9,11 @@ from uuid import UUID
 
 from application.access import WORKER
 from application.dossiers import Dossiers
+from application.invoice_documents import InvoiceDocuments
 from application.invoices import Invoices
-from application.opco_gateway import OpcoEndpoint, OpcoGateway, SentDossier, SentInvoice
+from application.opco_gateway import OpcoEndpoint, OpcoError, OpcoGateway, OutgoingInvoice, SentDossier, SentInvoice
 from domain.contract import Contract
 from domain.invoice import Invoice
-from domain.invoicing.wire import invoice_payload
 
 Command = Callable[[Any], object]
 
@@ -30,6 +30,10 @@ class TransmissionChannel(Protocol):
 
     def change_loaded(self, item: Any, command: Command) -> Any:
         """Like change, on the thing in hand: no re-read unless another change was saved first. Returns it as saved."""
+        ...
+
+    def start(self, item: Any) -> Command:
+        """The command that records the start of an attempt (and whatever must be fixed before the first one)."""
         ...
 
     def send(self, endpoint: OpcoEndpoint, item: Any) -> SentDossier | SentInvoice: ...
@@ -59,6 +63,9 @@ class ContractChannel:
 
     def change_loaded(self, item: Contract, command: Command) -> Contract:
         return self._app.change_loaded_as_worker(item, command).contract
+
+    def start(self, item: Contract) -> Command:
+        return _start
 
     def send(self, endpoint: OpcoEndpoint, item: Contract) -> SentDossier:
         return self._gateway.send_contract(endpoint, item.numero_interne, item.cerfa_model)
@@ -94,11 +101,15 @@ class ContractChannel:
 
 
 class InvoiceChannel:
+    """An invoice leaves as multipart: its `facture` part, made from the invoice, its number in the CFA's sequence,
+    the CFA's IBAN and its contracts' DECA numbers; and its PDF, fixed before the first attempt."""
+
     kind = "invoice"
 
-    def __init__(self, invoices: Invoices, gateway: OpcoGateway) -> None:
+    def __init__(self, invoices: Invoices, gateway: OpcoGateway, documents: InvoiceDocuments) -> None:
         self._invoices = invoices
         self._gateway = gateway
+        self._documents = documents
 
     def load(self, ident: UUID) -> Invoice:
         return self._invoices.invoice_as_worker(ident)
@@ -109,28 +120,71 @@ class InvoiceChannel:
     def change_loaded(self, item: Invoice, command: Command) -> Invoice:
         return self._invoices.change_loaded_as_worker(item, command).invoice
 
+    def start(self, item: Invoice) -> Command:
+        issued = self._documents.issue(item)
+        if issued is None:
+            return _start
+
+        def start(invoice: Invoice) -> None:
+            invoice.issue_document(
+                digest=issued.digest, size=issued.size, media_type=issued.media_type.value, actor=WORKER.actor
+            )
+            invoice.start_transmission(WORKER.actor)
+
+        return start
+
     def send(self, endpoint: OpcoEndpoint, item: Invoice) -> SentInvoice:
-        payload = invoice_payload(item.numero_interne_facture, item.invoice_date, item.cfa_siret, item.invoice_lines)
-        return self._gateway.send_invoice(endpoint, payload)
+        return self._gateway.send_invoice(endpoint, self._outgoing(item))
 
     def record_sent(self, answer: SentInvoice) -> Command:
         def sent(invoice: Invoice) -> None:
             invoice.record_sent(
-                numero_externe=answer.numero_externe, etat=answer.etat, found_by_lookup=False, actor=WORKER.actor
+                numero_externe=answer.numero_externe,
+                etat=answer.etat,
+                found_by_lookup=False,
+                opco_numero_interne=answer.numero_interne_facture,
+                numero_interne_document=answer.numero_interne_document,
+                actor=WORKER.actor,
             )
 
         return sent
 
     def find(self, endpoint: OpcoEndpoint, item: Invoice) -> Command | None:
-        found = self._gateway.find_invoice(endpoint, item.numero_interne_facture)
+        if item.numero is None:
+            return None  # never numbered, so never sent
+        found = self._gateway.find_invoice(endpoint, item.numero)
         if found is None:
             return None
 
         def found_there(invoice: Invoice) -> None:
             invoice.record_sent(
-                numero_externe=found.numero_externe, etat=found.etat, found_by_lookup=True, actor=WORKER.actor
+                numero_externe=found.numero_externe,
+                etat=found.etat,
+                found_by_lookup=True,
+                opco_numero_interne=found.numero_interne_facture,
+                numero_interne_document=found.numero_interne_document,
+                actor=WORKER.actor,
             )
             if self._invoices.payments_from_opco(invoice):  # elsewhere the CFA records payments by hand
                 found.record_payment_on(invoice, WORKER.actor)
 
         return found_there
+
+    def _outgoing(self, invoice: Invoice) -> OutgoingInvoice:
+        issuer = self._invoices.billing.issuer(invoice.cfa_siret)
+        if issuer is None or invoice.numero is None:
+            raise OpcoError(f"invoice {invoice.id}: the CFA's billing profile is incomplete; it cannot be sent")
+        contracts = self._invoices.contracts_as_worker(invoice)
+        return OutgoingInvoice(
+            numero=invoice.numero,
+            issued_on=invoice.invoice_date,
+            issuer_siret=invoice.cfa_siret,
+            iban=issuer.iban,
+            lines=tuple(invoice.invoice_lines),
+            numeros_deca={ident: contract.numero_deca for ident, contract in contracts.items()},
+            pdf=self._documents.to_send(invoice).content,
+        )
+
+
+def _start(item: Any) -> None:
+    item.start_transmission(WORKER.actor)

@@ -6,13 +6,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from uuid import UUID
 
-from application.access import Principal
+from application.access import WORKER, Principal
 from application.documents import Document, DocumentStore
 from application.dossiers import Dossiers
 from application.invoice_document import BillingDetails, InvoiceDocument, invoice_document
 from application.invoices import Invoices, SavedInvoice
 from domain.documents import DocumentRef, MediaType, describe
 from domain.errors import RulesConflict
+from domain.invoice import Invoice
 from domain.problems import Problem
 
 BillingLookup = Callable[[str], BillingDetails | None]
@@ -58,13 +59,32 @@ class InvoiceDocuments:
         return self._invoices.attach_document(principal, ident, ref, expected_version, idempotency_key)
 
     def document(self, principal: Principal, ident: UUID) -> Document:
-        """What was, or will be, sent: the uploaded document, else the rendered one."""
+        """What was, or will be, sent: the uploaded or issued document, else the one rendered now."""
         invoice = self._invoices.invoice(principal, ident)
+        return self._kept(invoice) if invoice.document is not None else self._rendered(invoice, principal)
+
+    def to_send(self, invoice: Invoice) -> Document:
+        """For the sender: the document the invoice holds (uploaded, or issued at its first attempt)."""
+        if invoice.document is None:
+            raise LookupError(f"invoice {invoice.id} has no document issued yet")
+        return self._kept(invoice)
+
+    def issue(self, invoice: Invoice) -> DocumentRef | None:
+        """Before the first attempt: the PDF rendered and kept in the store, so that every attempt sends the same
+        bytes and the history keeps their digest; None when the invoice holds its document already."""
         if invoice.document is not None:
-            found = self._store.get(invoice.document["digest"])
-            if found is None:
-                raise LookupError(f"document {invoice.document['digest']} of invoice {ident} is missing from the store")
-            return found
+            return None
+        return self._store.put(self._rendered(invoice, WORKER).content)
+
+    def _kept(self, invoice: Invoice) -> Document:
+        assert invoice.document is not None
+        digest = invoice.document["digest"]
+        found = self._store.get(digest)
+        if found is None:
+            raise LookupError(f"document {digest} of invoice {invoice.id} is missing from the store")
+        return found
+
+    def _rendered(self, invoice: Invoice, principal: Principal) -> Document:
         billing = self._billing_profile(invoice.cfa_siret)
         if billing is None:
             raise RulesConflict(
@@ -79,5 +99,5 @@ class InvoiceDocuments:
                 ]
             )
         contracts = {c: self._dossiers.contract(principal, c) for c in invoice.contract_ids}
-        content = self._render(invoice_document(invoice, contracts, billing, self._invoices.number(invoice)))
+        content = self._render(invoice_document(invoice, contracts, billing, invoice.numero))
         return Document(DocumentRef.of(content, MediaType.PDF), content)

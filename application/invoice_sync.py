@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from uuid import UUID
 
 from application.access import WORKER
 from application.errors import ApplicationError
@@ -17,8 +18,9 @@ from application.ports import Clock
 from application.state_sync import SyncReport
 from application.transmissions import TransmissionsView
 from domain.errors import DomainError
-from domain.invoice import Invoice, invoice_id
+from domain.invoice import Invoice
 from domain.invoicing.states import OPCO_INVOICE_STATES, PAYMENT_STATES
+from domain.invoicing.states import InvoiceState as InvoiceStatus
 from domain.opco_catalogue import OpcoProfile
 from domain.opcos import Opco
 
@@ -58,17 +60,17 @@ class InvoiceSync:
 
     def _sync_account(self, cfa_siret: str, endpoint: OpcoEndpoint) -> tuple[int, int, int]:
         known = self._view.opco_states(cfa_siret, endpoint.opco.value)
+        ids = self._view.ids_at_opco(cfa_siret, endpoint.opco.value)
         changes = unknown = 0
         error: str | None = None
         try:
             for state in self._gateway.invoice_states(endpoint):
-                numero = state.numero_interne_facture
-                if numero not in known or (
-                    known[numero] == state.etat and state.etat not in PAYMENT_STATES - {SETTLED}
-                ):
+                numero = state.numero_interne_facture if state.numero_interne_facture in ids else state.numero or ""
+                ident = ids.get(numero)
+                if ident is None or (known[numero] == state.etat and state.etat not in PAYMENT_STATES - {SETTLED}):
                     continue
                 unknown += state.etat not in OPCO_INVOICE_STATES
-                changes += self._record(cfa_siret, state)
+                changes += self._record(ident, state)
         except KeyRejected as rejected:
             error = str(rejected)
             self._accounts.reject_key(cfa_siret, endpoint.opco, error)
@@ -78,18 +80,27 @@ class InvoiceSync:
         self._accounts.contacted(cfa_siret, endpoint.opco, self._clock.now(), error)
         return changes, unknown, int(error is not None)
 
-    def _record(self, cfa_siret: str, state: InvoiceState) -> int:
+    def _record(self, ident: UUID, state: InvoiceState) -> int:
         if state.etat not in OPCO_INVOICE_STATES:
             log.warning("unknown invoice state %r for %s: kept verbatim", state.etat, state.numero_interne_facture)
 
         def apply(invoice: Invoice) -> None:
+            if invoice.state is InvoiceStatus.SUBMITTED:  # its answer was lost: the OPCO's numbers are learnt here
+                invoice.record_sent(
+                    numero_externe=state.numero_externe,
+                    etat=state.etat,
+                    found_by_lookup=True,
+                    opco_numero_interne=state.numero_interne_facture,
+                    numero_interne_document=state.numero_interne_document,
+                    actor=WORKER.actor,
+                )
             invoice.record_opco_state(  # first: it ends a transmission still pending, before any payment
                 etat=state.etat, commentaire=state.commentaire, numero_externe=state.numero_externe, actor=WORKER.actor
             )
             state.record_payment_on(invoice, WORKER.actor)
 
         try:
-            saved = self._invoices.change_as_worker(invoice_id(cfa_siret, state.numero_interne_facture), apply)
+            saved = self._invoices.change_as_worker(ident, apply)
         except (DomainError, ApplicationError) as reason:
             log.info("state %s of invoice %s not recorded: %s", state.etat, state.numero_interne_facture, reason)
             return 0

@@ -98,18 +98,13 @@ class Invoices:
             profile = self.billing.profile(invoice.cfa_siret)
             if profile is None or profile.incomplete() is not None:
                 raise SubmissionBlocked(self.billing.problems(invoice.cfa_siret))
-            profile.allocate_number(invoice.id, principal.actor)
+            invoice.assign_number(profile.allocate_number(invoice.id, principal.actor), principal.actor)
             numbering[:] = [profile]
 
         def with_profile(invoice: Invoice) -> list[Any]:
             return [*self._ledgers_for(invoice, principal.actor), *numbering]
 
         return self._change(principal, ident, expected_version, submit, request, with_profile)
-
-    def number(self, invoice: Invoice) -> str | None:
-        """The invoice's number in its CFA's sequence, once submitted."""
-        profile = self.billing.profile(invoice.cfa_siret)
-        return profile.allocations.get(str(invoice.id)) if profile else None
 
     def cancel(
         self,
@@ -219,6 +214,10 @@ class Invoices:
 
     def invoice_as_worker(self, ident: UUID) -> Invoice:
         return self.invoice(WORKER, ident)
+
+    def contracts_as_worker(self, invoice: Invoice) -> dict[UUID, Contract]:
+        """The contracts the invoice's lines are booked on."""
+        return {ident: self._app.contract_as_worker(ident) for ident in invoice.contract_ids}
 
     def history(self, principal: Principal, ident: UUID) -> list[dict[str, Any]]:
         self.invoice(principal, ident)

@@ -101,7 +101,7 @@ class Sender:
     def _attempt(self, subject: Any, endpoint: OpcoEndpoint) -> None:
         if subject.transmission["attempts"] and self._found(subject, endpoint):
             return
-        started = self._record_on(subject, lambda s: s.start_transmission(WORKER.actor))
+        started = self._record_on(subject, self._channel.start(subject))
         if started is None:
             return
         self._record_on(started, self._channel.record_sent(self._channel.send(endpoint, started)))

@@ -105,10 +105,12 @@ def row_changes(event: Any) -> list[RowChange]:
         row = QueuedTransmission(ident, event.cfa_siret, event.opco, event.numero_interne, event.timestamp)
         return [RowChange(ident, status=QueueStatus.PENDING, due_at=event.timestamp, new_row=row)]
     if name == "Sent":
-        opco_number = getattr(event, "opco_numero_interne", None)  # contracts only
+        opco_number = getattr(event, "opco_numero_interne", None)  # the OPCO's own number, where it gave one
         return [
             RowChange(ident, status=QueueStatus.DONE, opco_state=event.etat or "TRANSMIS", numero_interne=opco_number)
         ]
+    if name == "Numbered":  # invoices: the CFA's number, the one the OPCO knows it by until it gives its own
+        return [RowChange(ident, numero_interne=event.numero)]
     if name == "TransmissionFailed":
         return [RowChange(ident, due_at=event.retry_at or event.timestamp)]
     if name == "TransmissionParked":

@@ -78,6 +78,9 @@ class Invoice(Aggregate):
         self.payments: list[dict[str, Any]] = []
         self.cancel_reason: str | None = None
         self.document: dict[str, Any] | None = None
+        self.numero: str | None = None  # the CFA's invoice number, from its sequence, once submitted
+        self.opco_numero_interne: str | None = None  # the OPCO's numeroInterneFacture, once it has the invoice
+        self.numero_interne_document: str | None = None  # the OPCO's number of the invoice's PDF
 
     # -- queries --------------------------------------------------------------------------------------------
 
@@ -118,6 +121,14 @@ class Invoice(Aggregate):
         self._submission_requested(
             opco=self.opco, cfa_siret=self.cfa_siret, numero_interne=self.numero_interne_facture, actor=actor
         )
+
+    def assign_number(self, numero: str, actor: str) -> None:
+        """Its number in the CFA's sequence, given once, at submission (the billing profile allocates it)."""
+        self._require_state("number", frozenset({InvoiceState.SUBMITTED}))
+        if self.numero is not None and self.numero != numero:
+            raise RulesConflict([Problem("numero", "already_numbered", f"the invoice is numbered {self.numero}")])
+        if self.numero is None:
+            self.trigger_event(self.Numbered, numero=numero, actor=actor)
 
     def cancel(self, reason: str | None, actor: str) -> None:
         """Before it may have reached the OPCO only: afterwards the OPCO must refuse or cancel it itself."""
@@ -180,10 +191,32 @@ class Invoice(Aggregate):
         self.trigger_event(self.TransmissionStarted, attempt=attempt, actor=actor)
         return attempt
 
-    def record_sent(self, *, numero_externe: str | None, etat: str | None, found_by_lookup: bool, actor: str) -> None:
+    def issue_document(self, *, digest: str, size: int, media_type: str, actor: str) -> None:
+        """The PDF Convergence made of the invoice, fixed when it is first sent: every attempt sends these bytes."""
+        self._require_state("issue the document of", frozenset({InvoiceState.SUBMITTED}))
+        if self.document is None:
+            self.trigger_event(self.DocumentIssued, digest=digest, size=size, media_type=media_type, actor=actor)
+
+    def record_sent(
+        self,
+        *,
+        numero_externe: str | None,
+        etat: str | None,
+        found_by_lookup: bool,
+        actor: str,
+        opco_numero_interne: str | None = None,
+        numero_interne_document: str | None = None,
+    ) -> None:
+        """What the OPCO answered (or what a lookup found): its own numbers of the invoice and of its PDF."""
         self._require_state("record the sending of", frozenset({InvoiceState.SUBMITTED}))
         self.trigger_event(
-            self.Sent, numero_externe=numero_externe, etat=etat, found_by_lookup=found_by_lookup, actor=actor
+            self.Sent,
+            numero_externe=numero_externe,
+            etat=etat,
+            found_by_lookup=found_by_lookup,
+            opco_numero_interne=opco_numero_interne,
+            numero_interne_document=numero_interne_document,
+            actor=actor,
         )
 
     def record_transmission_failure(
@@ -268,7 +301,33 @@ class Invoice(Aggregate):
         actor: str
 
         def apply(self, aggregate: Any) -> None:
-            aggregate.document = {"digest": self.digest, "size": self.size, "mediaType": self.media_type}
+            aggregate.document = {
+                "digest": self.digest,
+                "size": self.size,
+                "mediaType": self.media_type,
+                "source": "cfa",
+            }
+
+    class DocumentIssued(Aggregate.Event):
+        digest: str  # SHA-256 of the PDF Convergence made, kept in the document store
+        size: int
+        media_type: str
+        actor: str
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.document = {
+                "digest": self.digest,
+                "size": self.size,
+                "mediaType": self.media_type,
+                "source": "convergence",
+            }
+
+    class Numbered(Aggregate.Event):
+        numero: str
+        actor: str
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.numero = self.numero
 
     class TransmissionStarted(Aggregate.Event):
         attempt: int
@@ -281,11 +340,22 @@ class Invoice(Aggregate):
         numero_externe: str | None
         etat: str | None
         found_by_lookup: bool
+        opco_numero_interne: str | None
+        numero_interne_document: str | None
         actor: str
+
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["opco_numero_interne"] = None  # the OPCO's numbers were not kept before version 2
+            state["numero_interne_document"] = None
 
         def apply(self, aggregate: Any) -> None:
             attempt_ended(aggregate.transmission, "found" if self.found_by_lookup else "sent", self.timestamp)
             aggregate.numero_externe = self.numero_externe
+            aggregate.opco_numero_interne = self.opco_numero_interne
+            aggregate.numero_interne_document = self.numero_interne_document
             aggregate.opco_state = self.etat
             aggregate.state = _state_for(self.etat, InvoiceState.SENT, aggregate)
 

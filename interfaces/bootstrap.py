@@ -124,6 +124,9 @@ def bootstrap(settings: Settings | None = None) -> Container:
         invoice_status_view.apply,
         lambda: invoice_status_view.position(dossiers.name),
     )
+    invoice_documents = InvoiceDocuments(
+        invoices, dossiers, _document_store(settings, store), render_invoice_pdf, invoices.billing.issuer
+    )
     worker = Worker(
         dossiers=dossiers,
         view=view,
@@ -150,7 +153,7 @@ def bootstrap(settings: Settings | None = None) -> Container:
         ),
         invoices=InvoiceOutbox(
             invoice_view,
-            Sender(InvoiceChannel(invoices, gateway), accounts, clock, _policy(settings)),
+            Sender(InvoiceChannel(invoices, gateway, invoice_documents), accounts, clock, _policy(settings)),
             InvoiceSync(invoices, accounts, gateway, invoice_view, clock, accounts.profiles),
         ),
     )
@@ -174,9 +177,7 @@ def bootstrap(settings: Settings | None = None) -> Container:
         revocations=revocations,
         opco_directory=directory,
     )
-    container.invoice_documents = InvoiceDocuments(
-        invoices, dossiers, _document_store(settings, store), render_invoice_pdf, invoices.billing.issuer
-    )
+    container.invoice_documents = invoice_documents
     return container
 
 

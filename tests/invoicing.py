@@ -13,11 +13,12 @@ from stdnum.fr import nir as stdnum_nir
 from application.access import OPERATOR, WORKER, Principal
 from application.billing_profiles import BillingProfiles
 from application.dossiers import Dossiers
+from application.opco_gateway import OutgoingInvoice
 from domain.billing_profile import BillingDetails
 from domain.cerfa_document import parse_cerfa
 from domain.contract import Contract
 from domain.invoicing.kinds import InvoiceKind
-from domain.invoicing.lines import LineRequest
+from domain.invoicing.lines import InvoiceLine, LineRequest
 from domain.opcos import Opco
 
 CFA = "79852413800012"  # the CFA of docs/examples/cerfa-complete.json
@@ -135,3 +136,18 @@ def years_earlier(document: Any, years: int) -> Any:
             year=moved.year - years, day=min(moved.day, 28) if moved.month == 2 else moved.day
         ).isoformat()
     return document
+
+
+def outgoing_invoice(numero: str = "FAC-2026-00001", **changes: Any) -> OutgoingInvoice:
+    """An invoice as the sender gives it to the gateway: one pédagogie line of a dossier EXT-C-1, a PDF."""
+    contract_id = UUID("00000000-0000-4000-8000-000000000001")
+    fields: dict[str, Any] = {
+        "numero": numero,
+        "issued_on": date(2026, 11, 27),
+        "issuer_siret": CFA,
+        "iban": PROFILE["iban"].replace(" ", ""),
+        "lines": (InvoiceLine(contract_id, "C-1", "EXT-C-1", 1, "E1", InvoiceKind.PEDAGOGIE, Decimal("1000.00")),),
+        "numeros_deca": {contract_id: "06920261100001"},
+        "pdf": b"%PDF-1.7\n% invoice\n%%EOF\n",
+    }
+    return OutgoingInvoice(**{**fields, **changes})

@@ -20,6 +20,7 @@ def invoice_body(invoice: Invoice, services: Container) -> dict[str, Any]:
     return {
         "id": str(invoice.id),
         "numeroInterneFacture": invoice.numero_interne_facture,
+        "numero": invoice.numero,
         "cfaSiret": invoice.cfa_siret,
         "opco": invoice.opco,
         "date": invoice.invoice_date.isoformat(),
@@ -32,6 +33,9 @@ def invoice_body(invoice: Invoice, services: Container) -> dict[str, Any]:
         "paymentsReportedBy": "opco" if services.invoices.payments_from_opco(invoice) else "cfa",
         "transmission": _transmission(invoice, services),
         "numeroExterne": invoice.numero_externe,
+        "opcoNumeroInterneFacture": invoice.opco_numero_interne,
+        "numeroInterneDocument": invoice.numero_interne_document,
+        "document": _document(invoice),
         "opcoState": invoice.opco_state,
         "opcoComment": invoice.opco_comment,
         "cancelReason": invoice.cancel_reason,
@@ -50,6 +54,18 @@ def _transmission(invoice: Invoice, services: Container) -> dict[str, Any] | Non
         invoice.cfa_siret, Opco(invoice.opco)
     )
     return attempts_body(invoice.transmission, waiting)
+
+
+def _document(invoice: Invoice) -> dict[str, Any] | None:
+    if invoice.document is None:
+        return None
+    return {
+        "sha256": invoice.document["digest"],
+        "size": invoice.document["size"],
+        "mediaType": invoice.document["mediaType"],
+        "source": invoice.document.get("source", "cfa"),
+        "href": f"/invoices/{invoice.id}/document",
+    }
 
 
 def _jsonable(record: dict[str, Any]) -> dict[str, Any]:

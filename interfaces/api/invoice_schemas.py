@@ -71,9 +71,21 @@ class InvoiceTransmissionOut(BaseModel):
     history: list[AttemptOut]
 
 
+class InvoiceDocumentOut(BaseModel):
+    sha256: str
+    size: int
+    mediaType: str
+    source: Literal["cfa", "convergence"] = Field(description="uploaded by the CFA, or made by Convergence")
+    href: str
+
+
 class InvoiceOut(BaseModel):
     id: UUID
     numeroInterneFacture: str
+    numero: str | None = Field(
+        description="the invoice's number in the CFA's sequence (billing profile), given at submission; the"
+        " `numero` the OPCO receives"
+    )
     cfaSiret: str
     opco: str
     date: date
@@ -88,6 +100,16 @@ class InvoiceOut(BaseModel):
     )
     transmission: InvoiceTransmissionOut | None = Field(description="the sending to the OPCO; null for a draft")
     numeroExterne: str | None
+    opcoNumeroInterneFacture: str | None = Field(
+        description="the OPCO's own number of the invoice (its numeroInterneFacture), once it has it"
+    )
+    numeroInterneDocument: str | None = Field(
+        description="the OPCO's number of the invoice's PDF, needed to attach documents to it later"
+    )
+    document: InvoiceDocumentOut | None = Field(
+        description="the PDF sent with the invoice: uploaded by the CFA, or issued by Convergence at the first"
+        " attempt; null until then (GET /invoices/{id}/document renders it meanwhile)"
+    )
     opcoState: str | None = Field(description="the OPCO's etatFacture, verbatim")
     opcoComment: str | None
     cancelReason: str | None

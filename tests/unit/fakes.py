@@ -26,6 +26,8 @@ from uuid import UUID
 from eventsourcing.application import Application
 from eventsourcing.persistence import Tracking
 
+from application.documents import Document
+from application.invoice_document import InvoiceDocument
 from application.opco_gateway import (
     DossierState,
     Echeance,
@@ -34,12 +36,14 @@ from application.opco_gateway import (
     OpcoDossier,
     OpcoEndpoint,
     OpcoError,
+    OutgoingInvoice,
     SentDossier,
     SentInvoice,
 )
 from application.ports import Contact
 from application.transmissions import TOPICS, QueuedTransmission, QueueStatus, RowChange, row_changes
 from domain.cerfa import Cerfa
+from domain.documents import DocumentRef, describe
 from domain.opcos import Opco
 
 SEND = "send_contract"
@@ -68,6 +72,7 @@ class Call:
     numero_interne: str | None
     payload: dict[str, Any] | None = None
     cerfa: Cerfa | None = None  # what POST /dossiers was given, before the gateway's translation to the wire
+    invoice: OutgoingInvoice | None = None  # what POST /v1/factures was given, before the translation to the wire
 
 
 class _Default:
@@ -195,27 +200,27 @@ class FakeGateway:
             return outcome
         return KeyInfo(valid=True, expires_on=None, comment=None)
 
-    def send_invoice(self, endpoint: OpcoEndpoint, payload: dict[str, Any]) -> SentInvoice:
-        numero = str(payload["numeroInterneFacture"])
-        self.calls.append(Call(SEND_INVOICE, endpoint.opco, endpoint.api_key, numero, payload))
+    def send_invoice(self, endpoint: OpcoEndpoint, invoice: OutgoingInvoice) -> SentInvoice:
+        """Like a real OPCO: it numbers the invoice itself (numeroInterneFacture) and its PDF."""
+        self.calls.append(Call(SEND_INVOICE, endpoint.opco, endpoint.api_key, invoice.numero, invoice=invoice))
         outcome = self._next(SEND_INVOICE)
         if isinstance(outcome, AnswerLost):
-            self._store_invoice(endpoint.opco, numero, payload)
+            self._store_invoice(endpoint.opco, invoice)
             raise outcome.error
         if isinstance(outcome, BaseException):
             raise outcome
         if outcome is not _DEFAULT:
             raise TypeError(f"cannot answer an invoice POST with {outcome!r}")
-        stored = self._store_invoice(endpoint.opco, numero, payload)
-        return SentInvoice(stored.numero_externe, stored.etat)
+        stored = self._store_invoice(endpoint.opco, invoice)
+        return SentInvoice(None, None, stored.numero_interne_facture, stored.numero_interne_document)
 
-    def find_invoice(self, endpoint: OpcoEndpoint, numero_interne_facture: str) -> InvoiceState | None:
-        self.calls.append(Call(FIND_INVOICE, endpoint.opco, endpoint.api_key, numero_interne_facture))
+    def find_invoice(self, endpoint: OpcoEndpoint, numero: str) -> InvoiceState | None:
+        self.calls.append(Call(FIND_INVOICE, endpoint.opco, endpoint.api_key, numero))
         outcome = self._next(FIND_INVOICE)
         if isinstance(outcome, BaseException):
             raise outcome
         if outcome is _DEFAULT:
-            return self.invoices.get((endpoint.opco, numero_interne_facture))
+            return self.invoices.get((endpoint.opco, numero))
         if outcome is None or isinstance(outcome, InvoiceState):
             return outcome
         raise TypeError(f"cannot answer an invoice lookup with {outcome!r}")
@@ -238,16 +243,17 @@ class FakeGateway:
 
     # -- internals ------------------------------------------------------------------------------------------
 
-    def _store_invoice(self, opco: Opco, numero: str, payload: dict[str, Any]) -> InvoiceState:
+    def _store_invoice(self, opco: Opco, outgoing: OutgoingInvoice) -> InvoiceState:
         self._serial += 1
-        self._created[(opco, f"invoice:{numero}")] += 1
+        self._created[(opco, f"invoice:{outgoing.numero}")] += 1
         invoice = InvoiceState(
-            numero_interne_facture=numero,
+            numero_interne_facture=f"F-{opco.value}-{self._serial:06d}",
             etat="TRANSMISE",
-            montant_facture=Decimal(payload["montantFacture"]),
-            numero_externe=f"F-{opco.value}-{self._serial:06d}",
+            numero=outgoing.numero,
+            numero_interne_document=f"D-{opco.value}-{self._serial:06d}",
+            montant_facture=sum((line.amount for line in outgoing.lines), Decimal("0.00")),
         )
-        self.invoices[(opco, numero)] = invoice
+        self.invoices[(opco, outgoing.numero)] = invoice
         return invoice
 
     def _next(self, method: str) -> object:
@@ -450,3 +456,24 @@ class MemoryTransmissionsView:
             row.opco_state = change.opco_state
         if change.numero_interne is not None:
             row.item = replace(row.item, numero_interne=change.numero_interne)
+
+
+class MemoryDocumentStore:
+    """A `DocumentStore` in memory, with the real one's checks of type and size."""
+
+    def __init__(self, max_bytes: int = 1024 * 1024) -> None:
+        self.max_bytes = max_bytes
+        self.documents: dict[str, Document] = {}
+
+    def put(self, content: bytes) -> DocumentRef:
+        ref = describe(content, self.max_bytes)
+        self.documents.setdefault(ref.digest, Document(ref, content))
+        return ref
+
+    def get(self, digest: str) -> Document | None:
+        return self.documents.get(digest)
+
+
+def render_plain_pdf(document: InvoiceDocument) -> bytes:
+    """A stand-in for the PDF renderer: a PDF by its magic, naming the invoice's number and total."""
+    return f"%PDF-1.7\n% invoice {document.number} total {document.total}\n%%EOF\n".encode()

@@ -64,6 +64,7 @@ def test_an_invoice_from_draft_to_paid_by_hand(
 
     submitted = client.post(f"/invoices/{invoice['id']}/submission", headers=cfa)
     assert (submitted.status_code, submitted.json()["state"]) == (202, "submitted")
+    assert (invoice["numero"], submitted.json()["numero"]) == (None, "FAC-2026-00001")
     assert submitted.json()["transmission"]["waitingForKey"] is True  # no CONSTRUCTYS key for this CFA yet
 
     def sent(i: Invoice) -> None:
@@ -81,6 +82,7 @@ def test_an_invoice_from_draft_to_paid_by_hand(
     assert [e["type"] for e in events] == [
         "Drafted",
         "SubmissionRequested",
+        "Numbered",
         "TransmissionStarted",
         "Sent",
         "PaymentRecorded",

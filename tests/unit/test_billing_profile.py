@@ -146,8 +146,8 @@ def test_an_invoice_without_a_billing_profile_is_not_submitted(app: Dossiers, co
         invoices.submit(who, invoice.id)
     assert [(p.field, p.code) for p in blocked.value.problems] == [("billingProfile", "billing_profile_missing")]
     assert invoices.invoice(who, invoice.id).state.value == "drafted"
-    assert invoices.number(invoice) is None
+    assert invoice.numero is None
 
     invoices.billing.set(OPERATOR, CFA, details())
     submitted = invoices.submit(who, invoice.id).invoice
-    assert (submitted.state.value, invoices.number(submitted)) == ("submitted", "FAC-2026-00001")
+    assert (submitted.state.value, submitted.numero) == ("submitted", "FAC-2026-00001")

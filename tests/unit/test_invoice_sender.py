@@ -3,6 +3,7 @@ fake OPCO: each invoice reaches the OPCO once, and its payments reach the contra
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
@@ -15,6 +16,7 @@ from application.access import OPERATOR
 from application.billing_profiles import BillingProfiles
 from application.channels import InvoiceChannel
 from application.dossiers import Dossiers
+from application.invoice_documents import InvoiceDocuments
 from application.invoice_sync import InvoiceSync
 from application.invoice_transmissions import INVOICE_TOPICS
 from application.invoices import Invoices
@@ -30,7 +32,7 @@ from domain.invoicing.transfers import Transfer
 from domain.opco_auth import AuthFlavour
 from domain.opco_catalogue import CATALOGUE
 from domain.opcos import Opco
-from tests.invoicing import CFA, accepted_contract, line
+from tests.invoicing import CFA, PROFILE, accepted_contract, line
 from tests.support import dossiers, principal
 from tests.unit.fakes import (
     FIND_INVOICE,
@@ -38,12 +40,15 @@ from tests.unit.fakes import (
     AnswerLost,
     FakeGateway,
     MemoryContactLog,
+    MemoryDocumentStore,
     MemoryTransmissionsView,
     MovableClock,
     PlainBox,
+    render_plain_pdf,
 )
 
 WHO = principal(CFA)
+NUMBER = "FAC-2026-00001"  # the first of the CFA's sequence (tests.invoicing.PROFILE)
 POLICY = SenderPolicy(max_failures=2, backoff_base=timedelta(seconds=2), backoff_cap=timedelta(minutes=1))
 LATER = timedelta(minutes=5)
 
@@ -90,7 +95,8 @@ def rig() -> Iterator[Rig]:
     invoices = Invoices(app, profiles, app.clock, BillingProfiles(app, PlainBox()))
     gateway, clock = FakeGateway(), MovableClock()
     view = MemoryTransmissionsView(INVOICE_TOPICS)
-    sender = Sender(InvoiceChannel(invoices, gateway), accounts, clock, POLICY)
+    documents = InvoiceDocuments(invoices, app, MemoryDocumentStore(), render_plain_pdf, invoices.billing.issuer)
+    sender = Sender(InvoiceChannel(invoices, gateway, documents), accounts, clock, POLICY)
     sync = InvoiceSync(invoices, accounts, gateway, view, clock, profiles)
     yield Rig(app, invoices, gateway, clock, sender, view, sync, accounts)
     assert all(gateway.invoices_created(numero) <= 1 for _, numero in gateway.invoices)
@@ -102,45 +108,46 @@ def contract(rig: Rig, complete_cerfa: dict[str, Any]) -> Contract:
     return accepted_contract(rig.app, WHO, complete_cerfa)
 
 
-def submitted(rig: Rig, contract: Contract, amount: str = "1000.00", numero: str = "F-1") -> Invoice:
+def submitted(rig: Rig, contract: Contract, amount: str = "1000.00", numero: str = NUMBER) -> Invoice:
     lines = [line(contract.id, 1, amount), line(contract.id, 1, "30.00", InvoiceKind.RESTAURATION, 10)]
     invoice = rig.invoices.create(WHO, numero_interne_facture=numero, invoice_date=date(2026, 11, 27), lines=lines)
     return rig.invoices.submit(WHO, invoice.invoice.id).invoice
 
 
-def test_an_invoice_is_sent_with_its_lines_by_dossier(rig: Rig, contract: Contract) -> None:
+def test_an_invoice_is_sent_with_its_number_lines_iban_and_pdf(rig: Rig, contract: Contract) -> None:
     sent = rig.send(submitted(rig, contract))
-    assert (sent.state, sent.numero_externe, sent.opco_state) == (InvoiceState.SENT, "F-ATLAS-000001", "TRANSMISE")
+    assert (sent.state, sent.numero, sent.opco_numero_interne) == (InvoiceState.SENT, NUMBER, "F-ATLAS-000001")
+    assert sent.numero_interne_document == "D-ATLAS-000001"
     [call] = rig.gateway.calls_of(SEND_INVOICE)
-    assert call.payload == {
-        "numeroInterneFacture": "F-1",
-        "dateFacture": "2026-11-27",
-        "montantFacture": "1030.00",
-        "organismeFormation": {"siret": CFA},
-        "dossiers": [
-            {
-                "numeroInterneDossier": "C-1",
-                "numeroExterneDossier": "EXT-C-1",
-                "montant": "1030.00",
-                "lignes": [
-                    {
-                        "numeroEcheance": 1,
-                        "codification": "E1",
-                        "nature": "PEDAGOGIE",
-                        "quantite": 1,
-                        "montant": "1000.00",
-                    },
-                    {
-                        "numeroEcheance": 1,
-                        "codification": "E1",
-                        "nature": "RESTAURATION",
-                        "quantite": 10,
-                        "montant": "30.00",
-                    },
-                ],
-            }
-        ],
-    }
+    outgoing = call.invoice
+    assert outgoing is not None
+    assert (outgoing.numero, outgoing.issued_on, outgoing.issuer_siret) == (NUMBER, date(2026, 11, 27), CFA)
+    assert outgoing.iban == PROFILE["iban"].replace(" ", "")
+    assert [(x.numero_echeance, x.kind, x.amount) for x in outgoing.lines] == [
+        (1, InvoiceKind.PEDAGOGIE, Decimal("1000.00")),
+        (1, InvoiceKind.RESTAURATION, Decimal("30.00")),
+    ]
+    assert outgoing.numeros_deca == {contract.id: rig.contract(contract).numero_deca}
+    assert sent.document is not None
+    assert sent.document["source"] == "convergence"
+    assert hashlib.sha256(outgoing.pdf).hexdigest() == sent.document["digest"]
+    assert f"invoice {NUMBER} total 1030.00".encode() in outgoing.pdf
+
+
+def test_every_attempt_sends_the_pdf_issued_before_the_first(rig: Rig, contract: Contract) -> None:
+    invoice = submitted(rig, contract)
+    rig.gateway.script(SEND_INVOICE, TransientOpcoError("503"))
+    rig.send(invoice)
+    rig.clock.advance(LATER)
+    rig.gateway.script(FIND_INVOICE, None)
+    sent = rig.send(invoice)
+    first, second = (c.invoice for c in rig.gateway.calls_of(SEND_INVOICE))
+    assert first is not None
+    assert second is not None
+    assert first.pdf == second.pdf
+    issued = [e for e in rig.invoices.history(WHO, invoice.id) if e["type"] == "DocumentIssued"]
+    assert len(issued) == 1
+    assert sent.state is InvoiceState.SENT
 
 
 def test_a_lost_answer_is_looked_up_not_sent_again(rig: Rig, contract: Contract) -> None:
@@ -151,7 +158,7 @@ def test_a_lost_answer_is_looked_up_not_sent_again(rig: Rig, contract: Contract)
     rig.clock.advance(LATER)
     found = rig.send(invoice)
     assert (found.state, found.transmission["history"][-1]["outcome"]) == (InvoiceState.SENT, "found")
-    assert (len(rig.gateway.calls_of(SEND_INVOICE)), rig.gateway.invoices_created("F-1")) == (1, 1)
+    assert (len(rig.gateway.calls_of(SEND_INVOICE)), rig.gateway.invoices_created(NUMBER)) == (1, 1)
     assert len(rig.gateway.calls_of(FIND_INVOICE)) == 1
 
 
@@ -180,11 +187,11 @@ def test_failures_park_the_invoice_until_retried(rig: Rig, contract: Contract) -
 
 def test_the_opco_pays_in_two_steps_and_the_contract_knows(rig: Rig, contract: Contract) -> None:
     invoice = rig.send(submitted(rig, contract))
-    rig.gateway.settle_invoice(Opco.ATLAS, "F-1", "VALIDEE")
+    rig.gateway.settle_invoice(Opco.ATLAS, NUMBER, "VALIDEE")
     assert rig.synced(invoice).state is InvoiceState.ACCEPTED
     rig.gateway.settle_invoice(
         Opco.ATLAS,
-        "F-1",
+        NUMBER,
         "REGLE_PARTIEL",
         montant_regle=Decimal("515.00"),
         reference_virement="VIR-1",
@@ -193,7 +200,9 @@ def test_the_opco_pays_in_two_steps_and_the_contract_knows(rig: Rig, contract: C
     partly = rig.synced(invoice)
     assert (partly.state, partly.paid) == (InvoiceState.PARTIALLY_PAID, Decimal("515.00"))
     assert rig.contract(contract).invoices[str(invoice.id)]["paid"] == ["515.00", "0.00"]
-    rig.gateway.settle_invoice(Opco.ATLAS, "F-1", "REGLE", montant_regle=Decimal("1030.00"), reference_virement="VIR-2")
+    rig.gateway.settle_invoice(
+        Opco.ATLAS, NUMBER, "REGLE", montant_regle=Decimal("1030.00"), reference_virement="VIR-2"
+    )
     paid = rig.synced(invoice)
     assert (paid.state, paid.paid) == (InvoiceState.PAID, Decimal("1030.00"))
     assert [(p["amount"], p["referenceVirement"], p["source"]) for p in paid.payments] == [
@@ -207,10 +216,10 @@ def test_the_opco_pays_in_two_steps_and_the_contract_knows(rig: Rig, contract: C
 
 def test_a_refusal_after_sending_frees_the_echeance_and_unknown_states_are_kept(rig: Rig, contract: Contract) -> None:
     invoice = rig.send(submitted(rig, contract))
-    rig.gateway.settle_invoice(Opco.ATLAS, "F-1", "A_COMPLETER", commentaire="pièce manquante")
+    rig.gateway.settle_invoice(Opco.ATLAS, NUMBER, "A_COMPLETER", commentaire="pièce manquante")
     odd = rig.synced(invoice)
     assert (odd.state, odd.opco_state, odd.opco_comment) == (InvoiceState.SENT, "A_COMPLETER", "pièce manquante")
-    rig.gateway.settle_invoice(Opco.ATLAS, "F-1", "REFUSEE", commentaire="montant erroné")
+    rig.gateway.settle_invoice(Opco.ATLAS, NUMBER, "REFUSEE", commentaire="montant erroné")
     assert rig.synced(invoice).state is InvoiceState.REFUSED
     assert rig.contract(contract).invoices[str(invoice.id)]["released"] == "refused"
 
@@ -220,7 +229,7 @@ def test_an_invoice_found_paid_after_a_lost_answer_has_ended_its_transmission(ri
     rig.gateway.script(SEND_INVOICE, AnswerLost(TransientOpcoError("read timeout", may_have_reached=True)))
     failed = rig.send(invoice)
     assert (failed.transmission["lastError"], failed.transmission["nextAttemptAt"] is None) == ("read timeout", False)
-    rig.gateway.settle_invoice(Opco.ATLAS, "F-1", "REGLE", montant_regle=Decimal("1030.00"), reference_virement="V")
+    rig.gateway.settle_invoice(Opco.ATLAS, NUMBER, "REGLE", montant_regle=Decimal("1030.00"), reference_virement="V")
     rig.clock.advance(LATER)
     found = rig.send(invoice)
     tx = found.transmission
@@ -232,7 +241,7 @@ def test_the_sync_finding_an_invoice_left_after_a_failure_ends_its_transmission(
     invoice = submitted(rig, contract)
     rig.gateway.script(SEND_INVOICE, AnswerLost(TransientOpcoError("read timeout", may_have_reached=True)))
     rig.send(invoice)
-    rig.gateway.settle_invoice(Opco.ATLAS, "F-1", "REGLE", montant_regle=Decimal("1030.00"), reference_virement="V")
+    rig.gateway.settle_invoice(Opco.ATLAS, NUMBER, "REGLE", montant_regle=Decimal("1030.00"), reference_virement="V")
     paid = rig.synced(invoice)
     tx = paid.transmission
     assert (paid.state, paid.paid, tx["history"][-1]["outcome"]) == (InvoiceState.PAID, Decimal("1030.00"), "found")
@@ -248,10 +257,10 @@ def test_a_lookup_records_no_payment_where_the_cfa_records_them_by_hand(
     endpoint = rig.accounts.endpoint(CFA, Opco.OPCOEP)
     assert endpoint is not None
     invoice = submitted(rig, at_ep)
-    item = QueuedTransmission(invoice.id, CFA, "OPCOEP", "F-1", rig.clock.now())
+    item = QueuedTransmission(invoice.id, CFA, "OPCOEP", NUMBER, rig.clock.now())
     rig.gateway.script(SEND_INVOICE, AnswerLost(TransientOpcoError("read timeout", may_have_reached=True)))
     rig.sender.send(item, endpoint)
-    rig.gateway.settle_invoice(Opco.OPCOEP, "F-1", "REGLE", montant_regle=Decimal("1030.00"), reference_virement="V")
+    rig.gateway.settle_invoice(Opco.OPCOEP, NUMBER, "REGLE", montant_regle=Decimal("1030.00"), reference_virement="V")
     rig.clock.advance(LATER)
     rig.sender.send(item, endpoint)
     found = rig.invoices.invoice_as_worker(invoice.id)
@@ -269,7 +278,7 @@ def test_two_transfers_read_in_one_sync_are_two_payments_each_with_its_reference
     second = Transfer(Decimal("515.00"), date(2026, 11, 27), "VIR-2")
     rig.gateway.settle_invoice(  # paid in two transfers between two syncs
         Opco.ATLAS,
-        "F-1",
+        NUMBER,
         "REGLE",
         montant_regle=Decimal("1030.00"),
         reference_virement="VIR-2",
@@ -287,10 +296,10 @@ def test_two_transfers_read_in_one_sync_are_two_payments_each_with_its_reference
 def test_a_transfer_already_recorded_is_not_recorded_again_from_the_opcos_list(rig: Rig, contract: Contract) -> None:
     invoice = rig.send(submitted(rig, contract))
     first = Transfer(Decimal("515.00"), date(2026, 11, 20), "VIR-1")
-    rig.gateway.settle_invoice(Opco.ATLAS, "F-1", "REGLE_PARTIEL", montant_regle=Decimal("515.00"), transfers=(first,))
+    rig.gateway.settle_invoice(Opco.ATLAS, NUMBER, "REGLE_PARTIEL", montant_regle=Decimal("515.00"), transfers=(first,))
     assert rig.synced(invoice).paid == Decimal("515.00")
     both = (replace(first, reference=" vir-1"), Transfer(Decimal("515.00"), None, "VIR-2"))
-    rig.gateway.settle_invoice(Opco.ATLAS, "F-1", "REGLE", montant_regle=Decimal("1030.00"), transfers=both)
+    rig.gateway.settle_invoice(Opco.ATLAS, NUMBER, "REGLE", montant_regle=Decimal("1030.00"), transfers=both)
     paid = rig.synced(invoice)
     assert [(p["amount"], p["referenceVirement"]) for p in paid.payments] == [("515.00", "VIR-1"), ("515.00", "VIR-2")]
     assert paid.state is InvoiceState.PAID
@@ -299,9 +308,11 @@ def test_a_transfer_already_recorded_is_not_recorded_again_from_the_opcos_list(r
 def test_a_cumulative_payment_never_takes_a_reference_already_recorded(rig: Rig, contract: Contract) -> None:
     invoice = rig.send(submitted(rig, contract))
     rig.gateway.settle_invoice(
-        Opco.ATLAS, "F-1", "REGLE_PARTIEL", montant_regle=Decimal("515.00"), reference_virement="VIR-1"
+        Opco.ATLAS, NUMBER, "REGLE_PARTIEL", montant_regle=Decimal("515.00"), reference_virement="VIR-1"
     )
     rig.synced(invoice)
-    rig.gateway.settle_invoice(Opco.ATLAS, "F-1", "REGLE", montant_regle=Decimal("1030.00"), reference_virement="VIR-1")
+    rig.gateway.settle_invoice(
+        Opco.ATLAS, NUMBER, "REGLE", montant_regle=Decimal("1030.00"), reference_virement="VIR-1"
+    )
     paid = rig.synced(invoice)
     assert [(p["amount"], p["referenceVirement"]) for p in paid.payments] == [("515.00", "VIR-1"), ("515.00", None)]

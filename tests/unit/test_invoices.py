@@ -339,6 +339,7 @@ def test_the_history_says_who_did_what(invoices: Invoices, contract: Contract) -
     assert [(h["type"], h["actor"]) for h in history] == [
         ("Drafted", "token:test"),
         ("SubmissionRequested", "token:test"),
+        ("Numbered", "token:test"),
     ]
 
 

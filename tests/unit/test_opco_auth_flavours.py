@@ -23,6 +23,7 @@ from domain.opco_catalogue import CATALOGUE
 from domain.opcos import Opco
 from infrastructure.opco_client import ClientIdentity, HttpOpcoGateway
 from infrastructure.opco_client.dpop import JoseDpopKeys
+from tests.invoicing import outgoing_invoice
 
 BASE = "https://opco.test/SorApiEchangeCFA"
 TOKEN_URL = "https://opco.test/SorApiIdentityServer/connect/token"
@@ -355,6 +356,8 @@ def test_an_invoice_goes_to_the_path_of_the_opcos_case(
     opco.on("/SorApiIdentityServer/connect/token", opco.token())
     opco.on(f"/SorApiEchangeCFA{path}", answer(200, {"numeroInterneFacture": "F-1", "numeroInterneDocument": "D-1"}))
 
-    gateway.send_invoice(endpoint(code, token_url=TOKEN_URL, dpop_key=None), {"numeroInterneFacture": "F-1"})
+    sent = gateway.send_invoice(endpoint(code, token_url=TOKEN_URL, dpop_key=None), outgoing_invoice())
+
+    assert (sent.numero_interne_facture, sent.numero_interne_document) == ("F-1", "D-1")
 
     assert opco.requests[-1].url.path == f"/SorApiEchangeCFA{path}"
