@@ -30,6 +30,7 @@ _KIND_LABELS = {
     InvoiceKind.RESTAURATION: "Frais de restauration (repas)",
     InvoiceKind.PREMIER_EQUIPEMENT: "Frais de premier équipement pédagogique",
     InvoiceKind.MOBILITE_INTERNATIONALE: "Frais de mobilité internationale",
+    InvoiceKind.MAJORATION_RQTH: "Majoration RQTH (apprenti en situation de handicap)",
 }
 
 

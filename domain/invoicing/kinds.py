@@ -13,20 +13,8 @@ class InvoiceKind(StrEnum):
     RESTAURATION = "restauration"
     PREMIER_EQUIPEMENT = "premierEquipement"
     MOBILITE_INTERNATIONALE = "mobiliteInternationale"
+    MAJORATION_RQTH = "majorationRqth"  # the NPEC's majoration for an apprentice with an RQTH (disability)
 
-    @property
-    def nature(self) -> str:
-        """The `nature` of the line on the wire (POST /v1/factures)."""
-        return _NATURES[self]
-
-
-_NATURES = {
-    InvoiceKind.PEDAGOGIE: "PEDAGOGIE",
-    InvoiceKind.HEBERGEMENT: "HEBERGEMENT",
-    InvoiceKind.RESTAURATION: "RESTAURATION",
-    InvoiceKind.PREMIER_EQUIPEMENT: "PREMIER_EQUIPEMENT",
-    InvoiceKind.MOBILITE_INTERNATIONALE: "MOBILITE_INTERNATIONALE",
-}
 
 # Per unit (a night, a meal): the line's quantity is required and the amount may not exceed quantity × ceiling.
 UNIT_CEILINGS: dict[InvoiceKind, tuple[Decimal, str]] = {
@@ -35,3 +23,6 @@ UNIT_CEILINGS: dict[InvoiceKind, tuple[Decimal, str]] = {
 }
 # Per contract, over all its invoices (an OPCO may set a lower one: it then refuses the invoice when it is sent).
 PREMIER_EQUIPEMENT_CEILING = Decimal("500.00")
+# The RQTH majoration: up to 50 % of the NPEC, at most 4,000 € a year of contract ([C] AKTO's rules of funding,
+# ../shared/reference/apprenticeship-rules.md §2); an OPCO's lower engagement wins.
+RQTH_YEARLY_CEILING = Decimal("4000.00")

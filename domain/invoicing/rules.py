@@ -14,7 +14,7 @@ from uuid import UUID
 from domain.contract import Contract
 from domain.errors import InvalidValues, RulesConflict
 from domain.invoicing.annex import engaged_amount, engaged_unit_price
-from domain.invoicing.kinds import PREMIER_EQUIPEMENT_CEILING, UNIT_CEILINGS, InvoiceKind
+from domain.invoicing.kinds import PREMIER_EQUIPEMENT_CEILING, RQTH_YEARLY_CEILING, UNIT_CEILINGS, InvoiceKind
 from domain.invoicing.ledger import echeance_figures, pending_invoice, used
 from domain.invoicing.lines import InvoiceLine, LineRequest
 from domain.money import euros
@@ -88,6 +88,13 @@ def _check_line(
         return None
     _check_open(at, contract, echeance, findings, today)
     _check_unit_ceiling(at, request, contract, findings)
+    if request.kind is InvoiceKind.MAJORATION_RQTH and not _has_rqth(contract):
+        findings.bad(
+            f"{at}.kind",
+            "rqth_required",
+            f"the RQTH majoration is for an apprentice with an RQTH: contract {contract.numero_interne}'s Cerfa does"
+            " not say so (apprenti.handicap)",
+        )
     return InvoiceLine(
         contract_id=contract.id,
         numero_interne=contract.numero_interne,
@@ -195,12 +202,29 @@ def _contract_ceiling(contract: Contract, kind: InvoiceKind) -> tuple[Decimal, s
     candidates: list[tuple[Decimal, str]] = []
     if kind is InvoiceKind.PREMIER_EQUIPEMENT:
         candidates.append((PREMIER_EQUIPEMENT_CEILING, "the legal ceiling"))
+    if kind is InvoiceKind.MAJORATION_RQTH and (years := _contract_years(contract)) is not None:
+        candidates.append((RQTH_YEARLY_CEILING * years, f"{RQTH_YEARLY_CEILING} € a year, {years} year(s)"))
         if contract.premier_equipement_ceiling is not None:
             candidates.append((euros(contract.premier_equipement_ceiling), "the OPCO's plafond"))
     engaged = engaged_amount(contract.frais_annexes, kind)
     if engaged is not None:
         candidates.append((engaged, "engaged by the OPCO"))
     return min(candidates, key=lambda candidate: candidate[0]) if candidates else None
+
+
+def _has_rqth(contract: Contract) -> bool:
+    apprenti = contract.cerfa_model.apprenti
+    return bool(apprenti and apprenti.handicap)
+
+
+def _contract_years(contract: Contract) -> int | None:
+    """The contract's years, each started year counted whole; None without its dates."""
+    contrat = contract.cerfa_model.contrat
+    start, end = (contrat.dateDebutContrat, contrat.dateFinContrat) if contrat else (None, None)
+    if start is None or end is None or end < start:
+        return None
+    months = (end.year - start.year) * 12 + end.month - start.month + (end.day >= start.day)
+    return max(1, -(-months // 12))
 
 
 def _check_remaining(

@@ -27,6 +27,8 @@ _KINDS = {
     "hebergement": InvoiceKind.HEBERGEMENT,
     "mobilite": InvoiceKind.MOBILITE_INTERNATIONALE,
     "mobiliteinternationale": InvoiceKind.MOBILITE_INTERNATIONALE,
+    "majorationrqth": InvoiceKind.MAJORATION_RQTH,
+    "rqth": InvoiceKind.MAJORATION_RQTH,
 }
 
 

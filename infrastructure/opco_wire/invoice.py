@@ -18,7 +18,7 @@ from infrastructure.opco_wire.dates import write_date
 from infrastructure.opco_wire.outbound import encode
 from infrastructure.opco_wire.variants import DateForm
 
-# The values CerFacil sends (§5 [C3]); MAJORATION_RQTH has no kind of ours yet (I1).
+# The values CerFacil sends (§5 [C3]).
 OBSERVED_NATURES: Final = frozenset(
     {"PEDAGOGIE", "PREMIEREQUIPEMENT", "RESTAURATION", "HEBERGEMENT", "MOBILITE", "MAJORATION_RQTH"}
 )
@@ -28,6 +28,7 @@ NATURE_LIGNE: Final[Mapping[InvoiceKind, str]] = {
     InvoiceKind.RESTAURATION: "RESTAURATION",
     InvoiceKind.HEBERGEMENT: "HEBERGEMENT",
     InvoiceKind.MOBILITE_INTERNATIONALE: "MOBILITE",
+    InvoiceKind.MAJORATION_RQTH: "MAJORATION_RQTH",
 }
 
 

@@ -197,9 +197,9 @@ class MissingOut(BaseModel):
 
 
 class FraisAnnexeOut(BaseModel):
-    kind: Literal["hebergement", "restauration", "premierEquipement", "mobiliteInternationale"] | None = Field(
-        description="the invoice kind it funds; null for a nature no invoice line takes"
-    )
+    kind: (
+        Literal["hebergement", "restauration", "premierEquipement", "mobiliteInternationale", "majorationRqth"] | None
+    ) = Field(description="the invoice kind it funds; null for a nature no invoice line takes")
     natureFrais: str = Field(description="the OPCO's word, verbatim")
     quantite: Decimal | None
     prixUnitaire: Decimal | None

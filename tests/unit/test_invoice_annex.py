@@ -122,3 +122,46 @@ def test_a_kind_the_opco_engaged_nothing_of_keeps_the_legal_ceilings(
     [(_, code, message)] = refusal(invoices, line(contract.id, 2, "6.01", nights, 1))
     assert code == "ceiling_exceeded"
     assert "at most 6.00 € a night," in message
+
+
+RQTH = InvoiceKind.MAJORATION_RQTH
+
+
+def with_rqth(cerfa: dict[str, Any]) -> dict[str, Any]:
+    return {**cerfa, "apprenti": {**cerfa["apprenti"], "handicap": True}}
+
+
+def test_the_rqth_majoration_needs_an_apprentice_with_an_rqth(
+    app: Dossiers, invoices: Invoices, complete_cerfa: dict[str, Any]
+) -> None:
+    contract = contract_with(app, complete_cerfa)
+
+    [(field, code, message)] = refusal(invoices, line(contract.id, 1, "500.00", RQTH))
+
+    assert (field, code) == ("lines.0.kind", "rqth_required")
+    assert "apprenti.handicap" in message
+
+
+def test_the_rqth_majoration_stays_within_4000_euros_a_year_of_contract(
+    app: Dossiers, invoices: Invoices, complete_cerfa: dict[str, Any]
+) -> None:
+    contract = contract_with(app, with_rqth(complete_cerfa))  # 2026-09-01 to 2028-08-31: two years
+
+    assert create(invoices, "F-1", line(contract.id, 1, "5000.00", RQTH)) == Decimal("5000.00")
+    [(field, code, message)] = refusal(invoices, line(contract.id, 2, "3000.01", RQTH))
+
+    assert (field, code) == ("lines.0.amount", "ceiling_exceeded")
+    assert "at most 8000.00 € per contract here (4000.00 € a year, 2 year(s))" in message
+    assert "5000.00 € already invoiced" in message
+
+
+def test_the_rqth_majoration_stays_within_the_opcos_lower_engagement(
+    app: Dossiers, invoices: Invoices, complete_cerfa: dict[str, Any]
+) -> None:
+    contract = contract_with(app, with_rqth(complete_cerfa), engaged(RQTH, "MAJORATION_RQTH", "1", "1500", "1500"))
+
+    [(_, code, message)] = refusal(invoices, line(contract.id, 1, "1500.01", RQTH))
+
+    assert code == "ceiling_exceeded"
+    assert "at most 1500.00 € per contract here (engaged by the OPCO)" in message
+    assert create(invoices, "F-1", line(contract.id, 1, "1500.00", RQTH)) == Decimal("1500.00")

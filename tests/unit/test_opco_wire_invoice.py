@@ -60,6 +60,7 @@ def test_every_kind_of_ours_becomes_an_observed_nature() -> None:
     assert set(NATURE_LIGNE.values()) <= OBSERVED_NATURES == set(OBSERVED["natureLigne"])
     assert NATURE_LIGNE[InvoiceKind.PREMIER_EQUIPEMENT] == "PREMIEREQUIPEMENT"
     assert NATURE_LIGNE[InvoiceKind.MOBILITE_INTERNATIONALE] == "MOBILITE"
+    assert NATURE_LIGNE[InvoiceKind.MAJORATION_RQTH] == "MAJORATION_RQTH"
 
 
 @pytest.mark.parametrize(
