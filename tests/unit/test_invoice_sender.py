@@ -32,7 +32,7 @@ from domain.invoicing.transfers import Transfer
 from domain.opco_auth import AuthFlavour
 from domain.opco_catalogue import CATALOGUE
 from domain.opcos import Opco
-from tests.invoicing import CFA, PROFILE, accepted_contract, line
+from tests.invoicing import CFA, PROFILE, accepted_contract, echeancier, line
 from tests.support import dossiers, principal
 from tests.unit.fakes import (
     FIND_INVOICE,
@@ -316,3 +316,22 @@ def test_a_cumulative_payment_never_takes_a_reference_already_recorded(rig: Rig,
     )
     paid = rig.synced(invoice)
     assert [(p["amount"], p["referenceVirement"]) for p in paid.payments] == [("515.00", "VIR-1"), ("515.00", None)]
+
+
+def test_one_invoice_covers_several_echeances_of_several_contracts(
+    rig: Rig, contract: Contract, complete_cerfa: dict[str, Any]
+) -> None:
+    two_open = echeancier(opens=("2026-09-01", "2026-10-01"))
+    other = accepted_contract(rig.app, WHO, complete_cerfa, "C-2", echeances=two_open)
+    lines = [line(contract.id, 1, "1000.00"), line(other.id, 1, "700.00"), line(other.id, 2, "300.00")]
+    invoice = rig.invoices.create(WHO, numero_interne_facture="F-9", invoice_date=date(2026, 11, 27), lines=lines)
+    sent = rig.send(rig.invoices.submit(WHO, invoice.invoice.id).invoice)
+    [call] = rig.gateway.calls_of(SEND_INVOICE)
+    assert call.invoice is not None
+    assert [(x.numero_interne, x.numero_echeance, x.amount) for x in call.invoice.lines] == [
+        ("C-1", 1, Decimal("1000.00")),
+        ("C-2", 1, Decimal("700.00")),
+        ("C-2", 2, Decimal("300.00")),
+    ]
+    assert set(call.invoice.numeros_deca) == {contract.id, other.id}
+    assert sent.state is InvoiceState.SENT
