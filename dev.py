@@ -62,6 +62,15 @@ def _tool(name: str) -> str:
     return str(VENV / BIN / name)
 
 
+def _become(command: list[str]) -> int:
+    """Replace this process with `command` (POSIX), so that a signal sent to dev.py (SIGTERM from a supervisor,
+    Ctrl-C) reaches the service itself; elsewhere, run it as a child."""
+    os.chdir(ROOT)
+    if os.name == "posix":
+        os.execv(command[0], command)
+    return subprocess.call(command)
+
+
 def main(argv: list[str]) -> int:
     if not argv or argv[0] not in {"serve", "test", "run"}:
         print(__doc__)
@@ -69,9 +78,9 @@ def main(argv: list[str]) -> int:
     ensure_environment()
     command, args = argv[0], argv[1:]
     if command == "serve":
-        return subprocess.call([_tool("convergence"), "serve", *args], cwd=ROOT)
+        return _become([_tool("convergence"), "serve", *args])
     if command == "run":
-        return subprocess.call([_tool(args[0]), *args[1:]], cwd=ROOT)
+        return _become([_tool(args[0]), *args[1:]])
     if not args:
         for check in CHECKS:
             print(f"dev: {' '.join(check)}", flush=True)

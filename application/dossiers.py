@@ -286,6 +286,18 @@ class Dossiers(Application[UUID]):
             raise TokenAlreadyIssued(outcome.aggregate.id)
         return IssuedToken(outcome.aggregate, made[-1])
 
+    def tokens(self, principal: Principal, cfa_siret: str | None = None) -> list[ApiToken]:
+        """Every token issued (revoked ones included), oldest first; those of one CFA when `cfa_siret` is given.
+        Read from the log's `Issued` events: tokens are few, and an operator lists them rarely."""
+        principal.require_operator()
+        topic = f"{ApiToken.__module__}:{ApiToken.__qualname__}.Issued"
+        found: list[ApiToken] = []
+        start: int | None = None
+        while page := self.recorder.select_notifications(start=start, limit=500, topics=[topic]):
+            found += [self._token(UUID(str(n.originator_id))) for n in page]
+            start = page[-1].id + 1
+        return [token for token in found if cfa_siret in (None, token.cfa_siret)]
+
     def revoke_token(self, principal: Principal, ident: UUID, idempotency_key: str | None = None) -> ApiToken:
         principal.require_operator()
         route = f"/admin/tokens/{ident}/revocation"

@@ -8,6 +8,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
+from importlib.metadata import version as package_version
 from typing import Annotated, Protocol
 from uuid import UUID
 
@@ -16,8 +17,10 @@ import uvicorn
 from pydantic import TypeAdapter, ValidationError
 
 from application.access import OPERATOR, Role
+from application.errors import ApplicationError
 from application.invoice_transmissions import INVOICE_TOPICS
 from domain.cerfa import Siret
+from domain.errors import DomainError
 from infrastructure.invoice_status_view import LIVE as INVOICE_STATUS
 from infrastructure.invoice_status_view import rebuild_invoice_status_view
 from infrastructure.opco_sandbox import create_sandbox_app
@@ -32,7 +35,9 @@ from interfaces.reference_cli import reference
 from interfaces.sandbox_cli import sandbox_credentials
 
 cli = typer.Typer(
-    help="Convergence: apprenticeship contract dossiers between a CFA and its OPCOs.", no_args_is_help=True
+    help="Convergence: apprenticeship contract dossiers between a CFA and its OPCOs.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,  # main() turns a refusal into one line; anything else is a bug: its traceback
 )
 tokens = typer.Typer(help="API tokens of the CFAs (operator).", no_args_is_help=True)
 cli.add_typer(tokens, name="tokens")
@@ -42,6 +47,21 @@ cli.add_typer(reference, name="reference")
 cli.add_typer(opcos, name="opcos")
 cli.add_typer(cfas, name="cfas")
 cli.command("sandbox-credentials")(sandbox_credentials)
+
+
+def _print_version(asked: bool) -> None:
+    if asked:
+        typer.echo(f"convergence {package_version('convergence')}")
+        raise typer.Exit()
+
+
+@cli.callback()
+def _options(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_print_version, is_eager=True, help="print the version and exit")
+    ] = False,
+) -> None:
+    """Convergence: apprenticeship contract dossiers between a CFA and its OPCOs."""
 
 
 @cli.command()
@@ -123,6 +143,29 @@ def create_token(
     typer.echo(json.dumps({**token_body(issued.token), "token": issued.secret}, indent=2))
 
 
+@tokens.command("list")
+def list_tokens(
+    cfa_siret: Annotated[str | None, typer.Option("--cfa-siret", help="only this CFA's tokens")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON instead of a table")] = False,
+) -> None:
+    """Every token issued, revoked ones included (their secrets are stored nowhere)."""
+    container = bootstrap()
+    try:
+        found = container.dossiers.tokens(OPERATOR, cfa_siret)
+    finally:
+        container.close()
+    if as_json:
+        typer.echo(json.dumps([token_body(t) for t in found], indent=2))
+        return
+    typer.echo(f"{'id':<36}  {'cfa':<14}  {'role':<8}  {'state':<7}  {'issued':<10}  name")
+    for token in found:
+        state = "revoked" if token.revoked else "active"
+        issued = token.created_on.date().isoformat()
+        typer.echo(
+            f"{token.id!s:<36}  {token.cfa_siret:<14}  {token.role.value:<8}  {state:<7}  {issued:<10}  {token.name}"
+        )
+
+
 @tokens.command("revoke")
 def revoke_token(token_id: Annotated[UUID, typer.Argument(help="the token's id")]) -> None:
     """Revoke a token."""
@@ -193,3 +236,6 @@ def main() -> None:
     except ValidationError as invalid:  # the settings: a clear message, no traceback (inputs hidden: secrets)
         typer.echo(f"convergence: the configuration is refused:\n{invalid}", err=True)
         raise SystemExit(2) from None
+    except (ApplicationError, DomainError) as refused:  # an unknown id, a rule: one line, as the API says it
+        typer.echo(f"convergence: {refused}", err=True)
+        raise SystemExit(1) from None
