@@ -4,6 +4,8 @@
     python3 dev.py serve [--host H --port P]   run the service on the embedded default (SQLite under ./var)
     python3 dev.py test [pytest args]          lint, type-check, check the layers, run every test
     python3 dev.py run COMMAND [args]          run a command of the virtual environment, e.g. convergence
+    python3 dev.py install TARGET              a production install into the virtual environment TARGET: the
+                                               locked runtime dependencies and Convergence, no development tools
 
 The first call creates .venv with the locked dependencies (uv.lock), using a uv bootstrapped into .tools.
 """
@@ -37,15 +39,28 @@ def _lock_digest() -> str:
     return digest.hexdigest()
 
 
-def ensure_environment() -> None:
-    stamp = VENV / ".synced-lock"
-    if stamp.exists() and stamp.read_text() == _lock_digest():
-        return
+def _uv() -> Path:
     uv = TOOLS / BIN / "uv"
     if not uv.exists():
         print(f"dev: installing uv {UV_VERSION} into {TOOLS.name}/", flush=True)
         venv.create(TOOLS, with_pip=True)
         _run([str(TOOLS / BIN / "python"), "-m", "pip", "install", "--quiet", f"uv=={UV_VERSION}"])
+    return uv
+
+
+def install(target: Path) -> int:
+    """What the container image does: `uv sync --frozen --no-dev --no-editable` into its own environment."""
+    env = {**os.environ, "UV_PROJECT_ENVIRONMENT": str(target.resolve())}
+    _run([str(_uv()), "sync", "--frozen", "--no-dev", "--no-editable", "--python", sys.executable], env=env)
+    print(f"dev: installed; run {target / BIN / 'convergence'} --help", flush=True)
+    return 0
+
+
+def ensure_environment() -> None:
+    stamp = VENV / ".synced-lock"
+    if stamp.exists() and stamp.read_text() == _lock_digest():
+        return
+    uv = _uv()
     print("dev: installing the locked dependencies into .venv/", flush=True)
     env = {**os.environ, "UV_PROJECT_ENVIRONMENT": str(VENV)}
     _run([str(uv), "sync", "--frozen", "--python", sys.executable], env=env)
@@ -72,9 +87,14 @@ def _become(command: list[str]) -> int:
 
 
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in {"serve", "test", "run"}:
+    if not argv or argv[0] not in {"serve", "test", "run", "install"}:
         print(__doc__)
         return 2
+    if argv[0] == "install":
+        if len(argv) != 2:
+            print("dev: install TARGET (a directory for the virtual environment)")
+            return 2
+        return install(Path(argv[1]))
     ensure_environment()
     command, args = argv[0], argv[1:]
     if command == "serve":

@@ -178,6 +178,18 @@ class Settings(BaseSettings):
             )
         return self
 
+    @model_validator(mode="after")
+    def _shared_key_in_production(self) -> Settings:
+        """A key made on first use is this host's alone: another host could not open what this one sealed."""
+        if self.environment == "production" and self.secret_key is None and not self.secret_key_file.is_file():
+            raise ValueError(
+                "CONVERGENCE_ENVIRONMENT=production needs the secret key that seals the OPCO credentials and IBANs,"
+                " the same on every host: set CONVERGENCE_SECRET_KEY, or CONVERGENCE_SECRET_KEY_FILE to an existing"
+                " key file (make one with: python3 -c 'from cryptography.fernet import Fernet;"
+                " print(Fernet.generate_key().decode())')"
+            )
+        return self
+
     def opco_url(self, code: str) -> str | None:
         value: str | None = getattr(self, f"opco_{code.lower()}_url")
         return value

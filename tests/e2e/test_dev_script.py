@@ -41,3 +41,23 @@ def test_a_sigterm_to_dev_py_serve_stops_the_service(tmp_path: Path) -> None:
     finally:
         if process.poll() is None:
             process.kill()
+
+
+def test_the_production_install_has_the_service_and_no_development_tools(tmp_path: Path) -> None:
+    target = tmp_path / "convergence"
+    subprocess.run([sys.executable, str(ROOT / "dev.py"), "install", str(target)], check=True, timeout=300)
+
+    version = subprocess.run([str(target / "bin" / "convergence"), "--version"], capture_output=True, text=True)
+    assert version.stdout.startswith("convergence "), version.stderr
+    for tool in ("pytest", "mypy", "ruff", "hypothesis", "schemathesis"):
+        found = subprocess.run(
+            [str(target / "bin" / "python"), "-c", f"import {tool}"], capture_output=True, cwd=tmp_path
+        )
+        assert found.returncode != 0, f"{tool} is installed in production"
+    where = "import infrastructure, pathlib; print(pathlib.Path(infrastructure.__file__).parent)"
+    package = subprocess.run(
+        [str(target / "bin" / "python"), "-c", where], capture_output=True, text=True, cwd=tmp_path
+    )
+    assert package.returncode == 0, package.stderr
+    assert "site-packages" in package.stdout  # installed, not this checkout
+    assert (Path(package.stdout.strip()) / "data" / "idcc_opco.csv").is_file()

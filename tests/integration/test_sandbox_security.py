@@ -217,6 +217,7 @@ def test_production_start_up_fails_with_a_clear_message(monkeypatch: pytest.Monk
     assert "never mounts nor uses the OPCO sandbox" in str(result.exception)
     assert "an-operator-token" not in str(result.exception)  # the settings' inputs stay out of the message
     monkeypatch.setenv("CONVERGENCE_SANDBOX", "off")
+    monkeypatch.setenv("CONVERGENCE_SECRET_KEY", SECRET_KEY)  # production needs it, before judging the sandbox
     standalone = CliRunner().invoke(cli, ["sandbox"])
     assert standalone.exit_code == 2
     assert "does not run in production" in standalone.output
