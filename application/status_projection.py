@@ -28,7 +28,7 @@ import orjson
 
 from application.status import StatusRow
 from domain.cerfa_document import InvalidCerfa, parse_cerfa
-from domain.contract import IMPORTED, Contract
+from domain.contract import IMPORTED, SENT, Contract
 from domain.contract_state import DRAFT_STATES, ContractState
 from domain.merge_patch import apply_merge_patch
 from domain.opco_lookup import looked_up_opco
@@ -183,6 +183,7 @@ def status_row(contract_id: UUID, memo: Memo) -> StatusRow:
         sent_at=_moment(memo["sent_at"]),
         position=memo["position"],
         workplace_departement=memo["workplace_departement"],
+        origin=memo.get("origin") or SENT,  # memos made before imports (issue 13) have none
     )
 
 

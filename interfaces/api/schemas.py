@@ -240,6 +240,7 @@ class ContractItem(BaseModel):
     updatedAt: datetime
     submittedAt: datetime | None
     sentAt: datetime | None
+    origin: str = Field(description="sent: made here (to be sent from here); imported: imported from its OPCO")
 
 
 class ContractPage(BaseModel):
