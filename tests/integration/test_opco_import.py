@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from typer.testing import CliRunner
 
 from application.access import OPERATOR
 from domain.cerfa_document import parse_cerfa
@@ -19,8 +21,10 @@ from domain.opcos import Opco
 from infrastructure.opco_sandbox import SandboxConfig
 from infrastructure.opco_wire import dossier_body, encode, wire_variant
 from interfaces.bootstrap import Container
-from tests.integration.sandbox_server import SANDBOX_OPERATOR, running_sandbox
+from interfaces.cli import cli
+from tests.integration.sandbox_server import ADMIN_TOKEN, SANDBOX_OPERATOR, running_sandbox
 from tests.integration.transmission_support import round_trip, submitted, wired
+from tests.support import SECRET_KEY
 
 CFA = "79852413800012"  # the CFA of docs/examples/cerfa-complete.json
 
@@ -120,3 +124,31 @@ def test_an_import_stopped_by_the_opco_faults_resumes(
         assert run(container)["counts"] == {"created": 0, "matched": 40, "conflicts": 0}
     finally:
         container.close()
+
+
+def test_the_cli_imports_with_a_dry_run_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sandbox: str, complete_cerfa: dict[str, Any]
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no .env of the working tree is read
+    for name, value in {
+        "CONVERGENCE_DATABASE_URL": f"sqlite:///{tmp_path / 'convergence.db'}",
+        "CONVERGENCE_SECRET_KEY": SECRET_KEY,
+        "CONVERGENCE_SANDBOX": "off",
+        "CONVERGENCE_SANDBOX_URL": sandbox,
+        "CONVERGENCE_SANDBOX_ADMIN_TOKEN": ADMIN_TOKEN,
+        "CONVERGENCE_WORKER_IN_SERVE": "false",
+    }.items():
+        monkeypatch.setenv(name, value)
+    seed(sandbox, complete_cerfa, Opco.ATLAS, {"numeroInterne": "PORTAIL-1"}, {}, {"numeroDeca": "075202609NC9001"})
+
+    def cli_import(*extra: str) -> Any:
+        return CliRunner().invoke(cli, ["opco", "import", "--cfa", CFA, "--opco", "ATLAS", *extra])
+
+    dry = cli_import("--dry-run")
+    assert dry.exit_code == 0, dry.output
+    assert "3 would be created, 0 matched, 0 in conflict" in dry.output
+    real = cli_import()
+    assert "3 created, 0 matched, 0 in conflict" in real.output
+    record = json.loads(real.stdout[real.stdout.index("{") :])
+    assert (record["id"], record["dryRun"], record["startedBy"], record["total"]) == (2, False, "operator", 3)
+    assert "0 created, 3 matched, 0 in conflict" in cli_import().output
