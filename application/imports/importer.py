@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
@@ -27,7 +27,14 @@ from application.errors import NotFound
 from application.idempotency import IdempotentRequest
 from application.imports.matching import Decision, KnownDossiers, Numbers, Outcome
 from application.opco_accounts import OpcoAccounts
-from application.opco_gateway import ListedDossier, OpcoDossier, OpcoEndpoint, OpcoError, OpcoGateway
+from application.opco_gateway import (
+    ListedDossier,
+    OpcoDossier,
+    OpcoEndpoint,
+    OpcoError,
+    OpcoGateway,
+    TransientOpcoError,
+)
 from application.ports import Clock
 from application.transmissions import TransmissionsView
 from domain.contract import IMPORTED, Contract
@@ -41,8 +48,11 @@ log = logging.getLogger("convergence.imports")
 PROGRESS_EVERY = 25  # rows between two progress records (and the heartbeat of a running import)
 STALE_AFTER = timedelta(minutes=2)  # a run silent for longer has stopped: a new start resumes it
 READERS = 8  # dossiers read from the OPCO at once
+READ_ATTEMPTS = 3  # a read that fails transiently is tried this many times before the import stops
+RETRY_PAUSE, MAX_RETRY_PAUSE = 0.2, 5.0  # seconds, times the attempt; at most (Retry-After included)
 READ_MODEL_WAIT = 30.0  # seconds to wait for the transmissions read model to reach the log's head
 Progress = Callable[[dict[str, Any]], None]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,7 +237,7 @@ class _Run:
         if endpoint is None:
             raise OpcoError(f"{started.opco}: the CFA's account there is not ready")
         known, self.ours = importer._known(started.cfa_siret, started.opco, self.run_key)
-        rows = list(importer._gateway.dossier_list(endpoint))
+        rows = _retried(lambda: list(importer._gateway.dossier_list(endpoint)))
         done = 0
         with ThreadPoolExecutor(READERS, thread_name_prefix="import-read") as readers:
             for chunk in _chunks(rows, PROGRESS_EVERY):
@@ -349,7 +359,24 @@ def _numbers(row: ListedDossier) -> Numbers:
     return Numbers(row.numero_interne, row.numero_externe, row.numero_deca)
 
 
+def _retried(read: Callable[[], T]) -> T:
+    """A read, tried again after a transient failure of the OPCO (a read changes nothing there): the import stops
+    (to be resumed) only when the OPCO keeps failing."""
+    for attempt in range(1, READ_ATTEMPTS + 1):
+        try:
+            return read()
+        except TransientOpcoError as failure:
+            if attempt == READ_ATTEMPTS:
+                raise
+            time.sleep(min(failure.retry_after or RETRY_PAUSE * attempt, MAX_RETRY_PAUSE))
+    raise AssertionError("unreachable")
+
+
 def _find(gateway: OpcoGateway, endpoint: OpcoEndpoint, row: ListedDossier) -> OpcoDossier | None:
+    return _retried(lambda: _find_once(gateway, endpoint, row))
+
+
+def _find_once(gateway: OpcoGateway, endpoint: OpcoEndpoint, row: ListedDossier) -> OpcoDossier | None:
     if row.numero_interne:
         return gateway.find_dossier(endpoint, row.numero_interne)
     if row.numero_externe:

@@ -111,7 +111,7 @@ def test_an_import_stopped_by_the_opco_faults_resumes(
     container = wired(database_url, sandbox)
     try:
         seed(sandbox, complete_cerfa, Opco.ATLAS, *({"numeroInterne": f"PORTAIL-{n}"} for n in range(40)))
-        faults = {"errorRate": 0.2, "seed": 3}
+        faults = {"errorRate": 0.7, "seed": 3}  # three failures in a row stop it (a read is tried three times)
         assert httpx.put(f"{sandbox}/_sandbox/faults", json=faults, headers=SANDBOX_OPERATOR).status_code == 200
         stopped = run(container)
         assert stopped["status"] == "failed"

@@ -213,31 +213,41 @@ def test_two_candidates_are_a_conflict_reported_not_resolved(rig: Rig, complete_
     assert rig.imported() == []
 
 
-def test_an_interrupted_import_resumes_where_it_stopped(rig: Rig) -> None:
+def test_an_interrupted_import_resumes_where_it_stopped(rig: Rig, monkeypatch: pytest.MonkeyPatch) -> None:
     for n in range(60):
         held(rig, f"x{n}", numero_externe=f"ATLAS-{n}")
-    failures = [TransientOpcoError("503 from the OPCO")] * 8  # one whole chunk of reads fails (8 readers)
-    calls = 0
+    monkeypatch.setattr("application.imports.importer.RETRY_PAUSE", 0.0)
+    calls, broken = 0, True
     original = rig.gateway.find_dossier_by
 
-    def flaky(endpoint: Any, field: Any, value: str) -> OpcoDossier | None:
+    def failing(endpoint: Any, field: Any, value: str) -> OpcoDossier | None:
         nonlocal calls
         calls += 1
-        if 30 < calls <= 30 + len(failures):
-            raise failures[0]
+        if calls > 30 and broken:  # the OPCO fails from the 31st read on, whatever the retries
+            raise TransientOpcoError("503 from the OPCO")
         return original(endpoint, field, value)
 
-    rig.gateway.find_dossier_by = flaky  # type: ignore[method-assign]
+    rig.gateway.find_dossier_by = failing  # type: ignore[method-assign]
     stopped = rig.run()
     assert (stopped["status"], stopped["done"], stopped["error"]) == ("failed", 25, "503 from the OPCO")
     assert 25 <= len(rig.imported()) < 60
     with pytest.raises(NotAllowedInState):  # a real run stopped half-way is resumed, not started again
         rig.importer._journal_or_new(CFA, Opco.ATLAS).start(dry_run=False, actor="x", at=rig.clock.now())
+    broken = False
     resumed = rig.run()
     assert resumed["id"] == stopped["id"]
     assert (resumed["status"], resumed["counts"]) == ("finished", {"created": 60, "matched": 0, "conflicts": 0})
     assert len(resumed["resumedAt"]) == 1
     assert len(rig.imported()) == 60
+
+
+def test_a_transient_failure_is_read_again(rig: Rig, monkeypatch: pytest.MonkeyPatch) -> None:
+    held(rig, "x1", numero_externe="ATLAS-1")
+    monkeypatch.setattr("application.imports.importer.RETRY_PAUSE", 0.0)
+    rig.gateway.script(FIND_BY, TransientOpcoError("502"), TransientOpcoError("timeout"))
+    status = rig.run()
+    assert (status["status"], status["counts"]["created"]) == ("finished", 1)
+    assert len(rig.gateway.calls_of(FIND_BY)) == 3
 
 
 def test_a_running_import_is_not_started_twice(rig: Rig) -> None:
