@@ -66,6 +66,7 @@ def test_an_accepted_dossier_deposited_elsewhere_is_imported_and_listed(
         portal["numeroExterne"],
     )
     dossier = http.get(f"/contracts/{item['id']}").json()
+    assert (dossier["origin"], dossier["mandate"], dossier["problems"]) == ("imported", None, [])
     assert dossier["echeances"]
     assert dossier["commitment"]
     events = [e["type"] for e in http.get(f"/contracts/{item['id']}/events").json()]

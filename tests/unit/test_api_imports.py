@@ -103,6 +103,13 @@ def test_imported_dossiers_are_listed_with_their_origin(
         ("imported", "accepted", "ATLAS", "DURAND Léa")
     }
     assert client.get("/contracts?origin=sent", headers=admin).json()["items"] == []
+    dossier = client.get(f"/contracts/{imported[0]['id']}", headers=admin).json()
+    assert (dossier["origin"], dossier["opcoSource"], dossier["mandate"], dossier["problems"]) == (
+        "imported",
+        "submission",
+        None,
+        [],
+    )
     assert client.get("/contracts?origin=elsewhere", headers=admin).status_code == 422
     board = client.get("/dashboard", headers=admin).json()
     assert board["counts"]["accepted"] == {"ATLAS": 2}
