@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
@@ -26,18 +26,12 @@ from application.dossiers import Dossiers
 from application.errors import NotFound
 from application.idempotency import IdempotentRequest
 from application.imports.matching import Decision, KnownDossiers, Numbers, Outcome
+from application.imports.opco_reads import find_listed, listed_numbers, numbers_of, retried
 from application.opco_accounts import OpcoAccounts
-from application.opco_gateway import (
-    ListedDossier,
-    OpcoDossier,
-    OpcoEndpoint,
-    OpcoError,
-    OpcoGateway,
-    TransientOpcoError,
-)
+from application.opco_gateway import ListedDossier, OpcoDossier, OpcoEndpoint, OpcoError, OpcoGateway
 from application.ports import Clock
 from application.transmissions import TransmissionsView
-from domain.contract import IMPORTED, Contract
+from domain.contract import Contract
 from domain.contract_import import ImportRecord
 from domain.errors import NotAllowedInState
 from domain.opco_import import FINISHED, OUTCOMES, RUNNING, ImportJournal, journal_id
@@ -48,11 +42,8 @@ log = logging.getLogger("convergence.imports")
 PROGRESS_EVERY = 25  # rows between two progress records (and the heartbeat of a running import)
 STALE_AFTER = timedelta(minutes=2)  # a run silent for longer has stopped: a new start resumes it
 READERS = 8  # dossiers read from the OPCO at once
-READ_ATTEMPTS = 3  # a read that fails transiently is tried this many times before the import stops
-RETRY_PAUSE, MAX_RETRY_PAUSE = 0.2, 5.0  # seconds, times the attempt; at most (Retry-After included)
 READ_MODEL_WAIT = 30.0  # seconds to wait for the transmissions read model to reach the log's head
 Progress = Callable[[dict[str, Any]], None]
-T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +130,11 @@ class OpcoImporter:
             log.warning("import %s of %s at %s stopped: %s", started.run, started.cfa_siret, started.opco, failure)
             error = str(failure)
             self._record(started, lambda j: j.fail(started.run, error, self._clock.now()))
+        except Exception as failure:  # recorded as failed at once rather than left running until stale
+            log.exception("import %s of %s at %s failed", started.run, started.cfa_siret, started.opco)
+            error = f"{type(failure).__name__}: {failure}"
+            self._record(started, lambda j: j.fail(started.run, error, self._clock.now()))
+            raise
         return run_status(self._journal(journal_ident, None), started.run)
 
     # -- internals ----------------------------------------------------------------------------------------------
@@ -237,7 +233,7 @@ class _Run:
         if endpoint is None:
             raise OpcoError(f"{started.opco}: the CFA's account there is not ready")
         known, self.ours = importer._known(started.cfa_siret, started.opco, self.run_key)
-        rows = _retried(lambda: list(importer._gateway.dossier_list(endpoint)))
+        rows = retried(lambda: list(importer._gateway.dossier_list(endpoint)))
         done = 0
         with ThreadPoolExecutor(READERS, thread_name_prefix="import-read") as readers:
             for chunk in _chunks(rows, PROGRESS_EVERY):
@@ -255,20 +251,22 @@ class _Run:
         """The dossiers of the rows that may be new (those the row's numbers do not pair), read from the OPCO."""
 
         def read(row: ListedDossier) -> OpcoDossier | None:
-            if known.decide(_numbers(row)).outcome is not Outcome.CREATE:
+            if known.decide(listed_numbers(row)).outcome is not Outcome.CREATE:
                 return None
-            return _find(self.importer._gateway, endpoint, row)
+            return find_listed(self.importer._gateway, endpoint, row)
 
         return list(readers.map(read, rows))
 
     def _decide(
         self, endpoint: OpcoEndpoint, known: KnownDossiers, row: ListedDossier, detail: OpcoDossier | None
     ) -> None:
-        numbers = _numbers(row)
+        numbers = listed_numbers(row)
         decision = known.decide(numbers)
         if decision.outcome is Outcome.CREATE:
             if detail is None:
-                detail = _find(self.importer._gateway, endpoint, row)  # a row paired when read, no longer: read it
+                detail = find_listed(
+                    self.importer._gateway, endpoint, row
+                )  # a row paired when read, no longer: read it
             decision, numbers = self._with_detail(known, numbers, detail)
         if decision.outcome is Outcome.CREATE:
             assert detail is not None
@@ -338,12 +336,6 @@ class _Run:
             self.on_progress({"total": total, "done": done, "counts": counts})
 
 
-def numbers_of(contract: Contract) -> Numbers:
-    """The OPCO's numbers of a dossier known here: for one sent from here, the numeroInterne the OPCO knows it by."""
-    interne = contract.opco_numero_interne if contract.origin == IMPORTED else contract.opco_reference
-    return Numbers(interne, contract.numero_externe, contract.numero_deca)
-
-
 def run_status(journal: ImportJournal, run: int) -> dict[str, Any]:
     entry = journal.runs[run]
     return {
@@ -353,37 +345,6 @@ def run_status(journal: ImportJournal, run: int) -> dict[str, Any]:
         "opco": journal.opco,
         "finished": entry["status"] == FINISHED,
     }
-
-
-def _numbers(row: ListedDossier) -> Numbers:
-    return Numbers(row.numero_interne, row.numero_externe, row.numero_deca)
-
-
-def _retried(read: Callable[[], T]) -> T:
-    """A read, tried again after a transient failure of the OPCO (a read changes nothing there): the import stops
-    (to be resumed) only when the OPCO keeps failing."""
-    for attempt in range(1, READ_ATTEMPTS + 1):
-        try:
-            return read()
-        except TransientOpcoError as failure:
-            if attempt == READ_ATTEMPTS:
-                raise
-            time.sleep(min(failure.retry_after or RETRY_PAUSE * attempt, MAX_RETRY_PAUSE))
-    raise AssertionError("unreachable")
-
-
-def _find(gateway: OpcoGateway, endpoint: OpcoEndpoint, row: ListedDossier) -> OpcoDossier | None:
-    return _retried(lambda: _find_once(gateway, endpoint, row))
-
-
-def _find_once(gateway: OpcoGateway, endpoint: OpcoEndpoint, row: ListedDossier) -> OpcoDossier | None:
-    if row.numero_interne:
-        return gateway.find_dossier(endpoint, row.numero_interne)
-    if row.numero_externe:
-        return gateway.find_dossier_by(endpoint, "numeroExterne", row.numero_externe)
-    if row.numero_deca:
-        return gateway.find_dossier_by(endpoint, "numeroDeca", row.numero_deca)
-    return None
 
 
 def _conflict(numbers: Numbers, decision: Decision, etat: str | None) -> dict[str, Any]:

@@ -216,7 +216,7 @@ def test_two_candidates_are_a_conflict_reported_not_resolved(rig: Rig, complete_
 def test_an_interrupted_import_resumes_where_it_stopped(rig: Rig, monkeypatch: pytest.MonkeyPatch) -> None:
     for n in range(60):
         held(rig, f"x{n}", numero_externe=f"ATLAS-{n}")
-    monkeypatch.setattr("application.imports.importer.RETRY_PAUSE", 0.0)
+    monkeypatch.setattr("application.imports.opco_reads.RETRY_PAUSE", 0.0)
     calls, broken = 0, True
     original = rig.gateway.find_dossier_by
 
@@ -243,7 +243,7 @@ def test_an_interrupted_import_resumes_where_it_stopped(rig: Rig, monkeypatch: p
 
 def test_a_transient_failure_is_read_again(rig: Rig, monkeypatch: pytest.MonkeyPatch) -> None:
     held(rig, "x1", numero_externe="ATLAS-1")
-    monkeypatch.setattr("application.imports.importer.RETRY_PAUSE", 0.0)
+    monkeypatch.setattr("application.imports.opco_reads.RETRY_PAUSE", 0.0)
     rig.gateway.script(FIND_BY, TransientOpcoError("502"), TransientOpcoError("timeout"))
     status = rig.run()
     assert (status["status"], status["counts"]["created"]) == ("finished", 1)
