@@ -34,7 +34,7 @@ from application.transmissions import TransmissionsView
 from domain.contract import Contract
 from domain.contract_import import ImportRecord
 from domain.errors import NotAllowedInState
-from domain.opco_import import FINISHED, OUTCOMES, RUNNING, ImportJournal, journal_id
+from domain.opco_import import FINISHED, MAX_CONFLICTS_KEPT, OUTCOMES, RUNNING, ImportJournal, journal_id
 from domain.opcos import Opco
 
 log = logging.getLogger("convergence.imports")
@@ -163,17 +163,22 @@ class OpcoImporter:
             raise NotFound("import journal", ident) from None
         return journal
 
-    def _record(self, started: Started, change: Callable[[ImportJournal], None]) -> None:
-        """A change to the run's record, saved at once (one executor per run: a lost race is read again)."""
+    def _record(
+        self, started: Started, change: Callable[[ImportJournal], None], journal: ImportJournal | None = None
+    ) -> ImportJournal | None:
+        """A change to the run's record, saved at once, on `journal` as this run last saved it (read again when
+        absent, or when another run saved the journal meanwhile); the journal saved, None if three races were
+        lost (the record then lags; the next progress catches up)."""
         ident = journal_id(started.cfa_siret, started.opco.value)
         for _ in range(3):
-            journal = self._journal(ident, None)
+            journal = journal or self._journal(ident, None)
             change(journal)
             try:
                 self._app.save(journal)
-                return
+                return journal
             except IntegrityError:
-                continue
+                journal = None
+        return None
 
     def _known(self, cfa_siret: str, opco: Opco, run_key: str) -> tuple[KnownDossiers, set[UUID]]:
         """The dossiers of the CFA at this OPCO: the read model must have seen every dossier saved before the run
@@ -226,6 +231,7 @@ class _Run:
         self.counts = dict.fromkeys(OUTCOMES, 0)
         self.conflicts: list[dict[str, Any]] = []
         self.ours: set[UUID] = set()  # the dossiers this run created before it stopped and was resumed
+        self.journal: ImportJournal | None = None  # as this run last saved it (no reading it again each time)
 
     def go(self) -> None:
         importer, started = self.importer, self.started
@@ -243,7 +249,9 @@ class _Run:
                 done += len(chunk)
                 self._progress(len(rows), done)
         counts, conflicts = dict(self.counts), list(self.conflicts)
-        importer._record(started, lambda j: j.finish(started.run, counts=counts, conflicts=conflicts, at=_now(self)))
+        importer._record(
+            started, lambda j: j.finish(started.run, counts=counts, conflicts=conflicts, at=_now(self)), self.journal
+        )
 
     def _read_new(
         self, readers: ThreadPoolExecutor, endpoint: OpcoEndpoint, known: KnownDossiers, rows: Sequence[ListedDossier]
@@ -274,7 +282,7 @@ class _Run:
         if decision.outcome is Outcome.MATCHED and decision.contract_id in self.ours:
             decision = Decision(Outcome.CREATE, decision.contract_id)  # created by this run: counted so again
         self.counts[decision.outcome.value] += 1
-        if decision.outcome is Outcome.CONFLICT:
+        if decision.outcome is Outcome.CONFLICT and len(self.conflicts) < MAX_CONFLICTS_KEPT:
             self.conflicts.append(_conflict(numbers, decision, row.etat))
 
     def _with_detail(
@@ -329,8 +337,8 @@ class _Run:
 
     def _progress(self, total: int, done: int) -> None:
         counts, run = dict(self.counts), self.started.run
-        self.importer._record(
-            self.started, lambda j: j.progress(run, total=total, done=done, counts=counts, at=_now(self))
+        self.journal = self.importer._record(
+            self.started, lambda j: j.progress(run, total=total, done=done, counts=counts, at=_now(self)), self.journal
         )
         if self.on_progress is not None:
             self.on_progress({"total": total, "done": done, "counts": counts})
