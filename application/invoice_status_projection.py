@@ -49,6 +49,7 @@ INVOICE_EVENTS = (
 )  # TransmissionStarted and TransmissionFailed change nothing shown: the runner does not even read them
 CONTRACT_EVENTS = (
     "Drafted",
+    "Imported",
     "CerfaReplaced",
     "CerfaPatched",
     "SubmissionRequested",
@@ -89,7 +90,7 @@ def project(event: Any, memo: Memo | None, position: int) -> Projected:
     handler = _HANDLERS.get(qualname)
     if handler is None:
         return Projected(memo)
-    if memo is None and not qualname.endswith(".Drafted"):
+    if memo is None and not qualname.endswith((".Drafted", ".Imported")):
         raise UnknownAggregate(f"{qualname} at position {position} for {event.originator_id} never drafted")
     after: Memo = dict(memo or {})  # a new memo (handlers copy what they change inside it): the caller's stays
     handler(after, event)
@@ -317,6 +318,15 @@ def _set_names(memo: Memo, document: dict[str, Any]) -> None:
     memo["names"] = names
 
 
+def _contract_imported(memo: Memo, event: Any) -> None:
+    _contract_drafted(memo, event)
+    memo.update(
+        opco=event.opco,
+        numero_externe=event.numero_externe,
+        state=OPCO_STATES.get(event.etat or "", ContractState.SENT).value,
+    )
+
+
 def _contract_submitted(memo: Memo, event: Any) -> None:
     memo.update(opco=event.opco, state=ContractState.SUBMITTED.value)
 
@@ -374,6 +384,7 @@ _HANDLERS: dict[str, Callable[[Memo, Any], None]] = {
     "Invoice.OpcoStateChanged": _invoice_opco_state,
     "Invoice.PaymentRecorded": _invoice_paid,
     "Contract.Drafted": _contract_drafted,
+    "Contract.Imported": _contract_imported,
     "Contract.CerfaReplaced": _cerfa_replaced,
     "Contract.CerfaPatched": _cerfa_patched,
     "Contract.SubmissionRequested": _contract_submitted,

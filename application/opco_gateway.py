@@ -9,7 +9,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 from uuid import UUID
 
 from domain.cerfa import Cerfa
@@ -24,6 +24,7 @@ from domain.opco_catalogue import ErrorShape
 from domain.opcos import Opco
 
 ENGAGE = "ENGAGE"  # the OPCO committed to fund the contract
+DossierNumber = Literal["numeroExterne", "numeroDeca"]  # the other numbers an OPCO finds a dossier by
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +138,18 @@ class DossierState:
     numero_externe: str | None
     numero_deca: str | None
     etat: str
+    commentaire_etat: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ListedDossier:
+    """One item of GET /v{n}/dossiers/etats as an import reads it: every row, also those without numeroInterne
+    (deposited some other way, opco-wire.md §3), which `dossier_states` leaves out."""
+
+    numero_interne: str | None
+    numero_externe: str | None
+    numero_deca: str | None
+    etat: str | None
     commentaire_etat: str | None = None
 
 
@@ -274,4 +287,14 @@ class OpcoGateway(Protocol):
 
     def key_info(self, endpoint: OpcoEndpoint, siren: str) -> KeyInfo:
         """GET /v2/cfakeyinfo?siren=…&XAPIKEY=…"""
+        ...
+
+    def dossier_list(self, endpoint: OpcoEndpoint) -> Iterator[ListedDossier]:
+        """GET /v{n}/dossiers/etats, every page as `dossier_states` reads them, every row kept (rows without
+        numeroInterne or without etat too): the OPCO's complete list of the CFA's dossiers, for an import."""
+        ...
+
+    def find_dossier_by(self, endpoint: OpcoEndpoint, field: DossierNumber, value: str) -> OpcoDossier | None:
+        """GET /v{n}/dossiers?numeroExterne=… or ?numeroDeca=… (api-convergence.md); None when the OPCO does not
+        know it. The dossier's `numero_interne` is "" when the OPCO has none for it."""
         ...

@@ -47,6 +47,7 @@ class StatusRow:
     sent_at: datetime | None
     position: int  # log position of the last change
     workplace_departement: str | None  # the employer's, from its postcode: the deposit deadline's holidays
+    origin: str = "sent"  # domain.contract: "sent" (made here) or "imported" (from its OPCO)
 
 
 # A row as the store keeps it (StoredRow): StatusRow's values in this order, in plain types: the id, dates and the
@@ -77,6 +78,7 @@ STORED_FIELDS = (
     "submitted_at",
     "sent_at",
     "workplace_departement",
+    "origin",
 )
 StoredRow = tuple[Any, ...]
 
@@ -108,6 +110,7 @@ def row_from_stored(r: StoredRow) -> StatusRow:
         submitted_at=datetime.fromtimestamp(r[22], UTC) if r[22] is not None else None,
         sent_at=datetime.fromtimestamp(r[23], UTC) if r[23] is not None else None,
         workplace_departement=r[24],
+        origin=r[25] or "sent",
     )
 
 
@@ -138,6 +141,7 @@ def list_item(row: StatusRow) -> dict[str, Any]:
         "updatedAt": row.updated_at.isoformat(),
         "submittedAt": row.submitted_at.isoformat() if row.submitted_at else None,
         "sentAt": row.sent_at.isoformat() if row.sent_at else None,
+        "origin": row.origin,
     }
 
 
@@ -151,6 +155,7 @@ class ContractFilter:
     updated_since: datetime | None = None
     problems: bool | None = None  # True: has blocking problems; False: has none
     parked: bool | None = None
+    origin: str | None = None  # "sent" or "imported"
 
 
 @dataclass(frozen=True, slots=True)

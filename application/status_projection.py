@@ -28,7 +28,7 @@ import orjson
 
 from application.status import StatusRow
 from domain.cerfa_document import InvalidCerfa, parse_cerfa
-from domain.contract import Contract
+from domain.contract import IMPORTED, SENT, Contract
 from domain.contract_state import DRAFT_STATES, ContractState
 from domain.merge_patch import apply_merge_patch
 from domain.opco_lookup import looked_up_opco
@@ -41,6 +41,7 @@ Memo = dict[str, Any]
 
 SHOWN_EVENTS = (
     "Drafted",
+    "Imported",
     "CerfaReplaced",
     "CerfaPatched",
     "OpcoChosen",
@@ -132,7 +133,7 @@ def advance(
     handler = _HANDLERS.get(name)
     if handler is None:
         return None
-    if memo is None and name != "Drafted":
+    if memo is None and name not in ("Drafted", "Imported"):
         raise UnknownDossier(f"{name} at position {position} for dossier {event.originator_id} never drafted")
     after: Memo = dict(memo or {})
     reassess = handler(after, event)
@@ -182,6 +183,7 @@ def status_row(contract_id: UUID, memo: Memo) -> StatusRow:
         sent_at=_moment(memo["sent_at"]),
         position=memo["position"],
         workplace_departement=memo["workplace_departement"],
+        origin=memo.get("origin") or SENT,  # memos made before imports (issue 13) have none
     )
 
 
@@ -215,6 +217,23 @@ def _drafted(memo: Memo, event: Any) -> bool:
     )
     _set_cerfa(memo, event.cerfa)
     return True
+
+
+def _imported(memo: Memo, event: Any) -> bool:
+    """A dossier imported from its OPCO: past the draft states from its first event, the OPCO's word counts."""
+    _drafted(memo, event)
+    state = OPCO_STATES.get(event.etat or "", ContractState.SENT)
+    memo.update(
+        origin=IMPORTED,
+        submitted_to=event.opco,
+        state=state.value,
+        numero_externe=event.numero_externe,
+        numero_deca=event.numero_deca,
+        opco_state=event.etat,
+        submitted_at=event.timestamp.isoformat(),
+        sent_at=event.timestamp.isoformat(),
+    )
+    return _leave_draft(memo)
 
 
 def _cerfa_replaced(memo: Memo, event: Any) -> bool:
@@ -307,6 +326,7 @@ def _funding_committed(memo: Memo, event: Any) -> bool:
 
 _HANDLERS: dict[str, Callable[[Memo, Any], bool]] = {
     "Drafted": _drafted,
+    "Imported": _imported,
     "CerfaReplaced": _cerfa_replaced,
     "CerfaPatched": _cerfa_patched,
     "OpcoChosen": _opco_chosen,

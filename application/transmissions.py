@@ -80,6 +80,7 @@ class TransmissionsView(Protocol):
 # The events that move a row of the queue; contracts and invoices name them alike.
 QUEUE_EVENTS = (
     "SubmissionRequested",
+    "Imported",
     "Sent",
     "TransmissionFailed",
     "TransmissionParked",
@@ -104,6 +105,13 @@ def row_changes(event: Any) -> list[RowChange]:
     if name == "SubmissionRequested":
         row = QueuedTransmission(ident, event.cfa_siret, event.opco, event.numero_interne, event.timestamp)
         return [RowChange(ident, status=QueueStatus.PENDING, due_at=event.timestamp, new_row=row)]
+    if name == "Imported":  # at its OPCO already: nothing to send, its state followed by the state sync
+        numero = event.opco_numero_interne or event.numero_interne
+        row = QueuedTransmission(ident, event.cfa_siret, event.opco, numero, event.timestamp)
+        return [
+            RowChange(ident, new_row=row),
+            RowChange(ident, status=QueueStatus.DONE, opco_state=event.etat or "TRANSMIS"),
+        ]
     if name == "Sent":
         opco_number = getattr(event, "opco_numero_interne", None)  # the OPCO's own number, where it gave one
         return [

@@ -13,6 +13,7 @@ from eventsourcing.domain import Aggregate, event
 from domain.cerfa import Cerfa
 from domain.cerfa_document import cfa_siret as cerfa_cfa_siret
 from domain.cerfa_document import employer_idcc, parse_cerfa
+from domain.contract_import import ImportRecord
 from domain.contract_state import DRAFT_STATES, ContractState
 from domain.errors import InvalidValue, NotAllowedInState, SubmissionBlocked
 from domain.ids import named_id
@@ -39,7 +40,14 @@ def contract_id(cfa_siret: str, numero_interne: str) -> UUID:
     return named_id("cfas", cfa_siret, "contracts", numero_interne)
 
 
+SENT = "sent"  # made here, to be sent by Convergence (the dossier's `origin`)
+IMPORTED = "imported"  # deposited at the OPCO some other way, imported from it (domain.contract_import)
+
+
 class Contract(Aggregate):
+    origin = SENT  # IMPORTED for a dossier whose first event is `Imported` (a class default: no event changes it)
+    import_run: str | None = None  # the import that created it (`Imported`), else None
+
     @staticmethod
     def create_id(cfa_siret: str, numero_interne: str) -> UUID:
         return contract_id(cfa_siret, numero_interne)
@@ -54,6 +62,31 @@ class Contract(Aggregate):
             opco=opco.value if opco else None,
             actor=actor,
         )
+
+    @classmethod
+    def imported(cls, *, cfa_siret: str, numero_interne: str, record: ImportRecord, actor: str) -> Contract:
+        """A dossier deposited at an OPCO some other way (its portal, the employer), as the OPCO holds it: it needs
+        no mandate (the mandate concerns depositing it) and the OPCO's word counts for it from its first event."""
+        return cls._create(
+            cls.Imported,
+            id=cls.create_imported_id(cfa_siret, record.opco, record.opco_key),
+            cfa_siret=cfa_siret,
+            numero_interne=numero_interne,
+            cerfa=dict(record.cerfa),
+            opco=record.opco,
+            actor=actor,
+            import_run=record.import_run,
+            numero_externe=record.numero_externe,
+            opco_numero_interne=record.numero_interne,
+            numero_deca=record.numero_deca,
+            etat=record.etat,
+            commentaire=record.commentaire,
+        )
+
+    @staticmethod
+    def create_imported_id(cfa_siret: str, opco: str, opco_key: str) -> UUID:
+        """From the OPCO's own number of the dossier: importing it again, or resuming an import, collides."""
+        return named_id("cfas", cfa_siret, "imported", opco, opco_key)
 
     @event("Drafted")
     def __init__(
@@ -479,6 +512,34 @@ class Contract(Aggregate):
             aggregate.numero_deca = self.numero_deca or aggregate.numero_deca
             fallback = ContractState.SENT if aggregate.state is ContractState.SUBMITTED else aggregate.state
             aggregate.state = OPCO_STATES.get(self.etat, fallback)
+
+    class Imported(Aggregate.Created):
+        """The first event of a dossier imported from an OPCO: which OPCO, its numbers, its state, its Cerfa as the
+        OPCO holds it (who and when: `actor` and the event's timestamp; the commitment follows as FundingCommitted).
+        Its fields named as Drafted's are given to `__init__`; `apply` does the rest."""
+
+        cfa_siret: str
+        numero_interne: str
+        cerfa: dict[str, Any]
+        opco: str
+        actor: str
+        import_run: str
+        numero_externe: str | None
+        opco_numero_interne: str | None
+        numero_deca: str | None
+        etat: str | None
+        commentaire: str | None
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.origin = IMPORTED
+            aggregate.import_run = self.import_run
+            aggregate.submitted_to = self.opco
+            aggregate.numero_externe = self.numero_externe
+            aggregate.opco_numero_interne = self.opco_numero_interne
+            aggregate.numero_deca = self.numero_deca
+            aggregate.opco_state = self.etat
+            aggregate.opco_comment = self.commentaire
+            aggregate.state = OPCO_STATES.get(self.etat or "", ContractState.SENT)
 
     class FundingCommitted(Aggregate.Event):
         engagement: str | None

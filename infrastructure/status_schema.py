@@ -48,7 +48,8 @@ def table_ddl(prefix: str) -> tuple[str, ...]:
         " numero_externe TEXT, numero_deca TEXT, opco_state TEXT,"
         " problem_count INTEGER NOT NULL, has_mandate INTEGER NOT NULL, parked INTEGER NOT NULL, commitment TEXT,"
         " created_at DOUBLE PRECISION NOT NULL, updated_at DOUBLE PRECISION NOT NULL,"
-        " submitted_at DOUBLE PRECISION, sent_at DOUBLE PRECISION, workplace_departement TEXT, item TEXT NOT NULL,"
+        " submitted_at DOUBLE PRECISION, sent_at DOUBLE PRECISION, workplace_departement TEXT, origin TEXT,"
+        " item TEXT NOT NULL,"
         f" CONSTRAINT {prefix}_versions_pk PRIMARY KEY (contract_id, valid_from))",
         f"CREATE TABLE IF NOT EXISTS {prefix}_memo ("
         f" contract_id TEXT NOT NULL, memo TEXT NOT NULL, CONSTRAINT {prefix}_memo_pk PRIMARY KEY (contract_id))",

@@ -57,6 +57,7 @@ from application.status_projection import (
     status_row,
     tally,
 )
+from domain.contract import SENT
 from domain.opcos import IdccRouting
 from infrastructure import temporal_versions, tracking
 from infrastructure.projection_runner import ProjectionRunner
@@ -651,6 +652,7 @@ def _filters(cfa_siret: str | None, where: ContractFilter) -> tuple[list[str], l
         where.updated_since,
         employer_siret=where.employer_siret,
         formation_rncp=where.formation_rncp,
+        origin=where.origin,
     )
     for word in search_words(where.apprentice):
         # Written in the statement, not bound: a prepared statement's generic plan cannot know how common the
@@ -893,6 +895,7 @@ def _record(key: str, memo: Memo) -> dict[str, Any]:
         "submitted_at": datetime.fromisoformat(memo["submitted_at"]).timestamp() if memo["submitted_at"] else None,
         "sent_at": datetime.fromisoformat(memo["sent_at"]).timestamp() if memo["sent_at"] else None,
         "workplace_departement": memo["workplace_departement"],
+        "origin": memo.get("origin") or SENT,
         "item": to_json(list_item(status_row(UUID(key), memo))),
         "valid_to": None,
     }

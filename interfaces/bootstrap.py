@@ -13,6 +13,7 @@ from application.billing_profiles import BillingProfiles
 from application.channels import InvoiceChannel
 from application.documents import DocumentStore
 from application.dossiers import Dossiers
+from application.imports.importer import OpcoImporter
 from application.invoice_documents import InvoiceDocuments
 from application.invoice_status_projection import TOPICS as INVOICE_STATUS_TOPICS
 from application.invoice_status_queries import InvoiceAttentionPolicy, InvoiceStatusQueries
@@ -71,6 +72,7 @@ class Container:
     revocations: Revocations = field(default_factory=Revocations)  # tells the token caches (the API's)
     opco_directory: CfaDockDirectory | None = None
     invoice_documents: InvoiceDocuments = field(init=False)
+    importer: OpcoImporter = field(init=False)
 
     def close(self) -> None:
         self.revocations.close()
@@ -127,6 +129,7 @@ def bootstrap(settings: Settings | None = None) -> Container:
     invoice_documents = InvoiceDocuments(
         invoices, dossiers, _document_store(settings, store), render_invoice_pdf, invoices.billing.issuer
     )
+    keys = _sandbox_keys(settings, sandbox, accounts)
     worker = Worker(
         dossiers=dossiers,
         view=view,
@@ -143,7 +146,7 @@ def bootstrap(settings: Settings | None = None) -> Container:
             concurrency=settings.sender_concurrency,
             lease=settings.lease_seconds,
         ),
-        sandbox_keys=_sandbox_keys(settings, sandbox, accounts),
+        sandbox_keys=keys,
         wakeup=_wakeup(settings, dossiers),
         read_models={LIVE_STATUS: status_runner, LIVE_INVOICE_STATUS: invoice_status_runner},
         pruner=Pruner(
@@ -176,6 +179,15 @@ def bootstrap(settings: Settings | None = None) -> Container:
         invoice_status=invoice_status,
         revocations=revocations,
         opco_directory=directory,
+    )
+    container.importer = OpcoImporter(
+        dossiers,
+        accounts,
+        gateway,
+        view,
+        clock,
+        catch_up=worker.projection.catch_up,
+        ensure_credentials=keys.ensure if keys is not None else None,
     )
     container.invoice_documents = invoice_documents
     return container

@@ -29,6 +29,7 @@ from infrastructure.status_view import rebuild_status_view
 from infrastructure.transmissions_view import INVOICES, rebuild_transmissions_view
 from interfaces.api.representation import token_body
 from interfaces.bootstrap import Container, bootstrap, sandbox_config
+from interfaces.import_cli import opco
 from interfaces.opco_cli import opcos
 from interfaces.profile_cli import cfas
 from interfaces.reference_cli import reference
@@ -45,6 +46,7 @@ projections = typer.Typer(help="The read models: where they stand, and rebuildin
 cli.add_typer(projections, name="projections")
 cli.add_typer(reference, name="reference")
 cli.add_typer(opcos, name="opcos")
+cli.add_typer(opco, name="opco")
 cli.add_typer(cfas, name="cfas")
 cli.command("sandbox-credentials")(sandbox_credentials)
 

@@ -20,10 +20,12 @@ from urllib.parse import urlencode, urlsplit
 import httpx
 
 from application.opco_gateway import (
+    DossierNumber,
     DossierState,
     InvoiceState,
     KeyInfo,
     KeyRejected,
+    ListedDossier,
     OpcoDossier,
     OpcoEndpoint,
     OpcoError,
@@ -42,6 +44,7 @@ from infrastructure.opco_client.parsing import (
     parse_invoice,
     parse_invoice_state,
     parse_key_info,
+    parse_listed,
     parse_sent,
     parse_sent_invoice,
     parse_state,
@@ -146,6 +149,14 @@ class HttpOpcoGateway:
         path = "/v2/cfakeyinfo"
         response = self._call(endpoint, "GET", path, params={"siren": siren, "XAPIKEY": endpoint.api_key})
         return parse_key_info(self._document(endpoint, response, path))
+
+    def dossier_list(self, endpoint: OpcoEndpoint) -> Iterator[ListedDossier]:
+        items = self._paged(endpoint, f"/v{endpoint.protocol}/dossiers/etats", STATE_LIST_KEYS)
+        yield from map(parse_listed, items)
+
+    def find_dossier_by(self, endpoint: OpcoEndpoint, field: DossierNumber, value: str) -> OpcoDossier | None:
+        body = self._find(endpoint, f"/v{endpoint.protocol}/dossiers", {field: value})
+        return None if body is _NOT_FOUND else parse_dossier(body, "")
 
     # --- the shapes of calls ----------------------------------------------------------------------------------
 

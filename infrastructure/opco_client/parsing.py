@@ -13,6 +13,7 @@ from application.opco_gateway import (
     Echeance,
     InvoiceState,
     KeyInfo,
+    ListedDossier,
     OpcoDossier,
     OpcoError,
     SentDossier,
@@ -104,6 +105,17 @@ def parse_state(item: Mapping[str, Any]) -> DossierState | None:
         numero_externe=_str(item.get("numeroExterne")),
         numero_deca=_str(item.get("numeroDeca")),
         etat=etat,
+        commentaire_etat=_str(item.get("commentaireEtat")),
+    )
+
+
+def parse_listed(item: Mapping[str, Any]) -> ListedDossier:
+    """An item of /dossiers/etats for an import: every number may be missing."""
+    return ListedDossier(
+        numero_interne=_str(item.get("numeroInterne")),
+        numero_externe=_str(item.get("numeroExterne")),
+        numero_deca=_str(item.get("numeroDeca")),
+        etat=_str(item.get("etat")),
         commentaire_etat=_str(item.get("commentaireEtat")),
     )
 

@@ -15,7 +15,7 @@ from infrastructure.opco_sandbox.admin_auth import operator
 from infrastructure.opco_sandbox.context import Sandbox, current_sandbox
 from infrastructure.opco_sandbox.errors import ApiError, SandboxRefusal
 from infrastructure.opco_sandbox.lifecycle import Progress, progress
-from infrastructure.opco_sandbox.records import ApiKey, StoredDossier
+from infrastructure.opco_sandbox.records import ApiKey, StoredDossier, shown_numero_interne
 from infrastructure.opco_sandbox.wire import SandboxJSON
 
 router = APIRouter(prefix="/_sandbox", dependencies=[Depends(operator)])
@@ -85,7 +85,7 @@ def _observed(dossier: StoredDossier, state: Progress) -> dict[str, Any]:
     return {
         "opco": dossier.opco.value,
         "siren": dossier.siren,
-        "numeroInterne": dossier.numero_interne,
+        "numeroInterne": shown_numero_interne(dossier),
         "numeroExterne": dossier.numero_externe,
         "numeroDeca": state.numero_deca,
         "etat": state.etat,

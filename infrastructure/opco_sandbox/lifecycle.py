@@ -11,7 +11,7 @@ from typing import Any
 
 from infrastructure.clock import PARIS
 from infrastructure.opco_sandbox.config import SandboxConfig
-from infrastructure.opco_sandbox.records import StoredDossier
+from infrastructure.opco_sandbox.records import StoredDossier, forced_deca
 from infrastructure.opco_sandbox.schedule import Schedule, compute_schedule
 from infrastructure.opco_sandbox.validation import field_at
 from infrastructure.opco_wire import read_date
@@ -58,7 +58,11 @@ def age_at(born: date, day: date) -> int:
 
 
 def numero_deca(dossier: StoredDossier) -> str:
-    """DDD YYYY MM NC NNNN (api-convergence.md §3.6): employer's département, start year and month, a sequence."""
+    """DDD YYYY MM NC NNNN (api-convergence.md §3.6): employer's département, start year and month, a sequence;
+    the one the operator forced on a dossier deposited elsewhere."""
+    forced = forced_deca(dossier)
+    if forced is not None:
+        return forced
     start = _start(dossier.cerfa)
     postcode = str(_field(dossier.cerfa, "employeur", "adresse", "codePostal") or "")
     return f"{departement(postcode)}{start.year:04d}{start.month:02d}NC{dossier.sequence % 10_000:04d}"

@@ -9,6 +9,8 @@ from typing import Any
 
 from domain.opcos import Opco
 
+# In the stored blocks of a dossier deposited elsewhere (elsewhere_routes): {"sansNumeroInterne", "numeroDeca"}
+DEPOT = "_depotAilleurs"
 # Fields the OPCO sets: never stored from a submission, always added when a dossier is read.
 OPCO_FIELDS = ("numeroInterne", "numeroExterne", "numeroDeca", "etat", "commentaireEtat")
 
@@ -53,3 +55,23 @@ def blocks_of(cerfa: dict[str, Any]) -> dict[str, Any]:
 def new_oauth_client() -> tuple[str, str]:
     """The software's OAuth client at a sandbox installation: drawn once, kept in its store (never a constant)."""
     return f"convergence-{secrets.token_hex(4)}", secrets.token_urlsafe(32)
+
+
+def shown_numero_interne(dossier: StoredDossier) -> str | None:
+    """None for a dossier deposited elsewhere without one."""
+    return None if _depot(dossier).get("sansNumeroInterne") else dossier.numero_interne
+
+
+def forced_deca(dossier: StoredDossier) -> str | None:
+    value = _depot(dossier).get("numeroDeca")
+    return value if isinstance(value, str) and value else None
+
+
+def wire_blocks(dossier: StoredDossier) -> dict[str, Any]:
+    """The stored blocks as the OPCO shows them."""
+    return {name: value for name, value in dossier.cerfa.items() if name != DEPOT}
+
+
+def _depot(dossier: StoredDossier) -> dict[str, Any]:
+    depot = dossier.cerfa.get(DEPOT)
+    return depot if isinstance(depot, dict) else {}

@@ -13,7 +13,7 @@ from infrastructure.opco_sandbox.invoice_ledger import Ledger
 from infrastructure.opco_sandbox.invoice_records import Nature
 from infrastructure.opco_sandbox.invoice_rules import PREMIER_EQUIPEMENT_CAP
 from infrastructure.opco_sandbox.lifecycle import Progress
-from infrastructure.opco_sandbox.records import StoredDossier
+from infrastructure.opco_sandbox.records import StoredDossier, shown_numero_interne, wire_blocks
 from infrastructure.opco_sandbox.schedule import Instalment
 
 
@@ -39,7 +39,7 @@ def dossier_wire(dossier: StoredDossier, state: Progress, ledger: Ledger | None 
     """`ledger`: what the dossier's invoices amount to (its échéances' montantRegle and montantEnCoursInstruction)."""
     schedule, ledger = state.schedule, ledger or Ledger()
     return {
-        "cerfa": {**dossier.cerfa, **etat_wire(dossier, state)},
+        "cerfa": {**wire_blocks(dossier), **etat_wire(dossier, state)},
         "engagement": schedule.engagement if schedule else None,
         "echeances": [echeance_wire(item, ledger) for item in schedule.instalments] if schedule else [],
         "detailsFacturation": {
@@ -55,7 +55,7 @@ def dossier_wire(dossier: StoredDossier, state: Progress, ledger: Ledger | None 
 
 def etat_wire(dossier: StoredDossier, state: Progress) -> dict[str, Any]:
     return {
-        "numeroInterne": dossier.numero_interne,
+        "numeroInterne": shown_numero_interne(dossier),
         "numeroExterne": dossier.numero_externe,
         "numeroDeca": state.numero_deca,
         "etat": state.etat,

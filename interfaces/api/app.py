@@ -9,7 +9,18 @@ from fastapi import FastAPI
 
 from infrastructure.opco_sandbox import create_sandbox_app
 from infrastructure.settings import Settings
-from interfaces.api import admin, billing_profile, cfas, contracts, health, invoice_listing, invoices, listing, metrics
+from interfaces.api import (
+    admin,
+    billing_profile,
+    cfas,
+    contracts,
+    health,
+    imports,
+    invoice_listing,
+    invoices,
+    listing,
+    metrics,
+)
 from interfaces.api.auth import TokenCache
 from interfaces.api.body_limits import install_body_limits
 from interfaces.api.docs_pages import install_docs_pages
@@ -70,6 +81,7 @@ def create_app(container: Container | None = None) -> FastAPI:
     app.include_router(invoice_listing.router)  # GET /invoices, before /invoices/{id}
     app.include_router(invoices.router)
     app.include_router(cfas.router)
+    app.include_router(imports.router)
     app.include_router(billing_profile.router)
     app.include_router(admin.router)
     return app

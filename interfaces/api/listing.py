@@ -8,6 +8,7 @@ import binascii
 import inspect
 from datetime import datetime
 from decimal import Decimal
+from enum import StrEnum
 from typing import Annotated, Any
 from urllib.parse import urlencode
 from uuid import UUID
@@ -22,6 +23,7 @@ from pydantic import ConfigDict, ValidationError, create_model
 from starlette.concurrency import run_in_threadpool
 
 from application.status import ContractFilter, Cursor, list_item
+from domain.contract import IMPORTED, SENT
 from domain.contract_state import ContractState
 from domain.errors import InvalidValue
 from domain.opcos import Opco
@@ -32,6 +34,13 @@ from interfaces.api.schemas import AttentionEntry, ContractPage, DashboardOut
 from interfaces.bootstrap import Container
 
 router = APIRouter(tags=["status"])
+
+
+class Origin(StrEnum):
+    SENT = SENT
+    IMPORTED = IMPORTED
+
+
 READ_YOUR_WRITES_SECONDS = 2.0
 CENT = Decimal("0.01")
 
@@ -50,6 +59,7 @@ def _documented_query(
     updated_since: Annotated[datetime | None, Query(alias="updatedSince")] = None,
     problems: Annotated[bool | None, Query(description="true: has blocking problems")] = None,
     parked: bool | None = None,
+    origin: Annotated[Origin | None, Query(description="sent: made here; imported: imported from its OPCO")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(description="nextCursor of the previous page")] = None,
     min_position: MinPosition = None,
@@ -103,6 +113,7 @@ async def list_contracts(request: Request, who: CurrentPrincipal) -> Response:
         updated_since=q.updated_since,
         problems=q.problems,
         parked=q.parked,
+        origin=q.origin.value if q.origin else None,
     )
     page = await services.status.item_page(who, where, q.limit, _decode(q.cursor))
     next_cursor = _encode(page.next_cursor) if page.next_cursor else None

@@ -24,6 +24,7 @@ def contract_body(contract: Contract, assessment: Assessment, transmission: dict
         "id": str(contract.id),
         "numeroInterne": contract.numero_interne,
         "cfaSiret": contract.cfa_siret,
+        "origin": contract.origin,
         "state": contract.state.value,
         "opco": assessment.opco.value if assessment.opco else None,
         "opcoSource": assessment.opco_source,

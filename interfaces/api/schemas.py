@@ -115,6 +115,7 @@ class ContractOut(BaseModel):
     id: UUID
     numeroInterne: str
     cfaSiret: str
+    origin: str = Field(description="sent: made here (to be sent from here); imported: imported from its OPCO")
     state: ContractState
     opco: Opco | None = Field(description="the OPCO the dossier goes (or went) to, when known")
     opcoSource: Literal["chosen", "lookup", "idcc", "submission"] | None = Field(
@@ -240,6 +241,7 @@ class ContractItem(BaseModel):
     updatedAt: datetime
     submittedAt: datetime | None
     sentAt: datetime | None
+    origin: str = Field(description="sent: made here (to be sent from here); imported: imported from its OPCO")
 
 
 class ContractPage(BaseModel):

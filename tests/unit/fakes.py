@@ -29,10 +29,12 @@ from eventsourcing.persistence import Tracking
 from application.documents import Document
 from application.invoice_document import InvoiceDocument
 from application.opco_gateway import (
+    DossierNumber,
     DossierState,
     Echeance,
     InvoiceState,
     KeyInfo,
+    ListedDossier,
     OpcoDossier,
     OpcoEndpoint,
     OpcoError,
@@ -54,7 +56,9 @@ KEY_INFO = "key_info"
 SEND_INVOICE = "send_invoice"
 FIND_INVOICE = "find_invoice"
 INVOICE_STATES = "invoice_states"
-METHODS = frozenset({SEND, FIND, STATES, STATUS, KEY_INFO, SEND_INVOICE, FIND_INVOICE, INVOICE_STATES})
+LIST = "dossier_list"
+FIND_BY = "find_dossier_by"
+METHODS = frozenset({SEND, FIND, STATES, STATUS, KEY_INFO, SEND_INVOICE, FIND_INVOICE, INVOICE_STATES, LIST, FIND_BY})
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,6 +185,31 @@ class FakeGateway:
         else:
             raise TypeError(f"cannot answer the states with {outcome!r}")
         return _paged(items)
+
+    def dossier_list(self, endpoint: OpcoEndpoint) -> Iterator[ListedDossier]:
+        """Every dossier held at this OPCO, plus those `listed_elsewhere` (deposited some other way)."""
+        self.calls.append(Call(LIST, endpoint.opco, endpoint.api_key, None))
+        outcome = self._next(LIST)
+        if isinstance(outcome, BaseException):
+            raise outcome
+        held = [
+            ListedDossier(d.numero_interne or None, d.numero_externe, d.numero_deca, d.etat, d.commentaire_etat)
+            for (opco, _), d in self.dossiers.items()
+            if opco is endpoint.opco
+        ]
+        return iter(held)
+
+    def find_dossier_by(self, endpoint: OpcoEndpoint, field: DossierNumber, value: str) -> OpcoDossier | None:
+        self.calls.append(Call(FIND_BY, endpoint.opco, endpoint.api_key, f"{field}={value}"))
+        outcome = self._next(FIND_BY)
+        if isinstance(outcome, BaseException):
+            raise outcome
+        found = (
+            d
+            for (opco, _), d in self.dossiers.items()
+            if opco is endpoint.opco and (d.numero_externe if field == "numeroExterne" else d.numero_deca) == value
+        )
+        return next(found, None)
 
     def service_status(self, endpoint: OpcoEndpoint) -> dict[str, Any]:
         self.calls.append(Call(STATUS, endpoint.opco, endpoint.api_key, None))

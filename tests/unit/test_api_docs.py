@@ -43,6 +43,8 @@ OPERATION_IDS = {  # a rename is a change of the API: make it here on purpose
     "PUT /cfas/{siret}/opcos/{opco}/credentials": "setOpcoCredentials",
     "PUT /cfas/{siret}/opcos/{opco}/oauth-client": "setOpcoOAuthClient",
     "POST /cfas/{siret}/opcos/{opco}/dpop-key": "setOpcoDpopKey",
+    "POST /cfas/{siret}/opcos/{opco}/imports": "startImport",
+    "GET /cfas/{siret}/opcos/{opco}/imports/{run}": "importStatus",
     "GET /cfas/{siret}/profile": "getBillingProfile",
     "PUT /cfas/{siret}/profile": "setBillingProfile",
     "POST /admin/tokens": "issueToken",
@@ -55,6 +57,7 @@ PATH_VALUES = {
     "token_id": "0b6f3c8e-4d2a-4c41-9a7e-5a4f0b1d2c40",
     "siret": "79852413800012",
     "opco": "ATLAS",
+    "run": "1",
 }
 
 

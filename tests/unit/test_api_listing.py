@@ -179,10 +179,11 @@ def test_a_page_of_stored_items_is_the_documented_page_of_the_rows() -> None:
         1_767_300_000.5,
         1_767_301_000.000001,
         "69",
+        "imported",
     )
     variants = [
         base,
-        (*base[:5], *[None] * 11, 3, 0, 1, None, *base[20:22], None, None, None),  # what a draft may lack
+        (*base[:5], *[None] * 11, 3, 0, 1, None, *base[20:22], None, None, None, "sent"),  # what a draft may lack
         (*base[:11], "20260901", *base[12:19], "1000.005", *base[20:]),  # a date stored in another ISO form
     ]
     rows = [row_from_stored(stored) for stored in variants]

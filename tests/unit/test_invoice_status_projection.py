@@ -347,7 +347,8 @@ def test_the_topics_are_the_events_read() -> None:
     assert "domain.contract:Contract.InvoiceAttached" in TOPICS
     assert "domain.invoice:Invoice.TransmissionStarted" not in TOPICS
     assert "domain.contract:Contract.MandateRecorded" not in TOPICS
-    assert len(TOPICS) == 21
+    assert "domain.contract:Contract.Imported" in TOPICS  # a contract imported from its OPCO (issue 13)
+    assert len(TOPICS) == 22
 
 
 def test_amounts_are_exact_cents() -> None:
