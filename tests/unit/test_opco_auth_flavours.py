@@ -9,16 +9,21 @@ import hashlib
 import json
 import time
 from collections.abc import Callable, Iterator
+from datetime import date
+from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qs
+from uuid import UUID
 
 import httpx
 import pytest
 from joserfc import jws, jwt
 from joserfc.jwk import JWKRegistry
 
-from application.opco_gateway import KeyRejected, OpcoEndpoint, RefusedByOpco
+from application.opco_gateway import KeyRejected, OpcoEndpoint, OutgoingInvoice, RefusedByOpco
 from domain.cerfa import Cerfa
+from domain.invoicing.kinds import InvoiceKind
+from domain.invoicing.lines import InvoiceLine
 from domain.opco_catalogue import CATALOGUE
 from domain.opcos import Opco
 from infrastructure.opco_client import ClientIdentity, HttpOpcoGateway
@@ -355,6 +360,17 @@ def test_an_invoice_goes_to_the_path_of_the_opcos_case(
     opco.on("/SorApiIdentityServer/connect/token", opco.token())
     opco.on(f"/SorApiEchangeCFA{path}", answer(200, {"numeroInterneFacture": "F-1", "numeroInterneDocument": "D-1"}))
 
-    gateway.send_invoice(endpoint(code, token_url=TOKEN_URL, dpop_key=None), {"numeroInterneFacture": "F-1"})
+    line = InvoiceLine(UUID(int=1), "CVG-1", "CA-1", 1, "E1", InvoiceKind.PEDAGOGIE, Decimal("100.00"))
+    sent = OutgoingInvoice(
+        numero="F-1",
+        issued_on=date(2026, 9, 1),
+        issuer_siret="79852413800012",
+        iban="FR7630006000011234567890189",
+        lines=(line,),
+        numeros_deca={},
+        pdf=b"%PDF-1.7\n%%EOF\n",
+    )
+
+    gateway.send_invoice(endpoint(code, token_url=TOKEN_URL, dpop_key=None), sent)
 
     assert opco.requests[-1].url.path == f"/SorApiEchangeCFA{path}"
