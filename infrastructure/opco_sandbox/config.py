@@ -76,7 +76,7 @@ class SandboxConfig:
     invoice_validation_delay: float = 5.0  # seconds from EN_COURS_INSTRUCTION to VALIDEE (or REFUSEE)
     invoice_payment_delay: float = 5.0  # seconds from VALIDEE to REGLE (to each payment when paid in two steps)
     partial_payment: bool = False  # invoices received meanwhile are paid in two steps: REGLE_PARTIEL, then REGLE
-    invoice_refusal_marker: str | None = "REFUS"  # an invoice whose numeroInterneFacture contains it is REFUSEE
+    invoice_refusal_marker: str | None = "REFUS"  # an invoice whose numero (the CFA's) contains it is REFUSEE
     ineligible_rncp: set[str] = field(default_factory=lambda: {"RNCP00000"})
     npec_by_rncp: dict[str, Decimal] = field(default_factory=dict)
     default_npec: Decimal = DEFAULT_NPEC  # for any RNCP absent from npec_by_rncp

@@ -24,7 +24,8 @@ SandboxDep = Annotated[Sandbox, Depends(current_sandbox)]
 
 @router.get("/factures")
 def stored_invoices(sandbox: SandboxDep, opco: Annotated[Opco | None, Query()] = None) -> SandboxJSON:
-    """Every invoice stored (of every CFA), as the OPCO shows it, with its OPCO, CFA and receipt time."""
+    """Every invoice stored (of every CFA), as the OPCO shows it, with its OPCO, CFA and receipt time, what arrived
+    of its PDF (`fichier`: SHA-256, size in bytes, file name) and its `facture` part as read."""
     now = sandbox.now()
     return SandboxJSON(
         [
@@ -34,6 +35,12 @@ def stored_invoices(sandbox: SandboxDep, opco: Annotated[Opco | None, Query()] =
                 "receivedAt": stored.submitted_at.isoformat(),
                 "partialPayment": stored.partial,
                 **invoice_wire(stored, invoice_progress(stored, now, sandbox.config)),
+                "fichier": {
+                    "sha256": stored.document.sha256,
+                    "taille": stored.document.size,
+                    "nom": stored.document.name,
+                },
+                "facture": stored.invoice.to_record(),
             }
             for stored in sandbox.store.invoices(opco)
         ]

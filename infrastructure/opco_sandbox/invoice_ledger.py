@@ -47,12 +47,12 @@ class Ledger:
 
 
 def ledger_of(
-    numero_interne_dossier: str, invoices: Iterable[StoredInvoice], now: datetime, config: SandboxConfig
+    numero_externe_dossier: str, invoices: Iterable[StoredInvoice], now: datetime, config: SandboxConfig
 ) -> Ledger:
-    """From the invoices of the dossier's CFA at its OPCO."""
+    """From the invoices of the dossier's CFA at its OPCO (their lines name the dossier by its numeroExterne)."""
     ledger = Ledger()
     for stored in invoices:
-        lines = stored.invoice.lines_of(numero_interne_dossier)
+        lines = stored.invoice.lines_of(numero_externe_dossier)
         if not lines:
             continue
         state = invoice_progress(stored, now, config)

@@ -76,8 +76,8 @@ def invoice_progress(stored: StoredInvoice, now: datetime, config: SandboxConfig
 
 def refusal_reason(stored: StoredInvoice, config: SandboxConfig) -> str | None:
     marker = config.invoice_refusal_marker
-    if marker and marker in stored.numero_interne:
-        return f"motif de refus simulé par le bac à sable (numéro interne contenant « {marker} »)"
+    if marker and marker in stored.numero:
+        return f"motif de refus simulé par le bac à sable (numéro de facture contenant « {marker} »)"
     return None
 
 

@@ -1,26 +1,33 @@
-"""Reading a POST /v1/factures body: its shape and formats (400 with every faulty field), before any rule.
+"""Reading the `facture` part of a POST /v1/factures: its shape and formats (400 with every faulty field), before
+any rule. The keys are those real clients send (opco-wire.md §5); any other is refused, so nothing else is taken.
 
-Amounts are decimal strings ("2450.00"); JSON numbers are read through their text, never through float arithmetic.
-Either way: positive, two decimals at most; kept with exactly two.
+Amounts are read exactly (the part is parsed with Decimal for its numbers; decimal strings are taken too): positive,
+two decimals at most; kept with exactly two.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Final
 
-from domain.opcos import Opco
-from infrastructure.opco_sandbox.errors import ApiError, SandboxRefusal
-from infrastructure.opco_sandbox.invoice_records import Invoice, InvoicedDossier, InvoiceLine, Nature
+from stdnum import iban as iban_number
+
+from infrastructure.opco_sandbox.errors import ApiError
+from infrastructure.opco_sandbox.invoice_records import Invoice, InvoiceLine, Nature
 from infrastructure.opco_sandbox.schedule import money
-from infrastructure.opco_wire import read_sent_date
 
-AMOUNT = re.compile(r"[0-9]+(\.[0-9]{1,2})?")
-SIRET = re.compile(r"[0-9]{14}")
-NATURES = ", ".join(nature.value for nature in Nature)
-NOTHING = Decimal(0)
+AMOUNT: Final = re.compile(r"[0-9]+(\.[0-9]{1,2})?")
+SIRET: Final = re.compile(r"[0-9]{14}")
+NATURES: Final = ", ".join(nature.value for nature in Nature)
+FACTURE_KEYS: Final = frozenset(
+    {"montantTotal", "numero", "dateEmission", "ibanEmetteur", "siretEmetteur", "estCertificatRealisation", "lignes"}
+)
+LINE_KEYS: Final = frozenset(
+    {"montant", "natureLigne", "quantite", "numeroEcheance", "codificationEcheance", "numeroDeca", "numeroDossier"}
+)
+NOTHING: Final = Decimal(0)
 
 
 class _Reader:
@@ -31,6 +38,12 @@ class _Reader:
 
     def fail(self, code: str, description: str, champ: str) -> None:
         self.errors.append(ApiError(code, description, champ))
+
+    def only(self, item: dict[str, Any], keys: frozenset[str], where: str) -> None:
+        for key in item:
+            if key not in keys:
+                champ = f"{where}.{key}" if where else key
+                self.fail("CHAMP_INCONNU", f"Le champ {champ} n'est pas un champ de la facture", champ)
 
     def text(self, value: Any, champ: str) -> str:
         if value is None or value == "":
@@ -45,7 +58,7 @@ class _Reader:
         return None if value is None or value == "" else self.text(value, champ)
 
     def amount(self, value: Any, champ: str) -> Decimal:
-        text = None if isinstance(value, bool) or not isinstance(value, str | int | float) else str(value)
+        text = str(value) if isinstance(value, str | int | Decimal) and not isinstance(value, bool) else None
         if value is None:
             self.fail("CHAMP_OBLIGATOIRE", f"Le champ {champ} est obligatoire", champ)
         elif text is None or not AMOUNT.fullmatch(text) or Decimal(text) <= 0:
@@ -54,22 +67,36 @@ class _Reader:
             return money(Decimal(text))
         return NOTHING
 
-    def day(self, value: Any, champ: str) -> date:
-        day = read_sent_date(value)
-        if day is None:
-            self.fail("FORMAT_INVALIDE", f"Le champ {champ} doit être une date (AAAA-MM-JJ, avec ou sans heure)", champ)
-        return day or date.min
+    def moment(self, value: Any, champ: str) -> datetime:
+        """ISO 8601 with its offset, as real clients send dates (opco-wire.md §8)."""
+        try:
+            moment = datetime.fromisoformat(value) if isinstance(value, str) and "T" in value else None
+        except ValueError:
+            moment = None
+        if moment is None or moment.tzinfo is None:
+            description = (
+                f"Le champ {champ} doit être une date ISO 8601 avec heure et décalage (2026-09-01T00:00:00+02:00)"
+            )
+            self.fail("FORMAT_INVALIDE", description, champ)
+            return datetime.min
+        return moment
 
-    def count(self, value: Any, champ: str, *, default: int | None = None) -> int:
-        if value is None and default is not None:
-            return default
+    def flag(self, value: Any, champ: str) -> bool:
+        if isinstance(value, bool):
+            return value
+        code = "CHAMP_OBLIGATOIRE" if value is None else "FORMAT_INVALIDE"
+        self.fail(code, f"Le champ {champ} doit être un booléen", champ)
+        return False
+
+    def count(self, value: Any, champ: str) -> int:
         if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
             return value
-        self.fail("FORMAT_INVALIDE", f"Le champ {champ} doit être un entier positif", champ)
+        code = "CHAMP_OBLIGATOIRE" if value is None else "FORMAT_INVALIDE"
+        self.fail(code, f"Le champ {champ} doit être un entier positif", champ)
         return 0
 
     def nature(self, value: Any, champ: str) -> Nature:
-        if isinstance(value, str) and value in Nature.__members__:
+        if isinstance(value, str) and value in Nature._value2member_map_:
             return Nature(value)
         self.fail("NATURE_INCONNUE", f"Le champ {champ} doit valoir l'un de : {NATURES}", champ)
         return Nature.PEDAGOGIE
@@ -81,62 +108,47 @@ class _Reader:
         return []
 
 
-def read_invoice(body: dict[str, Any], opco: Opco) -> Invoice:
-    """The invoice, or SandboxRefusal(400) naming every faulty field."""
+def read_facture(part: dict[str, Any]) -> tuple[Invoice, list[ApiError]]:
+    """The invoice and every error of shape or format (none: the invoice is well formed)."""
     reader = _Reader()
-    numero = reader.text(body.get("numeroInterneFacture"), "numeroInterneFacture")
-    reference = reader.optional_text(body.get("referenceFactureCFA"), "referenceFactureCFA")
+    reader.only(part, FACTURE_KEYS, "")
     invoice = Invoice(
-        numero_interne=numero,
-        reference_cfa=reference or numero,
-        date_facture=reader.day(body.get("dateFacture"), "dateFacture"),
-        montant=reader.amount(body.get("montantFacture"), "montantFacture"),
-        siret=_siret(reader, body.get("organismeFormation")),
-        dossiers=tuple(
-            _dossier(reader, item, f"dossiers[{index}]")
-            for index, item in enumerate(reader.objects(body.get("dossiers"), "dossiers"))
+        numero=reader.text(part.get("numero"), "numero"),
+        date_emission=reader.moment(part.get("dateEmission"), "dateEmission"),
+        montant=reader.amount(part.get("montantTotal"), "montantTotal"),
+        iban=_iban(reader, part.get("ibanEmetteur")),
+        siret=_siret(reader, part.get("siretEmetteur")),
+        est_certificat_realisation=reader.flag(part.get("estCertificatRealisation"), "estCertificatRealisation"),
+        lignes=tuple(
+            _line(reader, item, f"lignes[{index}]")
+            for index, item in enumerate(reader.objects(part.get("lignes"), "lignes"))
         ),
     )
-    _no_repeated_dossier(reader, invoice)
-    if reader.errors:
-        raise SandboxRefusal(400, reader.errors, opco)
-    return invoice
+    return invoice, reader.errors
 
 
-def _siret(reader: _Reader, organisme: Any) -> str:
-    champ = "organismeFormation.siret"
-    siret = reader.text(organisme.get("siret") if isinstance(organisme, dict) else None, champ)
+def _iban(reader: _Reader, value: Any) -> str:
+    iban = reader.text(value, "ibanEmetteur")
+    if iban and not iban_number.is_valid(iban):
+        reader.fail("IBAN_INVALIDE", "Le champ ibanEmetteur n'est pas un IBAN valide", "ibanEmetteur")
+    return iban
+
+
+def _siret(reader: _Reader, value: Any) -> str:
+    siret = reader.text(value, "siretEmetteur")
     if siret and not SIRET.fullmatch(siret):
-        reader.fail("FORMAT_INVALIDE", f"Le champ {champ} doit compter 14 chiffres", champ)
+        reader.fail("FORMAT_INVALIDE", "Le champ siretEmetteur doit compter 14 chiffres", "siretEmetteur")
     return siret
 
 
-def _dossier(reader: _Reader, item: dict[str, Any], where: str) -> InvoicedDossier:
-    return InvoicedDossier(
-        numero_interne=reader.text(item.get("numeroInterneDossier"), f"{where}.numeroInterneDossier"),
-        numero_externe=reader.optional_text(item.get("numeroExterneDossier"), f"{where}.numeroExterneDossier"),
-        montant=reader.amount(item.get("montant"), f"{where}.montant"),
-        lignes=tuple(
-            _line(reader, line, f"{where}.lignes[{index}]")
-            for index, line in enumerate(reader.objects(item.get("lignes"), f"{where}.lignes"))
-        ),
-    )
-
-
 def _line(reader: _Reader, item: dict[str, Any], where: str) -> InvoiceLine:
+    reader.only(item, LINE_KEYS, where)
     return InvoiceLine(
-        numero_echeance=reader.count(item.get("numeroEcheance"), f"{where}.numeroEcheance"),
-        codification=reader.optional_text(item.get("codification"), f"{where}.codification"),
-        nature=reader.nature(item.get("nature"), f"{where}.nature"),
-        quantite=reader.count(item.get("quantite"), f"{where}.quantite", default=1),
         montant=reader.amount(item.get("montant"), f"{where}.montant"),
+        nature=reader.nature(item.get("natureLigne"), f"{where}.natureLigne"),
+        quantite=reader.count(item.get("quantite"), f"{where}.quantite"),
+        numero_echeance=reader.count(item.get("numeroEcheance"), f"{where}.numeroEcheance"),
+        codification=reader.optional_text(item.get("codificationEcheance"), f"{where}.codificationEcheance"),
+        numero_deca=reader.optional_text(item.get("numeroDeca"), f"{where}.numeroDeca"),
+        numero_dossier=reader.text(item.get("numeroDossier"), f"{where}.numeroDossier"),
     )
-
-
-def _no_repeated_dossier(reader: _Reader, invoice: Invoice) -> None:
-    seen: set[str] = set()
-    for index, dossier in enumerate(invoice.dossiers):
-        if dossier.numero_interne and dossier.numero_interne in seen:
-            champ = f"dossiers[{index}].numeroInterneDossier"
-            reader.fail("DOSSIER_EN_DOUBLE", f"Le dossier {dossier.numero_interne} figure deux fois", champ)
-        seen.add(dossier.numero_interne)

@@ -1,9 +1,11 @@
-"""The invoices the sandbox stores: as received (amounts exact), numbered by the OPCO, kept as JSON in SQLite."""
+"""The invoices the sandbox stores: the `facture` part as received (amounts exact), what it received of the PDF
+(`fichier`), and the OPCO's own numbers of both; kept as JSON in SQLite."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
@@ -12,116 +14,129 @@ from domain.opcos import Opco
 
 
 class Nature(StrEnum):
-    """What an invoice line bills: the training itself or one of the frais annexes."""
+    """What an invoice line bills (`natureLigne`, the values CerFacil sends, opco-wire.md §5)."""
 
     PEDAGOGIE = "PEDAGOGIE"
-    HEBERGEMENT = "HEBERGEMENT"
+    PREMIER_EQUIPEMENT = "PREMIEREQUIPEMENT"
     RESTAURATION = "RESTAURATION"
-    PREMIER_EQUIPEMENT = "PREMIER_EQUIPEMENT"
-    MOBILITE_INTERNATIONALE = "MOBILITE_INTERNATIONALE"
+    HEBERGEMENT = "HEBERGEMENT"
+    MOBILITE = "MOBILITE"
+    MAJORATION_RQTH = "MAJORATION_RQTH"
 
 
 @dataclass(frozen=True, slots=True)
 class InvoiceLine:
-    numero_echeance: int
-    codification: str | None
+    """A line of `lignes[]`: one nature billed on one échéance of one dossier, named by the OPCO's numeroExterne."""
+
+    montant: Decimal
     nature: Nature
     quantite: int
-    montant: Decimal
+    numero_echeance: int
+    codification: str | None  # codificationEcheance
+    numero_deca: str | None
+    numero_dossier: str  # numeroDossier: the dossier's numeroExterne at this OPCO
+    numero_interne_dossier: str | None = None  # the dossier's numeroInterne, once the OPCO found it
 
     def to_record(self) -> dict[str, Any]:
         return {
-            "numeroEcheance": self.numero_echeance,
-            "codification": self.codification,
-            "nature": self.nature.value,
-            "quantite": self.quantite,
             "montant": str(self.montant),
+            "natureLigne": self.nature.value,
+            "quantite": self.quantite,
+            "numeroEcheance": self.numero_echeance,
+            "codificationEcheance": self.codification,
+            "numeroDeca": self.numero_deca,
+            "numeroDossier": self.numero_dossier,
+            "numeroInterneDossier": self.numero_interne_dossier,
         }
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> InvoiceLine:
         return cls(
-            record["numeroEcheance"],
-            record["codification"],
-            Nature(record["nature"]),
-            record["quantite"],
             Decimal(record["montant"]),
+            Nature(record["natureLigne"]),
+            record["quantite"],
+            record["numeroEcheance"],
+            record["codificationEcheance"],
+            record["numeroDeca"],
+            record["numeroDossier"],
+            record["numeroInterneDossier"],
         )
 
 
 @dataclass(frozen=True, slots=True)
-class InvoicedDossier:
-    """One dossier of an invoice (an invoice may cover several): what is billed on it, line by line."""
+class Invoice:
+    """The `facture` part of a POST /v1/factures, read."""
 
-    numero_interne: str
-    numero_externe: str | None  # as the CFA wrote it
-    montant: Decimal
+    numero: str  # the CFA's invoice number
+    date_emission: datetime  # with its offset, as sent
+    montant: Decimal  # montantTotal
+    iban: str  # ibanEmetteur
+    siret: str  # siretEmetteur
+    est_certificat_realisation: bool
     lignes: tuple[InvoiceLine, ...]
 
     def to_record(self) -> dict[str, Any]:
         return {
-            "numeroInterneDossier": self.numero_interne,
-            "numeroExterneDossier": self.numero_externe,
-            "montant": str(self.montant),
+            "numero": self.numero,
+            "dateEmission": self.date_emission.isoformat(),
+            "montantTotal": str(self.montant),
+            "ibanEmetteur": self.iban,
+            "siretEmetteur": self.siret,
+            "estCertificatRealisation": self.est_certificat_realisation,
             "lignes": [line.to_record() for line in self.lignes],
-        }
-
-    @classmethod
-    def from_record(cls, record: dict[str, Any]) -> InvoicedDossier:
-        lines = tuple(InvoiceLine.from_record(line) for line in record["lignes"])
-        return cls(record["numeroInterneDossier"], record["numeroExterneDossier"], Decimal(record["montant"]), lines)
-
-
-@dataclass(frozen=True, slots=True)
-class Invoice:
-    """A POST /v1/factures body, read."""
-
-    numero_interne: str  # numeroInterneFacture
-    reference_cfa: str  # referenceFactureCFA: the number printed on the invoice; numeroInterneFacture by default
-    date_facture: date
-    montant: Decimal
-    siret: str  # organismeFormation.siret
-    dossiers: tuple[InvoicedDossier, ...]
-
-    def to_record(self) -> dict[str, Any]:
-        return {
-            "numeroInterneFacture": self.numero_interne,
-            "referenceFactureCFA": self.reference_cfa,
-            "dateFacture": self.date_facture.isoformat(),
-            "montantFacture": str(self.montant),
-            "siret": self.siret,
-            "dossiers": [dossier.to_record() for dossier in self.dossiers],
         }
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> Invoice:
         return cls(
-            record["numeroInterneFacture"],
-            record["referenceFactureCFA"],
-            date.fromisoformat(record["dateFacture"]),
-            Decimal(record["montantFacture"]),
-            record["siret"],
-            tuple(InvoicedDossier.from_record(dossier) for dossier in record["dossiers"]),
+            record["numero"],
+            datetime.fromisoformat(record["dateEmission"]),
+            Decimal(record["montantTotal"]),
+            record["ibanEmetteur"],
+            record["siretEmetteur"],
+            record["estCertificatRealisation"],
+            tuple(InvoiceLine.from_record(line) for line in record["lignes"]),
         )
 
-    def lines_of(self, numero_interne_dossier: str) -> list[InvoiceLine]:
-        return [line for d in self.dossiers if d.numero_interne == numero_interne_dossier for line in d.lignes]
+    def lines_of(self, numero_externe_dossier: str) -> list[InvoiceLine]:
+        return [line for line in self.lignes if line.numero_dossier == numero_externe_dossier]
+
+    def by_dossier(self) -> Iterator[tuple[str, list[tuple[int, InvoiceLine]]]]:
+        """Its lines (with their index in `lignes`) grouped by dossier, in order of first appearance."""
+        groups: dict[str, list[tuple[int, InvoiceLine]]] = {}
+        for index, line in enumerate(self.lignes):
+            groups.setdefault(line.numero_dossier, []).append((index, line))
+        yield from groups.items()
+
+
+@dataclass(frozen=True, slots=True)
+class ReceivedFile:
+    """What the OPCO received in `fichier`: only its digest, size and name are kept, not its bytes."""
+
+    sha256: str
+    size: int
+    name: str | None
 
 
 @dataclass(frozen=True, slots=True)
 class StoredInvoice:
     opco: Opco
     siren: str
-    numero_externe: str  # numeroExterneFacture
+    numero_interne_facture: str  # the OPCO's own number of the invoice
+    numero_interne_document: str  # the OPCO's number of the stored PDF
     sequence: int  # per OPCO, from 1, in order of receipt
     submitted_at: datetime
     partial: bool  # paid in two steps (the sandbox's setting when it was received)
     invoice: Invoice
+    document: ReceivedFile
 
     @property
-    def numero_interne(self) -> str:
-        return self.invoice.numero_interne
+    def numero(self) -> str:
+        """The CFA's number of the invoice."""
+        return self.invoice.numero
 
 
-def numero_externe_facture(opco: Opco, submitted_at: datetime, sequence: int) -> str:
-    return f"FAC-{opco.value}-{submitted_at.year}-{sequence:06d}"
+def opco_numbers(opco: Opco, submitted_at: datetime, sequence: int) -> tuple[str, str]:
+    """(numeroInterneFacture, numeroInterneDocument) of the `sequence`-th invoice the OPCO receives."""
+    suffix = f"{opco.value}-{submitted_at.year}-{sequence:06d}"
+    return f"FAC-{suffix}", f"DOC-{suffix}"

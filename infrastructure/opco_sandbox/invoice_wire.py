@@ -1,20 +1,26 @@
-"""An invoice as the OPCO shows it: an item of GET /v2/factures/etats, also the answer of GET /v1/factures."""
+"""An invoice as the OPCO shows it: an item of GET /v2/factures/etats, also the answer of GET /v1/factures.
+
+The OPCO's numbers (`numeroInterneFacture`, `numeroInterneDocument`), the CFA's (`numero`, and as
+`referenceFactureCFA` too, the name api-convergence.md §3.2 gives it), then the payment fields (§3.2; opco-wire.md
+§5).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from infrastructure.opco_sandbox.invoice_lifecycle import InvoiceProgress
+from infrastructure.opco_sandbox.invoice_lifecycle import ZERO, InvoiceProgress
 from infrastructure.opco_sandbox.invoice_records import StoredInvoice
 
 
 def invoice_wire(stored: StoredInvoice, state: InvoiceProgress) -> dict[str, Any]:
     invoice = stored.invoice
     return {
-        "numeroInterneFacture": invoice.numero_interne,
-        "numeroExterneFacture": stored.numero_externe,
-        "referenceFactureCFA": invoice.reference_cfa,
-        "dateFacture": invoice.date_facture.isoformat(),
+        "numeroInterneFacture": stored.numero_interne_facture,
+        "numeroInterneDocument": stored.numero_interne_document,
+        "numero": invoice.numero,
+        "referenceFactureCFA": invoice.numero,
+        "dateEmission": invoice.date_emission.isoformat(),
         "montantFacture": invoice.montant,
         "montantRegle": state.montant_regle,
         "etatFacture": state.etat,
@@ -25,13 +31,13 @@ def invoice_wire(stored: StoredInvoice, state: InvoiceProgress) -> dict[str, Any
             for t in state.transfers
         ],
         "commentaire": state.commentaire,
-        "organismeFormation": {"siret": invoice.siret},
+        "organismeFormation": {"siret": invoice.siret, "IBAN": invoice.iban},
         "dossiers": [
             {
-                "numeroInterneDossier": dossier.numero_interne,
-                "numeroExterneDossier": dossier.numero_externe,
-                "montant": dossier.montant,
+                "numeroInterneDossier": lines[0][1].numero_interne_dossier,
+                "numeroExterneDossier": numero_dossier,
+                "montant": sum((line.montant for _, line in lines), start=ZERO),
             }
-            for dossier in invoice.dossiers
+            for numero_dossier, lines in invoice.by_dossier()
         ],
     }

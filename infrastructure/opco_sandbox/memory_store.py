@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from domain.opcos import Opco
-from infrastructure.opco_sandbox.invoice_records import Invoice, StoredInvoice, numero_externe_facture
+from infrastructure.opco_sandbox.invoice_records import Invoice, ReceivedFile, StoredInvoice, opco_numbers
 from infrastructure.opco_sandbox.records import (
     AccessToken,
     ApiKey,
@@ -16,7 +16,7 @@ from infrastructure.opco_sandbox.records import (
     new_oauth_client,
     numero_externe,
 )
-from infrastructure.opco_sandbox.state import Admit, LookupField
+from infrastructure.opco_sandbox.state import Admit, InvoiceLookup, LookupField
 
 
 class MemoryStore:
@@ -86,24 +86,37 @@ class MemoryStore:
             return sum(1 for dossier in self._dossiers if _same(dossier, opco, siren))
 
     def add_invoice(
-        self, opco: Opco, siren: str, invoice: Invoice, submitted_at: datetime, partial: bool, admit: Admit
-    ) -> StoredInvoice | None:
+        self,
+        opco: Opco,
+        siren: str,
+        invoice: Invoice,
+        document: ReceivedFile,
+        submitted_at: datetime,
+        partial: bool,
+        admit: Admit,
+    ) -> tuple[StoredInvoice, bool]:
         with self._lock:
             mine = [stored for stored in self._invoices if _same(stored, opco, siren)]
-            if any(stored.numero_interne == invoice.numero_interne for stored in mine):
-                return None
+            first = next((stored for stored in mine if _same_numero(stored, invoice)), None)
+            if first is not None:
+                return first, False
             admit(mine)
             sequence = self._invoice_sequences.get(opco, 0) + 1
             self._invoice_sequences[opco] = sequence
-            external = numero_externe_facture(opco, submitted_at, sequence)
-            stored = StoredInvoice(opco, siren, external, sequence, submitted_at, partial, invoice)
+            facture, document_number = opco_numbers(opco, submitted_at, sequence)
+            stored = StoredInvoice(
+                opco, siren, facture, document_number, sequence, submitted_at, partial, invoice, document
+            )
             self._invoices.append(stored)
-            return stored
+            return stored, True
 
-    def find_invoice(self, opco: Opco, siren: str, numero_interne: str) -> StoredInvoice | None:
+    def find_invoice(self, opco: Opco, siren: str, field: InvoiceLookup, value: str) -> StoredInvoice | None:
+        def wanted(stored: StoredInvoice) -> bool:
+            own = stored.numero_interne_facture if field == "numeroInterneFacture" else stored.numero
+            return _same(stored, opco, siren) and own == value
+
         with self._lock:
-            mine = (i for i in self._invoices if _same(i, opco, siren) and i.numero_interne == numero_interne)
-            return next(mine, None)
+            return next((stored for stored in self._invoices if wanted(stored)), None)
 
     def invoices(
         self, opco: Opco | None = None, siren: str | None = None, offset: int = 0, limit: int | None = None
@@ -136,6 +149,11 @@ class MemoryStore:
 
 def _same(record: StoredDossier | StoredInvoice, opco: Opco, siren: str) -> bool:
     return record.opco == opco and record.siren == siren
+
+
+def _same_numero(stored: StoredInvoice, invoice: Invoice) -> bool:
+    """The same invoice number from the same establishment (SIRET)."""
+    return stored.numero == invoice.numero and stored.invoice.siret == invoice.siret
 
 
 def _selected(record: StoredDossier | StoredInvoice, opco: Opco | None, siren: str | None) -> bool:

@@ -107,7 +107,7 @@ def read_dossier(
     if dossier is None:
         raise _unknown_dossier(who.opco)
     now, invoices = sandbox.now(), sandbox.store.invoices(who.opco, who.key.siren)
-    ledger = ledger_of(dossier.numero_interne, invoices, now, sandbox.config)
+    ledger = ledger_of(dossier.numero_externe, invoices, now, sandbox.config)
     return SandboxJSON(dossier_wire(dossier, progress(dossier, now, sandbox.config), ledger))
 
 
@@ -162,7 +162,7 @@ def listed_dossiers(
             dossier_wire(
                 dossier,
                 progress(dossier, now, sandbox.config),
-                ledger_of(dossier.numero_interne, invoices, now, sandbox.config),
+                ledger_of(dossier.numero_externe, invoices, now, sandbox.config),
             )
             for dossier in found
             if dossier is not None

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from domain.opcos import Opco
-from infrastructure.opco_sandbox.invoice_records import Invoice, StoredInvoice, numero_externe_facture
+from infrastructure.opco_sandbox.invoice_records import Invoice, ReceivedFile, StoredInvoice, opco_numbers
 from infrastructure.opco_sandbox.records import (
     AccessToken,
     ApiKey,
@@ -20,7 +20,7 @@ from infrastructure.opco_sandbox.records import (
     new_oauth_client,
     numero_externe,
 )
-from infrastructure.opco_sandbox.state import Admit, LookupField
+from infrastructure.opco_sandbox.state import Admit, InvoiceLookup, LookupField
 
 T = TypeVar("T")
 
@@ -33,14 +33,22 @@ CREATE TABLE IF NOT EXISTS dossiers (id INTEGER PRIMARY KEY AUTOINCREMENT, opco 
     siren TEXT NOT NULL, numero_interne TEXT NOT NULL, numero_externe TEXT NOT NULL, sequence INTEGER NOT NULL,
     submitted_at TEXT NOT NULL, cerfa TEXT NOT NULL, UNIQUE (opco, siren, numero_interne));
 CREATE INDEX IF NOT EXISTS dossiers_by_externe ON dossiers (opco, siren, numero_externe);
-CREATE TABLE IF NOT EXISTS invoices (id INTEGER PRIMARY KEY AUTOINCREMENT, opco TEXT NOT NULL,
-    siren TEXT NOT NULL, numero_interne TEXT NOT NULL, numero_externe TEXT NOT NULL, sequence INTEGER NOT NULL,
-    submitted_at TEXT NOT NULL, partial INTEGER NOT NULL, invoice TEXT NOT NULL,
-    UNIQUE (opco, siren, numero_interne));
+CREATE TABLE IF NOT EXISTS factures (id INTEGER PRIMARY KEY AUTOINCREMENT, opco TEXT NOT NULL,
+    siren TEXT NOT NULL, siret TEXT NOT NULL, numero TEXT NOT NULL, numero_interne_facture TEXT NOT NULL,
+    numero_interne_document TEXT NOT NULL, sequence INTEGER NOT NULL, submitted_at TEXT NOT NULL,
+    partial INTEGER NOT NULL, fichier_sha256 TEXT NOT NULL, fichier_taille INTEGER NOT NULL, fichier_nom TEXT,
+    facture TEXT NOT NULL, UNIQUE (opco, siret, numero), UNIQUE (opco, numero_interne_facture));
+CREATE INDEX IF NOT EXISTS factures_by_numero ON factures (opco, siren, numero);
 CREATE TABLE IF NOT EXISTS oauth_clients (client_id TEXT PRIMARY KEY, secret TEXT NOT NULL);
 """
 DOSSIER_COLUMNS = "opco, siren, numero_interne, numero_externe, sequence, submitted_at, cerfa"
-INVOICE_COLUMNS = "opco, siren, numero_interne, numero_externe, sequence, submitted_at, partial, invoice"
+# The invoices of the JSON wire before issue 12 stay in a table `invoices` of older files, unread: a new table
+# rather than a migration, since they cannot be read as the multipart invoices they never were.
+INVOICE_COLUMNS = (
+    "opco, siren, siret, numero, numero_interne_facture, numero_interne_document, sequence, submitted_at, partial, "
+    "fichier_sha256, fichier_taille, fichier_nom, facture"
+)
+INVOICE_FIELDS: dict[InvoiceLookup, str] = {"numeroInterneFacture": "numero_interne_facture", "numero": "numero"}
 SELECTED = "(:opco IS NULL OR opco = :opco) AND (:siren IS NULL OR siren = :siren)"
 
 
@@ -124,48 +132,68 @@ class SqliteStore:
     # --- invoices ---------------------------------------------------------------------------------------------
 
     def add_invoice(
-        self, opco: Opco, siren: str, invoice: Invoice, submitted_at: datetime, partial: bool, admit: Admit
-    ) -> StoredInvoice | None:
-        return self._in_transaction(lambda: self._insert_invoice(opco, siren, invoice, submitted_at, partial, admit))
+        self,
+        opco: Opco,
+        siren: str,
+        invoice: Invoice,
+        document: ReceivedFile,
+        submitted_at: datetime,
+        partial: bool,
+        admit: Admit,
+    ) -> tuple[StoredInvoice, bool]:
+        def insert() -> tuple[StoredInvoice, bool]:
+            return self._insert_invoice(opco, siren, invoice, document, submitted_at, partial, admit)
+
+        return self._in_transaction(insert)
 
     def _insert_invoice(
-        self, opco: Opco, siren: str, invoice: Invoice, submitted_at: datetime, partial: bool, admit: Admit
-    ) -> StoredInvoice | None:
-        query = f"SELECT {INVOICE_COLUMNS} FROM invoices WHERE opco = ? AND siren = ? ORDER BY id"
-        mine = [_invoice(row) for row in self._db.execute(query, (opco.value, siren)).fetchall()]
-        if any(stored.numero_interne == invoice.numero_interne for stored in mine):
-            return None
-        admit(mine)
-        sequence = self._next_sequence("invoices", opco)
-        external = numero_externe_facture(opco, submitted_at, sequence)
-        stored = StoredInvoice(opco, siren, external, sequence, submitted_at, partial, invoice)
-        self._db.execute(
-            f"INSERT INTO invoices ({INVOICE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", _invoice_row(stored)
+        self,
+        opco: Opco,
+        siren: str,
+        invoice: Invoice,
+        document: ReceivedFile,
+        submitted_at: datetime,
+        partial: bool,
+        admit: Admit,
+    ) -> tuple[StoredInvoice, bool]:
+        taken = f"SELECT {INVOICE_COLUMNS} FROM factures WHERE opco = ? AND siret = ? AND numero = ?"
+        first = self._db.execute(taken, (opco.value, invoice.siret, invoice.numero)).fetchone()
+        if first is not None:
+            return _invoice(first), False
+        query = f"SELECT {INVOICE_COLUMNS} FROM factures WHERE opco = ? AND siren = ? ORDER BY id"
+        admit([_invoice(row) for row in self._db.execute(query, (opco.value, siren)).fetchall()])
+        sequence = self._next_sequence("factures", opco)
+        facture, document_number = opco_numbers(opco, submitted_at, sequence)
+        stored = StoredInvoice(
+            opco, siren, facture, document_number, sequence, submitted_at, partial, invoice, document
         )
-        return stored
+        marks = ", ".join("?" * len(INVOICE_COLUMNS.split(",")))
+        self._db.execute(f"INSERT INTO factures ({INVOICE_COLUMNS}) VALUES ({marks})", _invoice_row(stored))
+        return stored, True
 
-    def find_invoice(self, opco: Opco, siren: str, numero_interne: str) -> StoredInvoice | None:
-        query = f"SELECT {INVOICE_COLUMNS} FROM invoices WHERE opco = ? AND siren = ? AND numero_interne = ?"
-        row = self._one(query, (opco.value, siren, numero_interne))
+    def find_invoice(self, opco: Opco, siren: str, field: InvoiceLookup, value: str) -> StoredInvoice | None:
+        column = INVOICE_FIELDS[field]
+        query = f"SELECT {INVOICE_COLUMNS} FROM factures WHERE opco = ? AND siren = ? AND {column} = ? ORDER BY id"
+        row = self._one(query, (opco.value, siren, value))
         return None if row is None else _invoice(row)
 
     def invoices(
         self, opco: Opco | None = None, siren: str | None = None, offset: int = 0, limit: int | None = None
     ) -> list[StoredInvoice]:
-        query = f"SELECT {INVOICE_COLUMNS} FROM invoices WHERE {SELECTED} ORDER BY id LIMIT :limit OFFSET :offset"
+        query = f"SELECT {INVOICE_COLUMNS} FROM factures WHERE {SELECTED} ORDER BY id LIMIT :limit OFFSET :offset"
         return [_invoice(row) for row in self._all(query, _selection(opco, siren, offset, limit))]
 
     def count_invoices(self, opco: Opco, siren: str) -> int:
-        row = self._one("SELECT COUNT(*) FROM invoices WHERE opco = ? AND siren = ?", (opco.value, siren))
+        row = self._one("SELECT COUNT(*) FROM factures WHERE opco = ? AND siren = ?", (opco.value, siren))
         return int(row[0]) if row else 0
 
     def clear_invoices(self) -> None:
-        self._write("DELETE FROM invoices", ())
+        self._write("DELETE FROM factures", ())
 
     # --- the rest ---------------------------------------------------------------------------------------------
 
     def clear(self) -> None:
-        script = "BEGIN; DELETE FROM keys; DELETE FROM tokens; DELETE FROM dossiers; DELETE FROM invoices; COMMIT;"
+        script = "BEGIN; DELETE FROM keys; DELETE FROM tokens; DELETE FROM dossiers; DELETE FROM factures; COMMIT;"
         with self._lock:
             self._db.executescript(script)
 
@@ -232,13 +260,34 @@ def _dossier(row: tuple[Any, ...]) -> StoredDossier:
 
 
 def _invoice_row(stored: StoredInvoice) -> tuple[Any, ...]:
-    invoice = json.dumps(stored.invoice.to_record(), ensure_ascii=False)
-    at = stored.submitted_at.isoformat()
-    return (stored.opco.value, stored.siren, stored.numero_interne, stored.numero_externe, stored.sequence, at,
-            int(stored.partial), invoice)  # fmt: skip
+    invoice, document = stored.invoice, stored.document
+    return (
+        stored.opco.value,
+        stored.siren,
+        invoice.siret,
+        invoice.numero,
+        stored.numero_interne_facture,
+        stored.numero_interne_document,
+        stored.sequence,
+        stored.submitted_at.isoformat(),
+        int(stored.partial),
+        document.sha256,
+        document.size,
+        document.name,
+        json.dumps(invoice.to_record(), ensure_ascii=False),
+    )
 
 
 def _invoice(row: tuple[Any, ...]) -> StoredInvoice:
-    opco, siren, _, externe, sequence, submitted_at, partial, invoice = row
-    at, content = datetime.fromisoformat(submitted_at), Invoice.from_record(json.loads(invoice))
-    return StoredInvoice(Opco(opco), siren, externe, sequence, at, bool(partial), content)
+    opco, siren, _, _, facture, document_number, sequence, at, partial, sha256, size, name, content = row
+    return StoredInvoice(
+        Opco(opco),
+        siren,
+        facture,
+        document_number,
+        sequence,
+        datetime.fromisoformat(at),
+        bool(partial),
+        Invoice.from_record(json.loads(content)),
+        ReceivedFile(sha256, size, name),
+    )

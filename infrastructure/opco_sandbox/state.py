@@ -11,10 +11,11 @@ from datetime import datetime
 from typing import Any, Literal, Protocol
 
 from domain.opcos import Opco
-from infrastructure.opco_sandbox.invoice_records import Invoice, StoredInvoice
+from infrastructure.opco_sandbox.invoice_records import Invoice, ReceivedFile, StoredInvoice
 from infrastructure.opco_sandbox.records import AccessToken, ApiKey, StoredDossier
 
 LookupField = Literal["numeroInterne", "numeroExterne"]
+InvoiceLookup = Literal["numeroInterneFacture", "numero"]  # the OPCO's number of an invoice, or the CFA's
 # Judges an invoice against the CFA's invoices already stored at this OPCO (under the store's lock, in its
 # transaction): raises to refuse it, and nothing is stored.
 Admit = Callable[[Sequence[StoredInvoice]], None]
@@ -51,13 +52,24 @@ class SandboxStore(Protocol):
     def count(self, opco: Opco, siren: str) -> int: ...
 
     def add_invoice(
-        self, opco: Opco, siren: str, invoice: Invoice, submitted_at: datetime, partial: bool, admit: Admit
-    ) -> StoredInvoice | None:
-        """Stores an invoice once `admit` let it through, and numbers it; None when this CFA already sent this
-        numeroInterneFacture to this OPCO (checked first: `admit` is not called)."""
+        self,
+        opco: Opco,
+        siren: str,
+        invoice: Invoice,
+        document: ReceivedFile,
+        submitted_at: datetime,
+        partial: bool,
+        admit: Admit,
+    ) -> tuple[StoredInvoice, bool]:
+        """(the invoice, True) once `admit` let it through, stored and given the OPCO's numbers; (the invoice stored
+        first, False) when this SIRET already sent an invoice of this `numero` to this OPCO (checked first: `admit`
+        is not called)."""
         ...
 
-    def find_invoice(self, opco: Opco, siren: str, numero_interne: str) -> StoredInvoice | None: ...
+    def find_invoice(self, opco: Opco, siren: str, field: InvoiceLookup, value: str) -> StoredInvoice | None:
+        """Of the CFA (`siren`): by the OPCO's number, or by the CFA's (the first received, should two of its
+        establishments have used the same)."""
+        ...
 
     def invoices(
         self, opco: Opco | None = None, siren: str | None = None, offset: int = 0, limit: int | None = None

@@ -35,13 +35,13 @@ class SandboxStats:
         with self._lock:
             self._duplicates += 1
 
-    def invoice_post_received(self, opco: Opco, numero_interne_facture: str) -> None:
+    def invoice_post_received(self, opco: Opco, numero: str) -> None:
         with self._lock:
-            self._invoice_posts[f"{opco.value}/{numero_interne_facture}"] += 1
+            self._invoice_posts[f"{opco.value}/{numero}"] += 1
 
-    def invoice_stored(self, opco: Opco, numero_interne_facture: str) -> None:
+    def invoice_stored(self, opco: Opco, numero: str) -> None:
         with self._lock:
-            self._invoices_stored[f"{opco.value}/{numero_interne_facture}"] += 1
+            self._invoices_stored[f"{opco.value}/{numero}"] += 1
 
     def duplicate_invoice_refused(self) -> None:
         with self._lock:

@@ -46,7 +46,7 @@ def dossier_wire(dossier: StoredDossier, state: Progress, ledger: Ledger | None 
             "iban": None,
             "plafondFraisPremierEquipement": PREMIER_EQUIPEMENT_CAP,
             "fraisPremierEquipementRegles": ledger.frais_regles[Nature.PREMIER_EQUIPEMENT],
-            "fraisMobiliteRegles": ledger.frais_regles[Nature.MOBILITE_INTERNATIONALE],
+            "fraisMobiliteRegles": ledger.frais_regles[Nature.MOBILITE],
             "periodesFraisAnnexes": [],
         },
         "engagementsFraisAnnexe": frais_annexes_wire(dossier.cerfa) if schedule else [],

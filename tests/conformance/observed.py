@@ -1,5 +1,6 @@
 """The bodies of POST /dossiers that real clients send, as key structures written from the facts of
-../shared/reference/opco-wire.md (§2.2: CerFacil, §2.2b: Wedof), and how a body is compared with them key by key.
+../shared/reference/opco-wire.md (§2.2: CerFacil, §2.2b: Wedof), and the `facture` part of CerFacil's POST /factures
+(§5: `cerfacil-facture`), and how a body is compared with them key by key.
 
 A structure's leaves name what was seen at that key: "string", "integer", "number", "boolean", "datetime" (a date
 with its time and offset), "scalar" (a value of the client's database, its JSON type not observed), or "=VALUE"
@@ -25,7 +26,7 @@ ADDED: Final = frozenset({"cerfa.numeroInterne"})
 
 @cache
 def structure(client: str) -> dict[str, Any]:
-    """`cerfacil` or `wedof`."""
+    """`cerfacil`, `wedof` or `cerfacil-facture`."""
     loaded: dict[str, Any] = json.loads((HERE / "observed" / f"{client}.json").read_text(encoding="utf-8"))
     return loaded
 

@@ -14,26 +14,36 @@ answering (opco-wire.md §2.2, §4.1, §8), and keeps every request it received.
   OPCOs answer with (YYYY-MM-DD, …T00:00:00, +0000).
 - GET /dossiers/etats?numeroPage= pages its dossiers in the v2 envelope; GET /dossiers?numeroInterne= reads one
   (404 else); another query parameter is refused (400).
+- POST /Factures (the SOR hosts' spelling): multipart/form-data with exactly the parts `facture` (JSON) and
+  `fichier` (a PDF by its content, named after the invoice number, as CerFacil sends it); the `facture` part has
+  exactly the keys CerFacil sends, each value of the form seen there (observed/cerfacil-facture.json), a
+  natureLigne among those seen, lines adding up to montantTotal and naming dossiers it holds (numeroExterne); a
+  second invoice of the same `numero` is refused. Success is 200 `{numeroInterneFacture, numeroInterneDocument}`,
+  numbers of its own (opco-wire.md §5, §8).
 - GET /v2/cfakeyinfo says whether the key is valid.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import threading
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qs, unquote_plus
 from zoneinfo import ZoneInfo
 
 from starlette.applications import Starlette
+from starlette.datastructures import UploadFile
+from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from tests.conformance.observed import mismatches
+from tests.conformance.observed import mismatches, paths, structure
 
 IDENTITY_HEADERS = ("EDITEUR", "LOGICIEL", "VERSION")
 REQUIRED = (
@@ -52,6 +62,7 @@ PARIS = ZoneInfo("Europe/Paris")
 API = "/SorApiEchangeCFA"
 TOKEN_PATH = "/SorApiIdentityServer/connect/token"
 SOR_SCOPE = "api.read api.write"
+NATURES_LIGNE = {"PEDAGOGIE", "PREMIEREQUIPEMENT", "RESTAURATION", "HEBERGEMENT", "MOBILITE", "MAJORATION_RQTH"}
 
 
 @dataclass
@@ -80,6 +91,7 @@ class StrictOpco:
         self.page_size = page_size
         self.received: list[Received] = []
         self.dossiers: dict[str, dict[str, Any]] = {}  # numeroInterne → the cerfa received, with the OPCO's numbers
+        self.invoices: dict[str, dict[str, Any]] = {}  # numero → the facture part, its file and the OPCO's numbers
         self._tokens: set[str] = set()
         self._lock = threading.Lock()
         self.app = Starlette(
@@ -88,6 +100,7 @@ class StrictOpco:
                 Route(API + "/{version:str}/dossiers", self.post_dossier, methods=["POST"]),
                 Route(API + "/{version:str}/dossiers", self.read_dossier, methods=["GET"]),
                 Route(API + "/{version:str}/dossiers/etats", self.states, methods=["GET"]),
+                Route(API + "/v1/Factures", self.post_invoice, methods=["POST"]),
                 Route(API + "/v2/cfakeyinfo", self.key_info, methods=["GET"]),
                 Route("/{anything:path}", self.unknown, methods=["GET", "POST", "PUT", "DELETE"]),
             ]
@@ -133,6 +146,36 @@ class StrictOpco:
                 return self._answer(seen, 400, [{"code": "DOSSIER_INVALIDE", "description": "numeroInterne"}])
             self.dossiers[interne] = {**cerfa, "numeroInterne": interne, "numeroExterne": f"CA-{number:07d}-1"}
         answer = {"numeroExterne": self.dossiers[interne]["numeroExterne"], "numeroInterne": interne}
+        return self._answer(seen, 200, [], answer)
+
+    async def post_invoice(self, request: Request) -> JSONResponse:
+        seen = self._seen(request, b"")
+        refusal = self._refusal(request, seen)
+        if refusal is None and request.headers.get("content-type", "").split(";")[0] != "multipart/form-data":
+            refusal = 415, [{"code": "TYPE_DE_CONTENU", "description": "multipart/form-data attendu"}]
+        if refusal is not None:
+            return self._answer(seen, *refusal)
+        try:
+            async with request.form() as form:
+                parts = {name: await _part(value) for name, value in form.multi_items()}
+        except MultiPartException as error:
+            return self._answer(seen, 400, [{"code": "MULTIPART_INVALIDE", "description": error.message}])
+        seen.body = {name: _shown(content, file_name) for name, (content, file_name) in parts.items()}
+        facture, errors = _invoice_refusal(parts)
+        with self._lock:
+            known = {dossier["numeroExterne"] for dossier in self.dossiers.values()}
+            errors += [
+                {"code": "DOSSIER_INCONNU", "description": f"lignes[{index}].numeroDossier"}
+                for index, line in enumerate(facture.get("lignes", []))
+                if line.get("numeroDossier") not in known
+            ]
+            if not errors and facture["numero"] in self.invoices:
+                errors = [{"code": "FACTURE_EXISTANTE", "description": facture["numero"]}]
+            if errors:
+                return self._answer(seen, 400, errors)
+            number = len(self.invoices) + 1
+            answer = {"numeroInterneFacture": f"F{number:08d}", "numeroInterneDocument": f"D{number:08d}"}
+            self.invoices[facture["numero"]] = {"facture": facture, "fichier": seen.body["fichier"], **answer}
         return self._answer(seen, 200, [], answer)
 
     async def states(self, request: Request) -> JSONResponse:
@@ -227,6 +270,55 @@ def _body_refusal(body: Any) -> tuple[int, list[dict[str, str]]] | None:
         if _at(body, path) in (None, "")
     ]
     return (400, errors) if errors else None
+
+
+async def _part(value: UploadFile | str) -> tuple[bytes, str | None]:
+    if isinstance(value, UploadFile):
+        return await value.read(), value.filename
+    return value.encode("utf-8"), None
+
+
+def _shown(content: bytes, file_name: str | None) -> Any:
+    """A part as the fake keeps it: a file by its name, size and digest; a field as its text."""
+    if file_name is None:
+        return content.decode("utf-8", "replace")
+    return {"name": file_name, "size": len(content), "sha256": hashlib.sha256(content).hexdigest()}
+
+
+def _invoice_refusal(parts: dict[str, tuple[bytes, str | None]]) -> tuple[dict[str, Any], list[dict[str, str]]]:
+    """The `facture` part, and what is wrong with the two parts by what CerFacil sends (opco-wire.md §5)."""
+    if set(parts) != {"facture", "fichier"}:
+        return {}, [{"code": "PARTIES_INVALIDES", "description": f"facture et fichier attendus : {sorted(parts)}"}]
+    try:
+        facture = json.loads(parts["facture"][0], parse_float=Decimal)
+    except ValueError:
+        facture = None
+    if not isinstance(facture, dict):
+        return {}, [{"code": "FACTURE_INVALIDE", "description": "la partie facture n'est pas un objet JSON"}]
+    errors = [{"code": "FORMAT_INVALIDE", "description": problem} for problem in _facture_problems(facture)]
+    content, file_name = parts["fichier"]
+    if not content.startswith(b"%PDF-"):
+        errors.append({"code": "FICHIER_INVALIDE", "description": "fichier n'est pas un PDF"})
+    if file_name != f"{facture.get('numero')}.pdf":
+        errors.append({"code": "FICHIER_INVALIDE", "description": f"fichier nommé {file_name}"})
+    return facture, errors
+
+
+def _facture_problems(facture: dict[str, Any]) -> list[str]:
+    expected, sent = paths(structure("cerfacil-facture")), paths(facture)
+    problems = [f"{path}: absent" for path in sorted(expected - sent)]
+    problems += mismatches(facture, "cerfacil-facture", added=frozenset())
+    listed = facture.get("lignes")
+    lines: list[dict[str, Any]] = (
+        [line for line in listed if isinstance(line, dict)] if isinstance(listed, list) else []
+    )
+    problems += [f"lignes[{i}].natureLigne: {line.get('natureLigne')!r}" for i, line in enumerate(lines)
+                 if line.get("natureLigne") not in NATURES_LIGNE]  # fmt: skip
+    amounts: list[Any] = [line.get("montant") for line in lines]
+    exact = all(isinstance(amount, Decimal | int) and not isinstance(amount, bool) for amount in amounts)
+    if exact and sum(amounts, Decimal(0)) != facture.get("montantTotal"):
+        problems.append(f"montantTotal: {facture.get('montantTotal')} n'est pas la somme des lignes")
+    return problems
 
 
 def _at(document: Any, path: str) -> Any:

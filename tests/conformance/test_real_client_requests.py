@@ -8,6 +8,7 @@ portal's curl example)."""
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -93,21 +94,14 @@ def test_akto_py_reads_every_dossier_state_of_a_v2_opco(sandbox: Sandbox) -> Non
 
 def test_akto_py_reads_every_invoice_state(sandbox: Sandbox) -> None:
     """AKTO-PY `GET /v2/factures/etats?numeroPage=`, list key `factures` (api-convergence.md §1, §3.2)."""
-    for n, numero in enumerate(HELD[:3], start=1):
-        line = {"numeroEcheance": 1, "nature": "PEDAGOGIE", "quantite": 1, "montant": "100.00"}
-        invoice = {
-            "numeroInterneFacture": f"FAC-{n}",
-            "dateFacture": "2026-09-01T00:00:00+02:00",
-            "montantFacture": "100.00",
-            "organismeFormation": {"siret": CFA_SIRET},
-            "dossiers": [{"numeroInterneDossier": numero, "montant": "100.00", "lignes": [line]}],
-        }
-        assert sandbox.send("AKTO", "POST", "/v1/Factures", json=invoice).is_success
+    for n in range(1, 4):
+        assert sandbox.send("AKTO", "POST", "/v1/Factures", **cerfacil_invoice("AKTO", f"FAC-{n}", n)).is_success
     sandbox.asked.clear()
 
     states = read_all_pages(sandbox, "AKTO", "/v2/factures/etats", "factures")
 
-    assert [state["numeroInterneFacture"] for state in states] == ["FAC-1", "FAC-2", "FAC-3"]
+    assert [state["numero"] for state in states] == ["FAC-1", "FAC-2", "FAC-3"]
+    assert all(state["numeroInterneFacture"].startswith("FAC-AKTO-") for state in states)
     assert all({"etatFacture", "montantFacture", "dossiers"} <= set(state) for state in states)
     assert len(sandbox.asked) == 2
 
@@ -135,7 +129,7 @@ class RealRequest:
     path: str  # after the OPCO's base URL
     taken: Callable[[httpx.Response], None]  # how the real OPCO answers it
     params: dict[str, str] = field(default_factory=dict)
-    json: dict[str, Any] | None = None
+    invoice: bool = False  # POSTs CerFacil's multipart invoice (`cerfacil_invoice`)
 
 
 def ok_json(kind: type) -> Callable[[httpx.Response], None]:
@@ -160,13 +154,14 @@ def listed(answer: httpx.Response) -> None:
 
 
 def an_invoice_taken(answer: httpx.Response) -> None:
-    assert answer.is_success, answer.text
-    assert answer.json()["numeroInterneFacture"] == "FAC-PATH"
+    """200 with the OPCO's numbers of the invoice and of its document (opco-wire.md §5, §8)."""
+    assert answer.status_code == 200, answer.text
+    assert set(answer.json()) == {"numeroInterneFacture", "numeroInterneDocument"}
 
 
 def the_invoice(answer: httpx.Response) -> None:
     assert answer.status_code == 200, answer.text
-    assert answer.json()["numeroInterneFacture"] == "FAC-PATH"
+    assert answer.json()["numero"] == "FAC-PATH"
 
 
 def opco_error(status: int, shape: str) -> Callable[[httpx.Response], None]:
@@ -186,15 +181,29 @@ def opco_error(status: int, shape: str) -> Callable[[httpx.Response], None]:
     return taken
 
 
-def invoice_body() -> dict[str, Any]:
-    line = {"numeroEcheance": 1, "nature": "PEDAGOGIE", "quantite": 1, "montant": "50.00"}
-    return {
-        "numeroInterneFacture": "FAC-PATH",
-        "dateFacture": "2026-09-01T00:00:00+02:00",  # a date with a time and an offset (opco-wire.md §8)
-        "montantFacture": "50.00",
-        "organismeFormation": {"siret": CFA_SIRET},
-        "dossiers": [{"numeroInterneDossier": "REAL-1", "montant": "50.00", "lignes": [line]}],
+def cerfacil_invoice(opco: str, numero: str = "FAC-PATH", dossier: int = 1) -> dict[str, Any]:
+    """CerFacil `sendFacture` (opco-wire.md §5): multipart, the `facture` JSON as a form field, the PDF in `fichier`
+    named after the invoice number; its lines name the dossier by the OPCO's numeroExterne."""
+    line = {
+        "montant": 50.0,
+        "natureLigne": "PEDAGOGIE",
+        "quantite": 1,
+        "numeroEcheance": 1,
+        "codificationEcheance": "E1",
+        "numeroDeca": None,
+        "numeroDossier": f"{opco}-2026-{dossier:06d}",
     }
+    facture = {
+        "montantTotal": 50.0,
+        "numero": numero,
+        "dateEmission": "2026-09-01T00:00:00+02:00",  # a date with a time and an offset (opco-wire.md §8)
+        "ibanEmetteur": "FR7630006000011234567890189",
+        "siretEmetteur": CFA_SIRET,
+        "estCertificatRealisation": False,
+        "lignes": [line],
+    }
+    pdf = b"%PDF-1.4\n%%EOF\n"
+    return {"data": {"facture": json.dumps(facture)}, "files": {"fichier": (f"{numero}.pdf", pdf, "application/pdf")}}
 
 
 REAL_REQUESTS = [
@@ -208,15 +217,15 @@ REAL_REQUESTS = [
                 "/v1/dossiers/liste", listed, {"numerosInternes": "REAL-2"}),
     RealRequest("PHP-TESTS", "api-convergence.md §1", "ATLAS", "GET", "/v1/status", ok_json(dict)),
     RealRequest("CERFACIL", "opco-wire.md §4.1, §8 (Factures on SOR hosts)", "AKTO", "POST", "/v1/Factures",
-                an_invoice_taken, json=invoice_body()),
+                an_invoice_taken, invoice=True),
     RealRequest("CERFACIL", "opco-wire.md §4.1, §8 (Factures on SOR hosts)", "ATLAS", "POST", "/v1/Factures",
-                an_invoice_taken, json=invoice_body()),
+                an_invoice_taken, invoice=True),
     RealRequest("CERFACIL", "opco-wire.md §4.1, §8 (Factures on SOR hosts)", "MOBILITES", "POST", "/v1/Factures",
-                an_invoice_taken, json=invoice_body()),
+                an_invoice_taken, invoice=True),
     RealRequest("CERFACIL", "opco-wire.md §4.1, §8 (factures at AFDAS and EP)", "AFDAS", "POST", "/v1/factures",
-                an_invoice_taken, json=invoice_body()),
+                an_invoice_taken, invoice=True),
     RealRequest("CERFACIL", "opco-wire.md §4.1, §8 (factures at AFDAS and EP)", "OPCOEP", "POST", "/v1/factures",
-                an_invoice_taken, json=invoice_body()),
+                an_invoice_taken, invoice=True),
     RealRequest("any client", "opco-wire.md §8 (an unknown path answers in the OPCO error format)", "ATLAS", "GET",
                 "/v1/dossiers/inconnus", opco_error(404, "errors")),
     RealRequest("any client", "opco-wire.md §8", "OPCOEP", "GET", "/v1/inconnu", opco_error(404, "comment")),
@@ -229,7 +238,8 @@ REAL_REQUESTS = [
     "request_", REAL_REQUESTS, ids=[f"{r.client} {r.method} {r.opco}{r.path}" for r in REAL_REQUESTS]
 )
 def test_a_real_clients_request_is_taken_as_the_real_opco_takes_it(sandbox: Sandbox, request_: RealRequest) -> None:
-    answer = sandbox.send(request_.opco, request_.method, request_.path, params=request_.params, json=request_.json)
+    body = cerfacil_invoice(request_.opco) if request_.invoice else {}
+    answer = sandbox.send(request_.opco, request_.method, request_.path, params=request_.params, **body)
 
     request_.taken(answer)
 
@@ -238,6 +248,6 @@ def test_a_real_clients_request_is_taken_as_the_real_opco_takes_it(sandbox: Sand
                                                       ("AFDAS", "/v1/factures", "/v1/Factures")])  # fmt: skip
 def test_both_spellings_of_factures_are_one_resource(sandbox: Sandbox, opco: str, posted: str, read: str) -> None:
     """A client posting at `Factures` and reading at `factures` (or the reverse) meets one invoice."""
-    assert sandbox.send(opco, "POST", posted, json=invoice_body()).is_success
+    assert sandbox.send(opco, "POST", posted, **cerfacil_invoice(opco)).is_success
 
-    the_invoice(sandbox.send(opco, "GET", read, params={"numeroInterneFacture": "FAC-PATH"}))
+    the_invoice(sandbox.send(opco, "GET", read, params={"numero": "FAC-PATH"}))

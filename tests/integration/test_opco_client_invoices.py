@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
+from uuid import UUID
 
 import httpx
 import pytest
@@ -20,11 +21,14 @@ from application.opco_gateway import (
     NotSupported,
     OpcoEndpoint,
     OpcoError,
+    OutgoingInvoice,
     RefusedByOpco,
     SentInvoice,
     TransientOpcoError,
 )
 from domain.cerfa_document import parse_cerfa
+from domain.invoicing.kinds import InvoiceKind
+from domain.invoicing.lines import InvoiceLine
 from domain.invoicing.transfers import Transfer
 from domain.opcos import Opco
 from infrastructure.opco_client import ClientIdentity, HttpOpcoGateway
@@ -35,26 +39,29 @@ CFA_SIRET = "79852413800012"
 START = datetime(2026, 9, 1, 8, 0, tzinfo=UTC)
 IDENTITY = ClientIdentity(editeur="Convergence", logiciel="convergence", version="0.1.0")
 INSTRUCTION, VALIDATION, PAYMENT = 10, 20, 30
+IBAN = "FR7630006000011234567890189"
+CONTRACT = UUID(int=1)
+PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 
 
-def invoice(numero: str, pedagogie: str = "2400.00", restauration: str = "50.00") -> dict[str, Any]:
-    total = str(Decimal(pedagogie) + Decimal(restauration))
-    return {
-        "numeroInterneFacture": numero,
-        "dateFacture": "2026-09-01",
-        "montantFacture": total,
-        "organismeFormation": {"siret": CFA_SIRET},
-        "dossiers": [
-            {
-                "numeroInterneDossier": "CVG-1",
-                "montant": total,
-                "lignes": [
-                    {"numeroEcheance": 1, "codification": "E1", "nature": "PEDAGOGIE", "montant": pedagogie},
-                    {"numeroEcheance": 1, "nature": "RESTAURATION", "quantite": 20, "montant": restauration},
-                ],
-            }
-        ],
-    }
+def invoice(
+    numero: str, pedagogie: str = "2400.00", restauration: str = "50.00", opco: Opco = Opco.ATLAS
+) -> OutgoingInvoice:
+    """Pédagogie and 20 meals on E1 of the CFA's first dossier at `opco` (numbered `<OPCO>-2026-000001` there)."""
+    dossier = f"{opco.value}-2026-000001"
+    lines = (
+        InvoiceLine(CONTRACT, "CVG-1", dossier, 1, "E1", InvoiceKind.PEDAGOGIE, Decimal(pedagogie)),
+        InvoiceLine(CONTRACT, "CVG-1", dossier, 1, None, InvoiceKind.RESTAURATION, Decimal(restauration), 20),
+    )
+    return OutgoingInvoice(
+        numero=numero,
+        issued_on=date(2026, 9, 1),
+        issuer_siret=CFA_SIRET,
+        iban=IBAN,
+        lines=lines,
+        numeros_deca={CONTRACT: None},
+        pdf=PDF,
+    )
 
 
 class RecordingTransport(httpx.HTTPTransport):
@@ -141,18 +148,25 @@ def test_an_invoice_is_sent_then_found_with_exact_amounts(
 ) -> None:
     sent = gateway.send_invoice(atlas, invoice("FAC-1"))
 
-    assert sent == SentInvoice(numero_externe="FAC-ATLAS-2026-000001", etat="TRANSMISE")
+    assert sent == SentInvoice(
+        numero_externe=None,
+        etat=None,
+        numero_interne_facture="FAC-ATLAS-2026-000001",
+        numero_interne_document="DOC-ATLAS-2026-000001",
+    )
     posted = transport.requests[-1]
     assert (posted.method, posted.url.path) == ("POST", "/opcos/ATLAS/v1/Factures")  # the SOR hosts spell it so
+    assert posted.headers["Content-Type"].startswith("multipart/form-data; boundary=")
     assert (posted.headers["X-API-KEY"], posted.headers["EDITEUR"]) == (atlas.api_key, "Convergence")
     assert gateway.find_invoice(atlas, "FAC-1") == InvoiceState(
-        numero_interne_facture="FAC-1",
+        numero_interne_facture="FAC-ATLAS-2026-000001",
         etat="TRANSMISE",
+        numero="FAC-1",
+        numero_interne_document="DOC-ATLAS-2026-000001",
         montant_facture=Decimal("2450.00"),
         montant_regle=Decimal("0.00"),
-        numero_externe="FAC-ATLAS-2026-000001",
     )
-    assert transport.requests[-1].url.params["numeroInterneFacture"] == "FAC-1"
+    assert dict(transport.requests[-1].url.params) == {"numero": "FAC-1"}
     assert sandbox.stats()["invoicesStored"] == {"ATLAS/FAC-1": 1}
 
 
@@ -163,13 +177,14 @@ def test_a_paid_invoice_is_found_with_its_transfer(
     sandbox.clock.advance(INSTRUCTION + VALIDATION + PAYMENT)
 
     assert gateway.find_invoice(atlas, "FAC-1") == InvoiceState(
-        numero_interne_facture="FAC-1",
+        numero_interne_facture="FAC-ATLAS-2026-000001",
         etat="REGLE",
+        numero="FAC-1",
+        numero_interne_document="DOC-ATLAS-2026-000001",
         montant_facture=Decimal("2450.05"),
         montant_regle=Decimal("2450.05"),
         reference_virement="VIR-ATLAS-20260901-000001",
         date_reglement=date(2026, 9, 1),
-        numero_externe="FAC-ATLAS-2026-000001",
         transfers=(Transfer(Decimal("2450.05"), date(2026, 9, 1), "VIR-ATLAS-20260901-000001"),),
     )
     dossier = gateway.find_dossier(atlas, "CVG-1")
@@ -221,10 +236,15 @@ def test_an_invoice_at_opco_ep_is_sent_and_found_under_oauth(
     opcoep = sandbox.endpoint(Opco.OPCOEP)
     engaged_dossier(gateway, opcoep, complete_cerfa)
 
-    assert gateway.send_invoice(opcoep, invoice("FAC-1")).numero_externe == "FAC-OPCOEP-2026-000001"
+    sent = gateway.send_invoice(opcoep, invoice("FAC-1", opco=Opco.OPCOEP))
+    assert sent.numero_interne_facture == "FAC-OPCOEP-2026-000001"
     found = gateway.find_invoice(opcoep, "FAC-1")
     assert found is not None
-    assert (found.etat, found.montant_facture) == ("TRANSMISE", Decimal("2450.00"))
+    assert (found.numero_interne_facture, found.etat, found.montant_facture) == (
+        "FAC-OPCOEP-2026-000001",
+        "TRANSMISE",
+        Decimal("2450.00"),
+    )
 
 
 # --- states -----------------------------------------------------------------------------------------------------
@@ -238,19 +258,21 @@ def test_invoice_states_are_read_page_after_page_until_the_total(
         mobilites = Sandbox(url, admin, clock).endpoint(Opco.MOBILITES)
         engaged_dossier(gateway, mobilites, complete_cerfa)
         for number in range(1, 6):
-            gateway.send_invoice(mobilites, invoice(f"FAC-{number}", pedagogie="100.00", restauration="10.00"))
+            sent = invoice(f"FAC-{number}", pedagogie="100.00", restauration="10.00", opco=Opco.MOBILITES)
+            gateway.send_invoice(mobilites, sent)
         clock.advance(INSTRUCTION)
         states = list(gateway.invoice_states(mobilites))
 
-    assert [(s.numero_interne_facture, s.etat, s.montant_facture) for s in states] == [
-        (f"FAC-{n}", "EN_COURS_INSTRUCTION", Decimal("110.00")) for n in range(1, 6)
+    assert [(s.numero, s.numero_interne_facture, s.etat, s.montant_facture) for s in states] == [
+        (f"FAC-{n}", f"FAC-MOBILITES-2026-00000{n}", "EN_COURS_INSTRUCTION", Decimal("110.00")) for n in range(1, 6)
     ]
     assert states[0] == InvoiceState(
-        numero_interne_facture="FAC-1",
+        numero_interne_facture="FAC-MOBILITES-2026-000001",
         etat="EN_COURS_INSTRUCTION",
+        numero="FAC-1",
+        numero_interne_document="DOC-MOBILITES-2026-000001",
         montant_facture=Decimal("110.00"),
         montant_regle=Decimal("0.00"),
-        numero_externe="FAC-MOBILITES-2026-000001",
     )
     assert transport.pages("/v2/factures/etats") == ["1", "2", "3"]  # 5 read: page 4 is not asked for
 
@@ -263,13 +285,14 @@ def test_invoice_states_of_a_refused_invoice_carry_the_comment(
 
     (state,) = gateway.invoice_states(atlas)
 
-    assert (state.numero_interne_facture, state.etat, state.montant_regle) == (
+    assert (state.numero, state.numero_interne_facture, state.etat, state.montant_regle) == (
         "FAC-REFUS-1",
+        "FAC-ATLAS-2026-000001",
         "REFUSEE",
         Decimal("0.00"),
     )
     assert state.commentaire == (
-        "Facture refusée : motif de refus simulé par le bac à sable (numéro interne contenant « REFUS »)"
+        "Facture refusée : motif de refus simulé par le bac à sable (numéro de facture contenant « REFUS »)"
     )
 
 
@@ -303,7 +326,7 @@ def test_a_duplicate_is_a_refusal_naming_it(sandbox: Sandbox, gateway: HttpOpcoG
 
     assert refused.value.status == 409
     assert refused.value.messages == [
-        "numeroInterneFacture: Une facture de numéro interne FAC-1 existe déjà (numéro externe FAC-ATLAS-2026-000001)"
+        "numero: Une facture de numéro FAC-1 de ce SIRET existe déjà : numéro interne FAC-ATLAS-2026-000001"
     ]
     assert sandbox.stats()["invoicesStored"] == {"ATLAS/FAC-1": 1}
 
@@ -316,15 +339,16 @@ def test_a_broken_rule_is_a_refusal_with_the_opcos_words(
     engaged_dossier(gateway, endpoint, complete_cerfa)
 
     with pytest.raises(RefusedByOpco) as refused:
-        gateway.send_invoice(endpoint, invoice("FAC-1", pedagogie="3200.01", restauration="60.01"))
+        gateway.send_invoice(endpoint, invoice("FAC-1", pedagogie="3200.01", restauration="60.01", opco=opco))
 
-    rule = "Dossier CVG-1, échéance 1 : la pédagogie facturée (3200.01) dépasse le reste à facturer (3200.00)"
-    cap = "Dossier CVG-1, RESTAURATION : 60.01 dépasse le plafond de 3.00 € par repas × 20 = 60.00"
+    dossier = f"{opco.value}-2026-000001"
+    rule = f"Dossier {dossier}, échéance 1 : la pédagogie facturée (3200.01) dépasse le reste à facturer (3200.00)"
+    cap = f"Dossier {dossier}, RESTAURATION : 60.01 dépasse le plafond de 3.00 € par repas × 20 = 60.00"
     assert refused.value.status == 422
     if opco is Opco.OPCOEP:  # one comment, the errors joined
-        assert refused.value.messages == [f"{cap} ; {rule}"]
+        assert refused.value.messages == [f"{rule} ; {cap}"]
     else:
-        assert refused.value.messages == [f"dossiers[0].lignes[1].montant: {cap}", f"dossiers[0].lignes: {rule}"]
+        assert refused.value.messages == [f"lignes[0].montant: {rule}", f"lignes[1].montant: {cap}"]
 
 
 @pytest.mark.parametrize("fault", ["errorRate", "timeoutRate", "resetRate"])
@@ -340,7 +364,7 @@ def test_a_failure_after_the_store_may_have_reached_and_the_lookup_finds_it(
     assert failure.value.may_have_reached is True
     found = gateway.find_invoice(atlas, "FAC-1")
     assert found is not None
-    assert (found.numero_externe, found.etat) == ("FAC-ATLAS-2026-000001", "TRANSMISE")
+    assert (found.numero_interne_facture, found.etat) == ("FAC-ATLAS-2026-000001", "TRANSMISE")
     assert sandbox.stats()["invoicesStored"] == {"ATLAS/FAC-1": 1}
 
 
@@ -358,7 +382,7 @@ def test_a_5xx_before_the_store_may_have_reached_but_the_lookup_finds_nothing(
     assert failure.value.may_have_reached is True  # the client cannot tell
     assert read_failure.value.may_have_reached is False  # a read changes nothing
     assert gateway.find_invoice(atlas, "FAC-1") is None
-    assert gateway.send_invoice(atlas, invoice("FAC-1")).numero_externe == "FAC-ATLAS-2026-000001"
+    assert gateway.send_invoice(atlas, invoice("FAC-1")).numero_interne_facture == "FAC-ATLAS-2026-000001"
 
 
 def test_429_is_transient_with_its_retry_after(sandbox: Sandbox, gateway: HttpOpcoGateway, atlas: OpcoEndpoint) -> None:
@@ -385,7 +409,8 @@ def scripted(*answers: Any) -> HttpOpcoGateway:
 
 SCRIPTED = OpcoEndpoint(opco=Opco.AKTO, base_url="https://opco.test/ApiEchangeCFA", protocol=2, api_key="cfa-key-1234")
 PAID = {
-    "numeroInterneFacture": "FAC-1",
+    "numero": "FAC-1",
+    "numeroInterneFacture": "F-0001",
     "etatFacture": "REGLE",
     "montantFacture": 2450.1,
     "dateReglement": "05/10/2026",
@@ -394,7 +419,7 @@ PAID = {
 
 @pytest.mark.parametrize(
     "answer",
-    [PAID, [PAID], {"total": 1, "factures": [{**PAID, "numeroInterneFacture": "FAC-0"}, PAID]}],
+    [PAID, [PAID], {"total": 1, "factures": [{**PAID, "numero": "FAC-0"}, PAID]}],
     ids=["object", "list", "page"],
 )
 def test_a_found_invoice_is_read_liberally(answer: Any) -> None:
@@ -402,8 +427,9 @@ def test_a_found_invoice_is_read_liberally(answer: Any) -> None:
         found = gateway.find_invoice(SCRIPTED, "FAC-1")
 
     assert found == InvoiceState(
-        numero_interne_facture="FAC-1",
+        numero_interne_facture="F-0001",
         etat="REGLE",
+        numero="FAC-1",
         montant_facture=Decimal("2450.1"),
         date_reglement=date(2026, 10, 5),
     )  # montantRegle absent: REGLE means paid in full (the port's reading)
@@ -412,9 +438,9 @@ def test_a_found_invoice_is_read_liberally(answer: Any) -> None:
 @pytest.mark.parametrize(
     ("answer", "message"),
     [
-        ({**PAID, "numeroInterneFacture": "FAC-2"}, "other invoices than FAC-1"),
-        ({"numeroInterneFacture": "FAC-1", "montantFacture": "10.00"}, "has no etatFacture"),
-        ({"something": "else"}, "unrecognised invoice"),
+        ({**PAID, "numero": "FAC-2"}, "other invoices than FAC-1"),
+        ({"numero": "FAC-1", "numeroInterneFacture": "F-1", "montantFacture": "10.00"}, "no etatFacture"),
+        ({"something": "else"}, "does not say which invoice it is about"),
         ({**PAID, "montantRegle": "beaucoup"}, "unreadable amount"),
     ],
     ids=["another-invoice", "no-etat", "not-an-invoice", "bad-amount"],
@@ -431,10 +457,12 @@ def test_an_empty_answer_is_not_found(answer: Any) -> None:
 
 
 def test_the_answer_to_a_sent_invoice_is_read_liberally() -> None:
-    nested = {"facture": {"numeroExterneFacture": 42, "etatFacture": "TRANSMISE"}}
+    nested = {"facture": {"numeroInterneFacture": 42, "numeroInterneDocument": "D-7", "etatFacture": "TRANSMISE"}}
     with scripted(nested, {}) as gateway:
-        assert gateway.send_invoice(SCRIPTED, {}) == SentInvoice(numero_externe="42", etat="TRANSMISE")
-        assert gateway.send_invoice(SCRIPTED, {}) == SentInvoice(numero_externe=None, etat=None)
+        assert gateway.send_invoice(SCRIPTED, invoice("FAC-1")) == SentInvoice(
+            numero_externe=None, etat="TRANSMISE", numero_interne_facture="42", numero_interne_document="D-7"
+        )
+        assert gateway.send_invoice(SCRIPTED, invoice("FAC-2")) == SentInvoice(numero_externe=None, etat=None)
 
 
 def test_invoice_states_skip_incomplete_items_and_stop_on_a_repeated_page(caplog: pytest.LogCaptureFixture) -> None:
@@ -442,6 +470,6 @@ def test_invoice_states_skip_incomplete_items_and_stop_on_a_repeated_page(caplog
     with scripted(page, page) as gateway:
         states = list(gateway.invoice_states(SCRIPTED))
 
-    assert [(s.numero_interne_facture, s.etat) for s in states] == [("FAC-1", "REGLE")]
+    assert [(s.numero_interne_facture, s.etat) for s in states] == [("F-0001", "REGLE")]
     assert "invoice state skipped" in caplog.text
     assert "page 2 repeats items already read" in caplog.text

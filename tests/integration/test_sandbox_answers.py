@@ -15,6 +15,7 @@ import pytest
 from domain.opcos import Opco
 from infrastructure.opco_client import ClientIdentity, HttpOpcoGateway
 from infrastructure.opco_sandbox import SandboxConfig
+from infrastructure.opco_wire.invoice import multipart_files
 from tests.integration.sandbox_server import ManualClock, running_sandbox, sandbox_endpoint, sandbox_headers
 from tests.support import with_changes
 
@@ -70,22 +71,33 @@ def test_an_invoice_dated_with_an_offset_is_taken_at_factures_with_either_case(
 ) -> None:
     headers = sandbox_headers(sandbox, "ATLAS", CFA_SIRET)
     send(sandbox, headers, complete_cerfa, "CVG-1")
-    line = {"numeroEcheance": 1, "nature": "PEDAGOGIE", "quantite": 1, "montant": "100.00"}
-    body = {
-        "numeroInterneFacture": "FAC-OFFSET-1",
-        "dateFacture": "2026-09-01T10:00:00+02:00",
-        "montantFacture": "100.00",
-        "organismeFormation": {"siret": CFA_SIRET},
-        "dossiers": [{"numeroInterneDossier": "CVG-1", "montant": "100.00", "lignes": [line]}],
+    line = {
+        "montant": 100.00,
+        "natureLigne": "PEDAGOGIE",
+        "quantite": 1,
+        "numeroEcheance": 1,
+        "codificationEcheance": "E1",
+        "numeroDeca": None,
+        "numeroDossier": "ATLAS-2026-000001",
     }
+    facture = {
+        "montantTotal": 100.00,
+        "numero": "FAC-OFFSET-1",
+        "dateEmission": "2026-09-01T10:00:00+02:00",
+        "ibanEmetteur": "FR7630006000011234567890189",
+        "siretEmetteur": CFA_SIRET,
+        "estCertificatRealisation": False,
+        "lignes": [line],
+    }
+    files = multipart_files(facture, b"%PDF-1.4\n%%EOF\n", "FAC-OFFSET-1")
 
-    posted = sandbox.post("/opcos/ATLAS/v1/Factures", json=body, headers=headers)
+    posted = sandbox.post("/opcos/ATLAS/v1/Factures", files=files, headers=headers)
 
-    assert posted.is_success, posted.text
+    assert posted.status_code == 200, posted.text
     for path in ("/opcos/ATLAS/v1/Factures", "/opcos/ATLAS/v1/factures"):
-        found = sandbox.get(path, params={"numeroInterneFacture": "FAC-OFFSET-1"}, headers=headers)
-        assert (found.status_code, found.json()["numeroInterneFacture"]) == (200, "FAC-OFFSET-1")
-    again = sandbox.post("/opcos/ATLAS/v1/factures", json=body, headers=headers)
+        found = sandbox.get(path, params={"numero": "FAC-OFFSET-1"}, headers=headers)
+        assert (found.status_code, found.json()["numeroInterneFacture"]) == (200, posted.json()["numeroInterneFacture"])
+    again = sandbox.post("/opcos/ATLAS/v1/factures", files=files, headers=headers)
     assert again.status_code == 409  # one resource under both spellings
 
 

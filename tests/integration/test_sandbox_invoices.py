@@ -1,11 +1,15 @@
-"""Invoices at the reference OPCO sandbox, over HTTP (uvicorn on loopback, httpx as our client would call it).
+"""Invoices at the reference OPCO sandbox, over HTTP (uvicorn on loopback, httpx as our client would call it), sent
+as real clients send them: multipart/form-data, a `facture` part of JSON and a `fichier` part holding the PDF.
 
-The dossier of docs/examples/cerfa-complete.json, sent on 2026-09-01 and engaged at once, has the échéancier of the
-40/30/20/10 % regime on an NPEC of 8000.00: E1 = 3200.00 opens 2026-09-01, E2 = 2400.00 opens 2027-03-01.
+The dossier of docs/examples/cerfa-complete.json, sent on 2026-09-01 and engaged at once (numeroExterne
+ATLAS-2026-000001), has the échéancier of the 40/30/20/10 % regime on an NPEC of 8000.00: E1 = 3200.00 opens
+2026-09-01, E2 = 2400.00 opens 2027-03-01.
 """
 
 from __future__ import annotations
 
+import hashlib
+import sqlite3
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -20,40 +24,57 @@ import pytest
 from domain.cerfa_document import parse_cerfa
 from infrastructure.opco_sandbox import SandboxConfig
 from infrastructure.opco_wire import OBSERVED, dossier_body, encode
+from infrastructure.opco_wire.invoice import multipart_files
 from tests.integration.sandbox_server import SANDBOX_OPERATOR, ManualClock, running_sandbox, sandbox_headers
 
 CFA_SIRET = "79852413800012"
+SAME_CFA_OTHER_SITE = "79852413800020"  # another establishment of the same SIREN
 OTHER_CFA_SIRET = "13002526500013"
+IBAN = "FR7630006000011234567890189"
+DOSSIER = "ATLAS-2026-000001"  # the numeroExterne of the first dossier sent to ATLAS
+PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 START = datetime(2026, 9, 1, 8, 0, tzinfo=UTC)
 INSTRUCTION, VALIDATION, PAYMENT = 10, 20, 30  # the invoice delays of these tests, in seconds
 
 
 def line(
-    montant: str, nature: str = "PEDAGOGIE", *, echeance: int = 1, quantite: int = 1, codification: str | None = None
+    montant: str,
+    nature: str = "PEDAGOGIE",
+    *,
+    echeance: int = 1,
+    quantite: int = 1,
+    codification: str | None = None,
+    dossier: str = DOSSIER,
+    deca: str | None = None,
 ) -> dict[str, Any]:
-    item: dict[str, Any] = {"numeroEcheance": echeance, "nature": nature, "quantite": quantite, "montant": montant}
-    return item if codification is None else {**item, "codification": codification}
-
-
-def part(numero_interne: str, *lines: dict[str, Any], montant: str | None = None, **fields: Any) -> dict[str, Any]:
-    total = montant or str(sum((Decimal(item["montant"]) for item in lines), Decimal("0.00")))
-    return {"numeroInterneDossier": numero_interne, "montant": total, "lignes": list(lines), **fields}
-
-
-def invoice(numero: str, *parts: dict[str, Any], montant: str | None = None, siret: str = CFA_SIRET) -> dict[str, Any]:
-    total = montant or str(sum((Decimal(item["montant"]) for item in parts), Decimal("0.00")))
     return {
-        "numeroInterneFacture": numero,
-        "dateFacture": "2026-09-01",
-        "montantFacture": total,
-        "organismeFormation": {"siret": siret},
-        "dossiers": list(parts),
+        "montant": Decimal(montant),
+        "natureLigne": nature,
+        "quantite": quantite,
+        "numeroEcheance": echeance,
+        "codificationEcheance": codification,
+        "numeroDeca": deca,
+        "numeroDossier": dossier,
     }
 
 
-def pedagogie(numero: str, montant: str, dossier: str = "CVG-1", echeance: int = 1) -> dict[str, Any]:
+def facture(numero: str, *lines: dict[str, Any], montant: str | None = None, siret: str = CFA_SIRET) -> dict[str, Any]:
+    """A `facture` part as our client writes it (infrastructure/opco_wire/invoice.py `facture_part`)."""
+    total = Decimal(montant) if montant else sum((item["montant"] for item in lines), Decimal("0.00"))
+    return {
+        "montantTotal": total,
+        "numero": numero,
+        "dateEmission": "2026-09-01T00:00:00+02:00",
+        "ibanEmetteur": IBAN,
+        "siretEmetteur": siret,
+        "estCertificatRealisation": False,
+        "lignes": list(lines),
+    }
+
+
+def pedagogie(numero: str, montant: str, dossier: str = DOSSIER, echeance: int = 1) -> dict[str, Any]:
     """An invoice of pédagogie only, on one échéance of one dossier."""
-    return invoice(numero, part(dossier, line(montant, echeance=echeance)))
+    return facture(numero, line(montant, echeance=echeance, dossier=dossier))
 
 
 @dataclass
@@ -74,12 +95,17 @@ class Desk:
         numero: str = sent.json()["numeroExterne"]
         return numero
 
-    def send(self, body: dict[str, Any], version: str = "v1") -> httpx.Response:
-        return self.client.post(f"/opcos/{self.opco}/{version}/factures", json=body, headers=self.headers)
+    @property
+    def url(self) -> str:
+        return f"/opcos/{self.opco}/v1/factures"
+
+    def send(self, body: dict[str, Any], version: str = "v1", pdf: bytes = PDF) -> httpx.Response:
+        files = multipart_files(body, pdf, str(body.get("numero")))
+        return self.client.post(f"/opcos/{self.opco}/{version}/factures", files=files, headers=self.headers)
 
     def accepted(self, body: dict[str, Any]) -> dict[str, Any]:
         answer = self.send(body)
-        assert answer.status_code == 201, answer.text
+        assert answer.status_code == 200, answer.text
         accepted: dict[str, Any] = answer.json()
         return accepted
 
@@ -89,12 +115,11 @@ class Desk:
         errors: list[dict[str, str]] = answer.json()["errors"]
         return errors
 
-    def find(self, numero: str) -> httpx.Response:
-        params = {"numeroInterneFacture": numero}
-        return self.client.get(f"/opcos/{self.opco}/v1/factures", params=params, headers=self.headers)
+    def find(self, numero: str, by: str = "numero") -> httpx.Response:
+        return self.client.get(f"/opcos/{self.opco}/v1/factures", params={by: numero}, headers=self.headers)
 
-    def state(self, numero: str) -> dict[str, Any]:
-        found = self.find(numero)
+    def state(self, numero: str, by: str = "numero") -> dict[str, Any]:
+        found = self.find(numero, by)
         assert found.status_code == 200, found.text
         state: dict[str, Any] = found.json(parse_float=Decimal)
         return state
@@ -150,9 +175,9 @@ def of_cfa(cerfa: dict[str, Any], siret: str) -> dict[str, Any]:
 
 @pytest.fixture
 def atlas(sandbox: httpx.Client, complete_cerfa: dict[str, Any]) -> Desk:
-    """The CFA at ATLAS (v2, invoices and their states), with its dossier CVG-1 engaged."""
+    """The CFA at ATLAS (v2, invoices and their states), with its dossier CVG-1 (ATLAS-2026-000001) engaged."""
     cfa = desk(sandbox, complete_cerfa)
-    cfa.dossier("CVG-1")
+    assert cfa.dossier("CVG-1") == DOSSIER
     return cfa
 
 
@@ -166,33 +191,34 @@ def set_faults(client: httpx.Client, **faults: Any) -> None:
     assert response.status_code == 200, response.text
 
 
+def stored_invoices(client: httpx.Client, **params: str) -> list[dict[str, Any]]:
+    listed: list[dict[str, Any]] = client.get("/_sandbox/factures", params=params, headers=SANDBOX_OPERATOR).json()
+    return listed
+
+
 # --- acceptance -------------------------------------------------------------------------------------------------
 
 
-def test_an_invoice_is_accepted_numbered_and_read_back(atlas: Desk) -> None:
-    body = invoice(
+def test_an_invoice_is_accepted_numbered_by_the_opco_and_read_back_by_either_number(atlas: Desk) -> None:
+    deca = atlas.read_dossier()["cerfa"]["numeroDeca"]
+    body = facture(
         "FAC-2026-0001",
-        part(
-            "CVG-1",
-            line("2400.00", codification="E1"),
-            line("50.00", "RESTAURATION", quantite=20, codification="E1"),
-            numeroExterneDossier="ATLAS-2026-000001",
-        ),
+        line("2400.00", codification="E1", deca=deca),
+        line("50.00", "RESTAURATION", quantite=20, codification="E1", deca=deca),
     )
 
     answer = atlas.send(body)
 
-    assert answer.status_code == 201
-    assert answer.json() == {
-        "numeroInterneFacture": "FAC-2026-0001",
-        "numeroExterneFacture": "FAC-ATLAS-2026-000001",
-        "etatFacture": "TRANSMISE",
-    }
-    assert atlas.state("FAC-2026-0001") == {
-        "numeroInterneFacture": "FAC-2026-0001",
-        "numeroExterneFacture": "FAC-ATLAS-2026-000001",
+    assert (answer.status_code, answer.json()) == (
+        200,
+        {"numeroInterneFacture": "FAC-ATLAS-2026-000001", "numeroInterneDocument": "DOC-ATLAS-2026-000001"},
+    )
+    expected = {
+        "numeroInterneFacture": "FAC-ATLAS-2026-000001",
+        "numeroInterneDocument": "DOC-ATLAS-2026-000001",
+        "numero": "FAC-2026-0001",
         "referenceFactureCFA": "FAC-2026-0001",
-        "dateFacture": "2026-09-01",
+        "dateEmission": "2026-09-01T00:00:00+02:00",
         "montantFacture": Decimal("2450.00"),
         "montantRegle": Decimal("0.00"),
         "etatFacture": "TRANSMISE",
@@ -200,46 +226,181 @@ def test_an_invoice_is_accepted_numbered_and_read_back(atlas: Desk) -> None:
         "dateReglement": None,
         "reglements": [],
         "commentaire": None,
-        "organismeFormation": {"siret": CFA_SIRET},
-        "dossiers": [
-            {
-                "numeroInterneDossier": "CVG-1",
-                "numeroExterneDossier": "ATLAS-2026-000001",
-                "montant": Decimal("2450.00"),
-            }
-        ],
+        "organismeFormation": {"siret": CFA_SIRET, "IBAN": IBAN},
+        "dossiers": [{"numeroInterneDossier": "CVG-1", "numeroExterneDossier": DOSSIER, "montant": Decimal("2450.00")}],
     }
+    assert atlas.state("FAC-2026-0001") == expected
+    assert atlas.state("FAC-ATLAS-2026-000001", by="numeroInterneFacture") == expected
     assert '"montantFacture":2450.00' in atlas.find("FAC-2026-0001").text
     assert atlas.figures(1) == (Decimal("0.00"), Decimal("2400.00"))  # the pédagogie only
     assert atlas.figures(2) == (Decimal("0.00"), Decimal("0.00"))
     assert stats(atlas.client)["invoicesStored"] == {"ATLAS/FAC-2026-0001": 1}
 
 
-def test_an_invoice_may_be_sent_under_v2_and_cover_several_dossiers(atlas: Desk) -> None:
-    atlas.dossier("CVG-2")
-    body = invoice(
-        "FAC-2", part("CVG-1", line("1000.00")), part("CVG-2", line("300.00"), line("20.00", "HEBERGEMENT", quantite=4))
+def test_an_invoice_may_be_sent_under_v2_and_cover_several_dossiers_and_echeances(
+    atlas: Desk, clock: ManualClock
+) -> None:
+    second = atlas.dossier("CVG-2")
+    clock.now = datetime(2027, 3, 1, 8, 0, tzinfo=UTC)  # E2 is open too
+    atlas.headers = sandbox_headers(atlas.client, "ATLAS", CFA_SIRET)  # a token of this day
+    body = facture(
+        "FAC-2",
+        line("1000.00"),
+        line("300.00", dossier=second),
+        line("500.00", echeance=2),
+        line("20.00", "HEBERGEMENT", quantite=4, dossier=second),
     )
 
-    assert atlas.send(body, version="v2").status_code == 201
+    assert atlas.send(body, version="v2").status_code == 200
 
     state = atlas.state("FAC-2")
-    assert state["montantFacture"] == Decimal("1320.00")
+    assert state["montantFacture"] == Decimal("1820.00")
     assert [(d["numeroInterneDossier"], d["numeroExterneDossier"], d["montant"]) for d in state["dossiers"]] == [
-        ("CVG-1", "ATLAS-2026-000001", Decimal("1000.00")),
+        ("CVG-1", DOSSIER, Decimal("1500.00")),
         ("CVG-2", "ATLAS-2026-000002", Decimal("320.00")),
     ]
     assert atlas.figures(1, "CVG-1") == (Decimal("0.00"), Decimal("1000.00"))
+    assert atlas.figures(2, "CVG-1") == (Decimal("0.00"), Decimal("500.00"))
     assert atlas.figures(1, "CVG-2") == (Decimal("0.00"), Decimal("300.00"))
 
 
-def test_amounts_may_be_json_numbers_read_through_their_text(atlas: Desk) -> None:
-    body = invoice("FAC-N", part("CVG-1", line("0.1"), line("0.2"), montant="0.3"), montant="0.3")
-    body["montantFacture"] = 0.3
-    body["dossiers"][0]["lignes"][0]["montant"] = 0.1
+def test_amounts_are_read_exactly_as_json_numbers_or_decimal_strings(atlas: Desk) -> None:
+    body = facture("FAC-N", line("0.1"), line("0.2"), montant="0.3")
+    body["lignes"][1]["montant"] = "0.20"
 
-    assert atlas.send(body).status_code == 201  # 0.1 + 0.2 == 0.3 exactly
+    assert atlas.send(body).status_code == 200  # 0.1 + 0.2 == 0.3 exactly
     assert atlas.figures(1) == (Decimal("0.00"), Decimal("0.30"))
+
+
+# --- the multipart body ------------------------------------------------------------------------------------------
+
+
+def test_a_json_body_is_refused_saying_multipart_is_expected(atlas: Desk) -> None:
+    headers = {**atlas.headers, "Content-Type": "application/json"}
+    answer = atlas.client.post(atlas.url, content=encode(pedagogie("FAC-1", "100.00")), headers=headers)
+
+    assert answer.status_code == 415
+    assert answer.json() == {
+        "errors": [
+            {
+                "code": "TYPE_DE_CONTENU",
+                "description": "Corps application/json refusé : multipart/form-data attendu, avec une partie facture "
+                "(JSON) et une partie fichier (la facture en PDF)",
+                "champ": "Content-Type",
+            }
+        ]
+    }
+    assert stats(atlas.client)["invoicesStored"] == {}
+
+
+def test_the_file_must_be_a_pdf_by_its_content_whatever_its_name_or_type(atlas: Desk) -> None:
+    part = encode(pedagogie("FAC-1", "100.00"))
+    disguised = {
+        "facture": (None, part, "application/json"),
+        "fichier": ("FAC-1.pdf", b"PK\x03\x04", "application/pdf"),
+    }
+    plain = {"facture": (None, part, "application/json"), "fichier": ("facture.bin", PDF, "application/octet-stream")}
+
+    refused = atlas.client.post(atlas.url, files=disguised, headers=atlas.headers)
+    taken = atlas.client.post(atlas.url, files=plain, headers=atlas.headers)
+
+    assert (refused.status_code, refused.json()["errors"]) == (
+        400,
+        [
+            {
+                "code": "FICHIER_NON_PDF",
+                "description": "La partie fichier doit être un PDF (commençant par %PDF-)",
+                "champ": "fichier",
+            }
+        ],
+    )
+    assert taken.status_code == 200, taken.text
+    [stored] = stored_invoices(atlas.client)
+    assert stored["fichier"] == {"sha256": hashlib.sha256(PDF).hexdigest(), "taille": len(PDF), "nom": "facture.bin"}
+
+
+@pytest.mark.parametrize(
+    ("files", "expected"),
+    [
+        ({"fichier": ("F.pdf", PDF, "application/pdf")}, [("CHAMP_OBLIGATOIRE", "facture")]),
+        (
+            {"facture": (None, b"{not json", "application/json")},
+            [("FORMAT_INVALIDE", "facture"), ("CHAMP_OBLIGATOIRE", "fichier")],
+        ),
+        (
+            {"facture": (None, b"[]", "application/json"), "fichier": ("F.pdf", PDF, "application/pdf")},
+            [("FORMAT_INVALIDE", "facture")],
+        ),
+        (
+            {
+                "facture": (None, encode(pedagogie("FAC-1", "1.00")), "application/json"),
+                "fichier": ("F.pdf", PDF, "application/pdf"),
+                "infosFichier": (None, b"{}", "application/json"),
+            },
+            [("CHAMP_INCONNU", "infosFichier")],
+        ),
+    ],
+)
+def test_each_faulty_part_is_named(atlas: Desk, files: dict[str, Any], expected: list[tuple[str, str]]) -> None:
+    answer = atlas.client.post(atlas.url, files=files, headers=atlas.headers)
+
+    assert answer.status_code == 400, answer.text
+    assert [(error["code"], error["champ"]) for error in answer.json()["errors"]] == expected
+    assert stats(atlas.client)["invoicesStored"] == {}
+
+
+def test_a_malformed_facture_is_a_bad_request_naming_each_field(atlas: Desk) -> None:
+    body = {
+        "montantTotal": "12.345",
+        "numero": 12,
+        "dateEmission": "2026-09-01T00:00:00",
+        "ibanEmetteur": "FR7630006000011234567890188",
+        "siretEmetteur": "798524138",
+        "estCertificatRealisation": "non",
+        "montantFacture": "100.00",
+        "lignes": [
+            {**line("100.00"), "natureLigne": "REPAS", "numeroEcheance": 0},
+            {**line("-1"), "numeroDossier": None, "quantite": None, "nature": "PEDAGOGIE"},
+        ],
+    }
+
+    errors = atlas.refusal(body, status=400)
+
+    assert [(error["champ"], error["code"]) for error in errors] == [
+        ("montantFacture", "CHAMP_INCONNU"),
+        ("numero", "FORMAT_INVALIDE"),
+        ("dateEmission", "FORMAT_INVALIDE"),
+        ("montantTotal", "MONTANT_INVALIDE"),
+        ("ibanEmetteur", "IBAN_INVALIDE"),
+        ("siretEmetteur", "FORMAT_INVALIDE"),
+        ("estCertificatRealisation", "FORMAT_INVALIDE"),
+        ("lignes[0].natureLigne", "NATURE_INCONNUE"),
+        ("lignes[0].numeroEcheance", "FORMAT_INVALIDE"),
+        ("lignes[1].nature", "CHAMP_INCONNU"),
+        ("lignes[1].montant", "MONTANT_INVALIDE"),
+        ("lignes[1].quantite", "CHAMP_OBLIGATOIRE"),
+        ("lignes[1].numeroDossier", "CHAMP_OBLIGATOIRE"),
+    ]
+    assert errors[2]["description"] == (
+        "Le champ dateEmission doit être une date ISO 8601 avec heure et décalage (2026-09-01T00:00:00+02:00)"
+    )
+    assert atlas.refusal({}, status=400)[0] == {
+        "code": "CHAMP_OBLIGATOIRE",
+        "description": "Le champ numero est obligatoire",
+        "champ": "numero",
+    }
+    assert stats(atlas.client)["invoicesStored"] == {}
+
+
+def test_an_invoice_of_another_siren_than_the_keys_is_forbidden(atlas: Desk) -> None:
+    assert atlas.refusal(pedagogie("FAC-1", "100.00") | {"siretEmetteur": OTHER_CFA_SIRET}, status=403) == [
+        {
+            "code": "CLE_API_INVALIDE",
+            "description": "Cette facture n'est pas celle du CFA de la clé API",
+            "champ": "siretEmetteur",
+        }
+    ]
+    assert stats(atlas.client)["invoicesStored"] == {}
 
 
 # --- refusals: each rule on both sides of its boundary --------------------------------------------------------
@@ -251,12 +412,12 @@ def test_pedagogie_up_to_what_is_left_of_the_echeance(atlas: Desk) -> None:
     assert atlas.refusal(pedagogie("FAC-2", "2000.01")) == [
         {
             "code": "MONTANT_ECHEANCE_DEPASSE",
-            "description": "Dossier CVG-1, échéance 1 : la pédagogie facturée (2000.01) dépasse le reste à facturer "
-            "(2000.00)",
-            "champ": "dossiers[0].lignes",
+            "description": f"Dossier {DOSSIER}, échéance 1 : la pédagogie facturée (2000.01) dépasse le reste à "
+            "facturer (2000.00)",
+            "champ": "lignes[0].montant",
         }
     ]
-    two_lines = invoice("FAC-3", part("CVG-1", line("1000.00"), line("1000.01")))
+    two_lines = facture("FAC-3", line("1000.00"), line("1000.01"))
     assert [error["code"] for error in atlas.refusal(two_lines)] == ["MONTANT_ECHEANCE_DEPASSE"]
     atlas.accepted(pedagogie("FAC-4", "2000.00"))
     assert atlas.figures(1) == (Decimal("0.00"), Decimal("3200.00"))
@@ -276,34 +437,58 @@ def test_frais_annexes_up_to_their_unit_cap(
 ) -> None:
     over = str(Decimal(cap) + Decimal("0.01"))
 
-    errors = atlas.refusal(invoice("FAC-1", part("CVG-1", line(over, nature, quantite=quantite))))
+    errors = atlas.refusal(facture("FAC-1", line(over, nature, quantite=quantite)))
 
     assert errors == [
         {
             "code": code,
-            "description": f"Dossier CVG-1, {nature} : {over} dépasse le plafond de {description}",
-            "champ": "dossiers[0].lignes[0].montant",
+            "description": f"Dossier {DOSSIER}, {nature} : {over} dépasse le plafond de {description}",
+            "champ": "lignes[0].montant",
         }
     ]
-    atlas.accepted(invoice("FAC-2", part("CVG-1", line(cap, nature, quantite=quantite))))
+    atlas.accepted(facture("FAC-2", line(cap, nature, quantite=quantite)))
     assert atlas.figures(1) == (Decimal("0.00"), Decimal("0.00"))  # frais annexes are not pédagogie
 
 
 def test_premier_equipement_up_to_500_per_dossier(atlas: Desk) -> None:
     def equipment(numero: str, montant: str) -> dict[str, Any]:
-        return invoice(numero, part("CVG-1", line(montant, "PREMIER_EQUIPEMENT")))
+        return facture(numero, line(montant, "PREMIEREQUIPEMENT"))
 
     assert atlas.refusal(equipment("FAC-1", "500.01")) == [
         {
             "code": "PLAFOND_PREMIER_EQUIPEMENT",
-            "description": "Dossier CVG-1 : premier équipement 500.01 (déjà facturé : 0.00) au-delà du plafond de "
-            "500.00 €",
-            "champ": "dossiers[0].lignes",
+            "description": f"Dossier {DOSSIER} : premier équipement 500.01 (déjà facturé : 0.00) au-delà du plafond "
+            "de 500.00 €",
+            "champ": "lignes[0].montant",
         }
     ]
     atlas.accepted(equipment("FAC-2", "300.00"))
     assert [error["code"] for error in atlas.refusal(equipment("FAC-3", "200.01"))] == ["PLAFOND_PREMIER_EQUIPEMENT"]
     atlas.accepted(equipment("FAC-4", "200.00"))
+
+
+def test_every_nature_real_clients_send_is_taken(atlas: Desk) -> None:
+    body = facture(
+        "FAC-1",
+        line("100.00"),
+        line("100.00", "PREMIEREQUIPEMENT"),
+        line("3.00", "RESTAURATION"),
+        line("6.00", "HEBERGEMENT"),
+        line("50.00", "MOBILITE"),
+        line("40.00", "MAJORATION_RQTH"),
+    )
+
+    atlas.accepted(body)
+
+    assert [item["natureLigne"] for item in stored_invoices(atlas.client)[0]["facture"]["lignes"]] == [
+        "PEDAGOGIE",
+        "PREMIEREQUIPEMENT",
+        "RESTAURATION",
+        "HEBERGEMENT",
+        "MOBILITE",
+        "MAJORATION_RQTH",
+    ]
+    assert atlas.figures(1) == (Decimal("0.00"), Decimal("100.00"))
 
 
 def test_no_invoice_before_the_echeance_opens(
@@ -316,8 +501,8 @@ def test_no_invoice_before_the_echeance_opens(
     assert cfa.refusal(pedagogie("FAC-1", "100.00")) == [
         {
             "code": "ECHEANCE_NON_OUVERTE",
-            "description": "Dossier CVG-1 : l'échéance 1 n'ouvre à la facturation que le 2026-09-01",
-            "champ": "dossiers[0].lignes[0].numeroEcheance",
+            "description": f"Dossier {DOSSIER} : l'échéance 1 n'ouvre à la facturation que le 2026-09-01",
+            "champ": "lignes[0].numeroEcheance",
         }
     ]
     clock.advance(2700)  # 00:15 in Paris, 2026-09-01 (and the OAuth token of an hour still good)
@@ -340,9 +525,9 @@ def test_no_invoice_before_the_dossier_is_engaged(complete_cerfa: dict[str, Any]
     assert early[0] == [
         {
             "code": "DOSSIER_NON_ENGAGE",
-            "description": "Le dossier CVG-1 n'est pas engagé (état TRANSMIS) : pas de facture avant l'accord de "
+            "description": f"Le dossier {DOSSIER} n'est pas engagé (état TRANSMIS) : pas de facture avant l'accord de "
             "prise en charge",
-            "champ": "dossiers[0].numeroInterneDossier",
+            "champ": "lignes[0].numeroDossier",
         }
     ]
     assert ["(état EN_COURS_INSTRUCTION)" in errors[0]["description"] for errors in early] == [
@@ -351,7 +536,7 @@ def test_no_invoice_before_the_dossier_is_engaged(complete_cerfa: dict[str, Any]
         True,
         True,
     ]
-    assert accepted.status_code == 201
+    assert accepted.status_code == 200
 
 
 def test_a_refused_dossier_takes_no_invoice(sandbox: httpx.Client, complete_cerfa: dict[str, Any]) -> None:
@@ -369,107 +554,72 @@ def test_only_this_cfas_dossiers_at_this_opco_can_be_invoiced(
     constructys = desk(sandbox, complete_cerfa, opco="CONSTRUCTYS")
 
     for cfa, siret in ((other_cfa, OTHER_CFA_SIRET), (constructys, CFA_SIRET)):
-        body = invoice("FAC-1", part("CVG-1", line("100.00")), siret=siret)
+        body = facture("FAC-1", line("100.00"), line("100.00", dossier="ATLAS-2026-999999"), siret=siret)
         assert cfa.refusal(body) == [
             {
                 "code": "DOSSIER_INCONNU",
-                "description": "Aucun dossier de numéro interne CVG-1 pour ce CFA",
-                "champ": "dossiers[0].numeroInterneDossier",
-            }
+                "description": f"Aucun dossier de numéro externe {DOSSIER} pour ce CFA",
+                "champ": "lignes[0].numeroDossier",
+            },
+            {
+                "code": "DOSSIER_INCONNU",
+                "description": "Aucun dossier de numéro externe ATLAS-2026-999999 pour ce CFA",
+                "champ": "lignes[1].numeroDossier",
+            },
         ]
-    assert other_cfa.refusal(pedagogie("FAC-1", "100.00"), status=403) == [  # an invoice of another CFA
-        {"code": "CLE_API_INVALIDE", "description": "Cette facture n'est pas celle du CFA de la clé API"}
-    ]
     assert stats(sandbox)["invoicesStored"] == {}
 
 
-def test_the_numbers_of_the_dossier_and_of_the_echeance_must_match(atlas: Desk) -> None:
-    body = invoice(
+def test_the_deca_number_and_the_codification_must_match_the_dossiers(atlas: Desk) -> None:
+    deca = atlas.read_dossier()["cerfa"]["numeroDeca"]
+    body = facture(
         "FAC-1",
-        part(
-            "CVG-1",
-            line("10.00", codification="E2"),
-            line("10.00", echeance=99),
-            numeroExterneDossier="ATLAS-2026-999999",
-        ),
+        line("10.00", codification="E1", deca=deca),
+        line("10.00", codification="E2"),
+        line("10.00", echeance=99),
+        line("10.00", deca="069202609NC9999"),
     )
 
     assert atlas.refusal(body) == [
         {
-            "code": "NUMERO_EXTERNE_INCOHERENT",
-            "description": "Le dossier CVG-1 a pour numéro externe ATLAS-2026-000001",
-            "champ": "dossiers[0].numeroExterneDossier",
+            "code": "ECHEANCE_INCONNUE",
+            "description": f"Dossier {DOSSIER} : l'échéance 1 a pour codification E1, pas E2",
+            "champ": "lignes[1].codificationEcheance",
         },
         {
             "code": "ECHEANCE_INCONNUE",
-            "description": "Le dossier CVG-1 n'a pas d'échéance 1 (E2)",
-            "champ": "dossiers[0].lignes[0].numeroEcheance",
+            "description": f"Le dossier {DOSSIER} n'a pas d'échéance 99",
+            "champ": "lignes[2].numeroEcheance",
         },
         {
-            "code": "ECHEANCE_INCONNUE",
-            "description": "Le dossier CVG-1 n'a pas d'échéance 99",
-            "champ": "dossiers[0].lignes[1].numeroEcheance",
+            "code": "NUMERO_DECA_INCOHERENT",
+            "description": f"Le dossier {DOSSIER} a pour numéro DECA {deca}",
+            "champ": "lignes[3].numeroDeca",
         },
     ]
+    atlas.accepted(facture("FAC-1", line("10.00", codification="E1", deca=deca)))
 
 
-def test_the_figures_must_add_up(atlas: Desk) -> None:
-    body = invoice("FAC-1", part("CVG-1", line("100.00"), line("50.00"), montant="150.01"), montant="150.00")
+def test_the_lines_must_add_up_to_the_total(atlas: Desk) -> None:
+    body = facture("FAC-1", line("100.00"), line("50.00"), montant="150.01")
 
     assert atlas.refusal(body) == [
         {
             "code": "TOTAL_INCOHERENT",
-            "description": "Dossier CVG-1 : les lignes totalisent 150.00, le montant est 150.01",
-            "champ": "dossiers[0].montant",
-        },
-        {
-            "code": "TOTAL_INCOHERENT",
-            "description": "Les dossiers totalisent 150.01, le montant de la facture est 150.00",
-            "champ": "montantFacture",
-        },
+            "description": "Les lignes totalisent 150.00, le montant total de la facture est 150.01",
+            "champ": "montantTotal",
+        }
     ]
-    atlas.accepted(invoice("FAC-1", part("CVG-1", line("100.00"), line("50.00"), montant="150.00")))
+    atlas.accepted(facture("FAC-1", line("100.00"), line("50.00"), montant="150.00"))
 
 
-def test_a_malformed_invoice_is_a_bad_request_naming_each_field(atlas: Desk) -> None:
-    body = {
-        "numeroInterneFacture": 12,
-        "dateFacture": "27/11/2026",
-        "montantFacture": "12.345",
-        "organismeFormation": {"siret": "798524138"},
-        "dossiers": [
-            {"numeroInterneDossier": "CVG-1", "montant": "1e3", "lignes": [{"numeroEcheance": 0, "nature": "REPAS"}]},
-            {"numeroInterneDossier": "CVG-1", "montant": "-1", "lignes": []},
-        ],
-    }
-
-    errors = atlas.refusal(body, status=400)
-
-    assert [(error["champ"], error["code"]) for error in errors] == [
-        ("numeroInterneFacture", "FORMAT_INVALIDE"),
-        ("dateFacture", "FORMAT_INVALIDE"),
-        ("montantFacture", "MONTANT_INVALIDE"),
-        ("organismeFormation.siret", "FORMAT_INVALIDE"),
-        ("dossiers[0].montant", "MONTANT_INVALIDE"),
-        ("dossiers[0].lignes[0].numeroEcheance", "FORMAT_INVALIDE"),
-        ("dossiers[0].lignes[0].nature", "NATURE_INCONNUE"),
-        ("dossiers[0].lignes[0].montant", "CHAMP_OBLIGATOIRE"),
-        ("dossiers[1].montant", "MONTANT_INVALIDE"),
-        ("dossiers[1].lignes", "CHAMP_OBLIGATOIRE"),
-        ("dossiers[1].numeroInterneDossier", "DOSSIER_EN_DOUBLE"),
-    ]
-    assert atlas.refusal({}, status=400)[0] == {
-        "code": "CHAMP_OBLIGATOIRE",
-        "description": "Le champ numeroInterneFacture est obligatoire",
-        "champ": "numeroInterneFacture",
-    }
-    assert stats(atlas.client)["invoicesStored"] == {}
+# --- one invoice once ------------------------------------------------------------------------------------------
 
 
-def test_a_second_invoice_with_the_same_numero_is_a_conflict(
+def test_a_second_invoice_with_the_same_numero_from_the_same_siret_is_a_conflict_naming_the_first(
     atlas: Desk, sandbox: httpx.Client, complete_cerfa: dict[str, Any]
 ) -> None:
-    atlas.accepted(pedagogie("FAC-1", "100.00"))
+    first = atlas.accepted(pedagogie("FAC-1", "100.00"))
 
     again = atlas.send(pedagogie("FAC-1", "100.00"))
 
@@ -478,20 +628,24 @@ def test_a_second_invoice_with_the_same_numero_is_a_conflict(
         "errors": [
             {
                 "code": "FACTURE_EXISTANTE",
-                "description": "Une facture de numéro interne FAC-1 existe déjà (numéro externe FAC-ATLAS-2026-000001)",
-                "champ": "numeroInterneFacture",
+                "description": "Une facture de numéro FAC-1 de ce SIRET existe déjà : numéro interne "
+                "FAC-ATLAS-2026-000001",
+                "champ": "numero",
             }
         ]
     }
+    assert first["numeroInterneFacture"] == "FAC-ATLAS-2026-000001"
     assert atlas.figures(1) == (Decimal("0.00"), Decimal("100.00"))  # counted once
+    other_site = atlas.accepted(facture("FAC-1", line("100.00"), siret=SAME_CFA_OTHER_SITE))
+    assert other_site["numeroInterneFacture"] == "FAC-ATLAS-2026-000002"
     ocapiat = desk(sandbox, complete_cerfa, opco="OCAPIAT")
     other_cfa = desk(sandbox, of_cfa(complete_cerfa, OTHER_CFA_SIRET), siret=OTHER_CFA_SIRET)
     for cfa, siret in ((ocapiat, CFA_SIRET), (other_cfa, OTHER_CFA_SIRET)):
-        cfa.dossier("CVG-1")
-        assert cfa.send(invoice("FAC-1", part("CVG-1", line("100.00")), siret=siret)).status_code == 201
+        dossier = cfa.dossier("CVG-1")
+        assert cfa.send(facture("FAC-1", line("100.00", dossier=dossier), siret=siret)).status_code == 200
     observed = stats(atlas.client)
-    assert observed["invoicePostsReceived"] == {"ATLAS/FAC-1": 3, "OCAPIAT/FAC-1": 1}
-    assert observed["invoicesStored"] == {"ATLAS/FAC-1": 2, "OCAPIAT/FAC-1": 1}  # at ATLAS, one for each CFA
+    assert observed["invoicePostsReceived"] == {"ATLAS/FAC-1": 4, "OCAPIAT/FAC-1": 1}
+    assert observed["invoicesStored"] == {"ATLAS/FAC-1": 3, "OCAPIAT/FAC-1": 1}  # the two SIRETs, the other CFA
     assert observed["duplicateInvoicesRefused"] == 1
 
 
@@ -499,30 +653,44 @@ def test_opco_ep_answers_with_a_comment_and_400_for_an_unknown_invoice(
     sandbox: httpx.Client, complete_cerfa: dict[str, Any]
 ) -> None:
     cfa = desk(sandbox, complete_cerfa, opco="OPCOEP")
-    cfa.dossier("EP-1")
+    dossier = cfa.dossier("EP-1")
 
-    refused = cfa.send(pedagogie("FAC-1", "3200.01", dossier="EP-1"))
-    cfa.accepted(pedagogie("FAC-1", "3200.00", dossier="EP-1"))
-    duplicate = cfa.send(pedagogie("FAC-1", "3200.00", dossier="EP-1"))
+    refused = cfa.send(pedagogie("FAC-1", "3200.01", dossier=dossier))
+    cfa.accepted(pedagogie("FAC-1", "3200.00", dossier=dossier))
+    duplicate = cfa.send(pedagogie("FAC-1", "3200.00", dossier=dossier))
     unknown = cfa.find("FAC-404")
 
     assert (refused.status_code, refused.json()) == (
         422,
-        {"comment": "Dossier EP-1, échéance 1 : la pédagogie facturée (3200.01) dépasse le reste à facturer (3200.00)"},
+        {
+            "comment": f"Dossier {dossier}, échéance 1 : la pédagogie facturée (3200.01) dépasse le reste à facturer "
+            "(3200.00)"
+        },
     )
     assert (duplicate.status_code, duplicate.json()) == (
         409,
-        {"comment": "Une facture de numéro interne FAC-1 existe déjà (numéro externe FAC-OPCOEP-2026-000001)"},
+        {"comment": "Une facture de numéro FAC-1 de ce SIRET existe déjà : numéro interne FAC-OPCOEP-2026-000001"},
     )
-    assert (unknown.status_code, unknown.json()) == (400, {"comment": "Aucune facture de numéro interne FAC-404"})
+    assert (unknown.status_code, unknown.json()) == (400, {"comment": "Aucune facture de numéro FAC-404"})
     assert cfa.state("FAC-1")["etatFacture"] == "TRANSMISE"
 
 
-def test_an_unknown_invoice_is_not_found_and_the_numero_is_required(atlas: Desk) -> None:
-    missing = atlas.client.get("/opcos/ATLAS/v1/factures", headers=atlas.headers)
+def test_an_unknown_invoice_is_not_found_and_one_number_is_required(
+    atlas: Desk, sandbox: httpx.Client, complete_cerfa: dict[str, Any]
+) -> None:
+    atlas.accepted(pedagogie("FAC-1", "100.00"))
+    other_cfa = desk(sandbox, of_cfa(complete_cerfa, OTHER_CFA_SIRET), siret=OTHER_CFA_SIRET)
+    missing = atlas.client.get(atlas.url, headers=atlas.headers)
+    both = atlas.client.get(
+        atlas.url, params={"numero": "FAC-1", "numeroInterneFacture": "FAC-ATLAS-2026-000001"}, headers=atlas.headers
+    )
 
     assert atlas.find("FAC-404").status_code == 404
+    assert atlas.find("FAC-1", by="numeroInterneFacture").status_code == 404  # the CFA's number is not the OPCO's
+    assert other_cfa.find("FAC-1").status_code == 404  # another CFA's invoice
+    assert other_cfa.find("FAC-ATLAS-2026-000001", by="numeroInterneFacture").status_code == 404
     assert (missing.status_code, missing.json()["errors"][0]["code"]) == (400, "PARAMETRE_MANQUANT")
+    assert both.status_code == 400
 
 
 # --- life of an invoice -----------------------------------------------------------------------------------------
@@ -532,14 +700,11 @@ def test_an_invoice_is_instructed_validated_then_paid_and_the_echeance_figures_f
     atlas: Desk, clock: ManualClock
 ) -> None:
     atlas.accepted(
-        invoice(
+        facture(
             "FAC-1",
-            part(
-                "CVG-1",
-                line("2400.00"),
-                line("50.00", "RESTAURATION", quantite=20),
-                line("300.00", "PREMIER_EQUIPEMENT"),
-            ),
+            line("2400.00"),
+            line("50.00", "RESTAURATION", quantite=20),
+            line("300.00", "PREMIEREQUIPEMENT"),
         )
     )
     seen = []
@@ -582,7 +747,7 @@ def test_partial_payment_pays_half_then_the_whole(
     with running_sandbox(replace(config, partial_payment=True)) as url, httpx.Client(base_url=url) as client:
         cfa = desk(client, complete_cerfa)
         cfa.dossier("CVG-1")
-        cfa.accepted(invoice("FAC-1", part("CVG-1", line("2400.05"), line("50.00", "RESTAURATION", quantite=20))))
+        cfa.accepted(facture("FAC-1", line("2400.05"), line("50.00", "RESTAURATION", quantite=20)))
         clock.advance(INSTRUCTION + VALIDATION + PAYMENT)
         half = (cfa.state("FAC-1"), cfa.figures(1))
         clock.advance(PAYMENT - 1)
@@ -649,7 +814,7 @@ def test_the_refusal_rule_refuses_the_invoice_and_releases_its_amounts(atlas: De
         None,
     )
     assert refused["commentaire"] == (
-        "Facture refusée : motif de refus simulé par le bac à sable (numéro interne contenant « REFUS »)"
+        "Facture refusée : motif de refus simulé par le bac à sable (numéro de facture contenant « REFUS »)"
     )
     assert atlas.figures(1) == (Decimal("0.00"), Decimal("0.00"))
     atlas.accepted(pedagogie("FAC-2", "3200.00"))
@@ -665,20 +830,21 @@ def test_invoice_states_are_paged_in_order_of_receipt(complete_cerfa: dict[str, 
         cfa = desk(client, complete_cerfa, opco="MOBILITES")
         cfa.dossier("CVG-1")
         for number in range(1, 6):
-            cfa.accepted(pedagogie(f"FAC-{number}", "100.00"))
+            cfa.accepted(pedagogie(f"FAC-{number}", "100.00", dossier="MOBILITES-2026-000001"))
         other = desk(client, complete_cerfa, opco="MOBILITES", siret=OTHER_CFA_SIRET)
         pages = [cfa.states_page(page).json(parse_float=Decimal) for page in (1, 2, 3, 4)]
         others = other.states_page(1).json()
 
     assert [(p["total"], p["count"], p["page"]) for p in pages] == [(5, 2, 1), (5, 2, 2), (5, 1, 3), (5, 0, 4)]
-    assert [item["numeroInterneFacture"] for page in pages for item in page["factures"]] == [
-        f"FAC-{n}" for n in range(1, 6)
+    assert [(item["numero"], item["numeroInterneFacture"]) for page in pages for item in page["factures"]] == [
+        (f"FAC-{n}", f"FAC-MOBILITES-2026-00000{n}") for n in range(1, 6)
     ]
     assert pages[0]["factures"][0] == {
-        "numeroInterneFacture": "FAC-1",
-        "numeroExterneFacture": "FAC-MOBILITES-2026-000001",
+        "numeroInterneFacture": "FAC-MOBILITES-2026-000001",
+        "numeroInterneDocument": "DOC-MOBILITES-2026-000001",
+        "numero": "FAC-1",
         "referenceFactureCFA": "FAC-1",
-        "dateFacture": "2026-09-01",
+        "dateEmission": "2026-09-01T00:00:00+02:00",
         "montantFacture": Decimal("100.00"),
         "montantRegle": Decimal("0.00"),
         "etatFacture": "TRANSMISE",
@@ -686,7 +852,7 @@ def test_invoice_states_are_paged_in_order_of_receipt(complete_cerfa: dict[str, 
         "dateReglement": None,
         "reglements": [],
         "commentaire": None,
-        "organismeFormation": {"siret": CFA_SIRET},
+        "organismeFormation": {"siret": CFA_SIRET, "IBAN": IBAN},
         "dossiers": [
             {
                 "numeroInterneDossier": "CVG-1",
@@ -720,8 +886,8 @@ def test_invoices_only_where_the_opco_offers_them(sandbox: httpx.Client, complet
         501,
         "AFDAS ne propose pas l'état des factures par l'API",
     )
-    assert afdas.send(pedagogie("FAC-1", "100.00")).status_code == 201
-    assert afdas.state("FAC-1")["numeroExterneFacture"] == "FAC-AFDAS-2026-000001"
+    assert afdas.send(pedagogie("FAC-1", "100.00", dossier="AFDAS-2026-000001")).status_code == 200
+    assert afdas.state("FAC-1")["numeroInterneFacture"] == "FAC-AFDAS-2026-000001"
 
 
 # --- faults, storage, administration ----------------------------------------------------------------------------
@@ -737,11 +903,12 @@ def test_a_fault_after_the_store_leaves_the_invoice_stored_once(
     set_faults(atlas.client, **{fault: 1.0}, afterStoreShare=1.0, timeoutSeconds=5)
     url, body = "/opcos/ATLAS/v1/factures", pedagogie("FAC-1", "1000.00")
 
+    files = multipart_files(body, PDF, "FAC-1")
     if seen is None:
-        assert atlas.client.post(url, json=body, headers=atlas.headers).status_code in {500, 502, 503}
+        assert atlas.client.post(url, files=files, headers=atlas.headers).status_code in {500, 502, 503}
     else:
         with pytest.raises(seen):
-            atlas.client.post(url, json=body, headers=atlas.headers, timeout=0.5)
+            atlas.client.post(url, files=files, headers=atlas.headers, timeout=0.5)
     set_faults(atlas.client, **{fault: 0.0})
 
     assert atlas.state("FAC-1")["etatFacture"] == "TRANSMISE"
@@ -769,20 +936,22 @@ def test_a_sqlite_sandbox_keeps_the_invoices_across_restarts(
     with running_sandbox(persistent) as url, httpx.Client(base_url=url) as client:
         cfa = desk(client, complete_cerfa)
         cfa.dossier("CVG-1")
-        cfa.accepted(invoice("FAC-1", part("CVG-1", line("1000.00"), line("12.00", "HEBERGEMENT", quantite=2))))
+        cfa.accepted(facture("FAC-1", line("1000.00"), line("12.00", "HEBERGEMENT", quantite=2)))
 
     with running_sandbox(replace(persistent, partial_payment=False)) as url, httpx.Client(base_url=url) as client:
         cfa.client = client
         first = cfa.state("FAC-1")
+        kept = stored_invoices(client)[0]["fichier"]
         assert cfa.send(pedagogie("FAC-1", "1.00")).status_code == 409
         assert [e["code"] for e in cfa.refusal(pedagogie("FAC-2", "2200.01"))] == ["MONTANT_ECHEANCE_DEPASSE"]
         second = cfa.accepted(pedagogie("FAC-2", "2200.00"))
         clock.advance(INSTRUCTION + VALIDATION + PAYMENT)
         paid = [cfa.state(numero)["etatFacture"] for numero in ("FAC-1", "FAC-2")]
 
-    assert (first["numeroExterneFacture"], first["montantFacture"]) == ("FAC-ATLAS-2026-000001", Decimal("1012.00"))
-    assert second["numeroExterneFacture"] == "FAC-ATLAS-2026-000002"
+    assert (first["numeroInterneFacture"], first["montantFacture"]) == ("FAC-ATLAS-2026-000001", Decimal("1012.00"))
+    assert second == {"numeroInterneFacture": "FAC-ATLAS-2026-000002", "numeroInterneDocument": "DOC-ATLAS-2026-000002"}
     assert paid == ["REGLE_PARTIEL", "REGLE"]  # each keeps the way of payment of its receipt
+    assert kept == {"sha256": hashlib.sha256(PDF).hexdigest(), "taille": len(PDF), "nom": "FAC-1.pdf"}
 
 
 @pytest.mark.parametrize("storage", ["memory", "sqlite"])
@@ -797,27 +966,50 @@ def test_concurrent_invoices_cannot_both_take_what_is_left_of_an_echeance(
 
         def send(number: int) -> int:
             body = pedagogie(f"FAC-{number}", "2000.00")  # E1 = 3200.00: room for one only
-            return httpx.post(target, json=body, headers=cfa.headers, timeout=10).status_code
+            files = multipart_files(body, PDF, body["numero"])
+            return httpx.post(target, files=files, headers=cfa.headers, timeout=10).status_code
 
         with ThreadPoolExecutor(max_workers=12) as pool:
             codes = list(pool.map(send, range(12)))
         figures = cfa.figures(1)
 
-    assert sorted(codes) == [201] + [422] * 11
+    assert sorted(codes) == [200] + [422] * 11
     assert figures == (Decimal("0.00"), Decimal("2000.00"))
 
 
 def test_the_invoices_can_be_observed_and_forgotten(atlas: Desk) -> None:
     atlas.accepted(pedagogie("FAC-1", "3200.00"))
 
-    listed = atlas.client.get("/_sandbox/factures", params={"opco": "ATLAS"}, headers=SANDBOX_OPERATOR).json()
-    elsewhere = atlas.client.get("/_sandbox/factures", params={"opco": "AKTO"}, headers=SANDBOX_OPERATOR).json()
+    listed = stored_invoices(atlas.client, opco="ATLAS")
+    elsewhere = stored_invoices(atlas.client, opco="AKTO")
     forgotten = atlas.client.delete("/_sandbox/factures", headers=SANDBOX_OPERATOR)
 
     assert [
-        (i["opco"], i["siren"], i["numeroInterneFacture"], i["etatFacture"], i["partialPayment"]) for i in listed
-    ] == [("ATLAS", "798524138", "FAC-1", "TRANSMISE", False)]
+        (i["opco"], i["siren"], i["numero"], i["numeroInterneFacture"], i["etatFacture"], i["partialPayment"])
+        for i in listed
+    ] == [("ATLAS", "798524138", "FAC-1", "FAC-ATLAS-2026-000001", "TRANSMISE", False)]
     assert listed[0]["receivedAt"] == START.isoformat()
+    assert listed[0]["fichier"] == {"sha256": hashlib.sha256(PDF).hexdigest(), "taille": len(PDF), "nom": "FAC-1.pdf"}
+    assert listed[0]["facture"] == {
+        "numero": "FAC-1",
+        "dateEmission": "2026-09-01T00:00:00+02:00",
+        "montantTotal": "3200.00",
+        "ibanEmetteur": IBAN,
+        "siretEmetteur": CFA_SIRET,
+        "estCertificatRealisation": False,
+        "lignes": [
+            {
+                "montant": "3200.00",
+                "natureLigne": "PEDAGOGIE",
+                "quantite": 1,
+                "numeroEcheance": 1,
+                "codificationEcheance": None,
+                "numeroDeca": None,
+                "numeroDossier": DOSSIER,
+                "numeroInterneDossier": "CVG-1",
+            }
+        ],
+    }
     assert elsewhere == []
     assert forgotten.status_code == 204
     assert atlas.find("FAC-1").status_code == 404
@@ -833,3 +1025,25 @@ def test_reset_forgets_the_invoices_too(atlas: Desk) -> None:
 
     assert atlas.client.get("/_sandbox/factures", headers=SANDBOX_OPERATOR).json() == []
     assert (stats(atlas.client)["invoicesStored"], stats(atlas.client)["duplicateInvoicesRefused"]) == ({}, 0)
+
+
+def test_a_sqlite_file_of_the_json_wire_opens_and_its_old_invoices_are_left_unread(
+    tmp_path: Path, config: SandboxConfig, complete_cerfa: dict[str, Any]
+) -> None:
+    path = tmp_path / "sandbox.db"
+    with sqlite3.connect(path) as db:  # the table of invoices before issue 12, with one of them
+        db.execute(
+            "CREATE TABLE invoices (id INTEGER PRIMARY KEY AUTOINCREMENT, opco TEXT NOT NULL, siren TEXT NOT NULL, "
+            "numero_interne TEXT NOT NULL, numero_externe TEXT NOT NULL, sequence INTEGER NOT NULL, "
+            "submitted_at TEXT NOT NULL, partial INTEGER NOT NULL, invoice TEXT NOT NULL)"
+        )
+        db.execute("INSERT INTO invoices VALUES (1, 'ATLAS', '798524138', 'FAC-1', 'X', 1, '2026-09-01', 0, '{}')")
+
+    with running_sandbox(replace(config, state_path=path)) as url, httpx.Client(base_url=url) as client:
+        cfa = desk(client, complete_cerfa)
+        cfa.dossier("CVG-1")
+        before = stored_invoices(client)
+        answer = cfa.accepted(pedagogie("FAC-1", "100.00"))
+
+    assert before == []
+    assert answer["numeroInterneFacture"] == "FAC-ATLAS-2026-000001"
