@@ -202,10 +202,10 @@ def _contract_ceiling(contract: Contract, kind: InvoiceKind) -> tuple[Decimal, s
     candidates: list[tuple[Decimal, str]] = []
     if kind is InvoiceKind.PREMIER_EQUIPEMENT:
         candidates.append((PREMIER_EQUIPEMENT_CEILING, "the legal ceiling"))
-    if kind is InvoiceKind.MAJORATION_RQTH and (years := _contract_years(contract)) is not None:
-        candidates.append((RQTH_YEARLY_CEILING * years, f"{RQTH_YEARLY_CEILING} € a year, {years} year(s)"))
         if contract.premier_equipement_ceiling is not None:
             candidates.append((euros(contract.premier_equipement_ceiling), "the OPCO's plafond"))
+    if kind is InvoiceKind.MAJORATION_RQTH and (years := _contract_years(contract)) is not None:
+        candidates.append((RQTH_YEARLY_CEILING * years, f"{RQTH_YEARLY_CEILING} € a year, {years} year(s)"))
     engaged = engaged_amount(contract.frais_annexes, kind)
     if engaged is not None:
         candidates.append((engaged, "engaged by the OPCO"))
