@@ -12,7 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
-from application.access import Principal, Role
+from application.access import OPERATOR, Principal, Role
+from domain.billing_profile import BillingDetails
 from domain.contract import Contract
 from domain.contract_state import ContractState
 from domain.invoice import Invoice
@@ -25,7 +26,7 @@ from infrastructure.opco_sandbox import SandboxConfig
 from interfaces.bootstrap import Container
 from tests.integration.sandbox_server import SANDBOX_OPERATOR, ManualClock, running_sandbox
 from tests.integration.transmission_support import reload, round_trip, submitted, wired
-from tests.invoicing import CFA, billing_profile, years_earlier
+from tests.invoicing import CFA, PROFILE, billing_profile, years_earlier
 
 WHO = Principal(actor="token:test", role=Role.FRONTEND, cfa_siret=CFA)
 INSTANT = SandboxConfig(
@@ -110,6 +111,9 @@ def test_a_refused_invoice_frees_its_echeance_for_the_next(
     container = wired(database_url, sandbox)
     try:
         contract = accepted(container, complete_cerfa, "INV-2")
+        billing = container.invoices.billing
+        refusing = BillingDetails(**{**PROFILE, "invoicePrefix": "FAC-REFUS-"})  # the sandbox refuses its numbers
+        billing.set(OPERATOR, contract.cfa_siret, refusing)
         first = contract.echeances[0]
         line = LineRequest(contract.id, int(first["numero"]), InvoiceKind.PEDAGOGIE, Decimal(first["montantTotal"]))
         refused = container.invoices.create(
@@ -119,6 +123,7 @@ def test_a_refused_invoice_frees_its_echeance_for_the_next(
         round_trip(container)
         container.worker.sync_once()
         assert container.invoices.invoice_as_worker(refused.invoice.id).state is InvoiceState.REFUSED
+        billing.set(OPERATOR, contract.cfa_siret, BillingDetails(**PROFILE))
         again = container.invoices.create(WHO, numero_interne_facture="FAC-2", invoice_date=date.today(), lines=[line])
         container.invoices.submit(WHO, again.invoice.id)
         round_trip(container)
