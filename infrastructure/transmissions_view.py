@@ -170,3 +170,6 @@ def rebuild_transmissions_view(
         for statement in index_ddl(table):
             tx.execute(statement)
     return SqlTransmissionsView(store, table)
+
+
+DOCUMENTS = "document_transmissions"  # the documents' queue: same columns, contract_id holds the document's id

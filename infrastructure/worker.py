@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from application.document_transmissions import DOCUMENT_TOPICS
 from application.dossiers import Dossiers
 from application.invoice_sync import InvoiceSync
 from application.invoice_transmissions import INVOICE_TOPICS
@@ -35,7 +36,7 @@ from infrastructure.pg_wakeup import LogWakeup
 from infrastructure.projection_runner import ProjectionRunner
 from infrastructure.pruning import Pruner
 from infrastructure.sandbox_keys import SandboxKeys
-from infrastructure.transmissions_view import INVOICES, NAME, SqlTransmissionsView
+from infrastructure.transmissions_view import DOCUMENTS, INVOICES, NAME, SqlTransmissionsView
 
 log = logging.getLogger("convergence.worker")
 BUSY_PAUSE = 0.05  # seconds between two rounds of a task that found work
@@ -49,6 +50,14 @@ class InvoiceOutbox:
     view: SqlTransmissionsView
     sender: Sender
     sync: InvoiceSync
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentOutbox:
+    """Documents (conventions, certificats) go out like invoices, without a state sync: their queue and sender."""
+
+    view: SqlTransmissionsView
+    sender: Sender
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +87,7 @@ class Worker:
         read_models: dict[str, ProjectionRunner] | None = None,
         invoices: InvoiceOutbox | None = None,
         pruner: Pruner | None = None,
+        documents: DocumentOutbox | None = None,
     ) -> None:
         """`read_models`: further projections to keep up to date, by name (e.g. the status read model); `pruner`:
         prunes their old versions."""
@@ -106,6 +116,8 @@ class Worker:
                 lambda: invoice_view.position(dossiers.name),
             )
             self._outboxes.append((invoice_view, invoices.sender, lambda opco: self._accounts.profiles[opco].invoices))
+        if documents is not None:
+            self._add_documents(dossiers, documents)
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._pool = ThreadPoolExecutor(timing.concurrency, thread_name_prefix="sender")
         self._in_progress: set[uuid.UUID] = set()
@@ -202,6 +214,18 @@ class Worker:
             wake.clear()
 
     # -- internals ---------------------------------------------------------------------------------------------
+
+    def _add_documents(self, dossiers: Dossiers, documents: DocumentOutbox) -> None:
+        """The documents' queue and sender; a document is queued only with a route its OPCO takes."""
+        view = documents.view
+        self.read_models[DOCUMENTS] = ProjectionRunner(
+            dossiers,
+            DOCUMENTS,
+            DOCUMENT_TOPICS,
+            lambda batch: view.apply(_changes(batch), batch.tracking, batch.previous),
+            lambda: view.position(dossiers.name),
+        )
+        self._outboxes.append((view, documents.sender, lambda opco: True))
 
     def _send_round(self) -> bool:
         started = self.send_once()

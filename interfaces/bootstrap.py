@@ -11,6 +11,7 @@ import httpx
 
 from application.billing_profiles import BillingProfiles
 from application.channels import InvoiceChannel
+from application.document_channel import DocumentChannel
 from application.documents import DocumentStore
 from application.dossiers import Dossiers
 from application.invoice_documents import InvoiceDocuments
@@ -19,6 +20,7 @@ from application.invoice_status_queries import InvoiceAttentionPolicy, InvoiceSt
 from application.invoice_sync import InvoiceSync
 from application.invoices import Invoices
 from application.opco_accounts import OpcoAccounts
+from application.opco_documents import ContractDocuments
 from application.opco_lookup import OpcoLookup
 from application.sender import Sender, SenderPolicy
 from application.state_sync import StateSync
@@ -49,8 +51,8 @@ from infrastructure.sql_store import SqlStore, open_sql_store
 from infrastructure.status_view import LIVE as LIVE_STATUS
 from infrastructure.status_view import SqlStatusView
 from infrastructure.token_revocations import Revocations, revocations_for
-from infrastructure.transmissions_view import INVOICES, SqlTransmissionsView
-from infrastructure.worker import InvoiceOutbox, Worker, WorkerTiming
+from infrastructure.transmissions_view import DOCUMENTS, INVOICES, SqlTransmissionsView
+from infrastructure.worker import DocumentOutbox, InvoiceOutbox, Worker, WorkerTiming
 
 
 @dataclass
@@ -71,6 +73,7 @@ class Container:
     revocations: Revocations = field(default_factory=Revocations)  # tells the token caches (the API's)
     opco_directory: CfaDockDirectory | None = None
     invoice_documents: InvoiceDocuments = field(init=False)
+    contract_documents: ContractDocuments = field(init=False)
 
     def close(self) -> None:
         self.revocations.close()
@@ -110,6 +113,8 @@ def bootstrap(settings: Settings | None = None) -> Container:
         timeout=httpx.Timeout(settings.opco_timeout_seconds, connect=5.0),
     )
     view = SqlTransmissionsView(store)
+    document_store = _document_store(settings, store)
+    contract_documents = ContractDocuments(dossiers, document_store, accounts.profiles)
     invoices = Invoices(dossiers, accounts.profiles, clock, BillingProfiles(dossiers, box))
     invoice_view = SqlTransmissionsView(store, INVOICES)
     status_view = SqlStatusView(store, dossiers.routing)
@@ -153,6 +158,10 @@ def bootstrap(settings: Settings | None = None) -> Container:
             Sender(InvoiceChannel(invoices, gateway), accounts, clock, _policy(settings)),
             InvoiceSync(invoices, accounts, gateway, invoice_view, clock, accounts.profiles),
         ),
+        documents=DocumentOutbox(
+            SqlTransmissionsView(store, DOCUMENTS),
+            Sender(DocumentChannel(contract_documents, gateway), accounts, clock, _policy(settings)),
+        ),
     )
     status = StatusQueries(status_view, accounts, clock, dossiers.name, _attention(settings))
     invoice_policy = InvoiceAttentionPolicy(echeance_days=settings.attention_invoice_days)
@@ -175,8 +184,9 @@ def bootstrap(settings: Settings | None = None) -> Container:
         opco_directory=directory,
     )
     container.invoice_documents = InvoiceDocuments(
-        invoices, dossiers, _document_store(settings, store), render_invoice_pdf, invoices.billing.issuer
+        invoices, dossiers, document_store, render_invoice_pdf, invoices.billing.issuer
     )
+    container.contract_documents = contract_documents
     return container
 
 
