@@ -10,7 +10,7 @@ from uuid import UUID
 from application.access import WORKER
 from application.dossiers import Dossiers
 from application.invoices import Invoices
-from application.opco_gateway import OpcoEndpoint, OpcoGateway, SentDossier, SentInvoice
+from application.opco_gateway import OpcoEndpoint, OpcoGateway, SentDocument, SentDossier, SentInvoice
 from domain.contract import Contract
 from domain.invoice import Invoice
 from domain.invoicing.wire import invoice_payload
@@ -19,7 +19,7 @@ Command = Callable[[Any], object]
 
 
 class TransmissionChannel(Protocol):
-    kind: str  # "dossier" or "invoice", for the logs
+    kind: str  # "dossier", "invoice" or "document", for the logs
 
     def load(self, ident: UUID) -> Any: ...
 
@@ -32,7 +32,7 @@ class TransmissionChannel(Protocol):
         """Like change, on the thing in hand: no re-read unless another change was saved first. Returns it as saved."""
         ...
 
-    def send(self, endpoint: OpcoEndpoint, item: Any) -> SentDossier | SentInvoice: ...
+    def send(self, endpoint: OpcoEndpoint, item: Any) -> SentDossier | SentInvoice | SentDocument: ...
 
     def record_sent(self, answer: Any) -> Command:
         """The command that records what the OPCO answered to `send`."""

@@ -9,7 +9,18 @@ from fastapi import FastAPI
 
 from infrastructure.opco_sandbox import create_sandbox_app
 from infrastructure.settings import Settings
-from interfaces.api import admin, billing_profile, cfas, contracts, health, invoice_listing, invoices, listing, metrics
+from interfaces.api import (
+    admin,
+    billing_profile,
+    cfas,
+    contract_documents,
+    contracts,
+    health,
+    invoice_listing,
+    invoices,
+    listing,
+    metrics,
+)
 from interfaces.api.auth import TokenCache
 from interfaces.api.body_limits import install_body_limits
 from interfaces.api.docs_pages import install_docs_pages
@@ -72,4 +83,5 @@ def create_app(container: Container | None = None) -> FastAPI:
     app.include_router(cfas.router)
     app.include_router(billing_profile.router)
     app.include_router(admin.router)
+    app.include_router(contract_documents.router)
     return app

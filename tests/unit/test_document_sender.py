@@ -154,7 +154,8 @@ def test_a_5xx_is_retried_after_its_backoff(rig: Rig, contract: Contract) -> Non
 def test_a_lost_answer_parks_the_document_and_it_is_never_resent_by_itself(rig: Rig, contract: Contract) -> None:
     rig.gateway.script(SEND_CONVENTION, AnswerLost(LOST))
     lost = rig.send(convention(rig, contract))
-    assert lost.answer_lost and lost.state is DocumentState.SUBMITTED
+    assert lost.answer_lost
+    assert lost.state is DocumentState.SUBMITTED
     rig.later()
     parked = rig.send(lost)
     assert parked.transmission["parked"]
@@ -187,7 +188,8 @@ def test_a_person_resumes_a_lost_document_and_it_is_sent_again(rig: Rig, contrac
     rig.later()
     rig.send(document)
     resumed = rig.documents.resume(WHO, contract.id, document.id).document
-    assert not resumed.transmission["parked"] and not resumed.answer_lost
+    assert not resumed.transmission["parked"]
+    assert not resumed.answer_lost
     assert rig.send(resumed).state is DocumentState.SENT
     assert len(rig.gateway.calls_of(SEND_CONVENTION)) == 2
 
