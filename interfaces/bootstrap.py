@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 
 from application.billing_profiles import BillingProfiles
+from application.certificats import Certificats
 from application.channels import InvoiceChannel
 from application.document_channel import DocumentChannel
 from application.documents import DocumentStore
@@ -29,6 +30,7 @@ from application.status_queries import AttentionPolicy, StatusQueries
 from infrastructure.cfadock import CfaDockDirectory
 from infrastructure.clock import SystemClock
 from infrastructure.contact_log import SqlContactLog
+from infrastructure.documents.certificat_pdf import render_certificat_pdf
 from infrastructure.documents.invoice_pdf import render_invoice_pdf
 from infrastructure.documents.store import DirectoryDocumentStore, SqlDocumentStore
 from infrastructure.event_store import eventsourcing_env
@@ -74,6 +76,7 @@ class Container:
     opco_directory: CfaDockDirectory | None = None
     invoice_documents: InvoiceDocuments = field(init=False)
     contract_documents: ContractDocuments = field(init=False)
+    certificats: Certificats = field(init=False)
 
     def close(self) -> None:
         self.revocations.close()
@@ -187,6 +190,7 @@ def bootstrap(settings: Settings | None = None) -> Container:
         invoices, dossiers, document_store, render_invoice_pdf, invoices.billing.issuer
     )
     container.contract_documents = contract_documents
+    container.certificats = Certificats(dossiers, contract_documents, render_certificat_pdf)
     return container
 
 

@@ -9,8 +9,9 @@ from uuid import UUID
 
 from fastapi import APIRouter, File, Form, UploadFile
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
+from application.certificats import CertificatRequest
 from application.opco_documents import DocumentUpload, SavedDocument
 from domain.errors import InvalidValue
 from domain.opco_documents.document import DocumentState, OpcoDocument
@@ -123,6 +124,37 @@ async def upload_document(
         type_certificat=typeCertificat or None,
     )
     saved = services.contract_documents.keep(who, contract_id, upload, idempotency_key)
+    return _response(saved, services, status=201 if saved.created or saved.replayed else 200)
+
+
+class CertificatIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    numeroEcheance: int = Field(ge=1, description="the échéance the certificat proves")
+    heuresRealisees: int | None = Field(None, ge=0, le=9999, description="hours of training done in its period")
+    numeroInterneFacture: str | None = Field(
+        None, min_length=1, max_length=64, description="the OPCO's number of the invoice it goes with"
+    )
+    final: bool = Field(False, description="the last certificat of the contract (typeCertificat Final)")
+
+
+@router.post(
+    "/{contract_id}/documents/certificat",
+    status_code=201,
+    response_model=DocumentOut,
+    responses={200: {"model": DocumentOut, "description": "the same certificat, kept already"}},
+)
+def make_certificat(
+    contract_id: UUID,
+    body: CertificatIn,
+    who: CurrentPrincipal,
+    services: Services,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Make the certificat de réalisation of an échéance from the dossier (training, dates, hours of the Cerfa; the
+    échéance's period as the OPCO's échéancier gives it) as a PDF, keep it and send it like an uploaded one."""
+    request = CertificatRequest(body.numeroEcheance, body.heuresRealisees, body.numeroInterneFacture, body.final)
+    saved = services.certificats.make(who, contract_id, request, idempotency_key)
     return _response(saved, services, status=201 if saved.created or saved.replayed else 200)
 
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from pypdf import PdfReader
 
 from interfaces.bootstrap import Container
 from tests.unit.test_api import assert_problem, token
@@ -127,3 +129,27 @@ def test_another_contracts_document_is_not_found(
     other = accepted(services, complete_cerfa, "C-2")
     document = upload(client, contract_id, cfa).json()["id"]
     assert_problem(client.get(f"/contracts/{other}/documents/{document}", headers=cfa), 404)
+
+
+def test_a_certificat_is_made_from_the_dossier_as_a_pdf_and_queued(
+    client: TestClient, cfa: dict[str, str], contract_id: str
+) -> None:
+    made = client.post(
+        f"/contracts/{contract_id}/documents/certificat",
+        json={"numeroEcheance": 1, "heuresRealisees": 212, "numeroInterneFacture": "OF-1"},
+        headers=cfa,
+    )
+    assert made.status_code == 201, made.text
+    body = made.json()
+    assert (body["type"], body["mediaType"], body["state"]) == (
+        "CERTIFICAT_REALISATION",
+        "application/pdf",
+        "submitted",
+    )
+    assert body["details"] == {"numeroEcheance": 1, "numeroInterneFacture": "OF-1", "typeCertificat": "Intermediaire"}
+    pdf = client.get(f"/contracts/{contract_id}/documents/{body['id']}", headers=cfa).content
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    assert "CERTIFICAT DE RÉALISATION" in text
+    assert "212 heures" in text
+    unknown = client.post(f"/contracts/{contract_id}/documents/certificat", json={"numeroEcheance": 99}, headers=cfa)
+    assert assert_problem(unknown, 422)["errors"][0]["field"] == "numeroEcheance"

@@ -48,6 +48,7 @@ OPERATION_IDS = {  # a rename is a change of the API: make it here on purpose
     "POST /admin/tokens": "issueToken",
     "POST /admin/tokens/{token_id}/revocation": "revokeToken",
     "POST /contracts/{contract_id}/documents": "uploadDocument",
+    "POST /contracts/{contract_id}/documents/certificat": "makeCertificat",
     "GET /contracts/{contract_id}/documents": "listDocuments",
     "GET /contracts/{contract_id}/documents/{document_id}": "getDocument",
     "POST /contracts/{contract_id}/documents/{document_id}/submission": "submitDocument",
