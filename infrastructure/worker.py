@@ -101,6 +101,7 @@ class Worker:
         self.projection = ProjectionRunner(dossiers, NAME, TOPICS, self._project, lambda: view.position(dossiers.name))
         self.read_models = {NAME: self.projection, **(read_models or {})}
         self.invoices = invoices
+        self.documents = documents
         self.pruner = pruner
         # (queue, sender, does this OPCO take it over the API?) for contracts, then invoices
         self._outboxes: list[tuple[SqlTransmissionsView, Sender, Callable[[Opco], bool]]] = [

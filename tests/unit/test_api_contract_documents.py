@@ -153,3 +153,13 @@ def test_a_certificat_is_made_from_the_dossier_as_a_pdf_and_queued(
     assert "212 heures" in text
     unknown = client.post(f"/contracts/{contract_id}/documents/certificat", json={"numeroEcheance": 99}, headers=cfa)
     assert assert_problem(unknown, 422)["errors"][0]["field"] == "numeroEcheance"
+
+
+def test_the_document_queue_in_the_metrics(
+    client: TestClient, services: Container, cfa: dict[str, str], contract_id: str
+) -> None:
+    upload(client, contract_id, cfa)
+    services.worker.project_once()
+    lines = client.get("/metrics").text.splitlines()
+    assert 'convergence_document_transmissions{status="pending"} 1.0' in lines
+    assert 'convergence_read_model_lag{read_model="document_transmissions"} 0.0' in lines
