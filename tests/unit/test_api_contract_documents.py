@@ -7,6 +7,7 @@ import base64
 import hashlib
 import io
 from typing import Any
+from uuid import UUID
 
 import pytest
 from fastapi.testclient import TestClient
@@ -163,3 +164,23 @@ def test_the_document_queue_in_the_metrics(
     lines = client.get("/metrics").text.splitlines()
     assert 'convergence_document_transmissions{status="pending"} 1.0' in lines
     assert 'convergence_read_model_lag{read_model="document_transmissions"} 0.0' in lines
+
+
+def test_a_parked_document_is_on_the_attention_list_with_its_reason(
+    client: TestClient, services: Container, cfa: dict[str, str], contract_id: str
+) -> None:
+    document = upload(client, contract_id, cfa).json()["id"]
+    lost = "the exchange broke after the request was sent"
+
+    def lose(d: Any) -> None:
+        d.start_transmission("worker")
+        d.record_answer_lost(lost, "worker")
+        d.park_unconfirmed("worker")
+
+    services.contract_documents.change_as_worker(UUID(document), lose)
+    services.worker.project_once()
+    [item] = [i for i in client.get("/attention", headers=cfa).json() if i.get("kind") == "document"]
+    assert (item["id"], item["contractId"], item["reasons"]) == (document, contract_id, ["document_answer_lost"])
+    assert "Check at the OPCO" in item["parkedReason"]
+    listed = client.get(f"/contracts/{contract_id}/documents", headers=cfa).json()[0]
+    assert (listed["answerLost"], listed["transmission"]["parked"]) == (True, True)
