@@ -2,7 +2,8 @@
 
 The content goes to the document store first (its type read from the content, its size limited); the document's
 aggregate references it by digest. It is queued for its OPCO when the contract is there (sent, in review, accepted)
-and the catalogue knows a route for its kind; otherwise it waits, with the reason, until POST …/submission."""
+and the catalogue knows a route for its kind; otherwise it waits, with the reason, until the contract's sending
+releases it (application.document_release) or POST …/submission."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
-from application.access import Principal
+from application.access import WORKER, Principal
 from application.commands import Outcome, Reader
 from application.documents import Document, DocumentStore
 from application.dossiers import Dossiers
@@ -196,6 +197,24 @@ class ContractDocuments:
         except IntegrityError:  # another change was saved first: read again and retry
             return self.change_as_worker(document.id, command)
         return SavedDocument(document, recordings[-1].notification.id)
+
+    def release_waiting(self, contract_id: UUID) -> int:
+        """Submit the contract's waiting documents that can go now (the contract at its OPCO, a route known)."""
+        shelf = self._get(shelf_id(contract_id))
+        if not isinstance(shelf, DocumentShelf):
+            return 0
+        released = 0
+        for ident in shelf.ids():
+            if self.document_as_worker(ident).state is not DocumentState.WAITING:
+                continue
+
+            def go(document: OpcoDocument) -> None:
+                if document.state is DocumentState.WAITING:
+                    self._submit_or_wait(document, self._app.contract_as_worker(contract_id), WORKER.actor)
+
+            if self.change_as_worker(ident, go).document.state is DocumentState.SUBMITTED:
+                released += 1
+        return released
 
     def contract_as_worker(self, contract_id: UUID) -> Contract:
         return self._app.contract_as_worker(contract_id)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from application.document_release import RELEASE_TOPICS
 from application.document_transmissions import DOCUMENT_TOPICS
 from application.dossiers import Dossiers
 from application.invoice_sync import InvoiceSync
@@ -31,6 +32,8 @@ from application.sender import Sender
 from application.state_sync import StateSync
 from application.transmissions import TOPICS, QueuedTransmission, row_changes
 from domain.opcos import Opco
+from infrastructure.document_release import NAME as RELEASE
+from infrastructure.document_release import DocumentReleaseRunner
 from infrastructure.leases import Leases
 from infrastructure.pg_wakeup import LogWakeup
 from infrastructure.projection_runner import ProjectionRunner
@@ -58,6 +61,7 @@ class DocumentOutbox:
 
     view: SqlTransmissionsView
     sender: Sender
+    release: DocumentReleaseRunner | None = None  # submits the waiting documents of a contract that reached its OPCO
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,6 +231,11 @@ class Worker:
             lambda: view.position(dossiers.name),
         )
         self._outboxes.append((view, documents.sender, lambda opco: True))
+        release = documents.release
+        if release is not None:
+            self.read_models[RELEASE] = ProjectionRunner(
+                dossiers, RELEASE, RELEASE_TOPICS, release.apply, lambda: release.position(dossiers.name)
+            )
 
     def _send_round(self) -> bool:
         started = self.send_once()

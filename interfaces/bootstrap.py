@@ -13,6 +13,7 @@ from application.billing_profiles import BillingProfiles
 from application.certificats import Certificats
 from application.channels import InvoiceChannel
 from application.document_channel import DocumentChannel
+from application.document_release import DocumentRelease
 from application.documents import DocumentStore
 from application.dossiers import Dossiers
 from application.invoice_documents import InvoiceDocuments
@@ -30,6 +31,7 @@ from application.status_queries import AttentionPolicy, StatusQueries
 from infrastructure.cfadock import CfaDockDirectory
 from infrastructure.clock import SystemClock
 from infrastructure.contact_log import SqlContactLog
+from infrastructure.document_release import DocumentReleaseRunner
 from infrastructure.documents.certificat_pdf import render_certificat_pdf
 from infrastructure.documents.invoice_pdf import render_invoice_pdf
 from infrastructure.documents.store import DirectoryDocumentStore, SqlDocumentStore
@@ -164,6 +166,7 @@ def bootstrap(settings: Settings | None = None) -> Container:
         documents=DocumentOutbox(
             SqlTransmissionsView(store, DOCUMENTS),
             Sender(DocumentChannel(contract_documents, gateway), accounts, clock, _policy(settings)),
+            DocumentReleaseRunner(store, DocumentRelease(contract_documents)),
         ),
     )
     status = StatusQueries(status_view, accounts, clock, dossiers.name, _attention(settings))

@@ -109,7 +109,8 @@ async def upload_document(
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Keep a signed convention or a certificat de réalisation (multipart/form-data) and send it to the contract's
-    OPCO by the route the catalogue gives, once the contract is there (sent, in review, accepted); until then, or
+    OPCO by the route the catalogue gives, once the contract is there (sent, in review, accepted: the worker queues it
+    then); until then, or
     where the OPCO takes no such document over the API, it waits with `waitingReason`. 422 names the field: `type`,
     `document` (type read from the content, size at most CONVERGENCE_MAX_DOCUMENT_BYTES), `numeroEcheance`. The same
     file of the same type again answers 200 with the document kept."""

@@ -155,3 +155,21 @@ def test_a_lost_request_parks_the_document_and_a_person_resumes_it(
         assert [item["receipts"] for item in received(sandbox)] == [1]
     finally:
         container.close()
+
+
+def test_a_document_kept_before_the_contract_is_at_its_opco_goes_once_it_is(
+    database_url: str, sandbox: str, complete_cerfa: dict[str, Any]
+) -> None:
+    container = wired(database_url, sandbox)
+    try:
+        contract = submitted(container, complete_cerfa, "DOC-5")
+        kept = keep(container, contract)
+        assert kept.state is DocumentState.WAITING
+        assert "submitted" in str(kept.waiting_reason)
+        rounds(container)  # the contract is sent; its Sent releases the document, which is sent in turn
+        rounds(container)
+        sent = document(container, kept)
+        assert sent.state is DocumentState.SENT, (sent.state, sent.waiting_reason, sent.transmission)
+        assert [item["receipts"] for item in received(sandbox)] == [1]
+    finally:
+        container.close()
