@@ -7,6 +7,7 @@ parks the document for a person to check; it is never sent again by itself."""
 
 from __future__ import annotations
 
+import logging
 import threading
 from uuid import UUID
 
@@ -29,6 +30,7 @@ from domain.contract import Contract
 from domain.opco_documents.document import OpcoDocument
 from domain.opco_documents.kinds import DocumentRoute
 
+log = logging.getLogger("convergence.documents")
 _EXTENSIONS = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}
 
 
@@ -82,6 +84,8 @@ class DocumentChannel:
         def park(document: OpcoDocument) -> None:
             document.park_unconfirmed(WORKER.actor)
 
+        # the Sender then logs it as "already at the OPCO": it may be, and is never sent again by itself
+        log.warning("document %s may be at %s already (answer lost): parked for a person to check", item.id, item.opco)
         return park
 
     def _send(self, endpoint: OpcoEndpoint, item: OpcoDocument, contract: Contract, file: OutgoingFile) -> SentDocument:
