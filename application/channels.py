@@ -11,7 +11,15 @@ from application.access import WORKER
 from application.dossiers import Dossiers
 from application.invoice_documents import InvoiceDocuments
 from application.invoices import Invoices
-from application.opco_gateway import OpcoEndpoint, OpcoError, OpcoGateway, OutgoingInvoice, SentDossier, SentInvoice
+from application.opco_gateway import (
+    OpcoEndpoint,
+    OpcoError,
+    OpcoGateway,
+    OutgoingInvoice,
+    SentDocument,
+    SentDossier,
+    SentInvoice,
+)
 from domain.contract import Contract
 from domain.invoice import Invoice
 
@@ -19,7 +27,7 @@ Command = Callable[[Any], object]
 
 
 class TransmissionChannel(Protocol):
-    kind: str  # "dossier" or "invoice", for the logs
+    kind: str  # "dossier", "invoice" or "document", for the logs
 
     def load(self, ident: UUID) -> Any: ...
 
@@ -36,7 +44,7 @@ class TransmissionChannel(Protocol):
         """The command that records the start of an attempt (and whatever must be fixed before the first one)."""
         ...
 
-    def send(self, endpoint: OpcoEndpoint, item: Any) -> SentDossier | SentInvoice: ...
+    def send(self, endpoint: OpcoEndpoint, item: Any) -> SentDossier | SentInvoice | SentDocument: ...
 
     def record_sent(self, answer: Any) -> Command:
         """The command that records what the OPCO answered to `send`."""

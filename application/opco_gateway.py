@@ -298,3 +298,63 @@ class OpcoGateway(Protocol):
         """GET /v{n}/dossiers?numeroExterne=… or ?numeroDeca=… (api-convergence.md); None when the OPCO does not
         know it. The dossier's `numero_interne` is "" when the OPCO has none for it."""
         ...
+
+    def send_convention(self, endpoint: OpcoEndpoint, convention: OutgoingConvention) -> SentDocument:
+        """POST /v1/conventions: multipart, `convention` (JSON) and `fichier` (the signed convention)."""
+        ...
+
+    def send_document(self, endpoint: OpcoEndpoint, document: OutgoingDocument) -> SentDocument:
+        """POST /v1/documents: multipart, `infosFichier` ({typeFichier, objets}) and `fichier`."""
+        ...
+
+    def send_certificat(self, endpoint: OpcoEndpoint, certificat: OutgoingCertificat) -> SentDocument:
+        """POST /v2/certificats (AFDAS): multipart, `certificat` (JSON) and `fichier`."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingFile:
+    """The `fichier` part of a document sent to an OPCO."""
+
+    content: bytes = field(repr=False)
+    media_type: str  # application/pdf, image/jpeg or image/png: read from the content
+    file_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingDocument:
+    """POST /v1/documents (opco-wire.md §4.3)."""
+
+    type_fichier: str  # CERTIFICAT_REALISATION, CONVENTION_FORMATION, …
+    objets: tuple[tuple[str, str], ...]  # (typeObjet, idObjet): DOSSIER_APPRENTISSAGE or FACTURE and its number
+    file: OutgoingFile
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingConvention:
+    """POST /v1/conventions (opco-wire.md §4.2): the convention's fields come from the dossier."""
+
+    numero_interne_dossier: str  # the dossier's numeroInterne as the OPCO knows it
+    cerfa: Cerfa
+    mandat_employeur: bool | None  # the CFA files the contract under the employer's mandate
+    file: OutgoingFile
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingCertificat:
+    """POST /v2/certificats (api-convergence.md §3.4)."""
+
+    numero_interne_dossier: str
+    numero_interne_facture: str | None  # the OPCO's number of the invoice it goes with, where known
+    type_certificat: str  # Intermediaire or Final
+    echeance: Mapping[str, Any]  # numero (required), and as the OPCO's échéancier gives them: codification, dates
+    cerfa: Cerfa
+    file: OutgoingFile
+
+
+@dataclass(frozen=True, slots=True)
+class SentDocument:
+    """The OPCO's answer to a document: the identifiers it gives (kept verbatim, e.g. numeroInterneDocument)."""
+
+    identifiers: Mapping[str, str]
+    etat: str | None = None

@@ -10,7 +10,7 @@ Every value can be overridden in the settings (infrastructure/opco_directory.py)
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from domain.opco_auth import DIALECTS, AuthDialect, AuthFlavour
@@ -59,6 +59,9 @@ class OpcoProfile:
     errors: ErrorShape = field(default_factory=ErrorShape)
     environment: Environment = Environment.PRODUCTION
     observed_elsewhere: tuple[Environment, ...] = ()  # the other environments where an address was observed
+    conventions: bool = False  # accepts POST /v1/conventions (multipart `convention` JSON + `fichier`)
+    documents: bool = False  # accepts POST /v1/documents (multipart `infosFichier` JSON + `fichier`)
+    certificats_v2: bool = False  # accepts POST /v2/certificats (the certificat de réalisation, AFDAS)
 
     @property
     def dialect(self) -> AuthDialect:
@@ -142,7 +145,24 @@ def catalogue(environment: Environment = Environment.PRODUCTION) -> dict[Opco, O
         _profile(Opco.COHESION_SOCIALE, environment, invoices=False),
         _profile(Opco.OPCOMMERCE, environment, v2=True),
     )
-    return {profile.opco: profile for profile in profiles}
+    return {profile.opco: with_document_routes(profile) for profile in profiles}
+
+
+# The document routes (opco-wire.md §4, api-convergence.md §5; docs/wire.md "Documents"): conventions at ten OPCOs, not
+# OPCO Santé [C3 GSMS-NOTE]; /v1/documents hard-coded by CerFacil for AKTO and ATLAS [C3], and taken as the SOR
+# back-end's, so Mobilités' too [I]; /v2/certificats at AFDAS only, since 2025-10-20 [C3 GSMS-NOTE].
+CONVENTIONS_NOT_TAKEN = frozenset({Opco.SANTE})
+DOCUMENTS_TAKEN = frozenset({Opco.AKTO, Opco.ATLAS, Opco.MOBILITES})
+CERTIFICATS_V2_TAKEN = frozenset({Opco.AFDAS})
+
+
+def with_document_routes(profile: OpcoProfile) -> OpcoProfile:
+    return replace(
+        profile,
+        conventions=profile.opco not in CONVENTIONS_NOT_TAKEN,
+        documents=profile.opco in DOCUMENTS_TAKEN,
+        certificats_v2=profile.opco in CERTIFICATS_V2_TAKEN,
+    )
 
 
 CATALOGUE: Mapping[Opco, OpcoProfile] = catalogue(Environment.PRODUCTION)

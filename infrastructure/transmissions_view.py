@@ -104,6 +104,15 @@ class SqlTransmissionsView:
             rows = tx.query(f"SELECT status, COUNT(*) FROM {self._table} GROUP BY status")
         return {r[0]: int(r[1]) for r in rows}
 
+    def parked(self, cfa_siret: str | None) -> list[UUID]:
+        """The ids parked in this queue, of one CFA (None: of every CFA), oldest first."""
+        query, params = f"SELECT contract_id FROM {self._table} WHERE status = %s", [QueueStatus.PARKED.value]
+        if cfa_siret is not None:
+            query, params = f"{query} AND cfa_siret = %s", [*params, cfa_siret]
+        with self._store.reading() as tx:
+            rows = tx.query(f"{query} ORDER BY due_at", tuple(params))
+        return [UUID(r[0]) for r in rows]
+
 
 def _apply(tx: Transaction, table: str, change: RowChange) -> None:
     if change.new_row is not None:
@@ -170,3 +179,6 @@ def rebuild_transmissions_view(
         for statement in index_ddl(table):
             tx.execute(statement)
     return SqlTransmissionsView(store, table)
+
+
+DOCUMENTS = "document_transmissions"  # the documents' queue: same columns, contract_id holds the document's id

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from application.document_release import RELEASE_TOPICS
+from application.document_transmissions import DOCUMENT_TOPICS
 from application.dossiers import Dossiers
 from application.invoice_sync import InvoiceSync
 from application.invoice_transmissions import INVOICE_TOPICS
@@ -30,12 +32,14 @@ from application.sender import Sender
 from application.state_sync import StateSync
 from application.transmissions import TOPICS, QueuedTransmission, row_changes
 from domain.opcos import Opco
+from infrastructure.document_release import NAME as RELEASE
+from infrastructure.document_release import DocumentReleaseRunner
 from infrastructure.leases import Leases
 from infrastructure.pg_wakeup import LogWakeup
 from infrastructure.projection_runner import ProjectionRunner
 from infrastructure.pruning import Pruner
 from infrastructure.sandbox_keys import SandboxKeys
-from infrastructure.transmissions_view import INVOICES, NAME, SqlTransmissionsView
+from infrastructure.transmissions_view import DOCUMENTS, INVOICES, NAME, SqlTransmissionsView
 
 log = logging.getLogger("convergence.worker")
 BUSY_PAUSE = 0.05  # seconds between two rounds of a task that found work
@@ -49,6 +53,15 @@ class InvoiceOutbox:
     view: SqlTransmissionsView
     sender: Sender
     sync: InvoiceSync
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentOutbox:
+    """Documents (conventions, certificats) go out like invoices, without a state sync: their queue and sender."""
+
+    view: SqlTransmissionsView
+    sender: Sender
+    release: DocumentReleaseRunner | None = None  # submits the waiting documents of a contract that reached its OPCO
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +91,7 @@ class Worker:
         read_models: dict[str, ProjectionRunner] | None = None,
         invoices: InvoiceOutbox | None = None,
         pruner: Pruner | None = None,
+        documents: DocumentOutbox | None = None,
     ) -> None:
         """`read_models`: further projections to keep up to date, by name (e.g. the status read model); `pruner`:
         prunes their old versions."""
@@ -91,6 +105,7 @@ class Worker:
         self.projection = ProjectionRunner(dossiers, NAME, TOPICS, self._project, lambda: view.position(dossiers.name))
         self.read_models = {NAME: self.projection, **(read_models or {})}
         self.invoices = invoices
+        self.documents = documents
         self.pruner = pruner
         # (queue, sender, does this OPCO take it over the API?) for contracts, then invoices
         self._outboxes: list[tuple[SqlTransmissionsView, Sender, Callable[[Opco], bool]]] = [
@@ -106,6 +121,8 @@ class Worker:
                 lambda: invoice_view.position(dossiers.name),
             )
             self._outboxes.append((invoice_view, invoices.sender, lambda opco: self._accounts.profiles[opco].invoices))
+        if documents is not None:
+            self._add_documents(dossiers, documents)
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._pool = ThreadPoolExecutor(timing.concurrency, thread_name_prefix="sender")
         self._in_progress: set[uuid.UUID] = set()
@@ -202,6 +219,23 @@ class Worker:
             wake.clear()
 
     # -- internals ---------------------------------------------------------------------------------------------
+
+    def _add_documents(self, dossiers: Dossiers, documents: DocumentOutbox) -> None:
+        """The documents' queue and sender; a document is queued only with a route its OPCO takes."""
+        view = documents.view
+        self.read_models[DOCUMENTS] = ProjectionRunner(
+            dossiers,
+            DOCUMENTS,
+            DOCUMENT_TOPICS,
+            lambda batch: view.apply(_changes(batch), batch.tracking, batch.previous),
+            lambda: view.position(dossiers.name),
+        )
+        self._outboxes.append((view, documents.sender, lambda opco: True))
+        release = documents.release
+        if release is not None:
+            self.read_models[RELEASE] = ProjectionRunner(
+                dossiers, RELEASE, RELEASE_TOPICS, release.apply, lambda: release.position(dossiers.name)
+            )
 
     def _send_round(self) -> bool:
         started = self.send_once()

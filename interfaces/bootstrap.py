@@ -10,7 +10,10 @@ from pathlib import Path
 import httpx
 
 from application.billing_profiles import BillingProfiles
+from application.certificats import Certificats
 from application.channels import InvoiceChannel
+from application.document_channel import DocumentChannel
+from application.document_release import DocumentRelease
 from application.documents import DocumentStore
 from application.dossiers import Dossiers
 from application.imports.importer import OpcoImporter
@@ -20,6 +23,7 @@ from application.invoice_status_queries import InvoiceAttentionPolicy, InvoiceSt
 from application.invoice_sync import InvoiceSync
 from application.invoices import Invoices
 from application.opco_accounts import OpcoAccounts
+from application.opco_documents import ContractDocuments
 from application.opco_lookup import OpcoLookup
 from application.sender import Sender, SenderPolicy
 from application.state_sync import StateSync
@@ -28,6 +32,8 @@ from application.status_queries import AttentionPolicy, StatusQueries
 from infrastructure.cfadock import CfaDockDirectory
 from infrastructure.clock import SystemClock
 from infrastructure.contact_log import SqlContactLog
+from infrastructure.document_release import DocumentReleaseRunner
+from infrastructure.documents.certificat_pdf import render_certificat_pdf
 from infrastructure.documents.invoice_pdf import render_invoice_pdf
 from infrastructure.documents.store import DirectoryDocumentStore, SqlDocumentStore
 from infrastructure.event_store import eventsourcing_env
@@ -50,8 +56,8 @@ from infrastructure.sql_store import SqlStore, open_sql_store
 from infrastructure.status_view import LIVE as LIVE_STATUS
 from infrastructure.status_view import SqlStatusView
 from infrastructure.token_revocations import Revocations, revocations_for
-from infrastructure.transmissions_view import INVOICES, SqlTransmissionsView
-from infrastructure.worker import InvoiceOutbox, Worker, WorkerTiming
+from infrastructure.transmissions_view import DOCUMENTS, INVOICES, SqlTransmissionsView
+from infrastructure.worker import DocumentOutbox, InvoiceOutbox, Worker, WorkerTiming
 
 
 @dataclass
@@ -73,6 +79,8 @@ class Container:
     opco_directory: CfaDockDirectory | None = None
     invoice_documents: InvoiceDocuments = field(init=False)
     importer: OpcoImporter = field(init=False)
+    contract_documents: ContractDocuments = field(init=False)
+    certificats: Certificats = field(init=False)
 
     def close(self) -> None:
         self.revocations.close()
@@ -112,6 +120,8 @@ def bootstrap(settings: Settings | None = None) -> Container:
         timeout=httpx.Timeout(settings.opco_timeout_seconds, connect=5.0),
     )
     view = SqlTransmissionsView(store)
+    document_store = _document_store(settings, store)
+    contract_documents = ContractDocuments(dossiers, document_store, accounts.profiles)
     invoices = Invoices(dossiers, accounts.profiles, clock, BillingProfiles(dossiers, box))
     invoice_view = SqlTransmissionsView(store, INVOICES)
     status_view = SqlStatusView(store, dossiers.routing)
@@ -127,7 +137,7 @@ def bootstrap(settings: Settings | None = None) -> Container:
         lambda: invoice_status_view.position(dossiers.name),
     )
     invoice_documents = InvoiceDocuments(
-        invoices, dossiers, _document_store(settings, store), render_invoice_pdf, invoices.billing.issuer
+        invoices, dossiers, document_store, render_invoice_pdf, invoices.billing.issuer
     )
     keys = _sandbox_keys(settings, sandbox, accounts)
     worker = Worker(
@@ -158,6 +168,11 @@ def bootstrap(settings: Settings | None = None) -> Container:
             invoice_view,
             Sender(InvoiceChannel(invoices, gateway, invoice_documents), accounts, clock, _policy(settings)),
             InvoiceSync(invoices, accounts, gateway, invoice_view, clock, accounts.profiles),
+        ),
+        documents=DocumentOutbox(
+            SqlTransmissionsView(store, DOCUMENTS),
+            Sender(DocumentChannel(contract_documents, gateway), accounts, clock, _policy(settings)),
+            DocumentReleaseRunner(store, DocumentRelease(contract_documents)),
         ),
     )
     status = StatusQueries(status_view, accounts, clock, dossiers.name, _attention(settings))
@@ -190,6 +205,8 @@ def bootstrap(settings: Settings | None = None) -> Container:
         ensure_credentials=keys.ensure if keys is not None else None,
     )
     container.invoice_documents = invoice_documents
+    container.contract_documents = contract_documents
+    container.certificats = Certificats(dossiers, contract_documents, render_certificat_pdf)
     return container
 
 

@@ -17,6 +17,7 @@ import uvicorn
 from pydantic import TypeAdapter, ValidationError
 
 from application.access import OPERATOR, Role
+from application.document_transmissions import DOCUMENT_TOPICS
 from application.errors import ApplicationError
 from application.invoice_transmissions import INVOICE_TOPICS
 from domain.cerfa import Siret
@@ -26,7 +27,7 @@ from infrastructure.invoice_status_view import rebuild_invoice_status_view
 from infrastructure.opco_sandbox import create_sandbox_app
 from infrastructure.settings import Settings
 from infrastructure.status_view import rebuild_status_view
-from infrastructure.transmissions_view import INVOICES, rebuild_transmissions_view
+from infrastructure.transmissions_view import DOCUMENTS, INVOICES, rebuild_transmissions_view
 from interfaces.api.representation import token_body
 from interfaces.bootstrap import Container, bootstrap, sandbox_config
 from interfaces.import_cli import opco
@@ -202,6 +203,7 @@ REBUILDS: dict[str, Callable[[Container], _Rebuilt]] = {
     INVOICES: lambda c: rebuild_transmissions_view(c.store, c.dossiers, table=INVOICES, topics=INVOICE_TOPICS),
     INVOICE_STATUS: lambda c: rebuild_invoice_status_view(c.store, c.dossiers),
 }
+REBUILDS[DOCUMENTS] = lambda c: rebuild_transmissions_view(c.store, c.dossiers, table=DOCUMENTS, topics=DOCUMENT_TOPICS)
 
 
 @projections.command("rebuild")

@@ -29,11 +29,17 @@ from application.opco_gateway import (
     OpcoDossier,
     OpcoEndpoint,
     OpcoError,
+    OutgoingCertificat,
+    OutgoingConvention,
+    OutgoingDocument,
+    OutgoingFile,
     OutgoingInvoice,
+    SentDocument,
     SentDossier,
     SentInvoice,
 )
 from domain.cerfa import Cerfa
+from infrastructure.opco_client.document_answers import parse_sent_document
 from infrastructure.opco_client.dpop import DpopSigner
 from infrastructure.opco_client.errors import response_error, transport_error, trim
 from infrastructure.opco_client.identity import ClientIdentity, is_header_safe
@@ -51,6 +57,7 @@ from infrastructure.opco_client.parsing import (
 )
 from infrastructure.opco_client.redaction import MASK, Redactor
 from infrastructure.opco_wire import dossier_body, encode, wire_variant
+from infrastructure.opco_wire.documents import certificat_part, convention_part, document_parts, infos_fichier
 from infrastructure.opco_wire.invoice import Issuer, facture_part, multipart_files
 
 log = logging.getLogger("convergence.opco_client")
@@ -60,6 +67,7 @@ DEFAULT_LIMITS = httpx.Limits(max_connections=64, max_keepalive_connections=32) 
 _SECRET_PARAMS = frozenset({"XAPIKEY"})
 _NOT_JSON = object()
 _NOT_FOUND = object()
+SERVER_ERRORS = frozenset({500, 502, 503, 504})
 
 Params = Mapping[str, str | int]
 FilePart = tuple[str | None, bytes, str]  # (file name, content, media type) of one multipart part
@@ -157,6 +165,44 @@ class HttpOpcoGateway:
     def find_dossier_by(self, endpoint: OpcoEndpoint, field: DossierNumber, value: str) -> OpcoDossier | None:
         body = self._find(endpoint, f"/v{endpoint.protocol}/dossiers", {field: value})
         return None if body is _NOT_FOUND else parse_dossier(body, "")
+
+    # --- documents (docs/wire.md "Documents") ------------------------------------------------------------------
+
+    def send_convention(self, endpoint: OpcoEndpoint, convention: OutgoingConvention) -> SentDocument:
+        part = convention_part(convention.numero_interne_dossier, convention.cerfa, convention.mandat_employeur)
+        return self._post_document(endpoint, "/v1/conventions", "convention", part, convention.file)
+
+    def send_document(self, endpoint: OpcoEndpoint, document: OutgoingDocument) -> SentDocument:
+        part = infos_fichier(document.type_fichier, document.objets)
+        return self._post_document(endpoint, "/v1/documents", "infosFichier", part, document.file)
+
+    def send_certificat(self, endpoint: OpcoEndpoint, certificat: OutgoingCertificat) -> SentDocument:
+        part = certificat_part(
+            numero_interne_dossier=certificat.numero_interne_dossier,
+            numero_interne_facture=certificat.numero_interne_facture,
+            type_certificat=certificat.type_certificat,
+            echeance=certificat.echeance,
+            cerfa=certificat.cerfa,
+        )
+        return self._post_document(endpoint, "/v2/certificats", "certificat", part, certificat.file)
+
+    def _post_document(
+        self, endpoint: OpcoEndpoint, path: str, name: str, part: dict[str, Any], file: OutgoingFile
+    ) -> SentDocument:
+        """A 5xx answer is the OPCO saying it did not keep the document (docs/wire.md D6): worth sending again. Only
+        a broken exchange after the request left (a timeout, a dropped connection) may have left it there."""
+        files = document_parts(name, part, file.content, file.file_name, file.media_type)
+        response = self._call(endpoint, "POST", path, files=files, tolerated=SERVER_ERRORS)
+        if response.status_code in SERVER_ERRORS:
+            where, redact = _where(endpoint, "POST", path), _redactor(endpoint, None)
+            raise response_error(response, where=where, side_effects=False, redact=redact, shape=endpoint.errors)
+        body = _json(response)
+        if body is _NOT_JSON:  # accepted all the same: raising would make the sender send it again
+            log.warning(
+                "%s POST %s accepted (%s) with a body that is not JSON", endpoint.opco, path, response.status_code
+            )
+            body = None
+        return parse_sent_document(body)
 
     # --- the shapes of calls ----------------------------------------------------------------------------------
 

@@ -18,6 +18,8 @@ from domain.opcos import Opco
 from infrastructure.opco_sandbox.admin_routes import router as admin_router
 from infrastructure.opco_sandbox.config import SandboxConfig
 from infrastructure.opco_sandbox.context import Sandbox
+from infrastructure.opco_sandbox.document_admin_routes import router as document_admin_router
+from infrastructure.opco_sandbox.document_routes import router as document_router
 from infrastructure.opco_sandbox.elsewhere_routes import router as elsewhere_router
 from infrastructure.opco_sandbox.errors import ApiError, SandboxRefusal, error_body
 from infrastructure.opco_sandbox.faults import FaultInjector, FaultMiddleware
@@ -50,11 +52,13 @@ def create_sandbox_app(config: SandboxConfig | None = None) -> FastAPI:
     opcos.include_router(opco_router)
     opcos.include_router(invoice_router)
     opcos.include_router(oauth_router)
+    opcos.include_router(document_router)
     opcos.add_middleware(FaultMiddleware, injector=sandbox.faults, stats=sandbox.stats)
     app = FastAPI(title=TITLE, lifespan=lifespan)
     app.include_router(admin_router)
     app.include_router(elsewhere_router)
     app.include_router(invoice_admin_router)
+    app.include_router(document_admin_router)
     app.mount("/opcos", opcos)
     for each in (app, opcos):
         each.state.sandbox = sandbox

@@ -9,6 +9,7 @@ from typing import cast
 from fastapi import Request
 
 from infrastructure.opco_sandbox.config import SandboxConfig
+from infrastructure.opco_sandbox.document_inbox import DocumentInbox
 from infrastructure.opco_sandbox.dpop_guard import DpopGuard
 from infrastructure.opco_sandbox.faults import FaultInjector
 from infrastructure.opco_sandbox.state import SandboxStore
@@ -22,6 +23,7 @@ class Sandbox:
     stats: SandboxStats
     faults: FaultInjector
     dpop: DpopGuard = field(default_factory=DpopGuard)
+    documents: DocumentInbox = field(default_factory=DocumentInbox)  # kept in memory only
 
     def now(self) -> datetime:
         return self.config.clock()
@@ -30,6 +32,7 @@ class Sandbox:
         self.store.clear()
         self.stats.reset()
         self.faults.configure(self.config.faults)
+        self.documents.clear()
 
     def close(self) -> None:
         self.store.close()

@@ -23,7 +23,7 @@ import asyncio
 import contextlib
 import random
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -37,6 +37,9 @@ ERROR, RATE_LIMIT, TIMEOUT, RESET = "error", "rateLimit", "timeout", "reset"
 ERROR_STATUSES = (500, 502, 503)
 DECLARED_LENGTH = 4096  # the Content-Length announced before the connection is dropped
 SUBMISSIONS = ("/dossiers", "/factures")  # the POSTs whose faults may happen after the store
+# Documents: only the faults that lose the answer (timeout, reset) may happen after the store; a 5xx is the OPCO
+# saying it kept nothing (docs/wire.md D6).
+DOCUMENTS = ("/conventions", "/documents", "/certificats")
 
 
 class SimulatedConnectionReset(Exception):
@@ -95,7 +98,9 @@ class FaultMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        plan = self.injector.plan(_is_submission(scope))
+        plan = self.injector.plan(_is_submission(scope) or _is_document(scope))
+        if plan.after_store and plan.kind in (ERROR, RATE_LIMIT) and _is_document(scope):
+            plan = replace(plan, after_store=False)
         if plan.latency:
             await asyncio.sleep(plan.latency)
         if plan.kind is None:
@@ -189,6 +194,10 @@ def _route_path(scope: Scope) -> str:
 def _is_submission(scope: Scope) -> bool:
     """POST /dossiers or POST /factures (/Factures on the SOR hosts): a call that stores something."""
     return bool(scope["method"] == "POST" and _route_path(scope).rstrip("/").lower().endswith(SUBMISSIONS))
+
+
+def _is_document(scope: Scope) -> bool:
+    return bool(scope["method"] == "POST" and _route_path(scope).rstrip("/").lower().endswith(DOCUMENTS))
 
 
 def _opco_in_path(scope: Scope) -> Opco | None:

@@ -13,6 +13,7 @@ from interfaces.api import (
     admin,
     billing_profile,
     cfas,
+    contract_documents,
     contracts,
     health,
     imports,
@@ -84,4 +85,5 @@ def create_app(container: Container | None = None) -> FastAPI:
     app.include_router(imports.router)
     app.include_router(billing_profile.router)
     app.include_router(admin.router)
+    app.include_router(contract_documents.router)
     return app

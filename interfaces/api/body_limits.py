@@ -28,6 +28,9 @@ from interfaces.api.problem_details import problem
 _CHECKED_IN_LOOP = 65_536  # bytes: a Cerfa is about 4 KB
 # Routes whose body is a document: CONVERGENCE_MAX_DOCUMENT_BYTES unless max_body_bytes_by_route says otherwise.
 UPLOAD_ROUTES = ("/invoices/{invoice_id}/document",)
+# Multipart uploads: the document and its form fields, so a document just past the limit is a 422 naming `document`.
+MULTIPART_UPLOAD_ROUTES = ("/contracts/{contract_id}/documents",)
+MULTIPART_SLACK = 64 * 1024
 _NUL_IN_URL = Problem("url", "nul_character", "the URL holds the NUL character (%00): no text can")
 
 
@@ -47,6 +50,7 @@ class BodyLimits:
     @classmethod
     def of(cls, settings: Settings) -> BodyLimits:
         uploads = dict.fromkeys(UPLOAD_ROUTES, settings.max_document_bytes)
+        uploads |= dict.fromkeys(MULTIPART_UPLOAD_ROUTES, settings.max_document_bytes + MULTIPART_SLACK)
         return cls(settings.max_body_bytes, settings.max_json_depth, uploads | settings.max_body_bytes_by_route)
 
 

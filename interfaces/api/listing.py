@@ -28,6 +28,7 @@ from domain.contract_state import ContractState
 from domain.errors import InvalidValue
 from domain.opcos import Opco
 from interfaces.api.auth import CurrentPrincipal, Services
+from interfaces.api.document_attention import document_attention
 from interfaces.api.invoice_listing import invoice_attention, invoice_dashboard, invoices_caught_up
 from interfaces.api.problem_details import problem
 from interfaces.api.schemas import AttentionEntry, ContractPage, DashboardOut
@@ -156,11 +157,13 @@ async def attention(who: CurrentPrincipal, services: Services, min_position: Min
     département; not yet sent), projection_error (the read model could not follow this
     dossier's events: it shows its last good state until the read model is rebuilt). Then the invoices (`kind`
     "invoice": invoice_refused, invoice_parked, invoice_unpaid 30 days after its sending) and the échéances (`kind`
-    "echeance": echeance_not_invoiced, open for more than CONVERGENCE_ATTENTION_INVOICE_DAYS days)."""
+    "echeance": echeance_not_invoiced, open for more than CONVERGENCE_ATTENTION_INVOICE_DAYS days), and the parked
+    documents (`kind` "document": document_answer_lost, to check at the OPCO, or document_parked)."""
     if not await _caught_up(services, min_position) or not await invoices_caught_up(services, min_position):
         return _not_yet()
     items = await run_in_threadpool(services.status.attention, who)
     invoices = await invoice_attention(who, services)
+    invoices += await document_attention(who, services)  # then the parked documents (`kind` "document")
     body = orjson.dumps([*({**list_item(i.row), "reasons": list(i.reasons)} for i in items), *invoices])
     return Response(body, media_type="application/json")
 

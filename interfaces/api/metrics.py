@@ -1,5 +1,5 @@
-"""Prometheus metrics for the operator: read models' lag, held dossiers, transmissions of dossiers and invoices by
-status."""
+"""Prometheus metrics for the operator: read models' lag, held dossiers, transmissions of dossiers, invoices and
+documents by status."""
 
 from __future__ import annotations
 
@@ -50,6 +50,15 @@ class ServiceCollector(Collector):
             for status, count in services.worker.invoices.view.counts().items():
                 invoices.add_metric([status], count)
             yield invoices
+        if services.worker.documents is not None:
+            documents = GaugeMetricFamily(
+                "convergence_document_transmissions",
+                "documents (conventions, certificats) in their queue",
+                labels=["status"],
+            )
+            for status, count in services.worker.documents.view.counts().items():
+                documents.add_metric([status], count)
+            yield documents
 
 
 @router.get("/metrics", include_in_schema=False)

@@ -38,7 +38,12 @@ from application.opco_gateway import (
     OpcoDossier,
     OpcoEndpoint,
     OpcoError,
+    OutgoingCertificat,
+    OutgoingConvention,
+    OutgoingDocument,
+    OutgoingFile,
     OutgoingInvoice,
+    SentDocument,
     SentDossier,
     SentInvoice,
 )
@@ -58,7 +63,13 @@ FIND_INVOICE = "find_invoice"
 INVOICE_STATES = "invoice_states"
 LIST = "dossier_list"
 FIND_BY = "find_dossier_by"
-METHODS = frozenset({SEND, FIND, STATES, STATUS, KEY_INFO, SEND_INVOICE, FIND_INVOICE, INVOICE_STATES, LIST, FIND_BY})
+SEND_CONVENTION = "send_convention"
+SEND_DOCUMENT = "send_document"
+SEND_CERTIFICAT = "send_certificat"
+METHODS = frozenset(
+    {SEND, FIND, STATES, STATUS, KEY_INFO, SEND_INVOICE, FIND_INVOICE, INVOICE_STATES, LIST, FIND_BY}
+    | {SEND_CONVENTION, SEND_DOCUMENT, SEND_CERTIFICAT}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,6 +280,32 @@ class FakeGateway:
 
     def invoices_created(self, numero: str) -> int:
         return sum(n for (o, num), n in self._created.items() if num == f"invoice:{numero}")
+
+    def send_convention(self, endpoint: OpcoEndpoint, convention: OutgoingConvention) -> SentDocument:
+        return self._document(SEND_CONVENTION, endpoint, convention.numero_interne_dossier, convention.file)
+
+    def send_document(self, endpoint: OpcoEndpoint, document: OutgoingDocument) -> SentDocument:
+        return self._document(SEND_DOCUMENT, endpoint, document.type_fichier, document.file)
+
+    def send_certificat(self, endpoint: OpcoEndpoint, certificat: OutgoingCertificat) -> SentDocument:
+        return self._document(SEND_CERTIFICAT, endpoint, certificat.numero_interne_dossier, certificat.file)
+
+    def documents_received(self, content: bytes) -> int:
+        """Documents with this content the OPCO stored: more than one is a duplicate at the OPCO."""
+        return self._created[(Opco.AKTO, f"document:{hashlib.sha256(content).hexdigest()}")]
+
+    def _document(self, method: str, endpoint: OpcoEndpoint, label: str, file: OutgoingFile) -> SentDocument:
+        self.calls.append(Call(method, endpoint.opco, endpoint.api_key, label))
+        outcome = self._next(method)
+        key = (Opco.AKTO, f"document:{hashlib.sha256(file.content).hexdigest()}")  # one count, whatever the OPCO
+        if isinstance(outcome, AnswerLost):
+            self._created[key] += 1
+            raise outcome.error
+        if isinstance(outcome, BaseException):
+            raise outcome
+        self._created[key] += 1
+        self._serial += 1
+        return SentDocument({"numeroInterneDocument": f"D-{self._serial:06d}"})
 
     # -- internals ------------------------------------------------------------------------------------------
 

@@ -49,12 +49,20 @@ OPERATION_IDS = {  # a rename is a change of the API: make it here on purpose
     "PUT /cfas/{siret}/profile": "setBillingProfile",
     "POST /admin/tokens": "issueToken",
     "POST /admin/tokens/{token_id}/revocation": "revokeToken",
+    "POST /contracts/{contract_id}/documents": "uploadDocument",
+    "POST /contracts/{contract_id}/documents/certificat": "makeCertificat",
+    "GET /contracts/{contract_id}/documents": "listDocuments",
+    "GET /contracts/{contract_id}/documents/{document_id}": "getDocument",
+    "POST /contracts/{contract_id}/documents/{document_id}/submission": "submitDocument",
+    "POST /contracts/{contract_id}/documents/{document_id}/transmission/retry": "retryDocument",
+    "POST /contracts/{contract_id}/documents/{document_id}/receipt": "confirmDocumentReceived",
 }
 ASSET_TYPES = {".js": ("text/javascript", "application/javascript"), ".css": ("text/css",), ".png": ("image/png",)}
 PATH_VALUES = {
     "contract_id": "0b6f3c8e-4d2a-4c41-9a7e-5a4f0b1d2c3e",
     "invoice_id": "0b6f3c8e-4d2a-4c41-9a7e-5a4f0b1d2c3f",
     "token_id": "0b6f3c8e-4d2a-4c41-9a7e-5a4f0b1d2c40",
+    "document_id": "0b6f3c8e-4d2a-4c41-9a7e-5a4f0b1d2c41",
     "siret": "79852413800012",
     "opco": "ATLAS",
     "run": "1",

@@ -10,6 +10,7 @@ import pytest
 
 from domain.opco_auth import AuthFlavour
 from domain.opco_catalogue import ADDRESSES, CATALOGUE, Environment, catalogue
+from domain.opco_documents.kinds import DocumentKind, DocumentRoute, route_for
 from domain.opcos import Opco
 from infrastructure.opco_directory import opco_profiles
 from tests.support import settings
@@ -132,3 +133,21 @@ def test_an_api_moved_by_the_settings_takes_its_token_endpoint_along_only_where_
     assert profiles[Opco.AKTO].token_url == "https://akto.proxy.example/SorApiIdentityServer/connect/token"
     assert profiles[Opco.OPCOEP].token_url is None  # Keycloak's host is its own: it must be set
     assert "token endpoint" in (profiles[Opco.OPCOEP].unreachable() or "")
+
+
+def test_the_document_routes_each_opco_takes() -> None:
+    """Conventions at ten OPCOs (not Santé), /v1/documents at the SOR hosts, /v2/certificats at AFDAS only."""
+    assert {o for o, p in CATALOGUE.items() if not p.conventions} == {Opco.SANTE}
+    assert {o for o, p in CATALOGUE.items() if p.documents} == {Opco.AKTO, Opco.ATLAS, Opco.MOBILITES}
+    assert {o for o, p in CATALOGUE.items() if p.certificats_v2} == {Opco.AFDAS}
+
+
+def test_a_document_goes_by_the_route_its_opco_takes() -> None:
+    convention, certificat = DocumentKind.CONVENTION_FORMATION, DocumentKind.CERTIFICAT_REALISATION
+    assert route_for(convention, CATALOGUE[Opco.ATLAS]) is DocumentRoute.CONVENTIONS
+    assert route_for(DocumentKind.CONVENTION_MOBILITE, CATALOGUE[Opco.ATLAS]) is DocumentRoute.DOCUMENTS
+    assert route_for(DocumentKind.CONVENTION_MOBILITE, CATALOGUE[Opco.OCAPIAT]) is None
+    assert route_for(certificat, CATALOGUE[Opco.AKTO]) is DocumentRoute.DOCUMENTS
+    assert route_for(certificat, CATALOGUE[Opco.AFDAS]) is DocumentRoute.CERTIFICATS_V2
+    assert route_for(certificat, CATALOGUE[Opco.OPCO2I]) is None
+    assert route_for(convention, CATALOGUE[Opco.SANTE]) is None

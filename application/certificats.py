@@ -1,0 +1,53 @@
+"""Certificats de réalisation made by Convergence from the dossier (application.certificat_document), rendered as
+a PDF and kept like an uploaded one: the same route to the OPCO, the same sending."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from uuid import UUID
+
+from application.access import Principal
+from application.certificat_document import CertificatDocument, certificat_document
+from application.dossiers import Dossiers
+from application.opco_documents import ContractDocuments, DocumentUpload, SavedDocument
+from domain.opco_documents.kinds import DocumentKind
+
+
+@dataclass(frozen=True, slots=True)
+class CertificatRequest:
+    numero_echeance: int
+    hours_done: int | None = None
+    numero_interne_facture: str | None = None
+    final: bool = False
+
+
+class Certificats:
+    def __init__(
+        self, dossiers: Dossiers, documents: ContractDocuments, render: Callable[[CertificatDocument], bytes]
+    ) -> None:
+        self._dossiers = dossiers
+        self._documents = documents
+        self._render = render
+
+    def make(
+        self, principal: Principal, contract_id: UUID, request: CertificatRequest, idempotency_key: str | None = None
+    ) -> SavedDocument:
+        principal.require_writer()
+        contract = self._dossiers.contract(principal, contract_id)
+        document = certificat_document(
+            contract,
+            numero_echeance=request.numero_echeance,
+            hours_done=request.hours_done,
+            final=request.final,
+            issued_on=self._dossiers.clock.today(),
+        )
+        upload = DocumentUpload(
+            kind=DocumentKind.CERTIFICAT_REALISATION,
+            content=self._render(document),
+            file_name=f"certificat-{contract.numero_interne}-echeance-{request.numero_echeance}.pdf",
+            numero_echeance=request.numero_echeance,
+            numero_interne_facture=request.numero_interne_facture,
+            type_certificat="Final" if request.final else "Intermediaire",
+        )
+        return self._documents.keep(principal, contract_id, upload, idempotency_key)
