@@ -26,7 +26,7 @@ from infrastructure.opco_sandbox import SandboxConfig
 from interfaces.bootstrap import Container
 from tests.integration.sandbox_server import SANDBOX_OPERATOR, ManualClock, running_sandbox
 from tests.integration.transmission_support import reload, round_trip, submitted, wired
-from tests.invoicing import CFA, PROFILE, billing_profile, years_earlier
+from tests.invoicing import CFA, PROFILE, years_earlier
 
 WHO = Principal(actor="token:test", role=Role.FRONTEND, cfa_siret=CFA)
 INSTANT = SandboxConfig(
@@ -47,7 +47,8 @@ def sandbox() -> Iterator[str]:
 def accepted(container: Container, cerfa: dict[str, Any], numero: str, opco: Opco | None = None) -> Contract:
     """A contract of two years that ended three months ago (so that all its échéances are open), accepted."""
     contract = submitted(container, years_earlier(cerfa, 2), numero, opco)
-    billing_profile(container.dossiers, contract.cfa_siret)
+    if container.invoices.billing.profile(contract.cfa_siret) is None:  # sealed with the service's own key
+        container.invoices.billing.set(OPERATOR, contract.cfa_siret, BillingDetails(**PROFILE))
     round_trip(container)
     container.worker.sync_once()
     accepted = reload(container, contract)

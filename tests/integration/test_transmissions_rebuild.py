@@ -61,7 +61,8 @@ def test_the_invoices_queue_is_rebuilt_the_same(database_url: str, complete_cerf
         assert services.worker.invoices is not None
         live = services.worker.invoices.view
         before = (live.counts(), live.opco_states(CFA, "ATLAS"))
-        assert before == ({"parked": 1, "pending": 1}, {"F-1": None, "F-2": None})
+        # keyed by the number the OPCO will know each invoice by: the CFA's, from its sequence, until it answers
+        assert before == ({"parked": 1, "pending": 1}, {"FAC-2026-00001": None, "FAC-2026-00002": None})
 
         rebuilt = rebuild_transmissions_view(services.store, services.dossiers, table=INVOICES, topics=INVOICE_TOPICS)
         assert (rebuilt.counts(), rebuilt.opco_states(CFA, "ATLAS")) == before
