@@ -3,12 +3,12 @@ status."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest, start_http_server
+from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from starlette.concurrency import run_in_threadpool
 
@@ -50,12 +50,59 @@ class ServiceCollector(Collector):
             for status, count in services.worker.invoices.view.counts().items():
                 invoices.add_metric([status], count)
             yield invoices
+        yield self._per_opco()
+
+    def _per_opco(self) -> GaugeMetricFamily:
+        queues = [("dossier", self._services.transmissions)]
+        if self._services.worker.invoices is not None:
+            queues.append(("invoice", self._services.worker.invoices.view))
+        family = GaugeMetricFamily(
+            "convergence_opco_queue",
+            "transmissions per OPCO by status: pending (the queue's depth), parked (failed too often), done",
+            labels=["opco", "kind", "status"],
+        )
+        for kind, view in queues:
+            for (opco, status), count in sorted(view.counts_by_opco().items()):
+                family.add_metric([opco, kind, status], count)
+        return family
 
 
 @router.get("/metrics", include_in_schema=False)
 async def metrics(request: Request) -> Response:
     """Prometheus text format (no authentication: expose it to the monitoring network only)."""
-    registry = CollectorRegistry()
-    registry.register(ServiceCollector(request.app.state.container))
-    body = await run_in_threadpool(generate_latest, registry)
+    body = await run_in_threadpool(exposition, request.app.state.container)
     return Response(body, media_type=CONTENT_TYPE_LATEST)
+
+
+class ProcessAndServiceCollector(Collector):
+    """What `/metrics` of `serve` shows, for a process without the API: the worker (`exposition` below)."""
+
+    def __init__(self, services: Container) -> None:
+        self._service = ServiceCollector(services)
+
+    def collect(self) -> Iterator[Metric]:
+        yield from REGISTRY.collect()
+        yield from self._service.collect()
+
+
+def start_metrics_server(services: Container, host: str, port: int) -> Callable[[], None]:
+    """Serve the process's and the store's figures on http://host:port/metrics (any path, in fact) in a thread;
+    returns what stops it."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(ProcessAndServiceCollector(services))
+    server, thread = start_http_server(port, host, registry=registry)
+
+    def stop() -> None:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+    return stop
+
+
+def exposition(services: Container) -> bytes:
+    """The figures of the store (the same from every process) after this process's own: its HTTP requests, its calls
+    to the OPCOs, its CPU and memory (prometheus_client's default registry)."""
+    registry = CollectorRegistry()
+    registry.register(ServiceCollector(services))
+    return generate_latest(REGISTRY) + generate_latest(registry)

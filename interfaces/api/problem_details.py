@@ -131,7 +131,9 @@ def install_problem_handlers(app: FastAPI) -> None:
             log.warning("database unavailable on %s %s: %r", request.method, request.url.path, exc)
             detail = "the database does not answer right now: retry (with the same Idempotency-Key or If-Match)"
             return problem(503, "Store unavailable", detail, "store-unavailable", headers={"Retry-After": "5"})
-        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        # handled outside the request's context (Starlette's outermost middleware): its request id given here
+        extra = {"request_id": getattr(request.state, "request_id", None)}
+        log.exception("unexpected error on %s %s", request.method, request.url.path, extra=extra)
         return problem(500, "Internal error", "the service failed unexpectedly; the error is logged", "internal")
 
 
