@@ -18,8 +18,8 @@ import orjson
 from application.log_context import log_fields
 from infrastructure.settings import Settings
 
-# The attributes every LogRecord has: anything else on a record was bound or passed as `extra=`.
-_STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
+# The attributes every LogRecord has (and uvicorn's terminal colours): anything else was bound or passed as `extra=`.
+_STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName", "color_message"}
 # The packages whose loggers are the service's own (a few modules log under their module name).
 OWN_LOGGERS = ("convergence", "application", "infrastructure", "interfaces")
 

@@ -29,7 +29,7 @@ def formatted(formatter: logging.Formatter, logger: str = "convergence.test", **
 
 def test_a_json_record_is_one_line_with_the_bound_fields_and_its_own() -> None:
     with bound(request_id="req-1", aggregate_id="a-1"):
-        line = formatted(JsonFormatter(), version=3, aggregate_id="a-2")
+        line = formatted(JsonFormatter(), version=3, aggregate_id="a-2", color_message="\x1b[36msent\x1b[0m")
     assert line.count("\n") == 1
     document = json.loads(line)
     assert document["message"] == "sent T-1"
@@ -39,6 +39,7 @@ def test_a_json_record_is_one_line_with_the_bound_fields_and_its_own() -> None:
     assert document["request_id"] == "req-1"
     assert document["aggregate_id"] == "a-2"  # the record's own field wins over the bound one
     assert document["version"] == 3
+    assert "color_message" not in document  # uvicorn's, for a terminal
     assert log_fields() == {}  # unbound once the block ends
 
 

@@ -68,6 +68,7 @@ def test_an_unexpected_failure_is_logged_with_the_request_id(
     url = "/contracts/4b0c1f0e-2f57-4a59-9b55-6a2b1a5b5d11"
     answer = client.get(url, headers={**auth, "X-Request-ID": "req-500"})
     assert answer.status_code == 500
+    assert answer.headers["X-Request-ID"] == "req-500"  # for the client to quote
     failure = next(record for record in records.records if record.name == "convergence.api")
     assert getattr(failure, "request_id", None) == "req-500"
     access = [r for r in records.records if r.name == "convergence.access" and r.path == url]  # type: ignore[attr-defined]
