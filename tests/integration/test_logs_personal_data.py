@@ -55,7 +55,8 @@ def test_a_dossiers_way_to_the_opco_logs_no_personal_data_and_joins_the_request_
             cfa = complete_cerfa["organismeFormation"]["siret"]
             with TestClient(create_app(container)) as client:
                 operator = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
-                issued = client.post("/admin/tokens", json={"cfaSiret": cfa, "role": "frontend", "name": "pii"}, headers=operator).json()
+                asked = {"cfaSiret": cfa, "role": "frontend", "name": "pii"}
+                issued = client.post("/admin/tokens", json=asked, headers=operator).json()
                 auth = {"Authorization": f"Bearer {issued['token']}"}
                 created = client.post("/contracts", json={"cerfa": complete_cerfa}, headers=auth).json()
                 ident = created["id"]
