@@ -7,11 +7,14 @@ import io
 import json
 import logging
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
 from application.log_context import bound, log_fields
 from infrastructure.logs import ContextFilter, JsonFormatter, TextFormatter, configure_logging, log_format
+from interfaces.cli import cli
 from tests.support import settings
 
 
@@ -103,3 +106,17 @@ def test_the_services_loggers_print_at_the_configured_level(capsys: pytest.Captu
     logging.getLogger("convergence.sender").info("below the level")
     logging.getLogger("convergence.sender").warning("shown as text")
     assert capsys.readouterr().err.split(" ", 1)[1].startswith("WARNING convergence.sender shown as text")
+
+
+@pytest.mark.usefixtures("database")
+def test_serve_hands_uvicorn_the_services_logging_and_no_access_log_of_its_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    ran: dict[str, Any] = {}
+    monkeypatch.setattr("interfaces.cli.uvicorn.run", lambda *_, **options: ran.update(options))
+    monkeypatch.setenv("CONVERGENCE_ENVIRONMENT", "production")
+    monkeypatch.setenv("CONVERGENCE_LOG_LEVEL", "warning")
+    result = CliRunner().invoke(cli, ["serve", "--port", "8123"])
+    assert result.exit_code == 0, result.output
+    assert ran["access_log"] is False  # convergence.access replaces it
+    config = ran["log_config"]
+    assert config["formatters"]["service"]["()"] is JsonFormatter
+    assert config["loggers"]["convergence"]["level"] == "WARNING"
