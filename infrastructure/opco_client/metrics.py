@@ -8,7 +8,7 @@ import httpx
 from prometheus_client import Counter, Histogram
 
 OK = "ok"
-NOT_FOUND = "not_found"  # a lookup's "not there" (404) is an answer, not an error
+NOT_FOUND = "not_found"  # 404: a lookup's "not there" is an answer, not an error (every call 404: a wrong base URL)
 TRANSPORT = "transport"  # no answer: connection refused or broken, TLS, protocol
 TIMEOUT = "timeout"
 KEY_REJECTED = "key_rejected"  # 401, 403

@@ -75,7 +75,8 @@ async def metrics(request: Request) -> Response:
 
 
 class ProcessAndServiceCollector(Collector):
-    """What `/metrics` of `serve` shows, for a process without the API: the worker (`exposition` below)."""
+    """The process's own figures (prometheus_client's default registry: its HTTP requests, its calls to the OPCOs,
+    its CPU and memory), then the store's (the same from every process)."""
 
     def __init__(self, services: Container) -> None:
         self._service = ServiceCollector(services)
@@ -88,9 +89,7 @@ class ProcessAndServiceCollector(Collector):
 def start_metrics_server(services: Container, host: str, port: int) -> Callable[[], None]:
     """Serve the process's and the store's figures on http://host:port/metrics (any path, in fact) in a thread;
     returns what stops it."""
-    registry = CollectorRegistry(auto_describe=False)
-    registry.register(ProcessAndServiceCollector(services))
-    server, thread = start_http_server(port, host, registry=registry)
+    server, thread = start_http_server(port, host, registry=_registry(services))
 
     def stop() -> None:
         server.shutdown()
@@ -101,8 +100,10 @@ def start_metrics_server(services: Container, host: str, port: int) -> Callable[
 
 
 def exposition(services: Container) -> bytes:
-    """The figures of the store (the same from every process) after this process's own: its HTTP requests, its calls
-    to the OPCOs, its CPU and memory (prometheus_client's default registry)."""
-    registry = CollectorRegistry()
-    registry.register(ServiceCollector(services))
-    return generate_latest(REGISTRY) + generate_latest(registry)
+    return generate_latest(_registry(services))
+
+
+def _registry(services: Container) -> CollectorRegistry:
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(ProcessAndServiceCollector(services))
+    return registry

@@ -20,10 +20,10 @@ from application.log_context import bound
 
 log = logging.getLogger("convergence.access")
 
-HEADER = "X-Request-ID"
 _SANE = re.compile(r"[A-Za-z0-9._:;=/+-]{1,128}")  # what a proxy or a client's tracer sends; nothing to inject
 QUIET_PREFIX = "/sandbox"
 UNMATCHED = "unmatched"  # the route label of a request no route answers: never the raw path (unbounded labels)
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})  # any other is labelled OTHER
 
 REQUESTS = Counter(
     "convergence_http_requests", "HTTP requests answered, by route template and status", ["method", "route", "status"]
@@ -85,8 +85,9 @@ class RequestObserver:
     @staticmethod
     def _observe(scope: Scope, root_path: str, status: int, seconds: float) -> None:
         method, route, path = scope["method"], route_template(scope, root_path), scope["path"]
-        REQUESTS.labels(method, route, str(status)).inc()
-        LATENCY.labels(method, route).observe(seconds)
+        label = method if method in _METHODS else "OTHER"
+        REQUESTS.labels(label, route, str(status)).inc()
+        LATENCY.labels(label, route).observe(seconds)
         level = logging.DEBUG if path == QUIET_PREFIX or path.startswith(QUIET_PREFIX + "/") else logging.INFO
         if log.isEnabledFor(level):
             duration_ms = round(seconds * 1000, 1)

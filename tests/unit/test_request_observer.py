@@ -123,6 +123,7 @@ def test_http_requests_are_counted_and_timed_by_route_template(
     client.get(f"/contracts/{ident}", headers=auth)
     client.get(f"/contracts/{ident}", headers=auth)
     client.get("/contracts/4b0c1f0e-2f57-4a59-9b55-6a2b1a5b5d11", headers=auth)
+    client.request("PROPFIND", f"/contracts/{ident}", headers=auth)
     after = scrape(client)
 
     def grew(name: str, labels: tuple[tuple[str, str], ...]) -> float:
@@ -134,6 +135,9 @@ def test_http_requests_are_counted_and_timed_by_route_template(
     assert grew("convergence_http_request_duration_seconds_bucket", (("le", "+Inf"), *route)) == 3
     assert grew("convergence_http_request_duration_seconds_sum", route) > 0
     assert not any(ident in dict(labels).get("route", "") for _, labels in after)  # never the raw path
+    other = (("method", "OTHER"), ("route", "/contracts/{contract_id}"), ("status", "405"))
+    assert grew("convergence_http_requests_total", other) == 1  # a method of the client's own: no label of its own
+    assert not any(dict(labels).get("method") == "PROPFIND" for _, labels in after)
 
 
 def test_each_opcos_queue_depth_and_parked_count(
