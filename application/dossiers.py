@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -29,6 +30,8 @@ from domain.contract import Contract
 from domain.errors import InvalidValue
 from domain.money import money_text
 from domain.opcos import IdccRouting, Opco
+
+log = logging.getLogger("convergence.commands")
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +76,7 @@ class Dossiers(Application[UUID]):
         recordings = super().save(*objs, **kwargs)
         for contract, assessment in assessed:
             self.assessments.remember(contract, assessment)
+        _log_saved(recordings)
         return recordings
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
@@ -398,3 +402,28 @@ def event_record(domain_event: Any) -> dict[str, Any]:
 
 
 __all__ = ["OPERATOR", "Dossiers", "IssuedToken", "Saved"]
+
+
+def _log_saved(recordings: list[Recording[UUID]]) -> None:
+    """One record per aggregate saved: its id, the version and log position reached and its events' names, so that
+    what a request saved (its record carries the request id) can be followed into the worker's records, which
+    name the same aggregate id and version (docs/operations.md)."""
+    if not log.isEnabledFor(logging.INFO):
+        return
+    by_aggregate: dict[UUID, list[Recording[UUID]]] = {}
+    for recording in recordings:
+        by_aggregate.setdefault(recording.domain_event.originator_id, []).append(recording)
+    for ident, saved in by_aggregate.items():
+        last = saved[-1]
+        kind = type(last.domain_event).__qualname__.split(".")[0]
+        events = [type(r.domain_event).__name__ for r in saved]
+        fields = {"aggregate_id": str(ident), "version": last.domain_event.originator_version}
+        log.info(
+            "saved %s %s v%d at position %d: %s",
+            kind,
+            ident,
+            fields["version"],
+            last.notification.id,
+            ", ".join(events),
+            extra={**fields, "aggregate": kind, "position": last.notification.id, "events": events},
+        )

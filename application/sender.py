@@ -19,6 +19,7 @@ from application.access import WORKER
 from application.channels import ContractChannel, TransmissionChannel
 from application.dossiers import Dossiers
 from application.errors import ApplicationError
+from application.log_context import bound
 from application.opco_accounts import OpcoAccounts
 from application.opco_gateway import (
     KeyRejected,
@@ -81,10 +82,24 @@ class Sender:
         return cls(ContractChannel(dossiers, gateway), accounts, clock, policy)
 
     def send(self, item: QueuedTransmission, endpoint: OpcoEndpoint) -> None:
-        """One item, one attempt at most. Safe to call again at any time: it re-reads the item first."""
+        """One item, one attempt at most. Safe to call again at any time: it re-reads the item first. Every record
+        logged meanwhile names the item (`aggregate_id`) and its OPCO."""
+        with bound(aggregate_id=str(item.contract_id), opco=endpoint.opco.value):
+            self._send(item, endpoint)
+
+    def _send(self, item: QueuedTransmission, endpoint: OpcoEndpoint) -> None:
         subject = self._channel.load(item.contract_id)
         if not self._sendable(subject):
             return
+        log.info(
+            "sending %s %s v%d to %s (attempt %d)",
+            self._channel.kind,
+            subject.id,
+            subject.version,
+            endpoint.opco,
+            int(subject.transmission["attempts"]) + 1,
+            extra={"version": subject.version},
+        )
         error: OpcoError | None = None
         try:
             self._attempt(subject, endpoint)

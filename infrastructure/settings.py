@@ -40,6 +40,9 @@ class Settings(BaseSettings):
         "a notification is lost, the other processes refuse it within this time",
     )
     log_level: str = "info"
+    log_format: Literal["auto", "json", "text"] = Field(
+        "auto", description="json: one JSON object per line; text: for a terminal; auto: json in production, else text"
+    )
     environment: Literal["development", "production"] = Field(
         "development",
         description="production: the OPCO sandbox is never mounted nor used, and asking for it fails the start-up",
@@ -100,6 +103,10 @@ class Settings(BaseSettings):
 
     # -- the worker: transmission, state sync ----------------------------------------------------------------
     worker_in_serve: bool = Field(True, description="run the worker inside `convergence serve`")
+    worker_metrics_port: int | None = Field(
+        None, ge=1, le=65535, description="`convergence worker` serves /metrics on this port (unset: none)"
+    )
+    worker_metrics_host: str = Field("127.0.0.1", description="the interface of the worker's metrics port")
     sync_interval_seconds: float = Field(180.0, gt=0)
     sender_poll_seconds: float = Field(1.0, gt=0)
     projection_poll_seconds: float = Field(0.5, gt=0)

@@ -113,6 +113,12 @@ class SqlTransmissionsView:
             rows = tx.query(f"{query} ORDER BY due_at", tuple(params))
         return [UUID(r[0]) for r in rows]
 
+    def counts_by_opco(self) -> dict[tuple[str, str], int]:
+        """(opco, status) → rows: each OPCO's queue depth (pending) and parked count."""
+        with self._store.reading() as tx:
+            rows = tx.query(f"SELECT opco, status, COUNT(*) FROM {self._table} GROUP BY opco, status")
+        return {(r[0], r[1]): int(r[2]) for r in rows}
+
 
 def _apply(tx: Transaction, table: str, change: RowChange) -> None:
     if change.new_row is not None:

@@ -24,10 +24,12 @@ from domain.cerfa import Siret
 from domain.errors import DomainError
 from infrastructure.invoice_status_view import LIVE as INVOICE_STATUS
 from infrastructure.invoice_status_view import rebuild_invoice_status_view
+from infrastructure.logs import configure_logging, logging_config
 from infrastructure.opco_sandbox import create_sandbox_app
 from infrastructure.settings import Settings
 from infrastructure.status_view import rebuild_status_view
 from infrastructure.transmissions_view import DOCUMENTS, INVOICES, rebuild_transmissions_view
+from interfaces.api.metrics import start_metrics_server
 from interfaces.api.representation import token_body
 from interfaces.bootstrap import Container, bootstrap, sandbox_config
 from interfaces.import_cli import opco
@@ -87,22 +89,38 @@ def serve(
         port=port,
         workers=workers,
         log_level=settings.log_level,
+        log_config=logging_config(settings),
+        access_log=False,  # the service's own access log (interfaces/api/request_observer.py) replaces uvicorn's
     )
 
 
 @cli.command()
 def worker() -> None:
     """Run the worker alone: transmissions to the OPCOs and their state sync (stop with Ctrl-C)."""
-    container = bootstrap()
+    settings = Settings()
+    configure_logging(settings)
+    container = bootstrap(settings)
     stop = threading.Event()
     for stopping in (signal.SIGTERM, signal.SIGINT):
         signal.signal(stopping, lambda *_: stop.set())
+    stop_metrics = _worker_metrics(container)
     container.worker.start()
     typer.echo(f"worker {container.worker.holder} running on {_redacted(container.settings.database_url)}")
     try:
         stop.wait()
     finally:
+        stop_metrics()
         container.close()
+
+
+def _worker_metrics(container: Container) -> Callable[[], None]:
+    settings = container.settings
+    if settings.worker_metrics_port is None:
+        return lambda: None
+    host, port = settings.worker_metrics_host, settings.worker_metrics_port
+    stop = start_metrics_server(container, host, port)
+    typer.echo(f"worker metrics on http://{host}:{port}/metrics")
+    return stop
 
 
 @cli.command()

@@ -43,6 +43,7 @@ from infrastructure.opco_client.document_answers import parse_sent_document
 from infrastructure.opco_client.dpop import DpopSigner
 from infrastructure.opco_client.errors import response_error, transport_error, trim
 from infrastructure.opco_client.identity import ClientIdentity, is_header_safe
+from infrastructure.opco_client.metrics import KEY_REJECTIONS, TOKEN_FAILURES, failure_of, observe_call, outcome_of
 from infrastructure.opco_client.oauth import DpopNonces, Grant, TokenCache, dpop_nonce_asked, grant_from, token_form
 from infrastructure.opco_client.paging import INVOICE_LIST_KEYS, STATE_LIST_KEYS, Paging, page_items
 from infrastructure.opco_client.parsing import (
@@ -256,6 +257,7 @@ class HttpOpcoGateway:
         """One call to the API (two when a 401 makes the OAuth token refresh, or a server asks for a DPoP nonce);
         raises unless 2xx or tolerated."""
         if not is_header_safe(endpoint.api_key):
+            KEY_REJECTIONS.labels(endpoint.opco).inc()
             raise KeyRejected(f"{endpoint.opco}: the CFA's API key is empty or not printable ASCII; it cannot be sent")
         body: dict[str, Any] = {"json": json} if content is None else {"content": content}
         if files is not None:
@@ -273,7 +275,10 @@ class HttpOpcoGateway:
             return response
         where, redact = _where(endpoint, method, path), _redactor(endpoint, grant)
         side_effects = method == "POST"
-        raise response_error(response, where=where, side_effects=side_effects, redact=redact, shape=endpoint.errors)
+        error = response_error(response, where=where, side_effects=side_effects, redact=redact, shape=endpoint.errors)
+        if isinstance(error, KeyRejected):
+            KEY_REJECTIONS.labels(endpoint.opco).inc()
+        raise error
 
     def _send(
         self, endpoint: OpcoEndpoint, grant: Grant | None, method: str, path: str, **request: Any
@@ -294,6 +299,7 @@ class HttpOpcoGateway:
         response = self._exchange(
             method,
             url,
+            opco=endpoint.opco,
             where=_where(endpoint, method, path),
             target=f"{endpoint.opco} {method} {_loggable(path, request.get('params'))}",
             redact=_redactor(endpoint, grant),
@@ -305,18 +311,31 @@ class HttpOpcoGateway:
         return response
 
     def _exchange(
-        self, method: str, url: str, *, where: str, target: str, redact: Redactor, side_effects: bool, **request: Any
+        self,
+        method: str,
+        url: str,
+        *,
+        opco: str,
+        where: str,
+        target: str,
+        redact: Redactor,
+        side_effects: bool,
+        kind: str = "api",
+        **request: Any,
     ) -> httpx.Response:
-        """The HTTP exchange itself, timed and logged; transport failures become the port's errors."""
+        """The HTTP exchange itself, timed, logged and counted (`kind`: api or token); transport failures become the
+        port's errors."""
         started = time.perf_counter()
         try:
             response = self._http.request(method, url, **request)
         except httpx.RequestError as exc:
             _log_call(target, type(exc).__name__, started)
+            observe_call(opco, kind, failure_of(exc), time.perf_counter() - started)
             raise transport_error(exc, where=where, side_effects=side_effects, redact=redact) from None
         except httpx.InvalidURL:
             raise OpcoError(f"{where}: invalid URL; check the endpoint's base_url and token_url") from None
         _log_call(target, str(response.status_code), started)
+        observe_call(opco, kind, outcome_of(response.status_code), time.perf_counter() - started)
         return response
 
     # --- OAuth ------------------------------------------------------------------------------------------------
@@ -325,6 +344,13 @@ class HttpOpcoGateway:
         return self._tokens.token(endpoint, self._jkt(endpoint)) if endpoint.client_id else None
 
     def _fetch_token(self, endpoint: OpcoEndpoint) -> Grant:
+        try:
+            return self._request_token(endpoint)
+        except OpcoError as error:
+            TOKEN_FAILURES.labels(endpoint.opco, "refused" if isinstance(error, KeyRejected) else "error").inc()
+            raise
+
+    def _request_token(self, endpoint: OpcoEndpoint) -> Grant:
         """POST the client credentials (form) to the token endpoint, with a DPoP proof where the endpoint has a DPoP
         key (once more with the nonce the server asks for); the CFA's key does not go there."""
         url, where, redact = endpoint.token_url or "", f"{endpoint.opco} token endpoint", _redactor(endpoint, None)
@@ -336,6 +362,8 @@ class HttpOpcoGateway:
             response = self._exchange(
                 "POST",
                 url,
+                opco=endpoint.opco,
+                kind="token",
                 where=where,
                 target=target,
                 redact=redact,

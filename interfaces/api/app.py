@@ -27,6 +27,7 @@ from interfaces.api.body_limits import install_body_limits
 from interfaces.api.docs_pages import install_docs_pages
 from interfaces.api.openapi_description import install_openapi_description, operation_id
 from interfaces.api.problem_details import install_problem_handlers
+from interfaces.api.request_observer import RequestObserver
 from interfaces.bootstrap import Container, bootstrap, sandbox_config
 
 DESCRIPTION = """
@@ -73,6 +74,7 @@ def create_app(container: Container | None = None) -> FastAPI:
     install_docs_pages(app)
     install_openapi_description(app)
     install_body_limits(app, settings)
+    app.add_middleware(RequestObserver)  # outermost of ours: the request id covers the others' records
     if settings.sandbox_mounted():
         app.mount("/sandbox", create_sandbox_app(sandbox_config(settings)))
     app.include_router(health.router)

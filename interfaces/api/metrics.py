@@ -3,12 +3,12 @@ documents by status."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest, start_http_server
+from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from starlette.concurrency import run_in_threadpool
 
@@ -59,12 +59,62 @@ class ServiceCollector(Collector):
             for status, count in services.worker.documents.view.counts().items():
                 documents.add_metric([status], count)
             yield documents
+        yield self._per_opco()
+
+    def _per_opco(self) -> GaugeMetricFamily:
+        queues = [("dossier", self._services.transmissions)]
+        if self._services.worker.invoices is not None:
+            queues.append(("invoice", self._services.worker.invoices.view))
+        if self._services.worker.documents is not None:
+            queues.append(("document", self._services.worker.documents.view))
+        family = GaugeMetricFamily(
+            "convergence_opco_queue",
+            "transmissions per OPCO by status: pending (the queue's depth), parked (failed too often), done",
+            labels=["opco", "kind", "status"],
+        )
+        for kind, view in queues:
+            for (opco, status), count in sorted(view.counts_by_opco().items()):
+                family.add_metric([opco, kind, status], count)
+        return family
 
 
 @router.get("/metrics", include_in_schema=False)
 async def metrics(request: Request) -> Response:
     """Prometheus text format (no authentication: expose it to the monitoring network only)."""
-    registry = CollectorRegistry()
-    registry.register(ServiceCollector(request.app.state.container))
-    body = await run_in_threadpool(generate_latest, registry)
+    body = await run_in_threadpool(exposition, request.app.state.container)
     return Response(body, media_type=CONTENT_TYPE_LATEST)
+
+
+class ProcessAndServiceCollector(Collector):
+    """The process's own figures (prometheus_client's default registry: its HTTP requests, its calls to the OPCOs,
+    its CPU and memory), then the store's (the same from every process)."""
+
+    def __init__(self, services: Container) -> None:
+        self._service = ServiceCollector(services)
+
+    def collect(self) -> Iterator[Metric]:
+        yield from REGISTRY.collect()
+        yield from self._service.collect()
+
+
+def start_metrics_server(services: Container, host: str, port: int) -> Callable[[], None]:
+    """Serve the process's and the store's figures on http://host:port/metrics (any path, in fact) in a thread;
+    returns what stops it."""
+    server, thread = start_http_server(port, host, registry=_registry(services))
+
+    def stop() -> None:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+    return stop
+
+
+def exposition(services: Container) -> bytes:
+    return generate_latest(_registry(services))
+
+
+def _registry(services: Container) -> CollectorRegistry:
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(ProcessAndServiceCollector(services))
+    return registry

@@ -127,12 +127,17 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # handled outside the request's context (Starlette's outermost middleware): its request id given here
+        ident = getattr(request.state, "request_id", None)
+        extra, traced = {"request_id": ident}, {"X-Request-ID": ident} if ident else {}
         if store_unavailable(exc):
-            log.warning("database unavailable on %s %s: %r", request.method, request.url.path, exc)
+            log.warning("database unavailable on %s %s: %r", request.method, request.url.path, exc, extra=extra)
             detail = "the database does not answer right now: retry (with the same Idempotency-Key or If-Match)"
-            return problem(503, "Store unavailable", detail, "store-unavailable", headers={"Retry-After": "5"})
-        log.exception("unexpected error on %s %s", request.method, request.url.path)
-        return problem(500, "Internal error", "the service failed unexpectedly; the error is logged", "internal")
+            headers = {"Retry-After": "5", **traced}
+            return problem(503, "Store unavailable", detail, "store-unavailable", headers=headers)
+        log.exception("unexpected error on %s %s", request.method, request.url.path, extra=extra)
+        detail = "the service failed unexpectedly; the error is logged"
+        return problem(500, "Internal error", detail, "internal", headers=traced)
 
 
 def _title(status: int) -> str:
