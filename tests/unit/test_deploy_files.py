@@ -36,6 +36,8 @@ def test_compose_runs_two_apis_without_workers_and_two_workers_after_a_healthy_d
         assert "/readyz" in " ".join(api["healthcheck"]["test"])
     worker = services["worker"]
     assert (worker["command"], worker["deploy"]["replicas"]) == (["convergence", "worker"], 2)
+    port = worker["environment"]["CONVERGENCE_WORKER_METRICS_PORT"]
+    assert f"127.0.0.1:{port}/metrics" in " ".join(worker["healthcheck"]["test"])
     for service in [*apis, worker]:
         assert service["depends_on"]["db"]["condition"] == "service_healthy"
         assert service["env_file"] == "convergence.env"
