@@ -11,6 +11,8 @@ from application.access import Principal
 from application.certificat_document import CertificatDocument, certificat_document
 from application.dossiers import Dossiers
 from application.opco_documents import ContractDocuments, DocumentUpload, SavedDocument
+from domain.contract import Contract
+from domain.invoice import Invoice
 from domain.opco_documents.kinds import DocumentKind
 
 
@@ -47,7 +49,18 @@ class Certificats:
             content=self._render(document),
             file_name=f"certificat-{contract.numero_interne}-echeance-{request.numero_echeance}.pdf",
             numero_echeance=request.numero_echeance,
-            numero_interne_facture=request.numero_interne_facture,
+            numero_interne_facture=request.numero_interne_facture or self._opco_invoice(contract, request),
             type_certificat="Final" if request.final else "Intermediaire",
         )
         return self._documents.keep(principal, contract_id, upload, idempotency_key)
+
+    def _opco_invoice(self, contract: Contract, request: CertificatRequest) -> str | None:
+        """The OPCO's number of the invoice of this échéance that it holds, where there is one: the certificat is
+        then attached to it too (opco-wire.md §4.3)."""
+        for ident, entry in contract.invoices.items():
+            on_it = any(int(line["numeroEcheance"]) == request.numero_echeance for line in entry["lines"])
+            if entry["released"] is None and on_it:
+                invoice: object = self._dossiers.repository.get(UUID(ident))
+                if isinstance(invoice, Invoice) and invoice.opco_numero_interne:
+                    return invoice.opco_numero_interne
+        return None

@@ -15,7 +15,7 @@ from pypdf import PdfReader
 
 from interfaces.bootstrap import Container
 from tests.unit.test_api import assert_problem, token
-from tests.unit.test_api_invoices import accepted
+from tests.unit.test_api_invoices import accepted, invoice_body
 
 PDF = b"%PDF-1.4\n% convention de formation signee\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
@@ -184,3 +184,23 @@ def test_a_parked_document_is_on_the_attention_list_with_its_reason(
     assert "Check at the OPCO" in item["parkedReason"]
     listed = client.get(f"/contracts/{contract_id}/documents", headers=cfa).json()[0]
     assert (listed["answerLost"], listed["transmission"]["parked"]) == (True, True)
+
+
+def test_a_certificat_is_attached_to_the_invoice_the_opco_holds_for_its_echeance(
+    client: TestClient, services: Container, cfa: dict[str, str], contract_id: str
+) -> None:
+    invoice = client.post("/invoices", json=invoice_body(contract_id), headers=cfa).json()["id"]
+    assert client.post(f"/invoices/{invoice}/submission", headers=cfa).status_code == 202
+
+    def sent(i: Any) -> None:
+        i.start_transmission("worker")
+        i.record_sent(
+            numero_externe=None, etat=None, found_by_lookup=False, opco_numero_interne="FAC-OPCO-9", actor="worker"
+        )
+
+    services.invoices.change_as_worker(UUID(invoice), sent)
+    made = client.post(f"/contracts/{contract_id}/documents/certificat", json={"numeroEcheance": 1}, headers=cfa)
+    assert made.status_code == 201, made.text
+    assert made.json()["details"]["numeroInterneFacture"] == "FAC-OPCO-9"
+    other = client.post(f"/contracts/{contract_id}/documents/certificat", json={"numeroEcheance": 2}, headers=cfa)
+    assert other.json()["details"]["numeroInterneFacture"] is None  # no invoice on that échéance
