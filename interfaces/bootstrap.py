@@ -32,6 +32,7 @@ from infrastructure.documents.store import DirectoryDocumentStore, SqlDocumentSt
 from infrastructure.event_store import eventsourcing_env
 from infrastructure.invoice_status_view import LIVE as LIVE_INVOICE_STATUS
 from infrastructure.invoice_status_view import SqlInvoiceStatusView
+from infrastructure.layout import upgrade_layout
 from infrastructure.leases import Leases
 from infrastructure.opco_client import ClientIdentity, HttpOpcoGateway
 from infrastructure.opco_client.dpop import JoseDpopKeys
@@ -95,6 +96,11 @@ def bootstrap(settings: Settings | None = None) -> Container:
     settings = settings or Settings()
     clock = SystemClock()
     store = open_sql_store(settings.database_url, settings.postgres_pool_size + settings.postgres_max_overflow)
+    try:
+        upgrade_layout(store, settings.version)  # before any component creates or reads its tables
+    except BaseException:
+        store.close()
+        raise
     revocations = revocations_for(settings.database_url, store)
     dossiers = Dossiers(eventsourcing_env(settings), routing=idcc_routing(), clock=clock, revocations=revocations)
     box = FernetBox(
