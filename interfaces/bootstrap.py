@@ -95,6 +95,7 @@ def sandbox_url(settings: Settings) -> str | None:
 def bootstrap(settings: Settings | None = None) -> Container:
     settings = settings or Settings()
     clock = SystemClock()
+    env = eventsourcing_env(settings)  # also makes the SQLite file's directory, for the upgrade below
     store = open_sql_store(settings.database_url, settings.postgres_pool_size + settings.postgres_max_overflow)
     try:
         upgrade_layout(store, settings.version)  # before any component creates or reads its tables
@@ -102,7 +103,7 @@ def bootstrap(settings: Settings | None = None) -> Container:
         store.close()
         raise
     revocations = revocations_for(settings.database_url, store)
-    dossiers = Dossiers(eventsourcing_env(settings), routing=idcc_routing(), clock=clock, revocations=revocations)
+    dossiers = Dossiers(env, routing=idcc_routing(), clock=clock, revocations=revocations)
     box = FernetBox(
         settings.secret_key.get_secret_value().encode()
         if settings.secret_key

@@ -20,11 +20,13 @@ from application.invoice_transmissions import INVOICE_TOPICS
 from domain.cerfa import Siret
 from infrastructure.invoice_status_view import LIVE as INVOICE_STATUS
 from infrastructure.invoice_status_view import rebuild_invoice_status_view
+from infrastructure.layout import LayoutError
 from infrastructure.opco_sandbox import create_sandbox_app
 from infrastructure.settings import Settings
 from infrastructure.status_view import rebuild_status_view
 from infrastructure.transmissions_view import INVOICES, rebuild_transmissions_view
 from interfaces.api.representation import token_body
+from interfaces.backup_cli import backup, restore
 from interfaces.bootstrap import Container, bootstrap, sandbox_config
 from interfaces.opco_cli import opcos
 from interfaces.profile_cli import cfas
@@ -42,6 +44,8 @@ cli.add_typer(reference, name="reference")
 cli.add_typer(opcos, name="opcos")
 cli.add_typer(cfas, name="cfas")
 cli.command("sandbox-credentials")(sandbox_credentials)
+cli.add_typer(backup, name="backup")
+cli.command("restore")(restore)
 
 
 @cli.command()
@@ -192,4 +196,7 @@ def main() -> None:
         cli()
     except ValidationError as invalid:  # the settings: a clear message, no traceback (inputs hidden: secrets)
         typer.echo(f"convergence: the configuration is refused:\n{invalid}", err=True)
+        raise SystemExit(2) from None
+    except LayoutError as refused:  # the store's layout: newer than this release, or too old for it
+        typer.echo(f"convergence: {refused}", err=True)
         raise SystemExit(2) from None
