@@ -4,7 +4,9 @@ and every read model rebuilds from the first event."""
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass, field, fields, is_dataclass
+from typing import Any
 from uuid import UUID
 
 from infrastructure.backup.archive import configured_key
@@ -39,13 +41,29 @@ def replay(container: Container) -> Replayed:
     for ident in _originators(container, done):
         aggregate: object = app.repository.get(ident)
         done.aggregates[type(aggregate).__name__] += 1
-        for name, value in vars(aggregate).items():
-            if name.startswith("sealed_") and isinstance(value, str) and box is not None:
-                box.open(value)  # a ValueError naming the key when it is not the one that sealed it
+        for sealed in _sealed(aggregate):
+            if box is not None:
+                box.open(sealed)  # a ValueError naming the key when it is not the one that sealed it
                 done.sealed += 1
     for name, rebuild in REBUILDS.items():
         done.read_models[name] = rebuild(container).position(app.name)
     return done
+
+
+def _sealed(holder: object, depth: int = 0) -> Iterator[str]:
+    """The sealed secrets an aggregate keeps: its `sealed_*` attributes, and those of the records it holds (the DPoP
+    key's)."""
+    for name, value in _attributes(holder).items():
+        if name.startswith("sealed_") and isinstance(value, str):
+            yield value
+        elif is_dataclass(value) and depth == 0:
+            yield from _sealed(value, depth + 1)
+
+
+def _attributes(holder: object) -> dict[str, Any]:
+    if is_dataclass(holder):
+        return {item.name: getattr(holder, item.name) for item in fields(holder)}
+    return dict(vars(holder))
 
 
 def _originators(container: Container, done: Replayed) -> list[UUID]:

@@ -1,5 +1,6 @@
-"""A small store's worth of data (contracts, a submitted invoice with the CFA's sealed IBAN, a token) and the checks
-that it is all still there: for the backup and restore tests and the layout fixture of tests/fixtures/."""
+"""A small store's worth of data (contracts, a submitted invoice with the CFA's sealed IBAN, OPCO credentials, a
+token) and the checks that it is all still there: for the backup and restore tests and the layout fixture of
+tests/fixtures/ (made before the OPCO credentials were added here)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from application.status import ContractFilter
 from domain.billing_profile import BillingDetails
 from domain.contract import Contract
 from domain.invoice import Invoice
+from domain.opcos import Opco
 from interfaces.bootstrap import Container
 from tests.invoicing import CFA, PROFILE, accepted_contract, line
 from tests.support import principal, with_changes
@@ -49,6 +51,10 @@ def populate(container: Container, contracts: int = 3) -> Contents:
         who, numero_interne_facture="F-1", invoice_date=date(2026, 11, 27), lines=[line(ids[0], 1, "1000.00")]
     )
     container.invoices.submit(who, saved.invoice.id)
+    container.accounts.set_credentials(
+        OPERATOR, CFA, Opco.AKTO, api_key="akto-test-key-0001", client_id="client-1", client_secret="client-secret-1"
+    )
+    container.accounts.set_dpop_key(OPERATOR, CFA, Opco.AFDAS, generate="ES256")
     issued = app.issue_token(OPERATOR, cfa_siret=CFA, role=Role.FRONTEND, name="backup test")
     return Contents([str(i) for i in ids], str(saved.invoice.id), str(issued.token.id), issued.secret)
 

@@ -75,6 +75,7 @@ def test_a_sqlite_backup_restores_on_another_host_with_its_key_and_replays(
     assert restored.exit_code == 0, restored.output
     assert "3 Contract" in restored.output
     assert "1 Invoice" in restored.output
+    assert "4 sealed secrets opened" in restored.output  # the IBAN; AKTO's key and client secret; AFDAS's DPoP key
     assert "read models rebuilt: status to" in restored.output
     key_file = second / "var" / "secret.key"
     assert key_file.read_text().strip() == SECRET_KEY
