@@ -35,7 +35,8 @@ def dump(database_url: str, target: Path, bin_dir: Path | None) -> str | None:
     the schema dumped."""
     env = postgres_env(database_url)
     schema = env.get("POSTGRES_SCHEMA")
-    selection = ["--schema", schema, *(arg for ext in EXTENSIONS for arg in ("--extension", ext))] if schema else []
+    extensions = _present(database_url) if schema else []
+    selection = ["--schema", schema, *(arg for ext in extensions for arg in ("--extension", ext))] if schema else []
     _run([tool("pg_dump", bin_dir), "--format=custom", "--file", str(target), *selection, env["POSTGRES_DBNAME"]], env)
     return schema
 
@@ -58,6 +59,14 @@ def restore(part: Path, database_url: str, schema: str | None, bin_dir: Path | N
         )  # fmt: skip
     finally:
         listing.unlink()
+
+
+def _present(database_url: str) -> list[str]:
+    """Those of EXTENSIONS the database has (pg_dump refuses to select one it has not: the service runs without
+    them where it may not create them)."""
+    with psycopg.connect(_admin_conninfo(database_url), autocommit=True) as conn:
+        found = conn.execute("SELECT extname FROM pg_extension WHERE extname = ANY(%s)", (list(EXTENSIONS),))
+        return sorted(str(name) for (name,) in found.fetchall())
 
 
 def _prepare(database_url: str, schema: str) -> None:

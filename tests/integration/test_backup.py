@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 from typer.testing import CliRunner
 
@@ -259,3 +260,23 @@ def test_a_sqlite_backup_taken_while_the_service_writes_is_consistent(tmp_path: 
         restored.close()
     assert 20 <= done.aggregates["ApiToken"] < len(issued)
     assert done.head == done.aggregates["ApiToken"]  # one event each: no token torn from its event
+
+
+def test_a_postgresql_database_without_the_search_extensions_is_backed_up_too(tmp_path: Path) -> None:
+    with temporary_database() as first_database, temporary_schema(first_database) as url:
+        made = container(url)
+        try:
+            contents = populate(made)
+        finally:
+            made.close()
+        with psycopg.connect(first_database, autocommit=True) as conn:  # as where the service may not create them
+            conn.execute("DROP EXTENSION IF EXISTS pg_trgm, btree_gin CASCADE")
+        archive, manifest = take_backup(settings(url), tmp_path)
+    with temporary_database() as second_database:
+        target = settings(f"{second_database}?schema={manifest.schema}")
+        restore_backup(archive, target)
+        restored = bootstrap(target)
+        try:
+            assert_all_there(restored, contents)
+        finally:
+            restored.close()
