@@ -280,3 +280,13 @@ def test_a_postgresql_database_without_the_search_extensions_is_backed_up_too(tm
             assert_all_there(restored, contents)
         finally:
             restored.close()
+
+
+def test_an_in_memory_store_has_no_backup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    host(monkeypatch, tmp_path, "memory://", CONVERGENCE_SECRET_KEY=SECRET_KEY)
+    refused = run("backup")
+    assert refused.exit_code == 1
+    assert (
+        refused.output
+        == "convergence: an in-memory store keeps nothing to back up or restore: set CONVERGENCE_DATABASE_URL\n"
+    )

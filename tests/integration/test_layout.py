@@ -14,6 +14,7 @@ import pytest
 
 from infrastructure.layout import LAYOUT_VERSION, MIGRATIONS, LayoutError, Migration, layout_version, upgrade_layout
 from infrastructure.sql_store import SqlStore, Transaction, open_sql_store
+from interfaces.cli import main
 from tests.postgres import temporary_database, temporary_schema
 from tests.store_contents import Contents, assert_all_there, populate
 from tests.support import container
@@ -152,3 +153,24 @@ def test_processes_starting_together_migrate_once(store_url: str) -> None:
 def _rows(store: SqlStore, table: str) -> list[int]:
     with store.reading() as tx:
         return [int(n) for (n,) in tx.query(f"SELECT n FROM {table}")]
+
+
+def test_the_cli_refuses_a_newer_store_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'newer.db'}"
+    store = open_sql_store(url)
+    upgrade_layout(store, migrations=(*MIGRATIONS, Migration(LAYOUT_VERSION + 1, "later", lambda tx, dialect: None)))
+    store.close()
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("CONVERGENCE_DATABASE_URL", url)
+    monkeypatch.setenv("CONVERGENCE_SANDBOX", "off")
+    monkeypatch.setattr("sys.argv", ["convergence", "projections", "status"])
+    with pytest.raises(SystemExit) as exited:
+        main()
+    assert exited.value.code == 2
+    assert capsys.readouterr().err == (
+        f"convergence: the database has layout version {LAYOUT_VERSION + 1}, newer than this service knows"
+        f" ({LAYOUT_VERSION}): a newer release of Convergence wrote it; run that release (or restore a backup taken"
+        " before the upgrade)\n"
+    )
