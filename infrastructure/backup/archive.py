@@ -62,6 +62,7 @@ def take_backup(settings: Settings, destination: Path | None = None) -> tuple[Pa
         (root / KEY_PART).write_bytes(key + b"\n")
         if settings.documents_dir is not None and settings.documents_dir.is_dir():
             shutil.copytree(settings.documents_dir, root / DOCUMENTS, ignore=shutil.ignore_patterns(".incoming-*"))
+        _restrict(root)
         manifest = Manifest(settings.version, version, kind, created.isoformat(), schema, checksums(root))
         manifest.write(root)
         archive = folder / f"{name}.tar.gz"
@@ -78,7 +79,9 @@ def _dump(settings: Settings, kind: str, root: Path) -> tuple[int, str | None]:
         sqlite_copy.dump(Path(sqlite_path(settings.database_url)), part)
         with closing(sqlite3.connect(part)) as conn:
             found = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'convergence_schema'").fetchall()
-            version = int(conn.execute("SELECT MAX(version) FROM convergence_schema").fetchone()[0]) if found else 0
+            version = (
+                int(conn.execute("SELECT MAX(version) FROM convergence_schema").fetchone()[0] or 0) if found else 0
+            )
         return version, None
     store = open_sql_store(settings.database_url, 1)
     try:
@@ -169,6 +172,12 @@ def _documents_target(root: Path, settings: Settings) -> Path | None:
     if target.exists() and any(target.iterdir()):
         raise BackupError(f"the documents directory {target} is not empty: restore into an empty one")
     return target
+
+
+def _restrict(root: Path) -> None:
+    """0700 and 0600 throughout, whatever modes the copied documents had."""
+    for path in [root, *root.rglob("*")]:
+        path.chmod(0o700 if path.is_dir() else 0o600)
 
 
 @contextmanager

@@ -136,6 +136,8 @@ def test_the_documents_directory_travels_with_the_backup(tmp_path: Path) -> None
     ref = DirectoryDocumentStore(tmp_path / "documents-a", 65_536).put(b"%PDF-1.7\n% a document\n%%EOF\n")
     archive, manifest = take_backup(first, tmp_path / "backups")
     assert f"documents/{ref.digest[:2]}/{ref.digest}" in manifest.parts
+    with tarfile.open(archive) as tar:
+        assert {oct(member.mode) for member in tar.getmembers()} == {"0o700", "0o600"}
     second = settings(f"sqlite:///{tmp_path / 'b.db'}", documents_dir=tmp_path / "documents-b")
     restore_backup(archive, second)
     assert (tmp_path / "documents-b" / ref.digest[:2] / ref.digest).read_bytes().startswith(b"%PDF")
