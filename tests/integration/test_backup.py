@@ -170,6 +170,15 @@ def test_a_postgresql_backup_restores_into_a_fresh_database_and_replays(
     schema = None if whole_database else url.rsplit("=", 1)[1]
     assert (_manifest(archive)["store"], _manifest(archive)["schema"]) == ("postgresql", schema)
 
+    host(monkeypatch, tmp_path / "elsewhere", "sqlite:///unused.db")
+    unreplayed = run("backup", "verify", str(archive))
+    assert "not replayed: give --scratch-url" in unreplayed.output
+    with temporary_database() as scratch_database:
+        scratch = scratch_database if schema is None else f"{scratch_database}?schema={schema}"
+        verified = run("backup", "verify", str(archive), "--scratch-url", scratch)
+        assert verified.exit_code == 0, verified.output
+        assert "3 Contract" in verified.output
+
     with temporary_database() as second_database:
         target = second_database if schema is None else f"{second_database}?schema={schema}"
         host(monkeypatch, tmp_path / "second", target)
