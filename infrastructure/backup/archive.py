@@ -68,7 +68,10 @@ def take_backup(settings: Settings, destination: Path | None = None) -> tuple[Pa
         archive = folder / f"{name}.tar.gz"
         with tarfile.open(Path(staging) / "archive", "w:gz") as tar:
             tar.add(root, arcname=name)
-        os.replace(Path(staging) / "archive", archive)  # whole or absent, never half written
+        try:
+            os.link(Path(staging) / "archive", archive)  # whole or absent, never half written, never over another
+        except FileExistsError:
+            raise BackupError(f"{archive} exists already: one backup a second") from None
     return archive, manifest
 
 
