@@ -39,6 +39,7 @@ from infrastructure.documents.store import DirectoryDocumentStore, SqlDocumentSt
 from infrastructure.event_store import eventsourcing_env
 from infrastructure.invoice_status_view import LIVE as LIVE_INVOICE_STATUS
 from infrastructure.invoice_status_view import SqlInvoiceStatusView
+from infrastructure.layout import upgrade_layout
 from infrastructure.leases import Leases
 from infrastructure.opco_client import ClientIdentity, HttpOpcoGateway
 from infrastructure.opco_client.dpop import JoseDpopKeys
@@ -104,9 +105,15 @@ def sandbox_url(settings: Settings) -> str | None:
 def bootstrap(settings: Settings | None = None) -> Container:
     settings = settings or Settings()
     clock = SystemClock()
+    env = eventsourcing_env(settings)  # also makes the SQLite file's directory, for the upgrade below
     store = open_sql_store(settings.database_url, settings.postgres_pool_size + settings.postgres_max_overflow)
+    try:
+        upgrade_layout(store, settings.version)  # before any component creates or reads its tables
+    except BaseException:
+        store.close()
+        raise
     revocations = revocations_for(settings.database_url, store)
-    dossiers = Dossiers(eventsourcing_env(settings), routing=idcc_routing(), clock=clock, revocations=revocations)
+    dossiers = Dossiers(env, routing=idcc_routing(), clock=clock, revocations=revocations)
     box = FernetBox(
         settings.secret_key.get_secret_value().encode()
         if settings.secret_key

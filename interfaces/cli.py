@@ -24,6 +24,7 @@ from domain.cerfa import Siret
 from domain.errors import DomainError
 from infrastructure.invoice_status_view import LIVE as INVOICE_STATUS
 from infrastructure.invoice_status_view import rebuild_invoice_status_view
+from infrastructure.layout import LayoutError
 from infrastructure.logs import configure_logging, logging_config
 from infrastructure.opco_sandbox import create_sandbox_app
 from infrastructure.settings import Settings
@@ -31,6 +32,7 @@ from infrastructure.status_view import rebuild_status_view
 from infrastructure.transmissions_view import DOCUMENTS, INVOICES, rebuild_transmissions_view
 from interfaces.api.metrics import start_metrics_server
 from interfaces.api.representation import token_body
+from interfaces.backup_cli import backup, restore
 from interfaces.bootstrap import Container, bootstrap, sandbox_config
 from interfaces.import_cli import opco
 from interfaces.opco_cli import opcos
@@ -52,6 +54,8 @@ cli.add_typer(opcos, name="opcos")
 cli.add_typer(opco, name="opco")
 cli.add_typer(cfas, name="cfas")
 cli.command("sandbox-credentials")(sandbox_credentials)
+cli.add_typer(backup, name="backup")
+cli.command("restore")(restore)
 
 
 def _print_version(asked: bool) -> None:
@@ -261,3 +265,6 @@ def main() -> None:
     except (ApplicationError, DomainError) as refused:  # an unknown id, a rule: one line, as the API says it
         typer.echo(f"convergence: {refused}", err=True)
         raise SystemExit(1) from None
+    except LayoutError as refused:  # the store's layout: newer than this release, or too old for it
+        typer.echo(f"convergence: {refused}", err=True)
+        raise SystemExit(2) from None
