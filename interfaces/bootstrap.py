@@ -102,6 +102,16 @@ def sandbox_url(settings: Settings) -> str | None:
     return None
 
 
+def upgrade_store(settings: Settings) -> None:
+    """Bring the store's layout up to date once, before `serve` starts its processes; LayoutError when it cannot."""
+    eventsourcing_env(settings)  # makes the SQLite file's directory
+    store = open_sql_store(settings.database_url, 1)
+    try:
+        upgrade_layout(store, settings.version)
+    finally:
+        store.close()
+
+
 def bootstrap(settings: Settings | None = None) -> Container:
     settings = settings or Settings()
     clock = SystemClock()

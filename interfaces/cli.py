@@ -33,7 +33,7 @@ from infrastructure.transmissions_view import DOCUMENTS, INVOICES, rebuild_trans
 from interfaces.api.metrics import start_metrics_server
 from interfaces.api.representation import token_body
 from interfaces.backup_cli import backup, restore
-from interfaces.bootstrap import Container, bootstrap, sandbox_config
+from interfaces.bootstrap import Container, bootstrap, sandbox_config, upgrade_store
 from interfaces.import_cli import opco
 from interfaces.opco_cli import opcos
 from interfaces.profile_cli import cfas
@@ -83,6 +83,8 @@ def serve(
     local = "127.0.0.1" if host in {"0.0.0.0", "::"} else host
     os.environ["CONVERGENCE_SELF_URL"] = f"http://{local}:{port}"  # read by the worker processes' settings
     settings = Settings()
+    if not settings.database_url.startswith("memory://"):
+        upgrade_store(settings)  # a refused layout: one line from main(), before any process starts
     typer.echo(f"Convergence on http://{host}:{port} (store: {_redacted(settings.database_url)}); docs at /docs")
     if settings.sandbox_mounted():
         typer.echo(f"Every OPCO without a configured URL is the sandbox at {settings.self_url}/sandbox")

@@ -155,8 +155,9 @@ def _rows(store: SqlStore, table: str) -> list[int]:
         return [int(n) for (n,) in tx.query(f"SELECT n FROM {table}")]
 
 
+@pytest.mark.parametrize("command", [["projections", "status"], ["serve", "--port", "1"]])
 def test_the_cli_refuses_a_newer_store_in_one_line(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    command: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     url = f"sqlite:///{tmp_path / 'newer.db'}"
     store = open_sql_store(url)
@@ -165,7 +166,7 @@ def test_the_cli_refuses_a_newer_store_in_one_line(
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("CONVERGENCE_DATABASE_URL", url)
     monkeypatch.setenv("CONVERGENCE_SANDBOX", "off")
-    monkeypatch.setattr("sys.argv", ["convergence", "projections", "status"])
+    monkeypatch.setattr("sys.argv", ["convergence", *command])  # serve: before it starts any process
     with pytest.raises(SystemExit) as exited:
         main()
     assert exited.value.code == 2
