@@ -1,10 +1,11 @@
 """The running service imports an accepted dossier deposited at ATLAS some other way (its mounted sandbox holds it)
-over the REST API: a dry run, the import, and the dossier listed with `origin: imported`."""
+over the REST API: a dry run, the import, the dossier listed with `origin: imported`, then invoiced until paid."""
 
 from __future__ import annotations
 
 import json
 import time
+from datetime import date
 from typing import Any
 
 import httpx
@@ -13,7 +14,9 @@ from domain.cerfa_document import parse_cerfa
 from domain.opcos import Opco
 from infrastructure.opco_wire import dossier_body, encode, wire_variant
 from tests.e2e.service import Service
+from tests.e2e.test_invoices_to_paid import wait_all
 from tests.e2e.test_to_the_opco import service_with_worker  # noqa: F401  (the fixture)
+from tests.invoicing import PROFILE
 from tests.support import OPERATOR_TOKEN
 
 
@@ -72,3 +75,21 @@ def test_an_accepted_dossier_deposited_elsewhere_is_imported_and_listed(
     events = [e["type"] for e in http.get(f"/contracts/{item['id']}/events").json()]
     assert events[:2] == ["Imported", "FundingCommitted"]
     assert http.get("/contracts", params={"origin": "sent"}).json()["items"] == []
+
+    # invoiced like the dossiers sent from here: its first échéance, to paid
+    assert http.put(f"/cfas/{cfa}/profile", json=PROFILE).status_code == 200
+    first = dossier["echeances"][0]
+    line = {"contractId": item["id"], "numeroEcheance": first["numero"], "kind": "pedagogie"}
+    invoice = http.post(
+        "/invoices",
+        json={
+            "numeroInterneFacture": "IMP-1",
+            "date": date.today().isoformat(),
+            "lines": [{**line, "amount": first["montantTotal"]}],
+        },
+    )
+    assert invoice.status_code == 201, invoice.text
+    assert http.post(f"/invoices/{invoice.json()['id']}/submission").status_code == 202
+    paid = wait_all(http, [invoice.json()["id"]], "paid")[0]
+    assert paid["state"] == "paid", paid["transmission"]
+    assert paid["opcoNumeroInterneFacture"]
