@@ -28,6 +28,7 @@ from application.ports import Clock
 from application.projections import Batch
 from application.sender import Sender
 from application.state_sync import StateSync
+from application.termination_transmissions import TERMINATION_TOPICS
 from application.transmissions import TOPICS, QueuedTransmission, row_changes
 from domain.opcos import Opco
 from infrastructure.leases import Leases
@@ -35,7 +36,7 @@ from infrastructure.pg_wakeup import LogWakeup
 from infrastructure.projection_runner import ProjectionRunner
 from infrastructure.pruning import Pruner
 from infrastructure.sandbox_keys import SandboxKeys
-from infrastructure.transmissions_view import INVOICES, NAME, SqlTransmissionsView
+from infrastructure.transmissions_view import INVOICES, NAME, RUPTURES, SqlTransmissionsView
 
 log = logging.getLogger("convergence.worker")
 BUSY_PAUSE = 0.05  # seconds between two rounds of a task that found work
@@ -49,6 +50,15 @@ class InvoiceOutbox:
     view: SqlTransmissionsView
     sender: Sender
     sync: InvoiceSync
+
+
+@dataclass(frozen=True, slots=True)
+class RuptureOutbox:
+    """Ruptures go out like contracts, through their own queue and sender, to the OPCOs that take them over the
+    API (the catalogue's `ruptures`); the contracts' state sync reads what follows (RUPTU, RUPTURE)."""
+
+    view: SqlTransmissionsView
+    sender: Sender
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +88,7 @@ class Worker:
         read_models: dict[str, ProjectionRunner] | None = None,
         invoices: InvoiceOutbox | None = None,
         pruner: Pruner | None = None,
+        ruptures: RuptureOutbox | None = None,
     ) -> None:
         """`read_models`: further projections to keep up to date, by name (e.g. the status read model); `pruner`:
         prunes their old versions."""
@@ -106,6 +117,8 @@ class Worker:
                 lambda: invoice_view.position(dossiers.name),
             )
             self._outboxes.append((invoice_view, invoices.sender, lambda opco: self._accounts.profiles[opco].invoices))
+        if ruptures is not None:
+            self._add_ruptures(dossiers, ruptures)
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._pool = ThreadPoolExecutor(timing.concurrency, thread_name_prefix="sender")
         self._in_progress: set[uuid.UUID] = set()
@@ -202,6 +215,17 @@ class Worker:
             wake.clear()
 
     # -- internals ---------------------------------------------------------------------------------------------
+
+    def _add_ruptures(self, dossiers: Dossiers, ruptures: RuptureOutbox) -> None:
+        rupture_view = ruptures.view
+        self.read_models[RUPTURES] = ProjectionRunner(
+            dossiers,
+            RUPTURES,
+            TERMINATION_TOPICS,
+            lambda batch: rupture_view.apply(_changes(batch), batch.tracking, batch.previous),
+            lambda: rupture_view.position(dossiers.name),
+        )
+        self._outboxes.append((rupture_view, ruptures.sender, lambda opco: self._accounts.profiles[opco].ruptures))
 
     def _send_round(self) -> bool:
         started = self.send_once()

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 
 from application.billing_profiles import BillingProfiles
-from application.channels import InvoiceChannel
+from application.channels import InvoiceChannel, TerminationChannel
 from application.documents import DocumentStore
 from application.dossiers import Dossiers
 from application.invoice_documents import InvoiceDocuments
@@ -24,6 +24,7 @@ from application.sender import Sender, SenderPolicy
 from application.state_sync import StateSync
 from application.status_projection import TOPICS as STATUS_TOPICS
 from application.status_queries import AttentionPolicy, StatusQueries
+from application.terminations import Terminations
 from infrastructure.cfadock import CfaDockDirectory
 from infrastructure.clock import SystemClock
 from infrastructure.contact_log import SqlContactLog
@@ -49,8 +50,8 @@ from infrastructure.sql_store import SqlStore, open_sql_store
 from infrastructure.status_view import LIVE as LIVE_STATUS
 from infrastructure.status_view import SqlStatusView
 from infrastructure.token_revocations import Revocations, revocations_for
-from infrastructure.transmissions_view import INVOICES, SqlTransmissionsView
-from infrastructure.worker import InvoiceOutbox, Worker, WorkerTiming
+from infrastructure.transmissions_view import INVOICES, RUPTURES, SqlTransmissionsView
+from infrastructure.worker import InvoiceOutbox, RuptureOutbox, Worker, WorkerTiming
 
 
 @dataclass
@@ -71,6 +72,8 @@ class Container:
     revocations: Revocations = field(default_factory=Revocations)  # tells the token caches (the API's)
     opco_directory: CfaDockDirectory | None = None
     invoice_documents: InvoiceDocuments = field(init=False)
+    terminations: Terminations = field(init=False)
+    rupture_transmissions: SqlTransmissionsView = field(init=False)
 
     def close(self) -> None:
         self.revocations.close()
@@ -112,6 +115,8 @@ def bootstrap(settings: Settings | None = None) -> Container:
     view = SqlTransmissionsView(store)
     invoices = Invoices(dossiers, accounts.profiles, clock, BillingProfiles(dossiers, box))
     invoice_view = SqlTransmissionsView(store, INVOICES)
+    terminations = Terminations(dossiers, accounts.profiles)
+    rupture_view = SqlTransmissionsView(store, RUPTURES)
     status_view = SqlStatusView(store, dossiers.routing)
     status_runner = ProjectionRunner(
         dossiers, LIVE_STATUS, STATUS_TOPICS, status_view.apply, lambda: status_view.position(dossiers.name)
@@ -156,6 +161,9 @@ def bootstrap(settings: Settings | None = None) -> Container:
             Sender(InvoiceChannel(invoices, gateway, invoice_documents), accounts, clock, _policy(settings)),
             InvoiceSync(invoices, accounts, gateway, invoice_view, clock, accounts.profiles),
         ),
+        ruptures=RuptureOutbox(
+            rupture_view, Sender(TerminationChannel(terminations, gateway), accounts, clock, _policy(settings))
+        ),
     )
     status = StatusQueries(status_view, accounts, clock, dossiers.name, _attention(settings))
     invoice_policy = InvoiceAttentionPolicy(echeance_days=settings.attention_invoice_days)
@@ -178,6 +186,8 @@ def bootstrap(settings: Settings | None = None) -> Container:
         opco_directory=directory,
     )
     container.invoice_documents = invoice_documents
+    container.terminations = terminations
+    container.rupture_transmissions = rupture_view
     return container
 
 

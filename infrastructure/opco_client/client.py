@@ -28,8 +28,10 @@ from application.opco_gateway import (
     OpcoEndpoint,
     OpcoError,
     OutgoingInvoice,
+    OutgoingRupture,
     SentDossier,
     SentInvoice,
+    SentRupture,
 )
 from domain.cerfa import Cerfa
 from infrastructure.opco_client.dpop import DpopSigner
@@ -49,6 +51,7 @@ from infrastructure.opco_client.parsing import (
 from infrastructure.opco_client.redaction import MASK, Redactor
 from infrastructure.opco_wire import dossier_body, encode, wire_variant
 from infrastructure.opco_wire.invoice import Issuer, facture_part, multipart_files
+from infrastructure.opco_wire.rupture import RUPTURE_PATH, parse_sent_rupture, rupture_body
 
 log = logging.getLogger("convergence.opco_client")
 
@@ -146,6 +149,9 @@ class HttpOpcoGateway:
         path = "/v2/cfakeyinfo"
         response = self._call(endpoint, "GET", path, params={"siren": siren, "XAPIKEY": endpoint.api_key})
         return parse_key_info(self._document(endpoint, response, path))
+
+    def send_rupture(self, endpoint: OpcoEndpoint, rupture: OutgoingRupture) -> SentRupture:
+        return parse_sent_rupture(self._post(endpoint, RUPTURE_PATH, encode(rupture_body(rupture))))
 
     # --- the shapes of calls ----------------------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ from fastapi import Request
 from infrastructure.opco_sandbox.config import SandboxConfig
 from infrastructure.opco_sandbox.dpop_guard import DpopGuard
 from infrastructure.opco_sandbox.faults import FaultInjector
+from infrastructure.opco_sandbox.rupture_book import RuptureBook
 from infrastructure.opco_sandbox.state import SandboxStore
 from infrastructure.opco_sandbox.stats import SandboxStats
 
@@ -22,6 +23,7 @@ class Sandbox:
     stats: SandboxStats
     faults: FaultInjector
     dpop: DpopGuard = field(default_factory=DpopGuard)
+    ruptures: RuptureBook = field(default_factory=RuptureBook)  # the ruptures received (rupture_routes)
 
     def now(self) -> datetime:
         return self.config.clock()
@@ -30,6 +32,7 @@ class Sandbox:
         self.store.clear()
         self.stats.reset()
         self.faults.configure(self.config.faults)
+        self.ruptures.clear()
 
     def close(self) -> None:
         self.store.close()
