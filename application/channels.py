@@ -19,6 +19,7 @@ from application.opco_gateway import (
     OpcoGateway,
     OutgoingInvoice,
     OutgoingRupture,
+    RefusedByOpco,
     SentDossier,
     SentInvoice,
     SentRupture,
@@ -215,6 +216,7 @@ class TerminationChannel:
     def __init__(self, terminations: Terminations, gateway: OpcoGateway) -> None:
         self._terminations = terminations
         self._gateway = gateway
+        self._refused: set[UUID] = set()  # answered with a refusal just now: its attempt in flight was not lost
 
     def load(self, ident: UUID) -> Termination:
         return self._terminations.termination_as_worker(ident)
@@ -231,6 +233,9 @@ class TerminationChannel:
     def send(self, endpoint: OpcoEndpoint, item: Termination) -> SentRupture:
         try:
             return self._gateway.send_rupture(endpoint, outgoing_rupture(item))
+        except RefusedByOpco:
+            self._refused.add(item.id)  # the sender looks it up before recording the refusal (a duplicate?)
+            raise
         except TransientOpcoError as failure:
             if failure.may_have_reached:
                 error = str(failure)
@@ -261,7 +266,10 @@ class TerminationChannel:
                 )
 
             return found_there
-        if not (item.answer_lost or item.transmission["inFlightSince"] is not None):
+        answered = item.id in self._refused
+        self._refused.discard(item.id)
+        in_flight = item.transmission["inFlightSince"] is not None and not answered  # left so by a crash
+        if not (item.answer_lost or in_flight):
             return None  # every earlier attempt surely failed before the OPCO: sending again is safe
         reason = (
             "the answer to the rupture was lost and "
