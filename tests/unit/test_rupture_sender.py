@@ -143,7 +143,7 @@ def test_without_a_lookup_a_lost_answer_is_parked(rig: Rig, complete_cerfa: dict
     parked = rig.send(failed)
     assert parked.transmission["parked"]
     assert "offers no lookup" in parked.transmission["lastError"]
-    assert rig.gateway.calls_of(SEND_RUPTURE) and len(rig.gateway.calls_of(SEND_RUPTURE)) == 1
+    assert len(rig.gateway.calls_of(SEND_RUPTURE)) == 1
     declared = rig.terminations.mark_declared(WHO, parked.contract_id)  # the CFA saw it on the OPCO's site
     assert declared.state is TerminationState.DECLARED
 

@@ -25,6 +25,7 @@ from tests.support import dossiers, principal
 from tests.unit.fakes import PlainBox
 
 WHO = principal(CFA)
+TODAY = date(2026, 11, 27)
 ON_DAY_45 = RuptureRequest(
     date_effet=date(2026, 10, 15),
     motif="periode_probatoire",
@@ -172,7 +173,7 @@ def test_invoicing_stops_at_the_rupture(
     terminations.declare(WHO, contract.id, ON_DAY_45)
 
     with pytest.raises(RulesConflict) as closed:
-        invoices.create(WHO, numero_interne_facture="F-1", invoice_date=date(2026, 11, 27), lines=[line(contract.id, 2, "100.00")])
+        invoices.create(WHO, numero_interne_facture="F-1", invoice_date=TODAY, lines=[line(contract.id, 2, "100.00")])
     assert [(p.field, p.code) for p in closed.value.problems] == [("lines.0.numeroEcheance", "echeance_after_rupture")]
 
     beyond = [line(contract.id, 1, "986.31")]
