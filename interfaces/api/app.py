@@ -9,7 +9,18 @@ from fastapi import FastAPI
 
 from infrastructure.opco_sandbox import create_sandbox_app
 from infrastructure.settings import Settings
-from interfaces.api import admin, billing_profile, cfas, contracts, health, invoice_listing, invoices, listing, metrics
+from interfaces.api import (
+    admin,
+    billing_profile,
+    cfas,
+    contracts,
+    health,
+    invoice_listing,
+    invoices,
+    listing,
+    metrics,
+    ruptures,
+)
 from interfaces.api.auth import TokenCache
 from interfaces.api.body_limits import install_body_limits
 from interfaces.api.docs_pages import install_docs_pages
@@ -67,6 +78,7 @@ def create_app(container: Container | None = None) -> FastAPI:
     app.include_router(metrics.router)
     app.include_router(listing.router)
     app.include_router(contracts.router)
+    app.include_router(ruptures.router)
     app.include_router(invoice_listing.router)  # GET /invoices, before /invoices/{id}
     app.include_router(invoices.router)
     app.include_router(cfas.router)

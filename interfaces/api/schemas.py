@@ -15,6 +15,7 @@ from domain.contract_state import ContractState
 from domain.opcos import Opco
 from interfaces.api.invoice_listing_schemas import EcheanceAttentionOut, InvoiceAttentionOut, InvoiceDashboardOut
 from interfaces.api.opco_account_schemas import AddressOut, AuthOut, DpopKeyOut, NotReadyOut, OAuthClientOut
+from interfaces.api.rupture_schemas import RuptureOut
 
 NumeroInterne = Annotated[
     str,
@@ -142,6 +143,7 @@ class ContractOut(BaseModel):
     version: int
     createdAt: datetime
     updatedAt: datetime
+    rupture: RuptureOut | None = Field(None, description="the rupture declared, and where its transmission stands")
 
 
 class EventOut(BaseModel):
