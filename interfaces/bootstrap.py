@@ -20,6 +20,8 @@ from application.invoice_sync import InvoiceSync
 from application.invoices import Invoices
 from application.opco_accounts import OpcoAccounts
 from application.opco_lookup import OpcoLookup
+from application.rupture_status import TOPICS as RUPTURE_STATUS_TOPICS
+from application.rupture_status import RuptureQueries, rupture_changes
 from application.sender import Sender, SenderPolicy
 from application.state_sync import StateSync
 from application.status_projection import TOPICS as STATUS_TOPICS
@@ -43,6 +45,8 @@ from infrastructure.pg_wakeup import LogWakeup
 from infrastructure.projection_runner import ProjectionRunner
 from infrastructure.pruning import Pruner
 from infrastructure.reference_data import idcc_routing
+from infrastructure.rupture_status_view import NAME as RUPTURE_STATUS
+from infrastructure.rupture_status_view import SqlRuptureStatusView
 from infrastructure.sandbox_keys import SandboxKeys, sandbox_operator_token
 from infrastructure.secret_box import FernetBox, key_from_file
 from infrastructure.settings import Settings
@@ -74,6 +78,7 @@ class Container:
     invoice_documents: InvoiceDocuments = field(init=False)
     terminations: Terminations = field(init=False)
     rupture_transmissions: SqlTransmissionsView = field(init=False)
+    ruptures: RuptureQueries = field(init=False)
 
     def close(self) -> None:
         self.revocations.close()
@@ -117,6 +122,16 @@ def bootstrap(settings: Settings | None = None) -> Container:
     invoice_view = SqlTransmissionsView(store, INVOICES)
     terminations = Terminations(dossiers, accounts.profiles)
     rupture_view = SqlTransmissionsView(store, RUPTURES)
+    rupture_status_view = SqlRuptureStatusView(store)
+    rupture_status_runner = ProjectionRunner(
+        dossiers,
+        RUPTURE_STATUS,
+        RUPTURE_STATUS_TOPICS,
+        lambda batch: rupture_status_view.apply(
+            [c for _, event in batch.events for c in rupture_changes(event)], batch.tracking, batch.previous
+        ),
+        lambda: rupture_status_view.position(dossiers.name),
+    )
     status_view = SqlStatusView(store, dossiers.routing)
     status_runner = ProjectionRunner(
         dossiers, LIVE_STATUS, STATUS_TOPICS, status_view.apply, lambda: status_view.position(dossiers.name)
@@ -150,7 +165,11 @@ def bootstrap(settings: Settings | None = None) -> Container:
         ),
         sandbox_keys=_sandbox_keys(settings, sandbox, accounts),
         wakeup=_wakeup(settings, dossiers),
-        read_models={LIVE_STATUS: status_runner, LIVE_INVOICE_STATUS: invoice_status_runner},
+        read_models={
+            LIVE_STATUS: status_runner,
+            LIVE_INVOICE_STATUS: invoice_status_runner,
+            RUPTURE_STATUS: rupture_status_runner,
+        },
         pruner=Pruner(
             {LIVE_STATUS: status_view, LIVE_INVOICE_STATUS: invoice_status_view},
             dossiers.name,
@@ -188,6 +207,7 @@ def bootstrap(settings: Settings | None = None) -> Container:
     container.invoice_documents = invoice_documents
     container.terminations = terminations
     container.rupture_transmissions = rupture_view
+    container.ruptures = RuptureQueries(rupture_status_view)
     return container
 
 

@@ -19,6 +19,7 @@ from interfaces.api import (
     invoices,
     listing,
     metrics,
+    rupture_listing,
     ruptures,
 )
 from interfaces.api.auth import TokenCache
@@ -79,6 +80,7 @@ def create_app(container: Container | None = None) -> FastAPI:
     app.include_router(listing.router)
     app.include_router(contracts.router)
     app.include_router(ruptures.router)
+    app.include_router(rupture_listing.router)
     app.include_router(invoice_listing.router)  # GET /invoices, before /invoices/{id}
     app.include_router(invoices.router)
     app.include_router(cfas.router)

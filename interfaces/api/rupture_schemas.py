@@ -81,3 +81,40 @@ class RuptureOut(BaseModel):
 
 class RuptureDetailOut(RuptureOut):
     events: list[dict[str, Any]] = Field(description="every step of every rupture of the dossier, with its actor")
+
+
+class RuptureItemOut(BaseModel):
+    contractId: str
+    numeroInterne: str
+    cfaSiret: str
+    opco: str
+    dateEffetRupture: date
+    motif: Motif
+    pendantPeriodeProbatoire: bool
+    route: Literal["api", "declaration"]
+    state: Literal["submitted", "to_declare", "sent", "declared", "refused"]
+    waitingFor: Literal["to_declare", "parked", "refused"] | None
+    lastInvoiceBy: date
+    traineeshipUntil: date | None
+    updatedAt: datetime
+
+
+class RuptureAttentionOut(RuptureItemOut):
+    kind: Literal["rupture"]
+    reasons: list[
+        Literal[
+            "rupture_to_declare",
+            "rupture_parked",
+            "rupture_refused",
+            "last_invoice_deadline_near",
+            "last_invoice_deadline_passed",
+        ]
+    ]
+
+
+class RuptureDashboardOut(BaseModel):
+    total: int = Field(description="contracts with a rupture (withdrawn ones not counted)")
+    byState: dict[str, int]
+    waiting: int = Field(description="ruptures waiting for a person: to declare, parked, refused")
+    insideProbation: int
+    lastInvoiceDue: int = Field(description="ruptures whose last invoice is due within 30 days")

@@ -35,6 +35,7 @@ OPERATION_IDS = {  # a rename is a change of the API: make it here on purpose
     "POST /contracts/{contract_id}/rupture/declaration": "markRuptureDeclared",
     "POST /contracts/{contract_id}/rupture/transmission/retry": "retryRuptureTransmission",
     "POST /contracts/{contract_id}/rupture/traineeship": "recordTraineeship",
+    "GET /ruptures": "listRuptures",
     "GET /invoices": "listInvoices",
     "POST /invoices": "createInvoice",
     "GET /invoices/{invoice_id}": "getInvoice",

@@ -129,3 +129,36 @@ def test_the_traineeship_is_recorded_and_bounded(
     assert ok.json()["rupture"]["traineeship"] == {"debut": "2026-10-16", "fin": "2027-04-15"}
     funding = client.get(f"/contracts/{ident}/funding", headers=cfa).json()
     assert funding["traineeship"] == {"debut": "2026-10-16", "fin": "2027-04-15"}
+
+
+def test_ruptures_are_listed_counted_and_waiting_ones_are_on_attention(
+    client: TestClient, services: Container, cfa: dict[str, str], complete_cerfa: dict[str, Any]
+) -> None:
+    at_atlas = accepted(services, complete_cerfa, "C-1")
+    at_afdas = accepted(services, complete_cerfa, "C-2", opco=Opco.AFDAS)
+    client.post(f"/contracts/{at_atlas}/rupture", json=BODY, headers=cfa)
+    agreed = {**BODY, "dateEffetRupture": "2026-11-30", "motif": "commun_accord", "initiative": "commun"}
+    assert client.post(f"/contracts/{at_afdas}/rupture", json=agreed, headers=cfa).status_code == 202
+    services.worker.project_once()
+
+    listed = client.get("/ruptures", headers=cfa).json()
+    assert [(r["numeroInterne"], r["route"], r["state"], r["waitingFor"]) for r in listed] == [
+        ("C-2", "declaration", "to_declare", "to_declare"),
+        ("C-1", "api", "submitted", None),
+    ]
+    assert [r["numeroInterne"] for r in client.get("/ruptures?waiting=true", headers=cfa).json()] == ["C-2"]
+    assert [r["numeroInterne"] for r in client.get("/ruptures?state=submitted", headers=cfa).json()] == ["C-1"]
+
+    board = client.get("/dashboard", headers=cfa).json()["ruptures"]
+    assert (board["total"], board["byState"], board["waiting"]) == (2, {"to_declare": 1, "submitted": 1}, 1)
+
+    waiting = [i for i in client.get("/attention", headers=cfa).json() if i.get("kind") == "rupture"]
+    assert [(i["numeroInterne"], i["reasons"][0]) for i in waiting] == [("C-2", "rupture_to_declare")]
+
+    client.post(f"/contracts/{at_afdas}/rupture/declaration", headers=cfa)
+    client.post(f"/contracts/{at_atlas}/rupture/withdrawal", headers=cfa)
+    services.worker.project_once()
+    assert [(r["numeroInterne"], r["state"]) for r in client.get("/ruptures", headers=cfa).json()] == [
+        ("C-2", "declared")
+    ]
+    assert not [i for i in client.get("/attention", headers=cfa).json() if i.get("kind") == "rupture"]
