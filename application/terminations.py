@@ -21,6 +21,7 @@ from application.dossiers import Dossiers, Saved, event_record
 from application.errors import NotFound
 from application.idempotency import IdempotentRequest
 from domain.contract import Contract
+from domain.contract_state import ContractState
 from domain.errors import InvalidValue, NotAllowedInState
 from domain.opco_catalogue import OpcoProfile
 from domain.opcos import Opco
@@ -183,9 +184,10 @@ class Terminations:
     def _termination_for(self, contract: Contract, number: int, actor: str) -> Termination:
         assert contract.submitted_to is not None  # a dossier the OPCO has was submitted to it
         profile = self._profiles.get(Opco(contract.submitted_to))
-        route = Route.API if profile is not None and profile.ruptures else Route.DECLARATION
+        known = contract.state is ContractState.TERMINATED  # the OPCO already shows it broken: nothing to send
+        route = Route.API if profile is not None and profile.ruptures and not known else Route.DECLARATION
         assert contract.rupture is not None
-        return Termination.declare(
+        termination = Termination.declare(
             contract_id=contract.id,
             number=number,
             cfa_siret=contract.cfa_siret,
@@ -199,6 +201,9 @@ class Terminations:
             rupture=contract.rupture,
             actor=actor,
         )
+        if known:
+            termination.mark_declared(actor)
+        return termination
 
     def _on_termination(
         self,

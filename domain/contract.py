@@ -34,8 +34,11 @@ from domain.transmission import (
     resumed,
 )
 
-# A rupture goes to an OPCO that has the dossier (sent, in review, accepted).
-RUPTURE_ALLOWED = frozenset({ContractState.SENT, ContractState.IN_REVIEW, ContractState.ACCEPTED})
+# A rupture goes to an OPCO that has the dossier (sent, in review, accepted); one the OPCO already shows broken
+# (the employer told it) is recorded for its effects, and not sent.
+RUPTURE_ALLOWED = frozenset(
+    {ContractState.SENT, ContractState.IN_REVIEW, ContractState.ACCEPTED, ContractState.TERMINATED}
+)
 
 
 def contract_id(cfa_siret: str, numero_interne: str) -> UUID:

@@ -185,3 +185,18 @@ def test_invoicing_stops_at_the_rupture(
         WHO, numero_interne_facture="F-1", invoice_date=date(2026, 11, 27), lines=[line(contract.id, 1, "986.30")]
     )
     assert within.invoice.amount == Decimal("986.30")
+
+
+def test_a_contract_the_opco_already_shows_broken_is_recorded_not_sent(
+    app: Dossiers, terminations: Terminations, complete_cerfa: dict[str, Any]
+) -> None:
+    broken = accepted_contract(app, WHO, complete_cerfa, "C-3", etat="RUPTU")  # the employer told the OPCO
+    saved = terminations.declare(WHO, broken.id, ON_DAY_45)
+    termination = terminations.of_contract(saved.contract)
+    assert termination is not None
+    assert (termination.route, termination.state, termination.waiting_for_person) == (
+        Route.DECLARATION,
+        TerminationState.DECLARED,
+        None,
+    )
+    assert [e["type"] for e in terminations.history(WHO, broken.id)] == ["Declared", "MarkedDeclared"]
