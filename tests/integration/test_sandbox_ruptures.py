@@ -22,9 +22,9 @@ RUPTURE = {
 
 @pytest.fixture
 def sandbox() -> Iterator[httpx.Client]:
-    with running_sandbox(SandboxConfig(instruction_delay=0, decision_delay=0)) as url:
-        with httpx.Client(base_url=url, timeout=10) as client:
-            yield client
+    config = SandboxConfig(instruction_delay=0, decision_delay=0)
+    with running_sandbox(config) as url, httpx.Client(base_url=url, timeout=10) as client:
+        yield client
 
 
 def rupture(client: httpx.Client, opco: str, headers: dict[str, str], **body: Any) -> httpx.Response:
