@@ -17,13 +17,14 @@ from pydantic import TypeAdapter, ValidationError
 
 from application.access import OPERATOR, Role
 from application.invoice_transmissions import INVOICE_TOPICS
+from application.termination_transmissions import TERMINATION_TOPICS
 from domain.cerfa import Siret
 from infrastructure.invoice_status_view import LIVE as INVOICE_STATUS
 from infrastructure.invoice_status_view import rebuild_invoice_status_view
 from infrastructure.opco_sandbox import create_sandbox_app
 from infrastructure.settings import Settings
 from infrastructure.status_view import rebuild_status_view
-from infrastructure.transmissions_view import INVOICES, rebuild_transmissions_view
+from infrastructure.transmissions_view import INVOICES, RUPTURES, rebuild_transmissions_view
 from interfaces.api.representation import token_body
 from interfaces.bootstrap import Container, bootstrap, sandbox_config
 from interfaces.opco_cli import opcos
@@ -156,6 +157,7 @@ REBUILDS: dict[str, Callable[[Container], _Rebuilt]] = {
     "transmissions": lambda c: rebuild_transmissions_view(c.store, c.dossiers),
     INVOICES: lambda c: rebuild_transmissions_view(c.store, c.dossiers, table=INVOICES, topics=INVOICE_TOPICS),
     INVOICE_STATUS: lambda c: rebuild_invoice_status_view(c.store, c.dossiers),
+    RUPTURES: lambda c: rebuild_transmissions_view(c.store, c.dossiers, table=RUPTURES, topics=TERMINATION_TOPICS),
 }
 
 

@@ -50,6 +50,12 @@ class ServiceCollector(Collector):
             for status, count in services.worker.invoices.view.counts().items():
                 invoices.add_metric([status], count)
             yield invoices
+        ruptures = GaugeMetricFamily(
+            "convergence_rupture_transmissions", "ruptures in the transmission queue", labels=["status"]
+        )
+        for status, count in services.rupture_transmissions.counts().items():
+            ruptures.add_metric([status], count)
+        yield ruptures
 
 
 @router.get("/metrics", include_in_schema=False)

@@ -129,6 +129,10 @@ def test_the_traineeship_is_recorded_and_bounded(
     assert ok.json()["rupture"]["traineeship"] == {"debut": "2026-10-16", "fin": "2027-04-15"}
     funding = client.get(f"/contracts/{ident}/funding", headers=cfa).json()
     assert funding["traineeship"] == {"debut": "2026-10-16", "fin": "2027-04-15"}
+    services.worker.project_once()
+    assert client.get("/ruptures", headers=cfa).json()[0]["traineeshipUntil"] == "2027-04-15"
+    metrics = client.get("/metrics").text
+    assert 'convergence_rupture_transmissions{status="pending"} 1.0' in metrics
 
 
 def test_ruptures_are_listed_counted_and_waiting_ones_are_on_attention(
