@@ -4,6 +4,7 @@ how to look it up at the OPCO. Contracts and invoices share the transmission com
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -12,16 +13,23 @@ from application.dossiers import Dossiers
 from application.invoice_documents import InvoiceDocuments
 from application.invoices import Invoices
 from application.opco_gateway import (
+    NotSupported,
     OpcoEndpoint,
     OpcoError,
     OpcoGateway,
     OutgoingInvoice,
+    OutgoingRupture,
+    RefusedByOpco,
     SentDocument,
     SentDossier,
     SentInvoice,
+    SentRupture,
+    TransientOpcoError,
 )
+from application.terminations import Terminations
 from domain.contract import Contract
 from domain.invoice import Invoice
+from domain.termination import RUPTURE_STATES, Termination
 
 Command = Callable[[Any], object]
 
@@ -44,7 +52,7 @@ class TransmissionChannel(Protocol):
         """The command that records the start of an attempt (and whatever must be fixed before the first one)."""
         ...
 
-    def send(self, endpoint: OpcoEndpoint, item: Any) -> SentDossier | SentInvoice | SentDocument: ...
+    def send(self, endpoint: OpcoEndpoint, item: Any) -> SentDossier | SentInvoice | SentDocument | SentRupture: ...
 
     def record_sent(self, answer: Any) -> Command:
         """The command that records what the OPCO answered to `send`."""
@@ -196,3 +204,91 @@ class InvoiceChannel:
 
 def _start(item: Any) -> None:
     item.start_transmission(WORKER.actor)
+
+
+class TerminationChannel:
+    """A rupture leaves for POST /v2/dossiers/rupture/employeur. Its body is not public and no lookup of a rupture
+    is known: the dossier's state at the OPCO (RUPTU, RUPTURE) is the only proof it arrived. So an attempt that may
+    have reached the OPCO without its answer coming back is never sent again by itself: unless the dossier shows the
+    rupture, it waits (parked) for a person, who checks on the OPCO's site and marks it declared or sends it again."""
+
+    kind = "rupture"
+
+    def __init__(self, terminations: Terminations, gateway: OpcoGateway) -> None:
+        self._terminations = terminations
+        self._gateway = gateway
+        self._refused: set[UUID] = set()  # answered with a refusal just now: its attempt in flight was not lost
+
+    def load(self, ident: UUID) -> Termination:
+        return self._terminations.termination_as_worker(ident)
+
+    def change(self, ident: UUID, command: Command) -> None:
+        self._terminations.change_as_worker(ident, command)
+
+    def change_loaded(self, item: Termination, command: Command) -> Termination:
+        return self._terminations.change_loaded_as_worker(item, command)
+
+    def start(self, item: Termination) -> Command:
+        return _start
+
+    def send(self, endpoint: OpcoEndpoint, item: Termination) -> SentRupture:
+        try:
+            return self._gateway.send_rupture(endpoint, outgoing_rupture(item))
+        except RefusedByOpco:
+            self._refused.add(item.id)  # the sender looks it up before recording the refusal (a duplicate?)
+            raise
+        except TransientOpcoError as failure:
+            if failure.may_have_reached:
+                error = str(failure)
+                self.change(item.id, lambda t: t.record_answer_lost(error, WORKER.actor))
+            raise
+
+    def record_sent(self, answer: SentRupture) -> Command:
+        def sent(termination: Termination) -> None:
+            termination.record_sent(
+                numero_externe=answer.numero_externe, etat=answer.etat, found_by_lookup=False, actor=WORKER.actor
+            )
+
+        return sent
+
+    def find(self, endpoint: OpcoEndpoint, item: Termination) -> Command | None:
+        try:
+            found = self._gateway.find_dossier(endpoint, str(item.dossier["numeroInterne"]))
+        except NotSupported:
+            found, lookup = None, False
+        else:
+            lookup = True
+        if found is not None and found.etat in RUPTURE_STATES:
+            etat, numero_externe = found.etat, found.numero_externe
+
+            def found_there(termination: Termination) -> None:
+                termination.record_sent(
+                    numero_externe=numero_externe, etat=etat, found_by_lookup=True, actor=WORKER.actor
+                )
+
+            return found_there
+        answered = item.id in self._refused
+        self._refused.discard(item.id)
+        in_flight = item.transmission["inFlightSince"] is not None and not answered  # left so by a crash
+        if not (item.answer_lost or in_flight):
+            return None  # every earlier attempt surely failed before the OPCO: sending again is safe
+        reason = (
+            "the answer to the rupture was lost and "
+            + ("the OPCO's dossier does not show it (RUPTU/RUPTURE)" if lookup else "this OPCO offers no lookup")
+            + ": check on the OPCO's site, then mark it declared or send it again"
+        )
+        return lambda termination: termination.park_transmission(reason, WORKER.actor)
+
+
+def outgoing_rupture(termination: Termination) -> OutgoingRupture:
+    rupture, dossier = termination.rupture, termination.dossier
+    return OutgoingRupture(
+        numero_interne=str(dossier["numeroInterne"]),
+        numero_externe=dossier.get("numeroExterne"),
+        numero_deca=dossier.get("numeroDeca"),
+        date_effet=date.fromisoformat(rupture["dateEffetRupture"]),
+        motif=rupture["motif"],
+        initiative=rupture["initiative"],
+        date_signalement=date.fromisoformat(rupture["dateSignalement"]),
+        commentaire=rupture.get("commentaire"),
+    )

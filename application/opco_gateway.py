@@ -220,6 +220,29 @@ class KeyInfo:
     comment: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class OutgoingRupture:
+    """A rupture as the gateway sends it to POST /v2/dossiers/rupture/employeur (its body is not public: the
+    gateway writes it in one place, infrastructure/opco_wire/rupture.py, docs/wire.md R1…)."""
+
+    numero_interne: str  # the number the OPCO knows the dossier by
+    numero_externe: str | None
+    numero_deca: str | None
+    date_effet: date
+    motif: str  # domain.rupture.Motif
+    initiative: str
+    date_signalement: date
+    commentaire: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SentRupture:
+    """The OPCO's answer to a rupture, as far as it can be read: the dossier's state and number, where given."""
+
+    etat: str | None
+    numero_externe: str | None = None
+
+
 class OpcoError(Exception):
     """Base of every failure to talk to an OPCO."""
 
@@ -309,6 +332,10 @@ class OpcoGateway(Protocol):
 
     def send_certificat(self, endpoint: OpcoEndpoint, certificat: OutgoingCertificat) -> SentDocument:
         """POST /v2/certificats (AFDAS): multipart, `certificat` (JSON) and `fichier`."""
+        ...
+
+    def send_rupture(self, endpoint: OpcoEndpoint, rupture: OutgoingRupture) -> SentRupture:
+        """POST /v2/dossiers/rupture/employeur, where the catalogue says the OPCO takes it (`ruptures`)."""
         ...
 
 

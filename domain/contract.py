@@ -23,6 +23,7 @@ from domain.money import euros, money_text
 from domain.opco_lookup import LOOKUP_FIELDS, looked_up_opco
 from domain.opcos import IdccRouting, Opco
 from domain.problems import Problem
+from domain.rupture import RuptureFacts, check_traineeship
 from domain.submission import submission_problems
 from domain.transmission import (
     OPCO_STATES,
@@ -32,6 +33,12 @@ from domain.transmission import (
     new_transmission,
     parked,
     resumed,
+)
+
+# A rupture goes to an OPCO that has the dossier (sent, in review, accepted); one the OPCO already shows broken
+# (the employer told it) is recorded for its effects, and not sent.
+RUPTURE_ALLOWED = frozenset(
+    {ContractState.SENT, ContractState.IN_REVIEW, ContractState.ACCEPTED, ContractState.TERMINATED}
 )
 
 
@@ -112,6 +119,9 @@ class Contract(Aggregate):
         self.npec_forecast: str | None = None  # the CFA's forecast of the annual NPEC, euros as a decimal string
         self.invoices: dict[str, dict[str, Any]] = {}  # invoice id → its lines on this contract (ledger.py)
         self.opco_lookup: dict[str, Any] | None = None  # the employer's OPCO as a lookup by SIRET answered
+        self.rupture: dict[str, Any] | None = None  # the rupture declared (domain.rupture), with its termination id
+        self.ruptures_declared = 0  # numbers each rupture's Termination, withdrawn ones included
+        self.traineeship: dict[str, Any] | None = None  # L6222-18-2: the apprentice goes on at the CFA as a trainee
 
     # -- commands -------------------------------------------------------------------------------------------
 
@@ -333,6 +343,36 @@ class Contract(Aggregate):
     def unknown_opco_state(self) -> bool:
         return self.opco_state is not None and self.opco_state not in OPCO_STATES
 
+    # -- rupture (the rules: domain.rupture; its way to the OPCO: domain.termination) ------------------------
+
+    def require_terminable(self) -> None:
+        """Only a dossier the OPCO has, and only one rupture at a time (withdraw it to declare another)."""
+        self._require_state("terminate", RUPTURE_ALLOWED)
+        if self.rupture is not None:
+            raise NotAllowedInState("terminate", "rupture declared", frozenset({"no rupture declared"}))
+
+    def declare_rupture(self, facts: RuptureFacts, termination_id: UUID, actor: str) -> None:
+        self.require_terminable()
+        record = {**facts.as_record(), "terminationId": str(termination_id)}
+        self._rupture_declared(rupture=record, actor=actor)
+
+    def withdraw_rupture(self, reason: str | None, actor: str) -> None:
+        if self.rupture is None:
+            raise NotAllowedInState("withdraw the rupture of", "no rupture declared", frozenset({"rupture declared"}))
+        self._rupture_withdrawn(reason=reason, actor=actor)
+
+    def record_traineeship(self, start: date, end: date, actor: str) -> None:
+        """The apprentice goes on at the CFA as a trainee (L6222-18-2) after the rupture, for at most 6 months."""
+        if self.rupture is None:
+            raise NotAllowedInState("record a traineeship on", self.state, frozenset({"rupture declared"}))
+        check_traineeship(date.fromisoformat(self.rupture["dateEffetRupture"]), start, end)
+        if self.traineeship != {"debut": start.isoformat(), "fin": end.isoformat()}:
+            self._traineeship_recorded(start=start, end=end, actor=actor)
+
+    @property
+    def rupture_date(self) -> date | None:
+        return date.fromisoformat(self.rupture["dateEffetRupture"]) if self.rupture else None
+
     # -- queries --------------------------------------------------------------------------------------------
 
     @property
@@ -422,6 +462,20 @@ class Contract(Aggregate):
     @event("InvoicePaid")
     def _invoice_paid(self, invoice_id: str, paid: list[str], actor: str) -> None:
         self.invoices[invoice_id]["paid"] = list(paid)
+
+    @event("RuptureDeclared")
+    def _rupture_declared(self, rupture: dict[str, Any], actor: str) -> None:
+        self.rupture = rupture
+        self.ruptures_declared += 1
+
+    @event("RuptureWithdrawn")
+    def _rupture_withdrawn(self, reason: str | None, actor: str) -> None:
+        self.rupture = None
+        self.traineeship = None
+
+    @event("TraineeshipRecorded")
+    def _traineeship_recorded(self, start: date, end: date, actor: str) -> None:
+        self.traineeship = {"debut": start.isoformat(), "fin": end.isoformat()}
 
     def _require_draft(self, action: str) -> None:
         self._require_state(action, DRAFT_STATES)

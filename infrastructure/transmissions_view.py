@@ -16,6 +16,7 @@ from infrastructure.projection_runner import ProjectionRunner
 from infrastructure.sql_store import SqlStore, Transaction
 
 NAME = "transmissions"
+RUPTURES = "rupture_transmissions"  # the ruptures' queue: contract_id holds the Termination's id
 INVOICES = "invoice_transmissions"  # the invoices' queue: same columns, contract_id holds the invoice's id
 
 

@@ -30,6 +30,7 @@ from application.ports import Clock
 from application.projections import Batch
 from application.sender import Sender
 from application.state_sync import StateSync
+from application.termination_transmissions import TERMINATION_TOPICS
 from application.transmissions import TOPICS, QueuedTransmission, row_changes
 from domain.opcos import Opco
 from infrastructure.document_release import NAME as RELEASE
@@ -39,7 +40,7 @@ from infrastructure.pg_wakeup import LogWakeup
 from infrastructure.projection_runner import ProjectionRunner
 from infrastructure.pruning import Pruner
 from infrastructure.sandbox_keys import SandboxKeys
-from infrastructure.transmissions_view import DOCUMENTS, INVOICES, NAME, SqlTransmissionsView
+from infrastructure.transmissions_view import DOCUMENTS, INVOICES, NAME, RUPTURES, SqlTransmissionsView
 
 log = logging.getLogger("convergence.worker")
 BUSY_PAUSE = 0.05  # seconds between two rounds of a task that found work
@@ -62,6 +63,15 @@ class DocumentOutbox:
     view: SqlTransmissionsView
     sender: Sender
     release: DocumentReleaseRunner | None = None  # submits the waiting documents of a contract that reached its OPCO
+
+
+@dataclass(frozen=True, slots=True)
+class RuptureOutbox:
+    """Ruptures go out like contracts, through their own queue and sender, to the OPCOs that take them over the
+    API (the catalogue's `ruptures`); the contracts' state sync reads what follows (RUPTU, RUPTURE)."""
+
+    view: SqlTransmissionsView
+    sender: Sender
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +102,7 @@ class Worker:
         invoices: InvoiceOutbox | None = None,
         pruner: Pruner | None = None,
         documents: DocumentOutbox | None = None,
+        ruptures: RuptureOutbox | None = None,
     ) -> None:
         """`read_models`: further projections to keep up to date, by name (e.g. the status read model); `pruner`:
         prunes their old versions."""
@@ -123,6 +134,8 @@ class Worker:
             self._outboxes.append((invoice_view, invoices.sender, lambda opco: self._accounts.profiles[opco].invoices))
         if documents is not None:
             self._add_documents(dossiers, documents)
+        if ruptures is not None:
+            self._add_ruptures(dossiers, ruptures)
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._pool = ThreadPoolExecutor(timing.concurrency, thread_name_prefix="sender")
         self._in_progress: set[uuid.UUID] = set()
@@ -236,6 +249,17 @@ class Worker:
             self.read_models[RELEASE] = ProjectionRunner(
                 dossiers, RELEASE, RELEASE_TOPICS, release.apply, lambda: release.position(dossiers.name)
             )
+
+    def _add_ruptures(self, dossiers: Dossiers, ruptures: RuptureOutbox) -> None:
+        rupture_view = ruptures.view
+        self.read_models[RUPTURES] = ProjectionRunner(
+            dossiers,
+            RUPTURES,
+            TERMINATION_TOPICS,
+            lambda batch: rupture_view.apply(_changes(batch), batch.tracking, batch.previous),
+            lambda: rupture_view.position(dossiers.name),
+        )
+        self._outboxes.append((rupture_view, ruptures.sender, lambda opco: self._accounts.profiles[opco].ruptures))
 
     def _send_round(self) -> bool:
         started = self.send_once()

@@ -11,7 +11,7 @@ import httpx
 
 from application.billing_profiles import BillingProfiles
 from application.certificats import Certificats
-from application.channels import InvoiceChannel
+from application.channels import InvoiceChannel, TerminationChannel
 from application.document_channel import DocumentChannel
 from application.document_release import DocumentRelease
 from application.documents import DocumentStore
@@ -25,10 +25,13 @@ from application.invoices import Invoices
 from application.opco_accounts import OpcoAccounts
 from application.opco_documents import ContractDocuments
 from application.opco_lookup import OpcoLookup
+from application.rupture_status import TOPICS as RUPTURE_STATUS_TOPICS
+from application.rupture_status import RuptureQueries, rupture_changes
 from application.sender import Sender, SenderPolicy
 from application.state_sync import StateSync
 from application.status_projection import TOPICS as STATUS_TOPICS
 from application.status_queries import AttentionPolicy, StatusQueries
+from application.terminations import Terminations
 from infrastructure.cfadock import CfaDockDirectory
 from infrastructure.clock import SystemClock
 from infrastructure.contact_log import SqlContactLog
@@ -50,6 +53,8 @@ from infrastructure.pg_wakeup import LogWakeup
 from infrastructure.projection_runner import ProjectionRunner
 from infrastructure.pruning import Pruner
 from infrastructure.reference_data import idcc_routing
+from infrastructure.rupture_status_view import NAME as RUPTURE_STATUS
+from infrastructure.rupture_status_view import SqlRuptureStatusView
 from infrastructure.sandbox_keys import SandboxKeys, sandbox_operator_token
 from infrastructure.secret_box import FernetBox, key_from_file
 from infrastructure.settings import Settings
@@ -57,8 +62,8 @@ from infrastructure.sql_store import SqlStore, open_sql_store
 from infrastructure.status_view import LIVE as LIVE_STATUS
 from infrastructure.status_view import SqlStatusView
 from infrastructure.token_revocations import Revocations, revocations_for
-from infrastructure.transmissions_view import DOCUMENTS, INVOICES, SqlTransmissionsView
-from infrastructure.worker import DocumentOutbox, InvoiceOutbox, Worker, WorkerTiming
+from infrastructure.transmissions_view import DOCUMENTS, INVOICES, RUPTURES, SqlTransmissionsView
+from infrastructure.worker import DocumentOutbox, InvoiceOutbox, RuptureOutbox, Worker, WorkerTiming
 
 
 @dataclass
@@ -82,6 +87,9 @@ class Container:
     importer: OpcoImporter = field(init=False)
     contract_documents: ContractDocuments = field(init=False)
     certificats: Certificats = field(init=False)
+    terminations: Terminations = field(init=False)
+    rupture_transmissions: SqlTransmissionsView = field(init=False)
+    ruptures: RuptureQueries = field(init=False)
 
     def close(self) -> None:
         self.revocations.close()
@@ -141,6 +149,18 @@ def bootstrap(settings: Settings | None = None) -> Container:
     contract_documents = ContractDocuments(dossiers, document_store, accounts.profiles)
     invoices = Invoices(dossiers, accounts.profiles, clock, BillingProfiles(dossiers, box))
     invoice_view = SqlTransmissionsView(store, INVOICES)
+    terminations = Terminations(dossiers, accounts.profiles)
+    rupture_view = SqlTransmissionsView(store, RUPTURES)
+    rupture_status_view = SqlRuptureStatusView(store)
+    rupture_status_runner = ProjectionRunner(
+        dossiers,
+        RUPTURE_STATUS,
+        RUPTURE_STATUS_TOPICS,
+        lambda batch: rupture_status_view.apply(
+            [c for _, event in batch.events for c in rupture_changes(event)], batch.tracking, batch.previous
+        ),
+        lambda: rupture_status_view.position(dossiers.name),
+    )
     status_view = SqlStatusView(store, dossiers.routing)
     status_runner = ProjectionRunner(
         dossiers, LIVE_STATUS, STATUS_TOPICS, status_view.apply, lambda: status_view.position(dossiers.name)
@@ -175,7 +195,11 @@ def bootstrap(settings: Settings | None = None) -> Container:
         ),
         sandbox_keys=keys,
         wakeup=_wakeup(settings, dossiers),
-        read_models={LIVE_STATUS: status_runner, LIVE_INVOICE_STATUS: invoice_status_runner},
+        read_models={
+            LIVE_STATUS: status_runner,
+            LIVE_INVOICE_STATUS: invoice_status_runner,
+            RUPTURE_STATUS: rupture_status_runner,
+        },
         pruner=Pruner(
             {LIVE_STATUS: status_view, LIVE_INVOICE_STATUS: invoice_status_view},
             dossiers.name,
@@ -190,6 +214,9 @@ def bootstrap(settings: Settings | None = None) -> Container:
             SqlTransmissionsView(store, DOCUMENTS),
             Sender(DocumentChannel(contract_documents, gateway), accounts, clock, _policy(settings)),
             DocumentReleaseRunner(store, DocumentRelease(contract_documents)),
+        ),
+        ruptures=RuptureOutbox(
+            rupture_view, Sender(TerminationChannel(terminations, gateway), accounts, clock, _policy(settings))
         ),
     )
     status = StatusQueries(status_view, accounts, clock, dossiers.name, _attention(settings))
@@ -224,6 +251,9 @@ def bootstrap(settings: Settings | None = None) -> Container:
     container.invoice_documents = invoice_documents
     container.contract_documents = contract_documents
     container.certificats = Certificats(dossiers, contract_documents, render_certificat_pdf)
+    container.terminations = terminations
+    container.rupture_transmissions = rupture_view
+    container.ruptures = RuptureQueries(rupture_status_view)
     return container
 
 

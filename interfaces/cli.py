@@ -20,6 +20,7 @@ from application.access import OPERATOR, Role
 from application.document_transmissions import DOCUMENT_TOPICS
 from application.errors import ApplicationError
 from application.invoice_transmissions import INVOICE_TOPICS
+from application.termination_transmissions import TERMINATION_TOPICS
 from domain.cerfa import Siret
 from domain.errors import DomainError
 from infrastructure.invoice_status_view import LIVE as INVOICE_STATUS
@@ -29,7 +30,7 @@ from infrastructure.logs import configure_logging, logging_config
 from infrastructure.opco_sandbox import create_sandbox_app
 from infrastructure.settings import Settings
 from infrastructure.status_view import rebuild_status_view
-from infrastructure.transmissions_view import DOCUMENTS, INVOICES, rebuild_transmissions_view
+from infrastructure.transmissions_view import DOCUMENTS, INVOICES, RUPTURES, rebuild_transmissions_view
 from interfaces.api.metrics import start_metrics_server
 from interfaces.api.representation import token_body
 from interfaces.backup_cli import backup, restore
@@ -226,6 +227,7 @@ REBUILDS: dict[str, Callable[[Container], _Rebuilt]] = {
     "transmissions": lambda c: rebuild_transmissions_view(c.store, c.dossiers),
     INVOICES: lambda c: rebuild_transmissions_view(c.store, c.dossiers, table=INVOICES, topics=INVOICE_TOPICS),
     INVOICE_STATUS: lambda c: rebuild_invoice_status_view(c.store, c.dossiers),
+    RUPTURES: lambda c: rebuild_transmissions_view(c.store, c.dossiers, table=RUPTURES, topics=TERMINATION_TOPICS),
 }
 REBUILDS[DOCUMENTS] = lambda c: rebuild_transmissions_view(c.store, c.dossiers, table=DOCUMENTS, topics=DOCUMENT_TOPICS)
 

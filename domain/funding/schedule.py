@@ -44,7 +44,8 @@ class FundingSchedule:
         }
 
 
-def funding_schedule(terms: FundingTerms) -> FundingSchedule:
+def funding_schedule(terms: FundingTerms, participation: Decimal | None = None) -> FundingSchedule:
+    """`participation`: the employer's, where a rule other than the 750 € sets it (domain.rupture_funding)."""
     regime = regime_of(terms.concluded_on)
     npec = applied_npec(terms, regime)
     years = tuple(
@@ -53,7 +54,8 @@ def funding_schedule(terms: FundingTerms) -> FundingSchedule:
     instalments: list[Instalment] = []
     for year in years:
         instalments.extend(year_instalments(regime, year, terms.end, len(instalments) + 1))
-    participation = EMPLOYER_PARTICIPATION if _owes_participation(terms, regime) else ZERO
+    if participation is None or not owes_participation(terms, regime):
+        participation = EMPLOYER_PARTICIPATION if owes_participation(terms, regime) else ZERO
     total = sum((year.amount for year in years), ZERO)
     return FundingSchedule(regime, npec, years, _deduct(tuple(instalments), participation), total)
 
@@ -65,7 +67,7 @@ def year_amount(regime: Regime, npec: Decimal, year: ContractYear) -> Decimal:
     return money(npec * year.months / 12)
 
 
-def _owes_participation(terms: FundingTerms, regime: Regime) -> bool:
+def owes_participation(terms: FundingTerms, regime: Regime) -> bool:
     return regime is Regime.FROM_2025 and terms.level is not None and terms.level >= PARTICIPATION_LEVEL
 
 

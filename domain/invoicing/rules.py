@@ -17,6 +17,7 @@ from domain.invoicing.annex import engaged_amount, engaged_unit_price
 from domain.invoicing.kinds import PREMIER_EQUIPEMENT_CEILING, RQTH_YEARLY_CEILING, UNIT_CEILINGS, InvoiceKind
 from domain.invoicing.ledger import echeance_figures, pending_invoice, used
 from domain.invoicing.lines import InvoiceLine, LineRequest
+from domain.invoicing.rupture import rupture_problems
 from domain.money import euros
 from domain.problems import Problem
 
@@ -57,6 +58,9 @@ def check_invoice(
     lines = [_check_line(i, r, contracts, findings, today) for i, r in enumerate(requests)]
     _check_duplicates(requests, findings)
     _check_totals(requests, contracts, findings)
+    invalid, conflicts = rupture_problems(requests, contracts)
+    findings.invalid.extend(invalid)
+    findings.conflicts.extend(conflicts)
     findings.raise_any()
     return [line for line in lines if line is not None]
 

@@ -34,9 +34,11 @@ from application.opco_gateway import (
     OutgoingDocument,
     OutgoingFile,
     OutgoingInvoice,
+    OutgoingRupture,
     SentDocument,
     SentDossier,
     SentInvoice,
+    SentRupture,
 )
 from domain.cerfa import Cerfa
 from infrastructure.opco_client.document_answers import parse_sent_document
@@ -60,6 +62,7 @@ from infrastructure.opco_client.redaction import MASK, Redactor
 from infrastructure.opco_wire import dossier_body, encode, wire_variant
 from infrastructure.opco_wire.documents import certificat_part, convention_part, document_parts, infos_fichier
 from infrastructure.opco_wire.invoice import Issuer, facture_part, multipart_files
+from infrastructure.opco_wire.rupture import RUPTURE_PATH, parse_sent_rupture, rupture_body
 
 log = logging.getLogger("convergence.opco_client")
 
@@ -204,6 +207,9 @@ class HttpOpcoGateway:
             )
             body = None
         return parse_sent_document(body)
+
+    def send_rupture(self, endpoint: OpcoEndpoint, rupture: OutgoingRupture) -> SentRupture:
+        return parse_sent_rupture(self._post(endpoint, RUPTURE_PATH, encode(rupture_body(rupture))))
 
     # --- the shapes of calls ----------------------------------------------------------------------------------
 

@@ -14,8 +14,9 @@ from domain.opcos import Opco
 from infrastructure.opco_sandbox.admin_auth import operator
 from infrastructure.opco_sandbox.context import Sandbox, current_sandbox
 from infrastructure.opco_sandbox.errors import ApiError, SandboxRefusal
-from infrastructure.opco_sandbox.lifecycle import Progress, progress
+from infrastructure.opco_sandbox.lifecycle import Progress
 from infrastructure.opco_sandbox.records import ApiKey, StoredDossier, shown_numero_interne
+from infrastructure.opco_sandbox.rupture_book import progress_of
 from infrastructure.opco_sandbox.wire import SandboxJSON
 
 router = APIRouter(prefix="/_sandbox", dependencies=[Depends(operator)])
@@ -77,7 +78,7 @@ def set_faults(changes: Annotated[dict[str, Any], Body()], sandbox: SandboxDep) 
 def stored_dossiers(sandbox: SandboxDep, opco: Annotated[Opco | None, Query()] = None) -> SandboxJSON:
     now = sandbox.now()
     return SandboxJSON(
-        [_observed(dossier, progress(dossier, now, sandbox.config)) for dossier in sandbox.store.dossiers(opco)]
+        [_observed(dossier, progress_of(sandbox, dossier, now)) for dossier in sandbox.store.dossiers(opco)]
     )
 
 

@@ -28,6 +28,8 @@ from infrastructure.opco_sandbox.invoice_routes import router as invoice_router
 from infrastructure.opco_sandbox.memory_store import MemoryStore
 from infrastructure.opco_sandbox.oauth_routes import router as oauth_router
 from infrastructure.opco_sandbox.opco_routes import router as opco_router
+from infrastructure.opco_sandbox.rupture_routes import admin_router as rupture_admin_router
+from infrastructure.opco_sandbox.rupture_routes import router as rupture_router
 from infrastructure.opco_sandbox.sqlite_store import SqliteStore
 from infrastructure.opco_sandbox.state import SandboxStore
 from infrastructure.opco_sandbox.stats import SandboxStats
@@ -53,12 +55,14 @@ def create_sandbox_app(config: SandboxConfig | None = None) -> FastAPI:
     opcos.include_router(invoice_router)
     opcos.include_router(oauth_router)
     opcos.include_router(document_router)
+    opcos.include_router(rupture_router)
     opcos.add_middleware(FaultMiddleware, injector=sandbox.faults, stats=sandbox.stats)
     app = FastAPI(title=TITLE, lifespan=lifespan)
     app.include_router(admin_router)
     app.include_router(elsewhere_router)
     app.include_router(invoice_admin_router)
     app.include_router(document_admin_router)
+    app.include_router(rupture_admin_router)
     app.mount("/opcos", opcos)
     for each in (app, opcos):
         each.state.sandbox = sandbox

@@ -12,6 +12,7 @@ from infrastructure.opco_sandbox.config import SandboxConfig
 from infrastructure.opco_sandbox.document_inbox import DocumentInbox
 from infrastructure.opco_sandbox.dpop_guard import DpopGuard
 from infrastructure.opco_sandbox.faults import FaultInjector
+from infrastructure.opco_sandbox.rupture_book import RuptureBook
 from infrastructure.opco_sandbox.state import SandboxStore
 from infrastructure.opco_sandbox.stats import SandboxStats
 
@@ -24,6 +25,7 @@ class Sandbox:
     faults: FaultInjector
     dpop: DpopGuard = field(default_factory=DpopGuard)
     documents: DocumentInbox = field(default_factory=DocumentInbox)  # kept in memory only
+    ruptures: RuptureBook = field(default_factory=RuptureBook)  # the ruptures received (rupture_routes)
 
     def now(self) -> datetime:
         return self.config.clock()
@@ -33,6 +35,7 @@ class Sandbox:
         self.stats.reset()
         self.faults.configure(self.config.faults)
         self.documents.clear()
+        self.ruptures.clear()
 
     def close(self) -> None:
         self.store.close()

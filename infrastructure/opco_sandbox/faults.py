@@ -36,7 +36,7 @@ from infrastructure.opco_sandbox.wire import to_json
 ERROR, RATE_LIMIT, TIMEOUT, RESET = "error", "rateLimit", "timeout", "reset"
 ERROR_STATUSES = (500, 502, 503)
 DECLARED_LENGTH = 4096  # the Content-Length announced before the connection is dropped
-SUBMISSIONS = ("/dossiers", "/factures")  # the POSTs whose faults may happen after the store
+SUBMISSIONS = ("/dossiers", "/factures", "/rupture/employeur")  # the POSTs whose faults may happen after the store
 # Documents: only the faults that lose the answer (timeout, reset) may happen after the store; a 5xx is the OPCO
 # saying it kept nothing (docs/wire.md D6).
 DOCUMENTS = ("/conventions", "/documents", "/certificats")

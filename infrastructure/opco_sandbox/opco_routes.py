@@ -14,8 +14,8 @@ from infrastructure.opco_sandbox.auth import Caller, caller, identified_opco, va
 from infrastructure.opco_sandbox.context import Sandbox, current_sandbox
 from infrastructure.opco_sandbox.errors import ApiError, SandboxRefusal
 from infrastructure.opco_sandbox.invoice_ledger import ledger_of
-from infrastructure.opco_sandbox.lifecycle import progress
 from infrastructure.opco_sandbox.records import StoredDossier
+from infrastructure.opco_sandbox.rupture_book import progress_of
 from infrastructure.opco_sandbox.validation import dossier_errors, field_at, received_cerfa
 from infrastructure.opco_sandbox.wire import SandboxJSON, dossier_wire, etat_wire
 
@@ -108,13 +108,13 @@ def read_dossier(
         raise _unknown_dossier(who.opco)
     now, invoices = sandbox.now(), sandbox.store.invoices(who.opco, who.key.siren)
     ledger = ledger_of(dossier.numero_externe, invoices, now, sandbox.config)
-    return SandboxJSON(dossier_wire(dossier, progress(dossier, now, sandbox.config), ledger))
+    return SandboxJSON(dossier_wire(dossier, progress_of(sandbox, dossier, now), ledger))
 
 
 def _by_deca(sandbox: Sandbox, who: Caller, numero_deca: str) -> StoredDossier | None:
     now = sandbox.now()
     candidates = sandbox.store.dossiers(who.opco, who.key.siren)
-    return next((d for d in candidates if progress(d, now, sandbox.config).numero_deca == numero_deca), None)
+    return next((d for d in candidates if progress_of(sandbox, d, now).numero_deca == numero_deca), None)
 
 
 def _unknown_dossier(opco: Opco) -> SandboxRefusal:
@@ -135,7 +135,7 @@ def dossier_states(
     whole = version == "v1" and page is None
     offset, limit = (0, None) if whole else (((page or 1) - 1) * size, size)
     dossiers = sandbox.store.dossiers(who.opco, who.key.siren, offset=offset, limit=limit)
-    items = [etat_wire(dossier, progress(dossier, now, sandbox.config)) for dossier in dossiers]
+    items = [etat_wire(dossier, progress_of(sandbox, dossier, now)) for dossier in dossiers]
     if version == "v1":
         return SandboxJSON(items)
     total = sandbox.store.count(who.opco, who.key.siren)
@@ -161,7 +161,7 @@ def listed_dossiers(
         [
             dossier_wire(
                 dossier,
-                progress(dossier, now, sandbox.config),
+                progress_of(sandbox, dossier, now),
                 ledger_of(dossier.numero_externe, invoices, now, sandbox.config),
             )
             for dossier in found

@@ -21,6 +21,8 @@ from interfaces.api import (
     invoices,
     listing,
     metrics,
+    rupture_listing,
+    ruptures,
 )
 from interfaces.api.auth import TokenCache
 from interfaces.api.body_limits import install_body_limits
@@ -81,6 +83,8 @@ def create_app(container: Container | None = None) -> FastAPI:
     app.include_router(metrics.router)
     app.include_router(listing.router)
     app.include_router(contracts.router)
+    app.include_router(ruptures.router)
+    app.include_router(rupture_listing.router)
     app.include_router(invoice_listing.router)  # GET /invoices, before /invoices/{id}
     app.include_router(invoices.router)
     app.include_router(cfas.router)

@@ -220,3 +220,11 @@ class FundingOut(BaseModel):
     echeances: list[EcheanceComparisonOut]
     totals: FundingTotalsOut
     differs: bool
+    rupture: dict[str, Any] | None = Field(
+        None,
+        description="after a rupture: the funding prorated to it (proratedTotal, employerParticipation, payable,"
+        " lastInvoiceBy, schedule); null when the NPEC forecast or the Cerfa's dates are missing",
+    )
+    traineeship: dict[str, Any] | None = Field(
+        None, description="after a rupture: {debut, fin} of the apprentice's traineeship at the CFA (L6222-18-2)"
+    )

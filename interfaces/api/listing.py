@@ -31,6 +31,7 @@ from interfaces.api.auth import CurrentPrincipal, Services
 from interfaces.api.document_attention import document_attention
 from interfaces.api.invoice_listing import invoice_attention, invoice_dashboard, invoices_caught_up
 from interfaces.api.problem_details import problem
+from interfaces.api.rupture_listing import rupture_attention, rupture_dashboard
 from interfaces.api.schemas import AttentionEntry, ContractPage, DashboardOut
 from interfaces.bootstrap import Container
 
@@ -136,7 +137,9 @@ async def dashboard(request: Request, who: CurrentPrincipal, min_position: MinPo
     services: Container = request.app.state.container  # what the Services dependency gives, without its solving
     if not await _caught_up(services, min_position) or not await invoices_caught_up(services, min_position):
         return _not_yet()
-    board, invoices = await asyncio.gather(services.status.dashboard(who), invoice_dashboard(who, services))
+    board, invoices, ruptures = await asyncio.gather(
+        services.status.dashboard(who), invoice_dashboard(who, services), rupture_dashboard(who, services)
+    )
     body = {
         "counts": board.counts,
         "committed": _euros(board.committed),
@@ -145,6 +148,7 @@ async def dashboard(request: Request, who: CurrentPrincipal, min_position: MinPo
         "oldestPending": {state: at.isoformat() for state, at in board.oldest_pending.items()},
         "asOf": board.as_of,
         "invoices": invoices,
+        "ruptures": ruptures,
     }
     return Response(orjson.dumps(body), media_type="application/json", headers={"X-Position": str(board.as_of)})
 
@@ -157,14 +161,17 @@ async def attention(who: CurrentPrincipal, services: Services, min_position: Min
     département; not yet sent), projection_error (the read model could not follow this
     dossier's events: it shows its last good state until the read model is rebuilt). Then the invoices (`kind`
     "invoice": invoice_refused, invoice_parked, invoice_unpaid 30 days after its sending) and the échéances (`kind`
-    "echeance": echeance_not_invoiced, open for more than CONVERGENCE_ATTENTION_INVOICE_DAYS days), and the parked
-    documents (`kind` "document": document_answer_lost, to check at the OPCO, or document_parked)."""
+    "echeance": echeance_not_invoiced, open for more than CONVERGENCE_ATTENTION_INVOICE_DAYS days), the parked
+    documents (`kind` "document": document_answer_lost, to check at the OPCO, or document_parked). Then the ruptures
+    (`kind` "rupture": rupture_to_declare, rupture_parked, rupture_refused, last_invoice_deadline_near /
+    last_invoice_deadline_passed: 4 months after the rupture, shown 30 days before and after)."""
     if not await _caught_up(services, min_position) or not await invoices_caught_up(services, min_position):
         return _not_yet()
     items = await run_in_threadpool(services.status.attention, who)
     invoices = await invoice_attention(who, services)
     invoices += await document_attention(who, services)  # then the parked documents (`kind` "document")
-    body = orjson.dumps([*({**list_item(i.row), "reasons": list(i.reasons)} for i in items), *invoices])
+    ruptures = await rupture_attention(who, services)
+    body = orjson.dumps([*({**list_item(i.row), "reasons": list(i.reasons)} for i in items), *invoices, *ruptures])
     return Response(body, media_type="application/json")
 
 

@@ -59,6 +59,12 @@ class ServiceCollector(Collector):
             for status, count in services.worker.documents.view.counts().items():
                 documents.add_metric([status], count)
             yield documents
+        ruptures = GaugeMetricFamily(
+            "convergence_rupture_transmissions", "ruptures in the transmission queue", labels=["status"]
+        )
+        for status, count in services.rupture_transmissions.counts().items():
+            ruptures.add_metric([status], count)
+        yield ruptures
         yield self._per_opco()
 
     def _per_opco(self) -> GaugeMetricFamily:
@@ -67,6 +73,7 @@ class ServiceCollector(Collector):
             queues.append(("invoice", self._services.worker.invoices.view))
         if self._services.worker.documents is not None:
             queues.append(("document", self._services.worker.documents.view))
+        queues.append(("rupture", self._services.rupture_transmissions))
         family = GaugeMetricFamily(
             "convergence_opco_queue",
             "transmissions per OPCO by status: pending (the queue's depth), parked (failed too often), done",

@@ -15,6 +15,7 @@ from application.opco_lookup import lookup_view
 from domain.contract import Contract
 from domain.contract_state import ContractState
 from domain.opcos import Opco
+from interfaces.api.rupture_representation import rupture_view
 from interfaces.bootstrap import Container
 
 
@@ -92,6 +93,7 @@ def contract_response(
         contract, services.dossiers.assessments.of(contract), transmission_body(contract, services.accounts)
     )
     body["opcoLookup"] = lookup_view(contract, services.dossiers.routing)
+    body["rupture"] = rupture_view(contract, services)
     return JSONResponse(body, status_code=status, headers=headers)
 
 

@@ -15,6 +15,7 @@ from domain.contract_state import ContractState
 from domain.opcos import Opco
 from interfaces.api.invoice_listing_schemas import EcheanceAttentionOut, InvoiceAttentionOut, InvoiceDashboardOut
 from interfaces.api.opco_account_schemas import AddressOut, AuthOut, DpopKeyOut, NotReadyOut, OAuthClientOut
+from interfaces.api.rupture_schemas import RuptureAttentionOut, RuptureDashboardOut, RuptureOut
 
 NumeroInterne = Annotated[
     str,
@@ -143,6 +144,7 @@ class ContractOut(BaseModel):
     version: int
     createdAt: datetime
     updatedAt: datetime
+    rupture: RuptureOut | None = Field(None, description="the rupture declared, and where its transmission stands")
 
 
 class EventOut(BaseModel):
@@ -257,6 +259,7 @@ class DashboardOut(BaseModel):
     oldestPending: dict[str, datetime] = Field(description="per pending state, the oldest last change")
     asOf: int = Field(description="the log position the figures are at")
     invoices: InvoiceDashboardOut = Field(description="invoiced, paid, overdue, échéances not invoiced yet")
+    ruptures: RuptureDashboardOut | None = Field(None, description="contracts with a rupture, by its state")
 
 
 class AttentionOut(ContractItem):
@@ -273,4 +276,4 @@ class AttentionOut(ContractItem):
     ]
 
 
-AttentionEntry = AttentionOut | InvoiceAttentionOut | EcheanceAttentionOut  # the last two have a `kind`
+AttentionEntry = AttentionOut | InvoiceAttentionOut | EcheanceAttentionOut | RuptureAttentionOut  # these have a `kind`

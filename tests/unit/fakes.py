@@ -43,9 +43,11 @@ from application.opco_gateway import (
     OutgoingDocument,
     OutgoingFile,
     OutgoingInvoice,
+    OutgoingRupture,
     SentDocument,
     SentDossier,
     SentInvoice,
+    SentRupture,
 )
 from application.ports import Contact
 from application.transmissions import TOPICS, QueuedTransmission, QueueStatus, RowChange, row_changes
@@ -66,9 +68,10 @@ FIND_BY = "find_dossier_by"
 SEND_CONVENTION = "send_convention"
 SEND_DOCUMENT = "send_document"
 SEND_CERTIFICAT = "send_certificat"
+SEND_RUPTURE = "send_rupture"
 METHODS = frozenset(
     {SEND, FIND, STATES, STATUS, KEY_INFO, SEND_INVOICE, FIND_INVOICE, INVOICE_STATES, LIST, FIND_BY}
-    | {SEND_CONVENTION, SEND_DOCUMENT, SEND_CERTIFICAT}
+    | {SEND_CONVENTION, SEND_DOCUMENT, SEND_CERTIFICAT, SEND_RUPTURE}
 )
 
 
@@ -88,6 +91,7 @@ class Call:
     payload: dict[str, Any] | None = None
     cerfa: Cerfa | None = None  # what POST /dossiers was given, before the gateway's translation to the wire
     invoice: OutgoingInvoice | None = None  # what POST /v1/factures was given, before the translation to the wire
+    rupture: OutgoingRupture | None = None  # what POST /v2/dossiers/rupture/employeur was given
 
 
 class _Default:
@@ -106,6 +110,7 @@ class FakeGateway:
         self.calls: list[Call] = []
         self._script: dict[str, deque[object]] = defaultdict(deque)
         self._created: Counter[tuple[Opco, str]] = Counter()
+        self.ruptures: Counter[tuple[Opco, str]] = Counter()  # ruptures the OPCO received, by dossier
         self._serial = 0
 
     # -- scripting and inspection ---------------------------------------------------------------------------
@@ -321,6 +326,22 @@ class FakeGateway:
         )
         self.invoices[(opco, outgoing.numero)] = invoice
         return invoice
+
+    def send_rupture(self, endpoint: OpcoEndpoint, rupture: OutgoingRupture) -> SentRupture:
+        """The OPCO marks the dossier it holds RUPTU (an `AnswerLost` outcome: then its error reaches the caller)."""
+        self.calls.append(Call(SEND_RUPTURE, endpoint.opco, endpoint.api_key, rupture.numero_interne, rupture=rupture))
+        outcome = self._next(SEND_RUPTURE)
+        if isinstance(outcome, BaseException):
+            raise outcome
+        held = self.dossiers.get((endpoint.opco, rupture.numero_interne))
+        if held is not None:
+            self.dossiers[(endpoint.opco, rupture.numero_interne)] = replace(held, etat="RUPTU")
+        self.ruptures[(endpoint.opco, rupture.numero_interne)] += 1
+        if isinstance(outcome, AnswerLost):
+            raise outcome.error
+        if isinstance(outcome, SentRupture):
+            return outcome
+        return SentRupture(etat="RUPTU", numero_externe=held.numero_externe if held else None)
 
     def _next(self, method: str) -> object:
         queue = self._script[method]
