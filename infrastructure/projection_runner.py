@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from contextvars import ContextVar
 from uuid import UUID
 
 from eventsourcing.application import Application
@@ -16,6 +17,10 @@ from eventsourcing.persistence import Tracking
 from application.projections import Batch
 
 log = logging.getLogger("convergence.projections")
+
+
+PROGRESS: ContextVar[Callable[[int], None] | None] = ContextVar("projection_progress", default=None)
+"""Told the position reached after each batch of a catch-up: how `convergence projections rebuild` shows progress."""
 
 
 class ProjectionRunner:
@@ -44,6 +49,8 @@ class ProjectionRunner:
                 # one transaction for the batch, its position the last event's: all of it is applied, or none
                 self._handle(batch)
                 processed += len(batch.events)
+                if (progress := PROGRESS.get()) is not None:
+                    progress(batch.tracking.notification_id)
             if complete:
                 return processed
 

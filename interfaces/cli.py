@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -28,6 +29,7 @@ from infrastructure.invoice_status_view import rebuild_invoice_status_view
 from infrastructure.layout import LayoutError
 from infrastructure.logs import configure_logging, logging_config
 from infrastructure.opco_sandbox import create_sandbox_app
+from infrastructure.projection_runner import PROGRESS
 from infrastructure.settings import Settings
 from infrastructure.status_view import rebuild_status_view
 from infrastructure.transmissions_view import DOCUMENTS, INVOICES, RUPTURES, rebuild_transmissions_view
@@ -245,7 +247,18 @@ def projections_rebuild(
         app = container.dossiers
         head = app.recorder.max_notification_id() or 0
         started = time.perf_counter()
-        position = REBUILDS[name](container).position(app.name)
+        with typer.progressbar(length=head, label=f"rebuilding {name}", file=sys.stderr) as bar:
+            reached = [0]
+
+            def advance(position: int) -> None:
+                bar.update(min(position, head) - reached[0])
+                reached[0] = min(position, head)
+
+            token = PROGRESS.set(advance)
+            try:
+                position = REBUILDS[name](container).position(app.name)
+            finally:
+                PROGRESS.reset(token)
         elapsed = time.perf_counter() - started
         typer.echo(f"{name} rebuilt to position {position} (log head was {head}) in {elapsed:.1f} s")
     finally:
