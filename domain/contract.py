@@ -34,6 +34,7 @@ from domain.transmission import (
     parked,
     resumed,
 )
+from domain.transmission_commands import TransmissionCommands
 
 # A rupture goes to an OPCO that has the dossier (sent, in review, accepted); one the OPCO already shows broken
 # (the employer told it) is recorded for its effects, and not sent.
@@ -51,7 +52,7 @@ SENT = "sent"  # made here, to be sent by Convergence (the dossier's `origin`)
 IMPORTED = "imported"  # deposited at the OPCO some other way, imported from it (domain.contract_import)
 
 
-class Contract(Aggregate):
+class Contract(TransmissionCommands, Aggregate):
     origin = SENT  # IMPORTED for a dossier whose first event is `Imported` (a class default: no event changes it)
     import_run: str | None = None  # the import that created it (`Imported`), else None
 
@@ -226,28 +227,6 @@ class Contract(Aggregate):
             actor=actor,
         )
 
-    def record_transmission_failure(
-        self, *, error: str, transient: bool, retry_at: datetime | None, actor: str
-    ) -> None:
-        self._require_state("record a failed sending of", frozenset({ContractState.SUBMITTED}))
-        self.trigger_event(self.TransmissionFailed, error=error, transient=transient, retry_at=retry_at, actor=actor)
-
-    def park_transmission(self, reason: str, actor: str) -> None:
-        self._require_state("park", frozenset({ContractState.SUBMITTED}))
-        if not self.transmission["parked"]:
-            self.trigger_event(self.TransmissionParked, reason=reason, actor=actor)
-
-    def resume_transmission(self, actor: str) -> None:
-        self._require_state("retry the sending of", frozenset({ContractState.SUBMITTED}))
-        if not self.transmission["parked"]:
-            raise NotAllowedInState("retry the sending of", "not parked", frozenset({"parked"}))
-        self.trigger_event(self.TransmissionResumed, actor=actor)
-
-    def record_refusal(self, messages: list[str], actor: str) -> None:
-        """The OPCO refused the dossier when it was sent (its validation), with its messages."""
-        self._require_state("record the refusal of", frozenset({ContractState.SUBMITTED}))
-        self.trigger_event(self.RefusedOnTransmission, messages=list(messages), actor=actor)
-
     def record_opco_state(
         self,
         *,
@@ -404,6 +383,9 @@ class Contract(Aggregate):
             routing=routing,
             has_mandate=self.mandate is not None,
         )
+
+    def _require_submitted(self, action: str) -> None:
+        self._require_state(action, frozenset({ContractState.SUBMITTED}))
 
     # -- events ---------------------------------------------------------------------------------------------
 

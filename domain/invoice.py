@@ -21,6 +21,7 @@ from domain.invoicing.transfers import Transfer
 from domain.money import ZERO, euros, money_text
 from domain.problems import Problem
 from domain.transmission import attempt_ended, attempt_started, failure_recorded, new_transmission, parked, resumed
+from domain.transmission_commands import TransmissionCommands
 
 PAYABLE_STATES = frozenset({InvoiceState.SENT, InvoiceState.ACCEPTED, InvoiceState.PARTIALLY_PAID})
 
@@ -30,7 +31,7 @@ def invoice_id(cfa_siret: str, numero_interne_facture: str) -> UUID:
     return named_id("cfas", cfa_siret, "invoices", numero_interne_facture)
 
 
-class Invoice(Aggregate):
+class Invoice(TransmissionCommands, Aggregate):
     @staticmethod
     def create_id(cfa_siret: str, numero_interne_facture: str) -> UUID:
         return invoice_id(cfa_siret, numero_interne_facture)
@@ -219,27 +220,6 @@ class Invoice(Aggregate):
             actor=actor,
         )
 
-    def record_transmission_failure(
-        self, *, error: str, transient: bool, retry_at: datetime | None, actor: str
-    ) -> None:
-        self._require_state("record a failed sending of", frozenset({InvoiceState.SUBMITTED}))
-        self.trigger_event(self.TransmissionFailed, error=error, transient=transient, retry_at=retry_at, actor=actor)
-
-    def park_transmission(self, reason: str, actor: str) -> None:
-        self._require_state("park", frozenset({InvoiceState.SUBMITTED}))
-        if not self.transmission["parked"]:
-            self.trigger_event(self.TransmissionParked, reason=reason, actor=actor)
-
-    def resume_transmission(self, actor: str) -> None:
-        self._require_state("retry the sending of", frozenset({InvoiceState.SUBMITTED}))
-        if not self.transmission["parked"]:
-            raise NotAllowedInState("retry the sending of", "not parked", frozenset({"parked"}))
-        self.trigger_event(self.TransmissionResumed, actor=actor)
-
-    def record_refusal(self, messages: list[str], actor: str) -> None:
-        self._require_state("record the refusal of", frozenset({InvoiceState.SUBMITTED}))
-        self.trigger_event(self.RefusedOnTransmission, messages=list(messages), actor=actor)
-
     def record_opco_state(self, *, etat: str, commentaire: str | None, numero_externe: str | None, actor: str) -> None:
         if self.state in (InvoiceState.DRAFTED, InvoiceState.CANCELLED):
             raise NotAllowedInState("record an OPCO state of", self.state, frozenset({"sent to the OPCO"}))
@@ -277,6 +257,9 @@ class Invoice(Aggregate):
             source="opco",
             actor=actor,
         )
+
+    def _require_submitted(self, action: str) -> None:
+        self._require_state(action, frozenset({InvoiceState.SUBMITTED}))
 
     # -- events ---------------------------------------------------------------------------------------------
 

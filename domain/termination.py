@@ -18,6 +18,7 @@ from eventsourcing.domain import Aggregate, event
 from domain.errors import NotAllowedInState
 from domain.ids import named_id
 from domain.transmission import attempt_ended, attempt_started, failure_recorded, new_transmission, parked, resumed
+from domain.transmission_commands import TransmissionCommands
 
 RUPTURE_STATES = frozenset({"RUPTU", "RUPTURE"})  # the OPCO's `etat` of a broken contract: either proves arrival
 
@@ -43,7 +44,7 @@ def termination_id(contract_id: UUID, number: int) -> UUID:
     return named_id("contracts", str(contract_id), "ruptures", str(number))
 
 
-class Termination(Aggregate):
+class Termination(TransmissionCommands, Aggregate):
     @staticmethod
     def create_id(contract_id: UUID, number: int) -> UUID:
         return termination_id(contract_id, number)
@@ -166,28 +167,6 @@ class Termination(Aggregate):
             opco_numero_interne=opco_numero_interne,
             actor=actor,
         )
-
-    def record_transmission_failure(
-        self, *, error: str, transient: bool, retry_at: datetime | None, actor: str
-    ) -> None:
-        self._require_submitted("record a failed sending of")
-        self.trigger_event(self.TransmissionFailed, error=error, transient=transient, retry_at=retry_at, actor=actor)
-
-    def park_transmission(self, reason: str, actor: str) -> None:
-        self._require_submitted("park")
-        if not self.transmission["parked"]:
-            self.trigger_event(self.TransmissionParked, reason=reason, actor=actor)
-
-    def resume_transmission(self, actor: str) -> None:
-        """A person looked and decided: send it (again). Clears a lost answer: the person vouches for it."""
-        self._require_submitted("retry the sending of")
-        if not self.transmission["parked"]:
-            raise NotAllowedInState("retry the sending of", "not parked", frozenset({"parked"}))
-        self.trigger_event(self.TransmissionResumed, actor=actor)
-
-    def record_refusal(self, messages: list[str], actor: str) -> None:
-        self._require_submitted("record the refusal of")
-        self.trigger_event(self.RefusedOnTransmission, messages=list(messages), actor=actor)
 
     # -- queries --------------------------------------------------------------------------------------------
 

@@ -20,6 +20,7 @@ from domain.errors import NotAllowedInState
 from domain.ids import named_id
 from domain.opco_documents.kinds import DocumentKind
 from domain.transmission import attempt_ended, attempt_started, failure_recorded, new_transmission, parked, resumed
+from domain.transmission_commands import TransmissionCommands
 
 UNCONFIRMED = "unconfirmed"  # the outcome of an attempt whose answer never came
 
@@ -44,7 +45,7 @@ def lost_answer_reason(attempt: int) -> str:
     )
 
 
-class OpcoDocument(Aggregate):
+class OpcoDocument(TransmissionCommands, Aggregate):
     @staticmethod
     def create_id(contract_id: UUID, kind: str, digest: str) -> UUID:
         return document_id(contract_id, kind, digest)
@@ -162,27 +163,8 @@ class OpcoDocument(Aggregate):
     def park_unconfirmed(self, actor: str) -> None:
         self.park_transmission(lost_answer_reason(int(self.transmission["attempts"])), actor)
 
-    def record_transmission_failure(
-        self, *, error: str, transient: bool, retry_at: datetime | None, actor: str
-    ) -> None:
-        self._require_state("record a failed sending of", frozenset({DocumentState.SUBMITTED}))
-        self.trigger_event(self.TransmissionFailed, error=error, transient=transient, retry_at=retry_at, actor=actor)
-
-    def park_transmission(self, reason: str, actor: str) -> None:
-        self._require_state("park", frozenset({DocumentState.SUBMITTED}))
-        if not self.transmission["parked"]:
-            self.trigger_event(self.TransmissionParked, reason=reason, actor=actor)
-
-    def resume_transmission(self, actor: str) -> None:
-        """Send it again: after a lost answer, the person has checked that the OPCO does not have it."""
-        self._require_state("retry the sending of", frozenset({DocumentState.SUBMITTED}))
-        if not self.transmission["parked"]:
-            raise NotAllowedInState("retry the sending of", "not parked", frozenset({"parked"}))
-        self.trigger_event(self.TransmissionResumed, actor=actor)
-
-    def record_refusal(self, messages: list[str], actor: str) -> None:
-        self._require_state("record the refusal of", frozenset({DocumentState.SUBMITTED}))
-        self.trigger_event(self.RefusedOnTransmission, messages=list(messages), actor=actor)
+    def _require_submitted(self, action: str) -> None:
+        self._require_state(action, frozenset({DocumentState.SUBMITTED}))
 
     # -- events ---------------------------------------------------------------------------------------------
 
