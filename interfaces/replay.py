@@ -3,13 +3,17 @@ and every read model rebuilds from the first event."""
 
 from __future__ import annotations
 
+import sys
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any
 from uuid import UUID
 
+import typer
+
 from infrastructure.backup.archive import configured_key
+from infrastructure.projection_runner import PROGRESS
 from infrastructure.secret_box import FernetBox
 from interfaces.bootstrap import Container
 
@@ -38,15 +42,21 @@ def replay(container: Container) -> Replayed:
     app, done = container.dossiers, Replayed()
     key = configured_key(container.settings)
     box = FernetBox(key) if key is not None else None
-    for ident in _originators(container, done):
-        aggregate: object = app.repository.get(ident)
-        done.aggregates[type(aggregate).__name__] += 1
-        for sealed in _sealed(aggregate):
-            if box is not None:
-                box.open(sealed)  # a ValueError naming the key when it is not the one that sealed it
-                done.sealed += 1
+    with typer.progressbar(_originators(container, done), label="loading every aggregate", file=sys.stderr) as idents:
+        for ident in idents:
+            aggregate: object = app.repository.get(ident)
+            done.aggregates[type(aggregate).__name__] += 1
+            for sealed in _sealed(aggregate):
+                if box is not None:
+                    box.open(sealed)  # a ValueError naming the key when it is not the one that sealed it
+                    done.sealed += 1
     for name, rebuild in REBUILDS.items():
-        done.read_models[name] = rebuild(container).position(app.name)
+        with typer.progressbar(length=done.head, label=f"rebuilding {name}", file=sys.stderr) as bar:
+            token = PROGRESS.set(lambda position, bar=bar: bar.update(min(position, done.head) - bar.pos))  # type: ignore[misc]
+            try:
+                done.read_models[name] = rebuild(container).position(app.name)
+            finally:
+                PROGRESS.reset(token)
     return done
 
 

@@ -104,6 +104,8 @@ def test_verify_checks_the_parts_and_replays_a_sqlite_backup_aside(
     assert verified.exit_code == 0, verified.output
     assert "parts match the manifest" in verified.output
     assert "3 Contract" in verified.output
+    assert "loading every aggregate" in verified.stderr  # its progress, phase by phase
+    assert "rebuilding status" in verified.stderr
     assert not (tmp_path / "elsewhere" / "unused.db").exists()  # the replay was aside
 
     damaged = tmp_path / "damaged.tar.gz"
