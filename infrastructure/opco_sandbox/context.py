@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import cast
 
 from fastapi import Request
@@ -26,6 +27,11 @@ class Sandbox:
     dpop: DpopGuard = field(default_factory=DpopGuard)
     documents: DocumentInbox = field(default_factory=DocumentInbox)  # kept in memory only
     ruptures: RuptureBook = field(default_factory=RuptureBook)  # the ruptures received (rupture_routes)
+
+    def __post_init__(self) -> None:
+        state = self.config.state_path
+        if state is not None and str(state) != ":memory:" and self.ruptures.path is None:
+            self.ruptures = RuptureBook(Path(f"{state}.ruptures.json"))
 
     def now(self) -> datetime:
         return self.config.clock()

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from domain.opcos import Opco
@@ -27,11 +29,39 @@ class ReceivedRupture:
 
 @dataclass
 class RuptureBook:
-    """The ruptures received, in memory (a sandbox kept on disk forgets them on restart); cleared by a reset."""
+    """The ruptures received; cleared by a reset. A sandbox kept on disk keeps them in a JSON file beside its state
+    (`path`), so that its dossiers stay broken across a restart."""
 
+    path: Path | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _ruptures: dict[tuple[Opco, str, str, str], ReceivedRupture] = field(default_factory=dict)
     posts: int = 0
+
+    def __post_init__(self) -> None:
+        if self.path is not None and self.path.is_file():
+            for item in json.loads(self.path.read_text()):
+                received = ReceivedRupture(
+                    Opco(item["opco"]), item["numeroInterne"], datetime.fromisoformat(item["receivedAt"]), item["body"]
+                )
+                self._ruptures[(received.opco, item["siren"], received.numero_interne, item["depot"])] = received
+
+    def _save(self) -> None:
+        if self.path is None:
+            return
+        items = [
+            {
+                "opco": r.opco.value,
+                "siren": key[1],
+                "numeroInterne": r.numero_interne,
+                "depot": key[3],
+                "receivedAt": r.received_at.isoformat(),
+                "body": r.body,
+            }
+            for key, r in self._ruptures.items()
+        ]
+        written = self.path.with_suffix(".tmp")
+        written.write_text(json.dumps(items))
+        written.replace(self.path)
 
     def receive(self, dossier: StoredDossier, body: dict[str, Any], at: datetime) -> ReceivedRupture | None:
         """None when the dossier has one already."""
@@ -40,6 +70,7 @@ class RuptureBook:
             if key in self._ruptures:
                 return None
             self._ruptures[key] = ReceivedRupture(dossier.opco, dossier.numero_interne, at, dict(body))
+            self._save()
             return self._ruptures[key]
 
     def count_post(self) -> None:
@@ -58,6 +89,7 @@ class RuptureBook:
         with self._lock:
             self._ruptures.clear()
             self.posts = 0
+            self._save()
 
 
 def _key(dossier: StoredDossier) -> tuple[Opco, str, str, str]:

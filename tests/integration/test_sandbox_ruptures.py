@@ -4,6 +4,7 @@ rupture and an unknown dossier are refused, an OPCO without the route does not h
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -69,3 +70,21 @@ def test_unknown_dossiers_missing_fields_and_opcos_without_the_route_are_refused
     }
     constructys = sandbox_headers(sandbox, "CONSTRUCTYS", CFA_SIRET)  # protocol 1: no ruptures over the API
     assert rupture(sandbox, "CONSTRUCTYS", constructys, numeroInterne="X").status_code == 404
+
+
+def test_a_sandbox_kept_on_disk_still_shows_the_rupture_after_a_restart(
+    tmp_path: Path, complete_cerfa: dict[str, Any]
+) -> None:
+    def config() -> SandboxConfig:
+        return SandboxConfig(instruction_delay=0, decision_delay=0, state_path=tmp_path / "sandbox.db")
+
+    with running_sandbox(config()) as url, httpx.Client(base_url=url, timeout=10) as client:
+        headers = sandbox_headers(client, "ATLAS", CFA_SIRET)
+        assert post(client, "ATLAS", headers, submission(complete_cerfa, "S-R9")).status_code == 200
+        assert rupture(client, "ATLAS", headers, numeroInterne="S-R9").status_code == 200
+    with running_sandbox(config()) as url, httpx.Client(base_url=url, timeout=10) as client:
+        headers = sandbox_headers(client, "ATLAS", CFA_SIRET)
+        dossier = client.get("/opcos/ATLAS/v2/dossiers", params={"numeroInterne": "S-R9"}, headers=headers).json()
+        assert dossier["cerfa"]["etat"] == "RUPTU"
+        again = rupture(client, "ATLAS", headers, numeroInterne="S-R9")
+        assert again.json()["errors"][0]["code"] == "RUPTURE_EXISTANTE"
