@@ -39,6 +39,9 @@ PARIS = ZoneInfo("Europe/Paris")  # the day an invoice was sent is the day in Fr
 INVOICE_EVENTS = (
     "Drafted",
     "SubmissionRequested",
+    "Numbered",
+    "DocumentAttached",
+    "DocumentIssued",
     "Cancelled",
     "Sent",
     "TransmissionParked",
@@ -373,9 +376,16 @@ def _invoice_paid_on_contract(memo: Memo, event: Any) -> None:
     memo["invoices"] = {**memo["invoices"], event.invoice_id: {**entry, "paid": list(event.paid)}}
 
 
+def _touched(memo: Memo, event: Any) -> None:
+    """An invoice event that changes nothing this read model keeps but the row's last change."""
+
+
 _HANDLERS: dict[str, Callable[[Memo, Any], None]] = {
     "Invoice.Drafted": _invoice_drafted,
     "Invoice.SubmissionRequested": _invoice_submitted,
+    "Invoice.Numbered": _touched,  # numbered, given its PDF: shown only as a change (updated_at, position)
+    "Invoice.DocumentAttached": _touched,
+    "Invoice.DocumentIssued": _touched,
     "Invoice.Cancelled": _invoice_cancelled,
     "Invoice.Sent": _invoice_sent,
     "Invoice.TransmissionParked": _invoice_parked,

@@ -348,7 +348,8 @@ def test_the_topics_are_the_events_read() -> None:
     assert "domain.invoice:Invoice.TransmissionStarted" not in TOPICS
     assert "domain.contract:Contract.MandateRecorded" not in TOPICS
     assert "domain.contract:Contract.Imported" in TOPICS  # a contract imported from its OPCO (issue 13)
-    assert len(TOPICS) == 22
+    assert "domain.invoice:Invoice.Numbered" in TOPICS  # the invoice's last change, in its row
+    assert len(TOPICS) == 25
 
 
 def test_amounts_are_exact_cents() -> None:
