@@ -36,6 +36,9 @@ class Transaction(ABC):
         return False
 
 
+DDL_LOCK = "convergence ddl"  # hashed, with the schema, into the advisory lock the creation of tables takes
+
+
 class SqlStore(ABC):
     dialect: str
 
@@ -66,9 +69,19 @@ class SqlStore(ABC):
         """Release connections."""
 
     def create(self, statements: Sequence[str]) -> None:
-        with self.transaction() as tx:
+        with self.creating() as tx:
             for statement in statements:
                 tx.execute(statement)
+
+    @contextmanager
+    def creating(self) -> Iterator[Transaction]:
+        """A transaction in which to create tables, one process at a time: CREATE … IF NOT EXISTS is not safe
+        against itself on PostgreSQL (two processes starting together on a new database both pass the check, and
+        one fails on pg_type's unique index). Not to be nested: another connection waiting on it would wait forever."""
+        with self.transaction() as tx:
+            if self.dialect == "postgresql":
+                tx.query("SELECT pg_advisory_xact_lock(hashtext(%s || current_schema()))", (DDL_LOCK,))
+            yield tx
 
     @abstractmethod
     def columns(self, table: str) -> set[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -131,7 +132,9 @@ def bootstrap(settings: Settings | None = None) -> Container:
         store.close()
         raise
     revocations = revocations_for(settings.database_url, store)
-    dossiers = Dossiers(env, routing=idcc_routing(), clock=clock, revocations=revocations)
+    # the event library creates its tables: one process at a time on PostgreSQL (SQLite serialises its writers)
+    with store.creating() if store.dialect == "postgresql" else nullcontext():
+        dossiers = Dossiers(env, routing=idcc_routing(), clock=clock, revocations=revocations)
     box = FernetBox(
         settings.secret_key.get_secret_value().encode()
         if settings.secret_key
