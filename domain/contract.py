@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -28,13 +28,15 @@ from domain.submission import submission_problems
 from domain.transmission import (
     OPCO_STATES,
     attempt_ended,
-    attempt_started,
-    failure_recorded,
     new_transmission,
-    parked,
-    resumed,
 )
-from domain.transmission_commands import TransmissionCommands
+from domain.transmission_commands import (
+    TransmissionCommands,
+    TransmissionFailedEvent,
+    TransmissionParkedEvent,
+    TransmissionResumedEvent,
+    TransmissionStartedEvent,
+)
 
 # A rupture goes to an OPCO that has the dossier (sent, in review, accepted); one the OPCO already shows broken
 # (the employer told it) is recorded for its effects, and not sent.
@@ -474,12 +476,8 @@ class Contract(TransmissionCommands, Aggregate):
 
     # Transmission events are declared as classes: their `apply` needs the event's own timestamp.
 
-    class TransmissionStarted(Aggregate.Event):
-        attempt: int
-        actor: str
-
-        def apply(self, aggregate: Any) -> None:
-            attempt_started(aggregate.transmission, self.attempt, self.timestamp)
+    class TransmissionStarted(TransmissionStartedEvent):
+        """An attempt to send it began."""
 
     class Sent(Aggregate.Event):
         numero_externe: str | None
@@ -501,27 +499,14 @@ class Contract(TransmissionCommands, Aggregate):
             aggregate.opco_state = self.etat
             aggregate.state = OPCO_STATES.get(self.etat or "", ContractState.SENT)
 
-    class TransmissionFailed(Aggregate.Event):
-        error: str
-        transient: bool
-        retry_at: datetime | None
-        actor: str
+    class TransmissionFailed(TransmissionFailedEvent):
+        """An attempt failed; `transient`: worth another, at `retry_at`."""
 
-        def apply(self, aggregate: Any) -> None:
-            failure_recorded(aggregate.transmission, self.error, self.transient, self.retry_at, self.timestamp)
+    class TransmissionParked(TransmissionParkedEvent):
+        """No more attempts until a person resumes them."""
 
-    class TransmissionParked(Aggregate.Event):
-        reason: str
-        actor: str
-
-        def apply(self, aggregate: Any) -> None:
-            parked(aggregate.transmission, self.reason)
-
-    class TransmissionResumed(Aggregate.Event):
-        actor: str
-
-        def apply(self, aggregate: Any) -> None:
-            resumed(aggregate.transmission)
+    class TransmissionResumed(TransmissionResumedEvent):
+        """A person resumed the attempts."""
 
     class RefusedOnTransmission(Aggregate.Event):
         messages: list[str]

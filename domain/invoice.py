@@ -6,7 +6,7 @@ so that each échéance's remaining amount is decided under the contract's versi
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -20,8 +20,14 @@ from domain.invoicing.states import OPCO_INVOICE_STATES, RELEASED_STATES, Invoic
 from domain.invoicing.transfers import Transfer
 from domain.money import ZERO, euros, money_text
 from domain.problems import Problem
-from domain.transmission import attempt_ended, attempt_started, failure_recorded, new_transmission, parked, resumed
-from domain.transmission_commands import TransmissionCommands
+from domain.transmission import attempt_ended, new_transmission
+from domain.transmission_commands import (
+    TransmissionCommands,
+    TransmissionFailedEvent,
+    TransmissionParkedEvent,
+    TransmissionResumedEvent,
+    TransmissionStartedEvent,
+)
 
 PAYABLE_STATES = frozenset({InvoiceState.SENT, InvoiceState.ACCEPTED, InvoiceState.PARTIALLY_PAID})
 
@@ -312,12 +318,8 @@ class Invoice(TransmissionCommands, Aggregate):
         def apply(self, aggregate: Any) -> None:
             aggregate.numero = self.numero
 
-    class TransmissionStarted(Aggregate.Event):
-        attempt: int
-        actor: str
-
-        def apply(self, aggregate: Any) -> None:
-            attempt_started(aggregate.transmission, self.attempt, self.timestamp)
+    class TransmissionStarted(TransmissionStartedEvent):
+        """An attempt to send it began."""
 
     class Sent(Aggregate.Event):
         numero_externe: str | None
@@ -342,27 +344,14 @@ class Invoice(TransmissionCommands, Aggregate):
             aggregate.opco_state = self.etat
             aggregate.state = _state_for(self.etat, InvoiceState.SENT, aggregate)
 
-    class TransmissionFailed(Aggregate.Event):
-        error: str
-        transient: bool
-        retry_at: datetime | None
-        actor: str
+    class TransmissionFailed(TransmissionFailedEvent):
+        """An attempt failed; `transient`: worth another, at `retry_at`."""
 
-        def apply(self, aggregate: Any) -> None:
-            failure_recorded(aggregate.transmission, self.error, self.transient, self.retry_at, self.timestamp)
+    class TransmissionParked(TransmissionParkedEvent):
+        """No more attempts until a person resumes them."""
 
-    class TransmissionParked(Aggregate.Event):
-        reason: str
-        actor: str
-
-        def apply(self, aggregate: Any) -> None:
-            parked(aggregate.transmission, self.reason)
-
-    class TransmissionResumed(Aggregate.Event):
-        actor: str
-
-        def apply(self, aggregate: Any) -> None:
-            resumed(aggregate.transmission)
+    class TransmissionResumed(TransmissionResumedEvent):
+        """A person resumed the attempts."""
 
     class RefusedOnTransmission(Aggregate.Event):
         messages: list[str]

@@ -8,7 +8,6 @@ Event names follow the transmission queue's (application.transmissions.QUEUE_EVE
 
 from __future__ import annotations
 
-from datetime import datetime
 from enum import StrEnum
 from typing import Any
 from uuid import UUID
@@ -17,8 +16,14 @@ from eventsourcing.domain import Aggregate, event
 
 from domain.errors import NotAllowedInState
 from domain.ids import named_id
-from domain.transmission import attempt_ended, attempt_started, failure_recorded, new_transmission, parked, resumed
-from domain.transmission_commands import TransmissionCommands
+from domain.transmission import attempt_ended, new_transmission
+from domain.transmission_commands import (
+    TransmissionCommands,
+    TransmissionFailedEvent,
+    TransmissionParkedEvent,
+    TransmissionResumedEvent,
+    TransmissionStartedEvent,
+)
 
 RUPTURE_STATES = frozenset({"RUPTU", "RUPTURE"})  # the OPCO's `etat` of a broken contract: either proves arrival
 
@@ -227,14 +232,11 @@ class Termination(TransmissionCommands, Aggregate):
     def _answer_lost(self, error: str, actor: str) -> None:
         self.answer_lost = True
 
-    class TransmissionStarted(Aggregate.Event):
-        attempt: int
-        actor: str
-
+    class TransmissionStarted(TransmissionStartedEvent):
         def apply(self, aggregate: Any) -> None:
             if aggregate.transmission["inFlightSince"] is not None:
                 aggregate.answer_lost = True  # the attempt before never got its outcome recorded (a crash)
-            attempt_started(aggregate.transmission, self.attempt, self.timestamp)
+            super().apply(aggregate)
 
     class Sent(Aggregate.Event):
         numero_externe: str | None
@@ -249,29 +251,17 @@ class Termination(TransmissionCommands, Aggregate):
             aggregate.state = TerminationState.SENT
             aggregate.answer_lost = False
 
-    class TransmissionFailed(Aggregate.Event):
-        error: str
-        transient: bool
-        retry_at: datetime | None
-        actor: str
+    class TransmissionFailed(TransmissionFailedEvent):
+        """An attempt failed; `transient`: worth another, at `retry_at`."""
 
-        def apply(self, aggregate: Any) -> None:
-            failure_recorded(aggregate.transmission, self.error, self.transient, self.retry_at, self.timestamp)
+    class TransmissionParked(TransmissionParkedEvent):
+        """No more attempts until a person resumes them."""
 
-    class TransmissionParked(Aggregate.Event):
-        reason: str
-        actor: str
-
-        def apply(self, aggregate: Any) -> None:
-            parked(aggregate.transmission, self.reason)
-
-    class TransmissionResumed(Aggregate.Event):
-        actor: str
-
+    class TransmissionResumed(TransmissionResumedEvent):
         def apply(self, aggregate: Any) -> None:
             if aggregate.transmission["inFlightSince"] is not None:  # a person checked: that attempt never arrived
                 attempt_ended(aggregate.transmission, "lost", self.timestamp)
-            resumed(aggregate.transmission)
+            super().apply(aggregate)
             aggregate.answer_lost = False
 
     class RefusedOnTransmission(Aggregate.Event):

@@ -1,5 +1,5 @@
 """The commands every aggregate sent to an OPCO shares (contracts, invoices, documents, ruptures): a failed attempt,
-parking after too many, resuming by hand, the OPCO's refusal on sending.
+parking after too many, resuming by hand, the OPCO's refusal on sending; and the events of an attempt.
 
 Each aggregate keeps its own event classes of these names (their topics are its own) and says, with
 `_require_submitted(action)`, when it is waiting to be sent."""
@@ -9,7 +9,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from eventsourcing.domain import Aggregate
+
 from domain.errors import NotAllowedInState
+from domain.transmission import attempt_started, failure_recorded, parked, resumed
 
 
 class TransmissionCommands:
@@ -47,3 +50,39 @@ class TransmissionCommands:
 def _aggregate(commands: TransmissionCommands) -> Any:
     """The aggregate itself, whose trigger_event and event classes the mixin cannot name in its own type."""
     return commands
+
+
+class TransmissionStartedEvent(Aggregate.Event):
+    """The events of those commands, whose fields and effect on `transmission` the four share; each aggregate
+    subclasses them under its own names (so their topics are its own), and adds what else it keeps."""
+
+    attempt: int
+    actor: str
+
+    def apply(self, aggregate: Any) -> None:
+        attempt_started(aggregate.transmission, self.attempt, self.timestamp)
+
+
+class TransmissionFailedEvent(Aggregate.Event):
+    error: str
+    transient: bool
+    retry_at: datetime | None
+    actor: str
+
+    def apply(self, aggregate: Any) -> None:
+        failure_recorded(aggregate.transmission, self.error, self.transient, self.retry_at, self.timestamp)
+
+
+class TransmissionParkedEvent(Aggregate.Event):
+    reason: str
+    actor: str
+
+    def apply(self, aggregate: Any) -> None:
+        parked(aggregate.transmission, self.reason)
+
+
+class TransmissionResumedEvent(Aggregate.Event):
+    actor: str
+
+    def apply(self, aggregate: Any) -> None:
+        resumed(aggregate.transmission)

@@ -8,7 +8,6 @@ document is parked, and a person checks at the OPCO, then resumes it (send again
 
 from __future__ import annotations
 
-from datetime import datetime
 from enum import StrEnum
 from typing import Any
 from uuid import UUID
@@ -19,8 +18,14 @@ from domain.documents import DocumentRef
 from domain.errors import NotAllowedInState
 from domain.ids import named_id
 from domain.opco_documents.kinds import DocumentKind
-from domain.transmission import attempt_ended, attempt_started, failure_recorded, new_transmission, parked, resumed
-from domain.transmission_commands import TransmissionCommands
+from domain.transmission import attempt_ended, new_transmission
+from domain.transmission_commands import (
+    TransmissionCommands,
+    TransmissionFailedEvent,
+    TransmissionParkedEvent,
+    TransmissionResumedEvent,
+    TransmissionStartedEvent,
+)
 
 UNCONFIRMED = "unconfirmed"  # the outcome of an attempt whose answer never came
 
@@ -188,12 +193,8 @@ class OpcoDocument(TransmissionCommands, Aggregate):
         if self.state not in allowed:
             raise NotAllowedInState(action, self.state, frozenset(s.value for s in allowed))
 
-    class TransmissionStarted(Aggregate.Event):
-        attempt: int
-        actor: str
-
-        def apply(self, aggregate: Any) -> None:
-            attempt_started(aggregate.transmission, self.attempt, self.timestamp)
+    class TransmissionStarted(TransmissionStartedEvent):
+        """An attempt to send it began."""
 
     class Sent(Aggregate.Event):
         answer: dict[str, Any] | None  # the OPCO's identifiers of the document, as it answered
@@ -220,31 +221,20 @@ class OpcoDocument(TransmissionCommands, Aggregate):
         def apply(self, aggregate: Any) -> None:
             aggregate.answer_lost = True
 
-    class TransmissionFailed(Aggregate.Event):
-        error: str
-        transient: bool
-        retry_at: datetime | None
-        actor: str
+    class TransmissionFailed(TransmissionFailedEvent):
+        """An attempt failed; `transient`: worth another, at `retry_at`."""
 
-        def apply(self, aggregate: Any) -> None:
-            failure_recorded(aggregate.transmission, self.error, self.transient, self.retry_at, self.timestamp)
-
-    class TransmissionParked(Aggregate.Event):
-        reason: str
-        actor: str
-
+    class TransmissionParked(TransmissionParkedEvent):
         def apply(self, aggregate: Any) -> None:
             history = aggregate.transmission["history"]
             if history and history[-1]["outcome"] is None:  # a crashed attempt: its outcome will never come
                 attempt_ended(aggregate.transmission, UNCONFIRMED, self.timestamp)
-            parked(aggregate.transmission, self.reason)
+            super().apply(aggregate)
             aggregate.transmission["parkedReason"] = self.reason
 
-    class TransmissionResumed(Aggregate.Event):
-        actor: str
-
+    class TransmissionResumed(TransmissionResumedEvent):
         def apply(self, aggregate: Any) -> None:
-            resumed(aggregate.transmission)
+            super().apply(aggregate)
             aggregate.transmission["parkedReason"] = None
             aggregate.answer_lost = False  # a person checked: the OPCO does not have it
 
