@@ -16,20 +16,31 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Recording
 from eventsourcing.utils import Environment, EnvType
 
-from application.access import OPERATOR, WORKER, ApiToken, Principal, Role, new_token_secret, token_hash, token_id
-from application.assessment import Assessments, assess
-from application.commands import Commands, Outcome, Reader
+import application.topics  # noqa: F401  (registers the former topics before any event is read)
+from application.access.access import (
+    OPERATOR,
+    WORKER,
+    ApiToken,
+    Principal,
+    Role,
+    new_token_secret,
+    token_hash,
+    token_id,
+)
+from application.access.idempotency import IdempotentRequest
+from application.contracts.assessment import Assessments, assess
+from application.contracts.commands import Commands, Outcome, Reader
+from application.contracts.transcodings import DateAsISO
 from application.errors import DuplicateNumeroInterne, NotFound, PreconditionRequired, TokenAlreadyIssued
-from application.idempotency import IdempotentRequest
-from application.opco_lookup import OpcoLookup
+from application.opco.opco_lookup import OpcoLookup
 from application.ports import Clock, TokenRevocations
-from application.transcodings import DateAsISO
+from application.topics import stored_topics
 from domain.cerfa import Cerfa
-from domain.cerfa_document import cfa_siret
-from domain.contract import Contract
+from domain.contracts.cerfa_document import cfa_siret
+from domain.contracts.contract import Contract
 from domain.errors import InvalidValue
 from domain.money import money_text
-from domain.opcos import IdccRouting, Opco
+from domain.opco.opcos import IdccRouting, Opco
 
 log = logging.getLogger("convergence.commands")
 
@@ -297,7 +308,7 @@ class Dossiers(Application[UUID]):
         topic = f"{ApiToken.__module__}:{ApiToken.__qualname__}.Issued"
         found: list[ApiToken] = []
         start: int | None = None
-        while page := self.recorder.select_notifications(start=start, limit=500, topics=[topic]):
+        while page := self.recorder.select_notifications(start=start, limit=500, topics=stored_topics(topic)):
             found += [self._token(UUID(str(n.originator_id))) for n in page]
             start = page[-1].id + 1
         return [token for token in found if cfa_siret in (None, token.cfa_siret)]

@@ -27,7 +27,7 @@ from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 
 from benchmarks.databases import temporary_postgres
-from infrastructure.event_store import postgres_env
+from infrastructure.store.event_store import postgres_env
 from tests.e2e.service import Service
 
 ROOT = Path(__file__).resolve().parent.parent

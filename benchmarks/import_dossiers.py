@@ -23,13 +23,13 @@ from typing import Any
 
 import httpx
 
-from application.access import OPERATOR
-from application.imports.importer import READERS
+from application.access.access import OPERATOR
+from application.contracts.imports.importer import READERS
 from benchmarks.databases import temporary_postgres
-from domain.cerfa_document import parse_cerfa
-from domain.opcos import Opco
-from infrastructure.opco_sandbox import SandboxConfig
-from infrastructure.opco_wire import dossier_body, encode, wire_variant
+from domain.contracts.cerfa_document import parse_cerfa
+from domain.opco.opcos import Opco
+from infrastructure.opco.opco_sandbox import SandboxConfig
+from infrastructure.opco.opco_wire import dossier_body, encode, wire_variant
 from tests.conftest import load_example
 from tests.integration.sandbox_server import SANDBOX_OPERATOR, running_sandbox
 from tests.integration.transmission_support import wired

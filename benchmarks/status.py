@@ -49,16 +49,16 @@ import psycopg
 from stdnum import luhn
 
 from application.dossiers import Dossiers
-from application.status import STORED_FIELDS, ContractFilter, list_item, row_from_stored
-from application.status_projection import search_column
+from application.read_models.status import STORED_FIELDS, ContractFilter, list_item, row_from_stored
+from application.read_models.status_projection import search_column
 from benchmarks import status_http, status_lag
 from benchmarks.databases import temporary_postgres
 from benchmarks.status_log import fill_log
-from infrastructure.event_store import eventsourcing_env
+from infrastructure.read_models.status_schema import ROW_COLUMNS, VERSION_COLUMNS
+from infrastructure.read_models.status_view import SqlStatusView, build_next, swap_in
 from infrastructure.reference_data import idcc_routing
-from infrastructure.sql_store import PostgresStore
-from infrastructure.status_schema import ROW_COLUMNS, VERSION_COLUMNS
-from infrastructure.status_view import SqlStatusView, build_next, swap_in
+from infrastructure.store.event_store import eventsourcing_env
+from infrastructure.store.sql_store import PostgresStore
 from tests.support import FixedClock, settings
 
 STATES = {

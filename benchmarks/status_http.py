@@ -42,7 +42,8 @@ RATIO_TARGET = 0.5
 
 
 def bare_item(n: int) -> dict[str, Any]:
-    """An item shaped as GET /contracts answers it (interfaces/api/listing.py), with values of the same size."""
+    """An item shaped as GET /contracts answers it (interfaces/api/read_models/listing.py), with values of the same
+    size."""
     return {
         "id": str(uuid.UUID(int=n + 1, version=4)),
         "numeroInterne": f"2026-{n:07d}",

@@ -18,14 +18,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from uuid import UUID
 
-from application.access import Principal, Role
+from application.access.access import Principal, Role
 from application.dossiers import Dossiers
-from domain.cerfa_document import parse_cerfa
+from domain.contracts.cerfa_document import parse_cerfa
 from infrastructure.clock import SystemClock
-from infrastructure.event_store import eventsourcing_env
+from infrastructure.read_models.status_view import SqlStatusView
 from infrastructure.reference_data import idcc_routing
-from infrastructure.sql_store import PostgresStore
-from infrastructure.status_view import SqlStatusView
+from infrastructure.store.event_store import eventsourcing_env
+from infrastructure.store.sql_store import PostgresStore
 from tests.conftest import load_example
 from tests.e2e.service import Service
 from tests.support import settings

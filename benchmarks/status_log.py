@@ -11,8 +11,8 @@ from datetime import date
 from typing import Any
 
 from application.dossiers import Dossiers
-from domain.cerfa_document import parse_cerfa
-from domain.contract import Contract
+from domain.contracts.cerfa_document import parse_cerfa
+from domain.contracts.contract import Contract
 from tests.conftest import load_example
 from tests.support import with_changes
 

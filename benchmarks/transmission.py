@@ -35,13 +35,13 @@ from typing import Any
 import httpx
 import psutil
 
-from application.access import Principal, Role
+from application.access.access import Principal, Role
 from benchmarks.databases import ADMIN_URL, temporary_postgres
-from domain.cerfa_document import parse_cerfa
-from domain.opco_auth import DIALECTS, AuthFlavour
-from domain.opcos import Opco
-from infrastructure.opco_client.identity import ClientIdentity
-from infrastructure.opco_wire import dossier_body, encode, wire_variant
+from domain.contracts.cerfa_document import parse_cerfa
+from domain.opco.opco_auth import DIALECTS, AuthFlavour
+from domain.opco.opcos import Opco
+from infrastructure.opco.opco_client.identity import ClientIdentity
+from infrastructure.opco.opco_wire import dossier_body, encode, wire_variant
 from interfaces.bootstrap import Container, bootstrap
 from tests.conftest import load_example
 from tests.support import settings

@@ -11,7 +11,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from domain.opcos import Convention, ConventionStatus, IdccRouting, Opco
+from domain.opco.opcos import Convention, ConventionStatus, IdccRouting, Opco
 
 TABLE = "data/idcc_opco.csv"
 META = "data/idcc_opco.meta.json"

@@ -100,7 +100,7 @@ class Settings(BaseSettings):
     opco_timeout_seconds: float = Field(30.0, gt=0, description="read timeout of a call to an OPCO")
     secret_key: SecretStr | None = Field(None, description="Fernet key sealing the OPCO credentials")
     secret_key_file: Path = Field(Path("var/secret.key"), description="where the key is kept when not set above")
-    # -- backups (infrastructure/backup/, docs/operations.md) -------------------------------------------------------
+    # -- backups (infrastructure/store/backup/, docs/operations.md) ----------------------------------------------------
     backup_dir: Path = Field(Path("var/backups"), description="where `convergence backup` writes (mode 0700)")
     postgres_bin_dir: Path | None = Field(
         None, description="the directory of pg_dump and pg_restore, for backups of PostgreSQL; unset: on PATH"

@@ -19,28 +19,28 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from application.document_release import RELEASE_TOPICS
-from application.document_transmissions import DOCUMENT_TOPICS
 from application.dossiers import Dossiers
-from application.invoice_sync import InvoiceSync
-from application.invoice_transmissions import INVOICE_TOPICS
-from application.opco_accounts import OpcoAccounts
-from application.opco_gateway import OpcoEndpoint
+from application.invoices.invoice_sync import InvoiceSync
+from application.invoices.invoice_transmissions import INVOICE_TOPICS
+from application.opco.document_release import RELEASE_TOPICS
+from application.opco.document_transmissions import DOCUMENT_TOPICS
+from application.opco.opco_accounts import OpcoAccounts
+from application.opco.opco_gateway import OpcoEndpoint
+from application.opco.sender import Sender
+from application.opco.state_sync import StateSync
+from application.opco.transmissions import TOPICS, QueuedTransmission, row_changes
 from application.ports import Clock
-from application.projections import Batch
-from application.sender import Sender
-from application.state_sync import StateSync
-from application.termination_transmissions import TERMINATION_TOPICS
-from application.transmissions import TOPICS, QueuedTransmission, row_changes
-from domain.opcos import Opco
-from infrastructure.document_release import NAME as RELEASE
-from infrastructure.document_release import DocumentReleaseRunner
-from infrastructure.leases import Leases
-from infrastructure.pg_wakeup import LogWakeup
-from infrastructure.projection_runner import ProjectionRunner
-from infrastructure.pruning import Pruner
-from infrastructure.sandbox_keys import SandboxKeys
-from infrastructure.transmissions_view import DOCUMENTS, INVOICES, NAME, RUPTURES, SqlTransmissionsView
+from application.read_models.projections import Batch
+from application.ruptures.termination_transmissions import TERMINATION_TOPICS
+from domain.opco.opcos import Opco
+from infrastructure.opco.sandbox_keys import SandboxKeys
+from infrastructure.read_models.document_release import NAME as RELEASE
+from infrastructure.read_models.document_release import DocumentReleaseRunner
+from infrastructure.read_models.projection_runner import ProjectionRunner
+from infrastructure.read_models.pruning import Pruner
+from infrastructure.read_models.transmissions_view import DOCUMENTS, INVOICES, NAME, RUPTURES, SqlTransmissionsView
+from infrastructure.store.leases import Leases
+from infrastructure.store.pg_wakeup import LogWakeup
 
 log = logging.getLogger("convergence.worker")
 BUSY_PAUSE = 0.05  # seconds between two rounds of a task that found work

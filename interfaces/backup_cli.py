@@ -10,10 +10,10 @@ from typing import Annotated
 
 import typer
 
-from infrastructure.backup.archive import DOCUMENTS, restore_backup, take_backup, unpacked
-from infrastructure.backup.manifest import BackupError, Manifest
-from infrastructure.layout import LayoutError
 from infrastructure.settings import Settings
+from infrastructure.store.backup.archive import DOCUMENTS, restore_backup, take_backup, unpacked
+from infrastructure.store.backup.manifest import BackupError, Manifest
+from infrastructure.store.layout import LayoutError
 from interfaces.bootstrap import bootstrap
 from interfaces.replay import Replayed, replay
 

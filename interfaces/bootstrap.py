@@ -10,60 +10,60 @@ from pathlib import Path
 
 import httpx
 
-from application.billing_profiles import BillingProfiles
-from application.certificats import Certificats
-from application.channels import InvoiceChannel, TerminationChannel
-from application.document_channel import DocumentChannel
-from application.document_release import DocumentRelease
+from application.contracts.imports.importer import OpcoImporter
 from application.documents import DocumentStore
 from application.dossiers import Dossiers
-from application.imports.importer import OpcoImporter
-from application.invoice_documents import InvoiceDocuments
-from application.invoice_status_projection import TOPICS as INVOICE_STATUS_TOPICS
-from application.invoice_status_queries import InvoiceAttentionPolicy, InvoiceStatusQueries
-from application.invoice_sync import InvoiceSync
-from application.invoices import Invoices
-from application.opco_accounts import OpcoAccounts
-from application.opco_documents import ContractDocuments
-from application.opco_lookup import OpcoLookup
-from application.rupture_status import TOPICS as RUPTURE_STATUS_TOPICS
-from application.rupture_status import RuptureQueries, rupture_changes
-from application.sender import Sender, SenderPolicy
-from application.state_sync import StateSync
-from application.status_projection import TOPICS as STATUS_TOPICS
-from application.status_queries import AttentionPolicy, StatusQueries
-from application.terminations import Terminations
-from infrastructure.cfadock import CfaDockDirectory
+from application.invoices.billing_profiles import BillingProfiles
+from application.invoices.certificats import Certificats
+from application.invoices.invoice_documents import InvoiceDocuments
+from application.invoices.invoice_sync import InvoiceSync
+from application.invoices.invoices import Invoices
+from application.opco.channels import InvoiceChannel, TerminationChannel
+from application.opco.document_channel import DocumentChannel
+from application.opco.document_release import DocumentRelease
+from application.opco.opco_accounts import OpcoAccounts
+from application.opco.opco_documents import ContractDocuments
+from application.opco.opco_lookup import OpcoLookup
+from application.opco.sender import Sender, SenderPolicy
+from application.opco.state_sync import StateSync
+from application.read_models.invoice_status_projection import TOPICS as INVOICE_STATUS_TOPICS
+from application.read_models.invoice_status_queries import InvoiceAttentionPolicy, InvoiceStatusQueries
+from application.read_models.rupture_status import TOPICS as RUPTURE_STATUS_TOPICS
+from application.read_models.rupture_status import RuptureQueries, rupture_changes
+from application.read_models.status_projection import TOPICS as STATUS_TOPICS
+from application.read_models.status_queries import AttentionPolicy, StatusQueries
+from application.ruptures.terminations import Terminations
+from infrastructure.access.secret_box import FernetBox, key_from_file
+from infrastructure.access.token_revocations import Revocations, revocations_for
 from infrastructure.clock import SystemClock
-from infrastructure.contact_log import SqlContactLog
-from infrastructure.document_release import DocumentReleaseRunner
 from infrastructure.documents.certificat_pdf import render_certificat_pdf
 from infrastructure.documents.invoice_pdf import render_invoice_pdf
 from infrastructure.documents.store import DirectoryDocumentStore, SqlDocumentStore
-from infrastructure.event_store import eventsourcing_env
-from infrastructure.invoice_status_view import LIVE as LIVE_INVOICE_STATUS
-from infrastructure.invoice_status_view import SqlInvoiceStatusView
-from infrastructure.layout import upgrade_layout
-from infrastructure.leases import Leases
-from infrastructure.opco_client import ClientIdentity, HttpOpcoGateway
-from infrastructure.opco_client.dpop import JoseDpopKeys
-from infrastructure.opco_directory import opco_profiles
-from infrastructure.opco_lookup_cache import SqlLookupCache
-from infrastructure.opco_sandbox import SandboxConfig
-from infrastructure.pg_wakeup import LogWakeup
-from infrastructure.projection_runner import ProjectionRunner
-from infrastructure.pruning import Pruner
+from infrastructure.opco.cfadock import CfaDockDirectory
+from infrastructure.opco.contact_log import SqlContactLog
+from infrastructure.opco.opco_client import ClientIdentity, HttpOpcoGateway
+from infrastructure.opco.opco_client.dpop import JoseDpopKeys
+from infrastructure.opco.opco_directory import opco_profiles
+from infrastructure.opco.opco_lookup_cache import SqlLookupCache
+from infrastructure.opco.opco_sandbox import SandboxConfig
+from infrastructure.opco.sandbox_keys import SandboxKeys, sandbox_operator_token
+from infrastructure.read_models.document_release import DocumentReleaseRunner
+from infrastructure.read_models.invoice_status_view import LIVE as LIVE_INVOICE_STATUS
+from infrastructure.read_models.invoice_status_view import SqlInvoiceStatusView
+from infrastructure.read_models.projection_runner import ProjectionRunner
+from infrastructure.read_models.pruning import Pruner
+from infrastructure.read_models.rupture_status_view import NAME as RUPTURE_STATUS
+from infrastructure.read_models.rupture_status_view import SqlRuptureStatusView
+from infrastructure.read_models.status_view import LIVE as LIVE_STATUS
+from infrastructure.read_models.status_view import SqlStatusView
+from infrastructure.read_models.transmissions_view import DOCUMENTS, INVOICES, RUPTURES, SqlTransmissionsView
 from infrastructure.reference_data import idcc_routing
-from infrastructure.rupture_status_view import NAME as RUPTURE_STATUS
-from infrastructure.rupture_status_view import SqlRuptureStatusView
-from infrastructure.sandbox_keys import SandboxKeys, sandbox_operator_token
-from infrastructure.secret_box import FernetBox, key_from_file
 from infrastructure.settings import Settings
-from infrastructure.sql_store import SqlStore, open_sql_store
-from infrastructure.status_view import LIVE as LIVE_STATUS
-from infrastructure.status_view import SqlStatusView
-from infrastructure.token_revocations import Revocations, revocations_for
-from infrastructure.transmissions_view import DOCUMENTS, INVOICES, RUPTURES, SqlTransmissionsView
+from infrastructure.store.event_store import eventsourcing_env
+from infrastructure.store.layout import upgrade_layout
+from infrastructure.store.leases import Leases
+from infrastructure.store.pg_wakeup import LogWakeup
+from infrastructure.store.sql_store import SqlStore, open_sql_store
 from infrastructure.worker import DocumentOutbox, InvoiceOutbox, RuptureOutbox, Worker, WorkerTiming
 
 

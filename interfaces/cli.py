@@ -17,24 +17,24 @@ import typer
 import uvicorn
 from pydantic import TypeAdapter, ValidationError
 
-from application.access import OPERATOR, Role
-from application.document_transmissions import DOCUMENT_TOPICS
+from application.access.access import OPERATOR, Role
 from application.errors import ApplicationError
-from application.invoice_transmissions import INVOICE_TOPICS
-from application.termination_transmissions import TERMINATION_TOPICS
+from application.invoices.invoice_transmissions import INVOICE_TOPICS
+from application.opco.document_transmissions import DOCUMENT_TOPICS
+from application.ruptures.termination_transmissions import TERMINATION_TOPICS
 from domain.cerfa import Siret
 from domain.errors import DomainError
-from infrastructure.invoice_status_view import LIVE as INVOICE_STATUS
-from infrastructure.invoice_status_view import rebuild_invoice_status_view
-from infrastructure.layout import LayoutError
 from infrastructure.logs import configure_logging, logging_config
-from infrastructure.opco_sandbox import create_sandbox_app
-from infrastructure.projection_runner import PROGRESS
+from infrastructure.opco.opco_sandbox import create_sandbox_app
+from infrastructure.read_models.invoice_status_view import LIVE as INVOICE_STATUS
+from infrastructure.read_models.invoice_status_view import rebuild_invoice_status_view
+from infrastructure.read_models.projection_runner import PROGRESS
+from infrastructure.read_models.status_view import rebuild_status_view
+from infrastructure.read_models.transmissions_view import DOCUMENTS, INVOICES, RUPTURES, rebuild_transmissions_view
 from infrastructure.settings import Settings
-from infrastructure.status_view import rebuild_status_view
-from infrastructure.transmissions_view import DOCUMENTS, INVOICES, RUPTURES, rebuild_transmissions_view
+from infrastructure.store.layout import LayoutError
+from interfaces.api.contracts.representation import token_body
 from interfaces.api.metrics import start_metrics_server
-from interfaces.api.representation import token_body
 from interfaces.backup_cli import backup, restore
 from interfaces.bootstrap import Container, bootstrap, sandbox_config, upgrade_store
 from interfaces.import_cli import opco

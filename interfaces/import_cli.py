@@ -9,10 +9,10 @@ from typing import Annotated, Any
 
 import typer
 
-from application.access import OPERATOR
+from application.access.access import OPERATOR
 from application.errors import ApplicationError
 from domain.errors import DomainError
-from domain.opcos import Opco
+from domain.opco.opcos import Opco
 from interfaces.cli_support import running_container, siret_option
 
 opco = typer.Typer(help="What an OPCO already holds for a CFA (operator): import it.", no_args_is_help=True)

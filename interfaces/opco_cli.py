@@ -11,11 +11,11 @@ from typing import Annotated, Any
 
 import typer
 
-from application.access import OPERATOR
+from application.access.access import OPERATOR
 from application.errors import ApplicationError
 from domain.errors import DomainError, InvalidValue
-from domain.opcos import Opco
-from interfaces.api.cfas import account_body
+from domain.opco.opcos import Opco
+from interfaces.api.opco.cfas import account_body
 from interfaces.bootstrap import Container
 from interfaces.cli_support import running_container, siret_option
 

@@ -11,11 +11,11 @@ from typing import Annotated, Any
 import typer
 from pydantic import ValidationError
 
-from application.access import OPERATOR
+from application.access.access import OPERATOR
 from application.errors import ApplicationError
-from domain.billing_profile import BillingDetails
 from domain.errors import DomainError, InvalidValue
-from interfaces.api.billing_profile import profile_body
+from domain.invoicing.billing_profile import BillingDetails
+from interfaces.api.invoices.billing_profile import profile_body
 from interfaces.cli_support import running_container, siret_option
 
 cfas = typer.Typer(help="The CFAs (operator): their billing profile.", no_args_is_help=True)

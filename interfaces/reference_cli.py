@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 
 import infrastructure
-from infrastructure.idcc_refresh import RefreshReport, read_siro, refresh
+from infrastructure.opco.idcc_refresh import RefreshReport, read_siro, refresh
 from infrastructure.reference_data import read_rows, write_rows
 
 PACKAGED_TABLE = Path(infrastructure.__file__).parent / "data" / "idcc_opco.csv"

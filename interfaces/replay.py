@@ -12,9 +12,9 @@ from uuid import UUID
 
 import typer
 
-from infrastructure.backup.archive import configured_key
-from infrastructure.projection_runner import PROGRESS
-from infrastructure.secret_box import FernetBox
+from infrastructure.access.secret_box import FernetBox
+from infrastructure.read_models.projection_runner import PROGRESS
+from infrastructure.store.backup.archive import configured_key
 from interfaces.bootstrap import Container
 
 BATCH = 1000

@@ -8,8 +8,8 @@ from typing import Annotated
 
 import typer
 
-from infrastructure.opco_sandbox.sqlite_store import SqliteStore
-from infrastructure.sandbox_keys import sandbox_operator_token
+from infrastructure.opco.opco_sandbox.sqlite_store import SqliteStore
+from infrastructure.opco.sandbox_keys import sandbox_operator_token
 from infrastructure.settings import Settings
 
 

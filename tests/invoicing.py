@@ -10,16 +10,16 @@ from uuid import UUID
 
 from stdnum.fr import nir as stdnum_nir
 
-from application.access import OPERATOR, WORKER, Principal
-from application.billing_profiles import BillingProfiles
+from application.access.access import OPERATOR, WORKER, Principal
 from application.dossiers import Dossiers
-from application.opco_gateway import OutgoingInvoice
-from domain.billing_profile import BillingDetails
-from domain.cerfa_document import parse_cerfa
-from domain.contract import Contract
+from application.invoices.billing_profiles import BillingProfiles
+from application.opco.opco_gateway import OutgoingInvoice
+from domain.contracts.cerfa_document import parse_cerfa
+from domain.contracts.contract import Contract
+from domain.invoicing.billing_profile import BillingDetails
 from domain.invoicing.kinds import InvoiceKind
 from domain.invoicing.lines import InvoiceLine, LineRequest
-from domain.opcos import Opco
+from domain.opco.opcos import Opco
 
 CFA = "79852413800012"  # the CFA of docs/examples/cerfa-complete.json
 PROFILE = {

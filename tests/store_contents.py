@@ -10,13 +10,13 @@ from datetime import date
 from pathlib import Path
 from uuid import UUID
 
-from application.access import OPERATOR, Role
-from application.invoice_status import InvoiceFilter
-from application.status import ContractFilter
-from domain.billing_profile import BillingDetails
-from domain.contract import Contract
-from domain.invoice import Invoice
-from domain.opcos import Opco
+from application.access.access import OPERATOR, Role
+from application.read_models.invoice_status import InvoiceFilter
+from application.read_models.status import ContractFilter
+from domain.contracts.contract import Contract
+from domain.invoicing.billing_profile import BillingDetails
+from domain.invoicing.invoice import Invoice
+from domain.opco.opcos import Opco
 from interfaces.bootstrap import Container
 from tests.invoicing import CFA, PROFILE, accepted_contract, line
 from tests.support import principal, with_changes

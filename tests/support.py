@@ -7,11 +7,11 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from application.access import Principal, Role
+from application.access.access import Principal, Role
 from application.dossiers import Dossiers
-from infrastructure.event_store import eventsourcing_env
 from infrastructure.reference_data import idcc_routing
 from infrastructure.settings import Settings
+from infrastructure.store.event_store import eventsourcing_env
 from interfaces.bootstrap import Container, bootstrap
 
 OPERATOR_TOKEN = "operator-test-token"

@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from domain.cerfa.dates import age_on
 from domain.cerfa.facts import minor_at_conclusion
 from domain.cerfa.model import Apprenti, Cerfa, Contrat
-from domain.opcos import IDCC_WITHOUT_AGREEMENT
+from domain.opco.opcos import IDCC_WITHOUT_AGREEMENT
 from domain.problems import Problem
 
 _ADDRESS: Final = ("voie", "codePostal", "commune")

@@ -45,7 +45,7 @@ class FundingSchedule:
 
 
 def funding_schedule(terms: FundingTerms, participation: Decimal | None = None) -> FundingSchedule:
-    """`participation`: the employer's, where a rule other than the 750 € sets it (domain.rupture_funding)."""
+    """`participation`: the employer's, where a rule other than the 750 € sets it (domain.ruptures.rupture_funding)."""
     regime = regime_of(terms.concluded_on)
     npec = applied_npec(terms, regime)
     years = tuple(

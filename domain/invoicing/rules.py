@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from domain.contract import Contract
+from domain.contracts.contract import Contract
 from domain.errors import InvalidValues, RulesConflict
 from domain.invoicing.annex import engaged_amount, engaged_unit_price
 from domain.invoicing.kinds import PREMIER_EQUIPEMENT_CEILING, RQTH_YEARLY_CEILING, UNIT_CEILINGS, InvoiceKind

@@ -8,12 +8,12 @@ from datetime import date
 from decimal import Decimal
 from uuid import UUID
 
-from domain.contract import Contract
+from domain.contracts.contract import Contract
 from domain.invoicing.kinds import InvoiceKind
 from domain.invoicing.ledger import used
 from domain.invoicing.lines import LineRequest
 from domain.problems import Problem
-from domain.rupture_funding import rupture_funding
+from domain.ruptures.rupture_funding import rupture_funding
 
 
 def rupture_problems(

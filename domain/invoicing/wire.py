@@ -1,6 +1,6 @@
 """How a payment spreads over the lines of an invoice (the OPCO reports what it paid of the whole invoice).
 
-The invoice's body on the wire is written by infrastructure.opco_wire.invoice."""
+The invoice's body on the wire is written by infrastructure.opco.opco_wire.invoice."""
 
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 from fpdf.fonts import FontFace
 
-from application.certificat_document import NATURE_ACTION, CertificatDocument
+from application.invoices.certificat_document import NATURE_ACTION, CertificatDocument
 from infrastructure.documents.invoice_pdf import french_date
 
 _FONT = "Helvetica"

@@ -12,7 +12,7 @@ from decimal import Decimal
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
-from application.invoice_document import DossierSection, InvoiceDocument
+from application.invoices.invoice_document import DossierSection, InvoiceDocument
 
 _FONT = "Helvetica"
 _WIDTH = 180.0  # A4 less 15 mm margins

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from application.documents import Document
 from domain.documents import DocumentRef, MediaType, describe, is_digest
-from infrastructure.sql_store import SqlStore
+from infrastructure.store.sql_store import SqlStore
 
 
 def _ddl(dialect: str) -> tuple[str, ...]:

@@ -7,29 +7,21 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from infrastructure.opco_sandbox import create_sandbox_app
+from infrastructure.opco.opco_sandbox import create_sandbox_app
 from infrastructure.settings import Settings
-from interfaces.api import (
-    admin,
-    billing_profile,
-    cfas,
-    contract_documents,
-    contracts,
-    health,
-    imports,
-    invoice_listing,
-    invoices,
-    listing,
-    metrics,
-    rupture_listing,
-    ruptures,
-)
-from interfaces.api.auth import TokenCache
+from interfaces.api import health, metrics
+from interfaces.api.access import admin
+from interfaces.api.access.auth import TokenCache
 from interfaces.api.body_limits import install_body_limits
+from interfaces.api.contracts import contract_documents, contracts, imports
 from interfaces.api.docs_pages import install_docs_pages
+from interfaces.api.invoices import billing_profile, invoice_listing, invoices
+from interfaces.api.opco import cfas
 from interfaces.api.openapi_description import install_openapi_description, operation_id
 from interfaces.api.problem_details import install_problem_handlers
+from interfaces.api.read_models import listing
 from interfaces.api.request_observer import RequestObserver
+from interfaces.api.ruptures import rupture_listing, ruptures
 from interfaces.bootstrap import Container, bootstrap, sandbox_config
 
 DESCRIPTION = """

@@ -7,7 +7,7 @@ import logging
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from interfaces.api.auth import Services
+from interfaces.api.access.auth import Services
 from interfaces.api.problem_details import problem
 
 router = APIRouter(tags=["health"])

@@ -23,12 +23,12 @@ from application.errors import (
     TokenAlreadyIssued,
     VersionMismatch,
 )
-from application.invoice_status import InvoiceCursorExpired
-from application.status_projection import CursorExpired
-from domain.cerfa_document import InvalidCerfa, validation_problems
+from application.read_models.invoice_status import InvoiceCursorExpired
+from application.read_models.status_projection import CursorExpired
+from domain.contracts.cerfa_document import InvalidCerfa, validation_problems
 from domain.errors import InvalidValue, InvalidValues, NotAllowedInState, RulesConflict, SubmissionBlocked
 from domain.problems import Problem
-from infrastructure.store_errors import store_unavailable
+from infrastructure.store.store_errors import store_unavailable
 
 log = logging.getLogger("convergence.api")
 

@@ -5,7 +5,7 @@
 A structure's leaves name what was seen at that key: "string", "integer", "number", "boolean", "datetime" (a date
 with its time and offset), "scalar" (a value of the client's database, its JSON type not observed), or "=VALUE"
 (that very value). A list holds one item: the structure of each of its items. The files are independent of our own
-description of the wire (infrastructure/opco_wire/description.py), so that a test comparing the two can fail.
+description of the wire (infrastructure/opco/opco_wire/description.py), so that a test comparing the two can fail.
 """
 
 from __future__ import annotations

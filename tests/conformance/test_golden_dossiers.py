@@ -17,12 +17,12 @@ from typing import Any, Final
 import httpx
 import pytest
 
-from application.opco_gateway import OpcoEndpoint
+from application.opco.opco_gateway import OpcoEndpoint
 from domain.cerfa import Cerfa
-from domain.cerfa_document import parse_cerfa
-from domain.opcos import Opco
-from infrastructure.opco_client import ClientIdentity, HttpOpcoGateway
-from infrastructure.opco_wire import CERFACIL, OBSERVED, WEDOF, dossier_body, encode
+from domain.contracts.cerfa_document import parse_cerfa
+from domain.opco.opcos import Opco
+from infrastructure.opco.opco_client import ClientIdentity, HttpOpcoGateway
+from infrastructure.opco.opco_wire import CERFACIL, OBSERVED, WEDOF, dossier_body, encode
 from tests.conformance.observed import leaves, mismatches, paths, structure
 
 HERE: Final = Path(__file__).resolve().parent

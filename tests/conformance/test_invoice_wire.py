@@ -1,4 +1,4 @@
-"""The invoice as our client writes it (infrastructure/opco_wire/invoice.py `facture_part`, `multipart_files`): its
+"""The invoice as our client writes it (infrastructure/opco/opco_wire/invoice.py `facture_part`, `multipart_files`): its
 `facture` part committed as a golden file and compared key by key with CerFacil's (opco-wire.md §5), then posted over
 loopback to a strict fake SOR OPCO and to the sandbox, each of which takes it; and sent by the client itself
 (`send_invoice`) to both, the sandbox finding it again by the CFA's number (`find_invoice`).
@@ -23,15 +23,15 @@ from uuid import UUID
 import httpx
 import pytest
 
-from application.opco_gateway import OpcoEndpoint, OutgoingInvoice
-from domain.cerfa_document import parse_cerfa
+from application.opco.opco_gateway import OpcoEndpoint, OutgoingInvoice
+from domain.contracts.cerfa_document import parse_cerfa
 from domain.invoicing.kinds import InvoiceKind
 from domain.invoicing.lines import InvoiceLine
-from domain.opcos import Opco
-from infrastructure.opco_client import ClientIdentity, HttpOpcoGateway
-from infrastructure.opco_sandbox import SandboxConfig
-from infrastructure.opco_wire import OBSERVED, dossier_body, encode
-from infrastructure.opco_wire.invoice import Issuer, facture_part, multipart_files
+from domain.opco.opcos import Opco
+from infrastructure.opco.opco_client import ClientIdentity, HttpOpcoGateway
+from infrastructure.opco.opco_sandbox import SandboxConfig
+from infrastructure.opco.opco_wire import OBSERVED, dossier_body, encode
+from infrastructure.opco.opco_wire.invoice import Issuer, facture_part, multipart_files
 from tests.conformance.observed import mismatches, paths, structure
 from tests.conformance.strict_opco import API, SOR_SCOPE, TOKEN_PATH, StrictOpco
 from tests.integration.sandbox_server import (

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from infrastructure.opco_sandbox import SandboxConfig
+from infrastructure.opco.opco_sandbox import SandboxConfig
 from tests.integration.sandbox_server import ManualClock, running_sandbox, sandbox_headers
 
 CFA_SIRET = "79852413800012"

@@ -13,9 +13,9 @@ from typing import Any
 import httpx
 import pytest
 
-from domain.cerfa_document import parse_cerfa
-from infrastructure.opco_sandbox import SandboxConfig
-from infrastructure.opco_wire import CERFACIL, OBSERVED, WEDOF, WireVariant, dossier_body, encode
+from domain.contracts.cerfa_document import parse_cerfa
+from infrastructure.opco.opco_sandbox import SandboxConfig
+from infrastructure.opco.opco_wire import CERFACIL, OBSERVED, WEDOF, WireVariant, dossier_body, encode
 from interfaces.bootstrap import sandbox_config
 from tests.conformance.strict_opco import API, TOKEN_PATH, StrictOpco
 from tests.integration.sandbox_server import ManualClock, running_app, running_sandbox, sandbox_headers

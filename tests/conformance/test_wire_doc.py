@@ -7,8 +7,8 @@ import re
 from pathlib import Path
 from typing import Final
 
-from infrastructure.opco_wire import variants
-from infrastructure.opco_wire.fields import FieldRow, field_rows
+from infrastructure.opco.opco_wire import variants
+from infrastructure.opco.opco_wire.fields import FieldRow, field_rows
 
 PAGE: Final = Path(__file__).resolve().parents[2] / "docs" / "wire.md"
 _ROW: Final = re.compile(r"^\| `(?P<key>cerfa\.[^`]+)` \| (?P<rest>.*) \|$")

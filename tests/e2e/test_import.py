@@ -10,9 +10,9 @@ from typing import Any
 
 import httpx
 
-from domain.cerfa_document import parse_cerfa
-from domain.opcos import Opco
-from infrastructure.opco_wire import dossier_body, encode, wire_variant
+from domain.contracts.cerfa_document import parse_cerfa
+from domain.opco.opcos import Opco
+from infrastructure.opco.opco_wire import dossier_body, encode, wire_variant
 from tests.e2e.service import Service
 from tests.e2e.test_invoices_to_paid import wait_all
 from tests.e2e.test_to_the_opco import service_with_worker  # noqa: F401  (the fixture)

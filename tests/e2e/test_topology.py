@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from infrastructure.opco_sandbox import Faults, SandboxConfig
+from infrastructure.opco.opco_sandbox import Faults, SandboxConfig
 from tests.e2e.service import BIN, Service, service_env
 from tests.integration.sandbox_server import ADMIN_TOKEN, SANDBOX_OPERATOR, running_sandbox
 from tests.support import MANDATE

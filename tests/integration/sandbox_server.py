@@ -14,11 +14,11 @@ import httpx
 import uvicorn
 from starlette.types import ASGIApp
 
-from application.opco_gateway import OpcoEndpoint
-from domain.opco_catalogue import CATALOGUE
-from domain.opcos import Opco
-from infrastructure.opco_client.dpop import DpopSigner, JoseDpopKeys
-from infrastructure.opco_sandbox import SandboxConfig, create_sandbox_app
+from application.opco.opco_gateway import OpcoEndpoint
+from domain.opco.opco_catalogue import CATALOGUE
+from domain.opco.opcos import Opco
+from infrastructure.opco.opco_client.dpop import DpopSigner, JoseDpopKeys
+from infrastructure.opco.opco_sandbox import SandboxConfig, create_sandbox_app
 
 START_TIMEOUT = 10.0
 SANDBOX_IDENTITY = {"EDITEUR": "Convergence", "LOGICIEL": "convergence", "VERSION": "0.1.0"}

@@ -10,15 +10,15 @@ from typing import Any
 from uuid import UUID
 
 from application.dossiers import Dossiers
-from application.status import ContractFilter, StatusRow
-from application.status_projection import TOPICS
-from domain.cerfa_document import parse_cerfa
-from domain.contract import Contract
-from domain.opcos import Opco
-from infrastructure.projection_runner import ProjectionRunner
+from application.read_models.status import ContractFilter, StatusRow
+from application.read_models.status_projection import TOPICS
+from domain.contracts.cerfa_document import parse_cerfa
+from domain.contracts.contract import Contract
+from domain.opco.opcos import Opco
+from infrastructure.read_models.projection_runner import ProjectionRunner
+from infrastructure.read_models.status_view import SqlStatusView
 from infrastructure.reference_data import idcc_routing
-from infrastructure.sql_store import SqlStore, open_sql_store
-from infrastructure.status_view import SqlStatusView
+from infrastructure.store.sql_store import SqlStore, open_sql_store
 from tests.support import dossiers, principal, with_changes
 
 CFA_A = "79852413800012"

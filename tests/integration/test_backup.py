@@ -17,11 +17,11 @@ import psycopg
 import pytest
 from typer.testing import CliRunner
 
-from application.access import OPERATOR, Role
-from infrastructure.backup.archive import restore_backup, take_backup
-from infrastructure.backup.manifest import BackupError
+from application.access.access import OPERATOR, Role
 from infrastructure.documents.store import DirectoryDocumentStore
-from infrastructure.layout import LAYOUT_VERSION
+from infrastructure.store.backup.archive import restore_backup, take_backup
+from infrastructure.store.backup.manifest import BackupError
+from infrastructure.store.layout import LAYOUT_VERSION
 from interfaces.bootstrap import bootstrap
 from interfaces.cli import cli
 from interfaces.replay import replay
@@ -207,8 +207,8 @@ def test_without_pg_dump_the_backup_says_so_in_one_line(tmp_path: Path, monkeypa
         CONVERGENCE_SECRET_KEY=SECRET_KEY,
         CONVERGENCE_POSTGRES_BIN_DIR=str(empty),
     )
-    monkeypatch.setattr("infrastructure.backup.archive.layout_version", lambda store: 1)
-    monkeypatch.setattr("infrastructure.backup.archive.open_sql_store", lambda url, size: _Closing())
+    monkeypatch.setattr("infrastructure.store.backup.archive.layout_version", lambda store: 1)
+    monkeypatch.setattr("infrastructure.store.backup.archive.open_sql_store", lambda url, size: _Closing())
     refused = run("backup")
     assert refused.exit_code == 1
     assert refused.output.startswith(f"convergence: pg_dump not found in {empty}: install the PostgreSQL client")

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from hypothesis import given, settings
 
 from domain.cerfa import Cerfa
-from domain.cerfa_document import InvalidCerfa, parse_cerfa
+from domain.contracts.cerfa_document import InvalidCerfa, parse_cerfa
 from domain.errors import DomainError
 from interfaces.api.app import create_app
 from interfaces.api.json_checks import json_refusal

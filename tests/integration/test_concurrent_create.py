@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 
-from infrastructure.sql_store import PostgresStore
+from infrastructure.store.sql_store import PostgresStore
 from interfaces.bootstrap import Container, bootstrap
 from tests.support import settings
 

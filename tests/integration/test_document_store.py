@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 
 from domain.documents import MediaType
 from infrastructure.documents.store import SqlDocumentStore
-from infrastructure.sql_store import open_sql_store
+from infrastructure.store.sql_store import open_sql_store
 from interfaces.api.app import create_app
 from tests.invoicing import CFA
 from tests.support import container

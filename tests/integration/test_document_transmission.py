@@ -10,13 +10,13 @@ from typing import Any
 import httpx
 import pytest
 
-from application.access import Principal, Role
-from application.opco_documents import DocumentUpload
-from domain.contract import Contract
-from domain.contract_state import ContractState
-from domain.opco_documents.document import DocumentState, OpcoDocument
-from domain.opco_documents.kinds import DocumentKind
-from infrastructure.opco_sandbox import SandboxConfig
+from application.access.access import Principal, Role
+from application.opco.opco_documents import DocumentUpload
+from domain.contracts.contract import Contract
+from domain.contracts.contract_state import ContractState
+from domain.opco.opco_documents.document import DocumentState, OpcoDocument
+from domain.opco.opco_documents.kinds import DocumentKind
+from infrastructure.opco.opco_sandbox import SandboxConfig
 from interfaces.bootstrap import Container
 from tests.integration.sandbox_server import SANDBOX_OPERATOR, running_sandbox
 from tests.integration.transmission_support import reload, round_trip, submitted, wired

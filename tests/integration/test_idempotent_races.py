@@ -9,13 +9,13 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from application.access import WORKER
+from application.access.access import WORKER
 from application.dossiers import Saved
-from application.invoices import SavedInvoice
-from domain.cerfa_document import parse_cerfa
+from application.invoices.invoices import SavedInvoice
+from domain.contracts.cerfa_document import parse_cerfa
 from domain.errors import RulesConflict
-from domain.invoice import Invoice
-from domain.opcos import Opco
+from domain.invoicing.invoice import Invoice
+from domain.opco.opcos import Opco
 from tests.invoicing import CFA, accepted_contract, echeancier, line
 from tests.support import container, principal
 

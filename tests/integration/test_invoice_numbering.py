@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 from uuid import uuid4
 
 from application.errors import ConcurrentChange
-from domain.billing_profile import billing_profile_id
+from domain.invoicing.billing_profile import billing_profile_id
 from tests.invoicing import CFA, accepted_contract, echeancier, line
 from tests.support import container, principal
 

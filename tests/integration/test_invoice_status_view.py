@@ -14,10 +14,11 @@ from uuid import UUID, uuid4
 import pytest
 from eventsourcing.persistence import IntegrityError, Tracking
 
-from application.access import OPERATOR, WORKER
-from application.billing_profiles import BillingProfiles
+from application.access.access import OPERATOR, WORKER
 from application.dossiers import Dossiers
-from application.invoice_status import (
+from application.invoices.billing_profiles import BillingProfiles
+from application.invoices.invoices import Invoices
+from application.read_models.invoice_status import (
     InvoiceCursor,
     InvoiceCursorExpired,
     InvoiceFilter,
@@ -26,17 +27,16 @@ from application.invoice_status import (
     Tally,
     ViewBehind,
 )
-from application.invoice_status_projection import TOPICS
-from application.invoice_status_queries import InvoiceAttentionPolicy, InvoiceStatusQueries
-from application.invoices import Invoices
-from application.projections import Batch
-from domain.invoice import Invoice
-from domain.opco_catalogue import CATALOGUE
-from domain.opcos import Opco
-from infrastructure import temporal_versions
-from infrastructure.invoice_status_view import SqlInvoiceStatusView, build_next, swap_in
-from infrastructure.projection_runner import ProjectionRunner
-from infrastructure.sql_store import SqlStore, open_sql_store
+from application.read_models.invoice_status_projection import TOPICS
+from application.read_models.invoice_status_queries import InvoiceAttentionPolicy, InvoiceStatusQueries
+from application.read_models.projections import Batch
+from domain.invoicing.invoice import Invoice
+from domain.opco.opco_catalogue import CATALOGUE
+from domain.opco.opcos import Opco
+from infrastructure.read_models import temporal_versions
+from infrastructure.read_models.invoice_status_view import SqlInvoiceStatusView, build_next, swap_in
+from infrastructure.read_models.projection_runner import ProjectionRunner
+from infrastructure.store.sql_store import SqlStore, open_sql_store
 from tests.invoicing import accepted_contract, echeancier, line
 from tests.support import FixedClock, dossiers, principal, with_changes
 from tests.unit.fakes import PlainBox

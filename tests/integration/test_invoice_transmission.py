@@ -12,17 +12,17 @@ from typing import Any
 import httpx
 import pytest
 
-from application.access import OPERATOR, Principal, Role
-from domain.billing_profile import BillingDetails
-from domain.contract import Contract
-from domain.contract_state import ContractState
-from domain.invoice import Invoice
+from application.access.access import OPERATOR, Principal, Role
+from domain.contracts.contract import Contract
+from domain.contracts.contract_state import ContractState
+from domain.invoicing.billing_profile import BillingDetails
+from domain.invoicing.invoice import Invoice
 from domain.invoicing.kinds import InvoiceKind
 from domain.invoicing.lines import LineRequest
 from domain.invoicing.states import InvoiceState
 from domain.money import CENT
-from domain.opcos import Opco
-from infrastructure.opco_sandbox import SandboxConfig
+from domain.opco.opcos import Opco
+from infrastructure.opco.opco_sandbox import SandboxConfig
 from interfaces.bootstrap import Container
 from tests.integration.sandbox_server import SANDBOX_OPERATOR, ManualClock, running_sandbox
 from tests.integration.transmission_support import reload, round_trip, submitted, wired

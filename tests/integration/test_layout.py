@@ -12,8 +12,15 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from infrastructure.layout import LAYOUT_VERSION, MIGRATIONS, LayoutError, Migration, layout_version, upgrade_layout
-from infrastructure.sql_store import SqlStore, Transaction, open_sql_store
+from infrastructure.store.layout import (
+    LAYOUT_VERSION,
+    MIGRATIONS,
+    LayoutError,
+    Migration,
+    layout_version,
+    upgrade_layout,
+)
+from infrastructure.store.sql_store import SqlStore, Transaction, open_sql_store
 from interfaces.cli import main
 from tests.postgres import temporary_database, temporary_schema
 from tests.store_contents import Contents, assert_all_there, populate

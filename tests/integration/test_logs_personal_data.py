@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from domain.contract_state import ContractState
-from domain.opcos import Opco
+from domain.contracts.contract_state import ContractState
+from domain.opco.opcos import Opco
 from infrastructure.logs import configure_logging
-from infrastructure.opco_sandbox import SandboxConfig
+from infrastructure.opco.opco_sandbox import SandboxConfig
 from interfaces.api.app import create_app
 from tests.integration.sandbox_server import running_sandbox
 from tests.integration.transmission_support import round_trip, wired

@@ -17,7 +17,7 @@ from urllib.parse import parse_qs
 import httpx
 import pytest
 
-from application.opco_gateway import (
+from application.opco.opco_gateway import (
     DossierState,
     KeyRejected,
     NotSupported,
@@ -27,13 +27,13 @@ from application.opco_gateway import (
     SentDossier,
     TransientOpcoError,
 )
-from domain.cerfa_document import parse_cerfa
-from domain.opco_catalogue import CATALOGUE
-from domain.opcos import Opco
-from infrastructure.opco_client import ClientIdentity, HttpOpcoGateway
-from infrastructure.opco_client.errors import parse_retry_after
-from infrastructure.opco_client.oauth import Grant, TokenCache
-from infrastructure.opco_wire import dossier_body, encode, wire_variant
+from domain.contracts.cerfa_document import parse_cerfa
+from domain.opco.opco_catalogue import CATALOGUE
+from domain.opco.opcos import Opco
+from infrastructure.opco.opco_client import ClientIdentity, HttpOpcoGateway
+from infrastructure.opco.opco_client.errors import parse_retry_after
+from infrastructure.opco.opco_client.oauth import Grant, TokenCache
+from infrastructure.opco.opco_wire import dossier_body, encode, wire_variant
 from tests.conftest import load_example
 
 IDENTITY = ClientIdentity(editeur="Editeur SA", logiciel="Convergence", version="1.4.2")

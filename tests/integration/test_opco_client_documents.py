@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from application.opco_gateway import (
+from application.opco.opco_gateway import (
     NotSupported,
     OpcoEndpoint,
     OutgoingCertificat,
@@ -23,10 +23,10 @@ from application.opco_gateway import (
     TransientOpcoError,
 )
 from domain.cerfa import Cerfa
-from domain.cerfa_document import parse_cerfa
-from domain.opcos import Opco
-from infrastructure.opco_client import ClientIdentity, HttpOpcoGateway
-from infrastructure.opco_sandbox import SandboxConfig
+from domain.contracts.cerfa_document import parse_cerfa
+from domain.opco.opcos import Opco
+from infrastructure.opco.opco_client import ClientIdentity, HttpOpcoGateway
+from infrastructure.opco.opco_sandbox import SandboxConfig
 from tests.integration.sandbox_server import SANDBOX_OPERATOR, ManualClock, running_sandbox, sandbox_endpoint
 
 CFA_SIRET = "79852413800012"

@@ -15,7 +15,7 @@ from uuid import UUID
 import httpx
 import pytest
 
-from application.opco_gateway import (
+from application.opco.opco_gateway import (
     InvoiceState,
     KeyRejected,
     NotSupported,
@@ -26,13 +26,13 @@ from application.opco_gateway import (
     SentInvoice,
     TransientOpcoError,
 )
-from domain.cerfa_document import parse_cerfa
+from domain.contracts.cerfa_document import parse_cerfa
 from domain.invoicing.kinds import InvoiceKind
 from domain.invoicing.lines import InvoiceLine
 from domain.invoicing.transfers import Transfer
-from domain.opcos import Opco
-from infrastructure.opco_client import ClientIdentity, HttpOpcoGateway
-from infrastructure.opco_sandbox import SandboxConfig
+from domain.opco.opcos import Opco
+from infrastructure.opco.opco_client import ClientIdentity, HttpOpcoGateway
+from infrastructure.opco.opco_sandbox import SandboxConfig
 from tests.integration.sandbox_server import SANDBOX_OPERATOR, ManualClock, running_sandbox, sandbox_endpoint
 
 CFA_SIRET = "79852413800012"

@@ -13,13 +13,13 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from application.access import OPERATOR
-from domain.cerfa_document import parse_cerfa
-from domain.contract import IMPORTED, Contract
-from domain.contract_state import ContractState
-from domain.opcos import Opco
-from infrastructure.opco_sandbox import SandboxConfig
-from infrastructure.opco_wire import dossier_body, encode, wire_variant
+from application.access.access import OPERATOR
+from domain.contracts.cerfa_document import parse_cerfa
+from domain.contracts.contract import IMPORTED, Contract
+from domain.contracts.contract_state import ContractState
+from domain.opco.opcos import Opco
+from infrastructure.opco.opco_sandbox import SandboxConfig
+from infrastructure.opco.opco_wire import dossier_body, encode, wire_variant
 from interfaces.bootstrap import Container
 from interfaces.cli import cli
 from tests.integration.sandbox_server import ADMIN_TOKEN, SANDBOX_OPERATOR, running_sandbox

@@ -15,12 +15,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from application.opco_lookup import OpcoLookup
-from domain.opco_lookup import LookupOutcome
-from domain.opcos import Opco
-from infrastructure.cfadock import CfaDockDirectory
-from infrastructure.opco_lookup_cache import SqlLookupCache
-from infrastructure.sql_store import SqlStore, open_sql_store
+from application.opco.opco_lookup import OpcoLookup
+from domain.opco.opco_lookup import LookupOutcome
+from domain.opco.opcos import Opco
+from infrastructure.opco.cfadock import CfaDockDirectory
+from infrastructure.opco.opco_lookup_cache import SqlLookupCache
+from infrastructure.store.sql_store import SqlStore, open_sql_store
 from tests.integration.sandbox_server import running_app
 
 EMPLOYER = "84213657400022"

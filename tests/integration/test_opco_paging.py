@@ -10,9 +10,9 @@ from typing import Any
 import httpx
 import pytest
 
-from application.opco_gateway import DossierState, InvoiceState, OpcoEndpoint
-from domain.opcos import Opco
-from infrastructure.opco_client import ClientIdentity, HttpOpcoGateway
+from application.opco.opco_gateway import DossierState, InvoiceState, OpcoEndpoint
+from domain.opco.opcos import Opco
+from infrastructure.opco.opco_client import ClientIdentity, HttpOpcoGateway
 
 BASE = "https://opco.test/ApiEchangeCFA"
 PAGE_SIZE = 50

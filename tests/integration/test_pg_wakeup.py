@@ -8,9 +8,9 @@ from typing import Any
 
 import psycopg
 
-from application.access import OPERATOR, Role
+from application.access.access import OPERATOR, Role
 from application.dossiers import Dossiers
-from infrastructure.pg_wakeup import APPLICATION_NAME, LogWakeup
+from infrastructure.store.pg_wakeup import APPLICATION_NAME, LogWakeup
 from tests.postgres import ADMIN_URL
 from tests.support import container
 

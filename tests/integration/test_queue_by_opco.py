@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from domain.opcos import Opco
+from domain.opco.opcos import Opco
 from interfaces.bootstrap import bootstrap
 from tests.integration.transmission_support import submitted
 from tests.support import settings

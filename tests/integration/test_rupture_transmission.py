@@ -11,12 +11,12 @@ from typing import Any
 import httpx
 import pytest
 
-from application.access import Principal, Role
-from domain.contract import Contract
-from domain.contract_state import ContractState
-from domain.rupture import RuptureRequest
-from domain.termination import Termination, TerminationState
-from infrastructure.opco_sandbox import SandboxConfig
+from application.access.access import Principal, Role
+from domain.contracts.contract import Contract
+from domain.contracts.contract_state import ContractState
+from domain.ruptures.rupture import RuptureRequest
+from domain.ruptures.termination import Termination, TerminationState
+from infrastructure.opco.opco_sandbox import SandboxConfig
 from interfaces.bootstrap import Container
 from tests.integration.sandbox_server import SANDBOX_OPERATOR, running_sandbox
 from tests.integration.transmission_support import reload, round_trip, submitted, wired

@@ -16,10 +16,10 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from domain.cerfa_document import parse_cerfa
-from infrastructure.opco_sandbox import Faults, SandboxConfig, create_sandbox_app
-from infrastructure.opco_sandbox.schedule import compute_schedule
-from infrastructure.opco_wire import OBSERVED, dossier_body, encode
+from domain.contracts.cerfa_document import parse_cerfa
+from infrastructure.opco.opco_sandbox import Faults, SandboxConfig, create_sandbox_app
+from infrastructure.opco.opco_sandbox.schedule import compute_schedule
+from infrastructure.opco.opco_wire import OBSERVED, dossier_body, encode
 from tests.integration.sandbox_server import (
     ADMIN_TOKEN,
     SANDBOX_OPERATOR,

@@ -12,10 +12,10 @@ from typing import Any
 import httpx
 import pytest
 
-from domain.opcos import Opco
-from infrastructure.opco_client import ClientIdentity, HttpOpcoGateway
-from infrastructure.opco_sandbox import SandboxConfig
-from infrastructure.opco_wire.invoice import multipart_files
+from domain.opco.opcos import Opco
+from infrastructure.opco.opco_client import ClientIdentity, HttpOpcoGateway
+from infrastructure.opco.opco_sandbox import SandboxConfig
+from infrastructure.opco.opco_wire.invoice import multipart_files
 from tests.integration.sandbox_server import ManualClock, running_sandbox, sandbox_endpoint, sandbox_headers
 from tests.support import with_changes
 

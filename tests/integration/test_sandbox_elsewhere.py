@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from infrastructure.opco_sandbox import SandboxConfig
+from infrastructure.opco.opco_sandbox import SandboxConfig
 from tests.integration.sandbox_server import ADMIN_TOKEN, SANDBOX_OPERATOR, running_sandbox
 from tests.integration.test_sandbox import CFA_SIRET, headers_for, read, submission
 

@@ -21,10 +21,10 @@ from typing import Any
 import httpx
 import pytest
 
-from domain.cerfa_document import parse_cerfa
-from infrastructure.opco_sandbox import SandboxConfig
-from infrastructure.opco_wire import OBSERVED, dossier_body, encode
-from infrastructure.opco_wire.invoice import multipart_files
+from domain.contracts.cerfa_document import parse_cerfa
+from infrastructure.opco.opco_sandbox import SandboxConfig
+from infrastructure.opco.opco_wire import OBSERVED, dossier_body, encode
+from infrastructure.opco.opco_wire.invoice import multipart_files
 from tests.integration.sandbox_server import SANDBOX_OPERATOR, ManualClock, running_sandbox, sandbox_headers
 
 CFA_SIRET = "79852413800012"
@@ -59,7 +59,7 @@ def line(
 
 
 def facture(numero: str, *lines: dict[str, Any], montant: str | None = None, siret: str = CFA_SIRET) -> dict[str, Any]:
-    """A `facture` part as our client writes it (infrastructure/opco_wire/invoice.py `facture_part`)."""
+    """A `facture` part as our client writes it (infrastructure/opco/opco_wire/invoice.py `facture_part`)."""
     total = Decimal(montant) if montant else sum((item["montant"] for item in lines), Decimal("0.00"))
     return {
         "montantTotal": total,

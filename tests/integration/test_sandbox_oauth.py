@@ -11,11 +11,11 @@ from typing import Any
 import httpx
 import pytest
 
-from domain.cerfa_document import parse_cerfa
-from domain.opcos import Opco
-from infrastructure.opco_client import ClientIdentity, HttpOpcoGateway
-from infrastructure.opco_client.dpop import DpopSigner, JoseDpopKeys
-from infrastructure.opco_sandbox import SandboxConfig
+from domain.contracts.cerfa_document import parse_cerfa
+from domain.opco.opcos import Opco
+from infrastructure.opco.opco_client import ClientIdentity, HttpOpcoGateway
+from infrastructure.opco.opco_client.dpop import DpopSigner, JoseDpopKeys
+from infrastructure.opco.opco_sandbox import SandboxConfig
 from tests.integration.sandbox_server import (
     DPOP_KEY,
     SANDBOX_IDENTITY,

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from infrastructure.opco_sandbox import SandboxConfig
+from infrastructure.opco.opco_sandbox import SandboxConfig
 from tests.integration.sandbox_server import SANDBOX_OPERATOR, running_sandbox, sandbox_headers
 from tests.integration.test_sandbox import CFA_SIRET, post, submission
 

@@ -16,11 +16,11 @@ from fastapi.testclient import TestClient
 from pydantic import ValidationError
 from typer.testing import CliRunner
 
-from infrastructure.opco_sandbox import SandboxConfig, create_sandbox_app
-from infrastructure.opco_sandbox.admin_routes import router as admin_router
-from infrastructure.opco_sandbox.invoice_admin_routes import router as invoice_admin_router
-from infrastructure.opco_sandbox.sqlite_store import SqliteStore
-from infrastructure.sandbox_keys import installation_token, sandbox_operator_token
+from infrastructure.opco.opco_sandbox import SandboxConfig, create_sandbox_app
+from infrastructure.opco.opco_sandbox.admin_routes import router as admin_router
+from infrastructure.opco.opco_sandbox.invoice_admin_routes import router as invoice_admin_router
+from infrastructure.opco.opco_sandbox.sqlite_store import SqliteStore
+from infrastructure.opco.sandbox_keys import installation_token, sandbox_operator_token
 from infrastructure.settings import Settings
 from interfaces.api.app import create_app
 from interfaces.bootstrap import bootstrap, sandbox_config

@@ -29,13 +29,13 @@ import httpx
 import pytest
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from application.access import WORKER, Principal, Role
-from domain.cerfa_document import parse_cerfa
-from domain.contract import Contract
-from domain.contract_state import ContractState
-from domain.opcos import Opco
-from infrastructure.opco_sandbox import SandboxConfig, create_sandbox_app
-from infrastructure.opco_sandbox.config import Faults
+from application.access.access import WORKER, Principal, Role
+from domain.contracts.cerfa_document import parse_cerfa
+from domain.contracts.contract import Contract
+from domain.contracts.contract_state import ContractState
+from domain.opco.opcos import Opco
+from infrastructure.opco.opco_sandbox import SandboxConfig, create_sandbox_app
+from infrastructure.opco.opco_sandbox.config import Faults
 from interfaces.bootstrap import Container, bootstrap
 from tests.integration.sandbox_server import ADMIN_TOKEN, SANDBOX_OPERATOR, running_app
 from tests.integration.transmission_support import MANDATE_SIGNATORY

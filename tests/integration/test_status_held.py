@@ -6,11 +6,11 @@ from typing import Any
 
 import pytest
 
-import infrastructure.status_view as status_view
-from application import status_projection
-from application.status_projection import advance
+import infrastructure.read_models.status_view as status_view
+from application.read_models import status_projection
+from application.read_models.status_projection import advance
+from infrastructure.read_models.status_view import rebuild_status_view
 from infrastructure.reference_data import idcc_routing
-from infrastructure.status_view import rebuild_status_view
 from tests.integration.status_support import CFA_A, create, status_setup
 from tests.support import principal
 

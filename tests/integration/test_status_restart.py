@@ -7,12 +7,12 @@ import asyncio
 import json
 from typing import Any
 
-from application.status import ContractFilter, StatusRow
-from application.status_projection import TOPICS
-from infrastructure.projection_runner import ProjectionRunner
+from application.read_models.status import ContractFilter, StatusRow
+from application.read_models.status_projection import TOPICS
+from infrastructure.read_models.projection_runner import ProjectionRunner
+from infrastructure.read_models.status_view import SqlStatusView, build_next
 from infrastructure.reference_data import idcc_routing
-from infrastructure.sql_store import SqlStore, open_sql_store
-from infrastructure.status_view import SqlStatusView, build_next
+from infrastructure.store.sql_store import SqlStore, open_sql_store
 from tests.integration.status_support import CFA_A, accept, create, park, status_setup, submit
 
 

@@ -14,16 +14,16 @@ from uuid import UUID, uuid4
 import pytest
 from eventsourcing.persistence import IntegrityError, Tracking
 
-from application.projections import Batch
-from application.status import ContractFilter, Cursor, Page, StatusRow, list_item
-from application.status_projection import TOPICS, CursorExpired
-from domain.opcos import Opco
-from infrastructure import status_view, temporal_versions
-from infrastructure.projection_runner import ProjectionRunner
-from infrastructure.pruning import Pruner
+from application.read_models.projections import Batch
+from application.read_models.status import ContractFilter, Cursor, Page, StatusRow, list_item
+from application.read_models.status_projection import TOPICS, CursorExpired
+from domain.opco.opcos import Opco
+from infrastructure.read_models import status_view, temporal_versions
+from infrastructure.read_models.projection_runner import ProjectionRunner
+from infrastructure.read_models.pruning import Pruner
+from infrastructure.read_models.status_view import SqlStatusView, build_next, swap_in
 from infrastructure.reference_data import idcc_routing
-from infrastructure.sql_store import SqlStore
-from infrastructure.status_view import SqlStatusView, build_next, swap_in
+from infrastructure.store.sql_store import SqlStore
 from tests.integration.status_support import (
     CFA_A,
     CFA_B,

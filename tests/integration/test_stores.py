@@ -8,10 +8,10 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from typing import Any
 
-from application.access import OPERATOR
+from application.access.access import OPERATOR
 from application.errors import ConcurrentChange, VersionMismatch
-from domain.cerfa_document import parse_cerfa
-from domain.contract_state import ContractState
+from domain.contracts.cerfa_document import parse_cerfa
+from domain.contracts.contract_state import ContractState
 from tests.support import dossiers, principal
 
 THREADS = 12

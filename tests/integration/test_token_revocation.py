@@ -13,7 +13,7 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from application.access import OPERATOR
+from application.access.access import OPERATOR
 from interfaces.api.app import create_app
 from interfaces.bootstrap import Container, bootstrap
 from tests.postgres import ADMIN_URL

@@ -10,11 +10,11 @@ from typing import Any
 import httpx
 import pytest
 
-from application.access import OPERATOR
-from domain.contract_state import AT_OPCO_STATES, ContractState
-from domain.opco_account import KeyStatus
-from domain.opcos import Opco
-from infrastructure.opco_sandbox import SandboxConfig
+from application.access.access import OPERATOR
+from domain.contracts.contract_state import AT_OPCO_STATES, ContractState
+from domain.opco.opco_account import KeyStatus
+from domain.opco.opcos import Opco
+from infrastructure.opco.opco_sandbox import SandboxConfig
 from tests.integration.sandbox_server import SANDBOX_OPERATOR, oauth_client, running_sandbox
 from tests.integration.transmission_support import reload, round_trip, submitted, wired
 

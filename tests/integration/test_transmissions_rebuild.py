@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from application.access import WORKER
-from application.invoice_transmissions import INVOICE_TOPICS
-from domain.invoice import invoice_id
+from application.access.access import WORKER
+from application.invoices.invoice_transmissions import INVOICE_TOPICS
+from domain.invoicing.invoice import invoice_id
 from domain.invoicing.kinds import InvoiceKind
-from infrastructure.transmissions_view import INVOICES, rebuild_transmissions_view
+from infrastructure.read_models.transmissions_view import INVOICES, rebuild_transmissions_view
 from tests.integration.transmission_support import submitted
 from tests.invoicing import CFA, accepted_contract, echeancier, line
 from tests.support import container, principal

@@ -7,8 +7,8 @@ from typing import Any
 
 import httpx
 
-from domain.contract_state import AT_OPCO_STATES
-from infrastructure.opco_sandbox import Faults, SandboxConfig
+from domain.contracts.contract_state import AT_OPCO_STATES
+from infrastructure.opco.opco_sandbox import Faults, SandboxConfig
 from tests.integration.sandbox_server import SANDBOX_OPERATOR, running_sandbox
 from tests.integration.transmission_support import reload, submitted, wired
 

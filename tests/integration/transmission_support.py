@@ -6,10 +6,10 @@ from concurrent.futures import wait
 from datetime import date
 from typing import Any
 
-from application.access import Principal, Role
-from domain.cerfa_document import parse_cerfa
-from domain.contract import Contract
-from domain.opcos import Opco
+from application.access.access import Principal, Role
+from domain.contracts.cerfa_document import parse_cerfa
+from domain.contracts.contract import Contract
+from domain.opco.opcos import Opco
 from interfaces.bootstrap import Container, bootstrap
 from tests.integration.sandbox_server import ADMIN_TOKEN
 from tests.support import settings

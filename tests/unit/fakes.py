@@ -27,8 +27,8 @@ from eventsourcing.application import Application
 from eventsourcing.persistence import Tracking
 
 from application.documents import Document
-from application.invoice_document import InvoiceDocument
-from application.opco_gateway import (
+from application.invoices.invoice_document import InvoiceDocument
+from application.opco.opco_gateway import (
     DossierNumber,
     DossierState,
     Echeance,
@@ -49,11 +49,11 @@ from application.opco_gateway import (
     SentInvoice,
     SentRupture,
 )
+from application.opco.transmissions import TOPICS, QueuedTransmission, QueueStatus, RowChange, row_changes
 from application.ports import Contact
-from application.transmissions import TOPICS, QueuedTransmission, QueueStatus, RowChange, row_changes
 from domain.cerfa import Cerfa
 from domain.documents import DocumentRef, describe
-from domain.opcos import Opco
+from domain.opco.opcos import Opco
 
 SEND = "send_contract"
 FIND = "find_dossier"

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from domain.opcos import Opco
+from domain.opco.opcos import Opco
 from interfaces.bootstrap import Container
 from tests.invoicing import CFA, PROFILE
 from tests.support import OPERATOR_TOKEN

@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
-from interfaces.api import listing
 from interfaces.api.app import create_app
+from interfaces.api.read_models import listing
 from tests.support import OPERATOR_TOKEN, container
 
 # the document uploads: random bytes, and bytes that start as a PDF

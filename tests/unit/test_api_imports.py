@@ -9,13 +9,13 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from application.access import OPERATOR
-from application.imports.importer import OpcoImporter
-from application.opco_accounts import OpcoAccounts
-from application.opco_gateway import OpcoDossier
-from domain.opco_auth import AuthFlavour
-from domain.opco_catalogue import CATALOGUE
-from domain.opcos import Opco
+from application.access.access import OPERATOR
+from application.contracts.imports.importer import OpcoImporter
+from application.opco.opco_accounts import OpcoAccounts
+from application.opco.opco_gateway import OpcoDossier
+from domain.opco.opco_auth import AuthFlavour
+from domain.opco.opco_catalogue import CATALOGUE
+from domain.opco.opcos import Opco
 from interfaces.bootstrap import Container
 from tests.support import OPERATOR_TOKEN
 from tests.unit.fakes import LIST, FakeGateway, MemoryContactLog, MemoryTransmissionsView, MovableClock, PlainBox

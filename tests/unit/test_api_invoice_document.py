@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from pypdf import PdfReader
 
-from application.invoice_documents import InvoiceDocuments
+from application.invoices.invoice_documents import InvoiceDocuments
 from infrastructure.documents.invoice_pdf import render_invoice_pdf
 from infrastructure.documents.store import SqlDocumentStore
 from interfaces.bootstrap import Container

@@ -10,11 +10,11 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from application.invoice_status_projection import PARIS
-from application.invoice_status_queries import InvoiceAttentionPolicy, InvoiceStatusQueries
-from domain.invoice import Invoice
-from domain.opcos import Opco
-from interfaces.api import invoice_listing
+from application.read_models.invoice_status_projection import PARIS
+from application.read_models.invoice_status_queries import InvoiceAttentionPolicy, InvoiceStatusQueries
+from domain.invoicing.invoice import Invoice
+from domain.opco.opcos import Opco
+from interfaces.api.invoices import invoice_listing
 from interfaces.bootstrap import Container
 from tests.invoicing import CFA, accepted_contract, echeancier
 from tests.support import OPERATOR_TOKEN, FixedClock, principal, with_changes

@@ -9,8 +9,8 @@ from uuid import UUID
 import pytest
 from fastapi.testclient import TestClient
 
-from domain.invoice import Invoice
-from domain.opcos import Opco
+from domain.invoicing.invoice import Invoice
+from domain.opco.opcos import Opco
 from interfaces.bootstrap import Container
 from tests.invoicing import CFA, accepted_contract, echeancier
 from tests.support import principal

@@ -14,13 +14,13 @@ import pytest
 from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
 
-from application.status import Dashboard, list_item, row_from_stored
-from application.status_queries import KEY_CACHE_SECONDS, StatusQueries
-from domain.opcos import Opco
-from infrastructure.status_view import rebuild_status_view
-from interfaces.api import listing
+from application.read_models.status import Dashboard, list_item, row_from_stored
+from application.read_models.status_queries import KEY_CACHE_SECONDS, StatusQueries
+from domain.opco.opcos import Opco
+from infrastructure.read_models.status_view import rebuild_status_view
+from interfaces.api.contracts.schemas import ContractPage
 from interfaces.api.problem_details import install_problem_handlers
-from interfaces.api.schemas import ContractPage
+from interfaces.api.read_models import listing
 from interfaces.bootstrap import Container
 from tests.support import MANDATE, OPERATOR_TOKEN, FixedClock, principal, with_changes
 

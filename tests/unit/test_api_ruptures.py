@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from domain.opcos import Opco
+from domain.opco.opcos import Opco
 from interfaces.bootstrap import Container
 from tests.invoicing import CFA, accepted_contract
 from tests.support import principal

@@ -10,11 +10,11 @@ from uuid import UUID
 import pytest
 from fastapi.testclient import TestClient
 
-from application.access import ApiToken, Principal, Role, token_hash, token_id
-from infrastructure.token_revocations import revocation_channel
-from interfaces.api import auth
+from application.access.access import ApiToken, Principal, Role, token_hash, token_id
+from infrastructure.access.token_revocations import revocation_channel
+from interfaces.api.access import auth
+from interfaces.api.access.auth import TokenCache
 from interfaces.api.app import create_app
-from interfaces.api.auth import TokenCache
 from interfaces.bootstrap import Container
 from tests.support import OPERATOR_TOKEN
 

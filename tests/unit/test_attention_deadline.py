@@ -1,5 +1,5 @@
 """/attention's deposit deadline reasons: five jours ouvrables after the start, with the holidays of the
-employer's département (domain/deadlines.py), as of the clock's day."""
+employer's département (domain/contracts/deadlines.py), as of the clock's day."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from application.opco_accounts import OpcoAccounts
-from application.status import HeldDossier, StatusRow, StatusView
-from application.status_queries import StatusQueries
+from application.opco.opco_accounts import OpcoAccounts
+from application.read_models.status import HeldDossier, StatusRow, StatusView
+from application.read_models.status_queries import StatusQueries
 from tests.support import FixedClock, principal
 
 CFA = "79852413800012"

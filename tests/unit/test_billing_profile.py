@@ -11,16 +11,16 @@ from uuid import uuid4
 import pytest
 from pydantic import ValidationError
 
-from application.access import OPERATOR, Role
-from application.billing_profiles import BillingProfiles
+from application.access.access import OPERATOR, Role
 from application.dossiers import Dossiers
 from application.errors import Forbidden, NotFound, VersionMismatch
-from application.invoices import Invoices
-from domain.billing_profile import BillingDetails
+from application.invoices.billing_profiles import BillingProfiles
+from application.invoices.invoices import Invoices
 from domain.errors import InvalidValue, SubmissionBlocked
+from domain.invoicing.billing_profile import BillingDetails
 from domain.invoicing.kinds import InvoiceKind
 from domain.invoicing.lines import LineRequest
-from domain.opco_catalogue import CATALOGUE
+from domain.opco.opco_catalogue import CATALOGUE
 from tests.invoicing import CFA, PROFILE, accepted_contract
 from tests.support import dossiers, principal
 from tests.unit.fakes import PlainBox

@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 from hypothesis import event, example, given
 from hypothesis import strategies as st
 
-from domain.cerfa_document import parse_cerfa
+from domain.contracts.cerfa_document import parse_cerfa
 from domain.merge_patch import apply_merge_patch
 from interfaces.api.app import create_app
 from interfaces.bootstrap import Container

@@ -8,7 +8,7 @@ from datetime import date
 
 from pypdf import PdfReader
 
-from application.certificat_document import CertificatDocument
+from application.invoices.certificat_document import CertificatDocument
 from infrastructure.documents.certificat_pdf import render_certificat_pdf
 
 CERTIFICAT = CertificatDocument(

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from application.access import OPERATOR, Role
-from infrastructure.projection_runner import PROGRESS
-from infrastructure.transmissions_view import rebuild_transmissions_view
+from application.access.access import OPERATOR, Role
+from infrastructure.read_models.projection_runner import PROGRESS
+from infrastructure.read_models.transmissions_view import rebuild_transmissions_view
 from interfaces.cli import REBUILDS, cli
 from tests.support import container
 

@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from eventsourcing.persistence import StoredEvent
 
-from application.funding import funding
-from application.opco_gateway import FraisAnnexe, OpcoError
-from domain.contract import Contract
+from application.contracts.funding import funding
+from application.opco.opco_gateway import FraisAnnexe, OpcoError
+from domain.contracts.contract import Contract
 from domain.invoicing.kinds import InvoiceKind
-from infrastructure.opco_client.parsing import parse_dossier
+from infrastructure.opco.opco_client.parsing import parse_dossier
 from tests.invoicing import CFA, accepted_contract
 from tests.support import dossiers, principal
 

@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from domain.cerfa_document import InvalidCerfa, parse_cerfa
-from domain.contract import Contract, contract_id
-from domain.contract_state import ContractState
+from domain.contracts.cerfa_document import InvalidCerfa, parse_cerfa
+from domain.contracts.contract import Contract, contract_id
+from domain.contracts.contract_state import ContractState
 from domain.errors import InvalidValue, NotAllowedInState, SubmissionBlocked
-from domain.opcos import Opco
+from domain.opco.opcos import Opco
 from infrastructure.reference_data import idcc_routing
 from tests.support import with_changes
 

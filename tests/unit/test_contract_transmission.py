@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from domain.cerfa_document import parse_cerfa
-from domain.contract import Contract
-from domain.contract_state import ContractState
+from domain.contracts.cerfa_document import parse_cerfa
+from domain.contracts.contract import Contract
+from domain.contracts.contract_state import ContractState
 from domain.errors import NotAllowedInState
 from infrastructure.reference_data import idcc_routing
 from tests.support import dossiers

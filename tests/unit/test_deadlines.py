@@ -8,7 +8,7 @@ from datetime import date
 
 import pytest
 
-from domain.deadlines import add_working_days, deposit_deadline, is_working_day, public_holidays
+from domain.contracts.deadlines import add_working_days, deposit_deadline, is_working_day, public_holidays
 from domain.postcodes import departement_of_postcode
 
 PARIS, MOSELLE, BAS_RHIN, REUNION, MAYOTTE = "75", "57", "67", "974", "976"

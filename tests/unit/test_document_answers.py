@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from infrastructure.opco_client.document_answers import parse_sent_document
-from infrastructure.opco_wire.documents import infos_fichier
+from infrastructure.opco.opco_client.document_answers import parse_sent_document
+from infrastructure.opco.opco_wire.documents import infos_fichier
 
 
 @pytest.mark.parametrize(

@@ -11,24 +11,24 @@ from typing import Any
 
 import pytest
 
-from application.access import OPERATOR
-from application.document_channel import DocumentChannel
-from application.document_transmissions import DOCUMENT_TOPICS
+from application.access.access import OPERATOR
 from application.dossiers import Dossiers
-from application.opco_accounts import OpcoAccounts
-from application.opco_documents import ContractDocuments, DocumentUpload
-from application.opco_gateway import OpcoEndpoint, RefusedByOpco, TransientOpcoError
-from application.sender import Sender, SenderPolicy
-from application.transmissions import QueuedTransmission, QueueStatus
-from domain.contract import Contract
+from application.opco.document_channel import DocumentChannel
+from application.opco.document_transmissions import DOCUMENT_TOPICS
+from application.opco.opco_accounts import OpcoAccounts
+from application.opco.opco_documents import ContractDocuments, DocumentUpload
+from application.opco.opco_gateway import OpcoEndpoint, RefusedByOpco, TransientOpcoError
+from application.opco.sender import Sender, SenderPolicy
+from application.opco.transmissions import QueuedTransmission, QueueStatus
+from domain.contracts.contract import Contract
 from domain.errors import NotAllowedInState, RulesConflict
-from domain.opco_auth import AuthFlavour
-from domain.opco_catalogue import CATALOGUE
-from domain.opco_documents.document import DocumentState, OpcoDocument
-from domain.opco_documents.kinds import DocumentKind, DocumentRoute
-from domain.opcos import Opco
+from domain.opco.opco_auth import AuthFlavour
+from domain.opco.opco_catalogue import CATALOGUE
+from domain.opco.opco_documents.document import DocumentState, OpcoDocument
+from domain.opco.opco_documents.kinds import DocumentKind, DocumentRoute
+from domain.opco.opcos import Opco
 from infrastructure.documents.store import SqlDocumentStore
-from infrastructure.sql_store import open_sql_store
+from infrastructure.store.sql_store import open_sql_store
 from tests.invoicing import CFA, accepted_contract
 from tests.support import dossiers, principal
 from tests.unit.fakes import (
@@ -213,7 +213,7 @@ def test_a_refusal_is_recorded(rig: Rig, contract: Contract) -> None:
 def test_a_document_of_a_contract_not_at_its_opco_waits_with_the_reason(
     rig: Rig, complete_cerfa: dict[str, Any]
 ) -> None:
-    from domain.cerfa_document import parse_cerfa
+    from domain.contracts.cerfa_document import parse_cerfa
 
     draft = rig.app.create_contract(WHO, cerfa=parse_cerfa(complete_cerfa), numero_interne="C-9", opco=None).contract
     document = convention(rig, draft)

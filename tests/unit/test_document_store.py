@@ -12,7 +12,7 @@ from application.documents import DocumentStore
 from domain.documents import DocumentRef, MediaType, describe
 from domain.errors import InvalidValue
 from infrastructure.documents.store import DirectoryDocumentStore, SqlDocumentStore
-from infrastructure.sql_store import open_sql_store
+from infrastructure.store.sql_store import open_sql_store
 
 PDF = b"%PDF-1.7\n" + bytes(range(256))
 JPEG = b"\xff\xd8\xff\xe0" + bytes(64)

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from application.access import OPERATOR, Role
+from application.access.access import OPERATOR, Role
 from application.dossiers import Dossiers
 from application.errors import (
     DuplicateNumeroInterne,
@@ -15,8 +15,8 @@ from application.errors import (
     NotFound,
     VersionMismatch,
 )
-from domain.cerfa_document import parse_cerfa
-from domain.contract_state import ContractState
+from domain.contracts.cerfa_document import parse_cerfa
+from domain.contracts.contract_state import ContractState
 from domain.errors import InvalidValue
 from tests.support import dossiers, principal, with_changes
 

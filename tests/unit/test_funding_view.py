@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from application.funding import funding
-from domain.cerfa_document import parse_cerfa
-from domain.contract import Contract
+from application.contracts.funding import funding
+from domain.contracts.cerfa_document import parse_cerfa
+from domain.contracts.contract import Contract
 from domain.money import euros
 from tests.support import with_changes
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from domain.opcos import ConventionStatus, Opco
+from domain.opco.opcos import ConventionStatus, Opco
 from infrastructure.reference_data import conventions, read_rows
 from interfaces.cli import cli
 from interfaces.reference_cli import PACKAGED_TABLE

@@ -12,17 +12,17 @@ from uuid import UUID
 
 import pytest
 
-from application.access import OPERATOR, WORKER, Role
-from application.billing_profiles import BillingProfiles
+from application.access.access import OPERATOR, WORKER, Role
 from application.dossiers import Dossiers, Saved
 from application.errors import IdempotencyKeyReused, TokenAlreadyIssued
-from application.invoices import Invoices, SavedInvoice
-from domain.cerfa_document import parse_cerfa
-from domain.contract import Contract
+from application.invoices.billing_profiles import BillingProfiles
+from application.invoices.invoices import Invoices, SavedInvoice
+from domain.contracts.cerfa_document import parse_cerfa
+from domain.contracts.contract import Contract
 from domain.errors import SubmissionBlocked
-from domain.invoice import Invoice
-from domain.opco_catalogue import CATALOGUE
-from domain.opcos import Opco
+from domain.invoicing.invoice import Invoice
+from domain.opco.opco_catalogue import CATALOGUE
+from domain.opco.opcos import Opco
 from tests.invoicing import CFA, accepted_contract, line
 from tests.support import dossiers, principal
 from tests.unit.fakes import PlainBox

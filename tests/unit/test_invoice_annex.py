@@ -10,14 +10,14 @@ from typing import Any
 
 import pytest
 
-from application.billing_profiles import BillingProfiles
 from application.dossiers import Dossiers
-from application.invoices import Invoices
-from domain.contract import Contract
+from application.invoices.billing_profiles import BillingProfiles
+from application.invoices.invoices import Invoices
+from domain.contracts.contract import Contract
 from domain.errors import InvalidValues
 from domain.invoicing.annex import annex_record
 from domain.invoicing.kinds import InvoiceKind
-from domain.opco_catalogue import CATALOGUE
+from domain.opco.opco_catalogue import CATALOGUE
 from tests.invoicing import CFA, accepted_contract, echeancier, line
 from tests.support import dossiers, principal
 from tests.unit.fakes import PlainBox

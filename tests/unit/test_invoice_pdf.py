@@ -12,8 +12,8 @@ from typing import Any
 
 from pypdf import PdfReader
 
-from application.billing_profiles import BillingProfiles
-from application.invoice_document import (
+from application.invoices.billing_profiles import BillingProfiles
+from application.invoices.invoice_document import (
     VAT_EXEMPTION,
     DocumentLine,
     DossierSection,
@@ -21,8 +21,8 @@ from application.invoice_document import (
     Issuer,
     invoice_document,
 )
-from application.invoices import Invoices
-from domain.opco_catalogue import CATALOGUE
+from application.invoices.invoices import Invoices
+from domain.opco.opco_catalogue import CATALOGUE
 from infrastructure.documents.invoice_pdf import french_money, render_invoice_pdf
 from tests.invoicing import CFA, accepted_contract, line
 from tests.support import dossiers, principal

@@ -12,26 +12,26 @@ from typing import Any
 
 import pytest
 
-from application.access import OPERATOR
-from application.billing_profiles import BillingProfiles
-from application.channels import InvoiceChannel
+from application.access.access import OPERATOR
 from application.dossiers import Dossiers
-from application.invoice_documents import InvoiceDocuments
-from application.invoice_sync import InvoiceSync
-from application.invoice_transmissions import INVOICE_TOPICS
-from application.invoices import Invoices
-from application.opco_accounts import OpcoAccounts
-from application.opco_gateway import OpcoEndpoint, RefusedByOpco, TransientOpcoError
-from application.sender import Sender, SenderPolicy
-from application.transmissions import QueuedTransmission
-from domain.contract import Contract
-from domain.invoice import Invoice
+from application.invoices.billing_profiles import BillingProfiles
+from application.invoices.invoice_documents import InvoiceDocuments
+from application.invoices.invoice_sync import InvoiceSync
+from application.invoices.invoice_transmissions import INVOICE_TOPICS
+from application.invoices.invoices import Invoices
+from application.opco.channels import InvoiceChannel
+from application.opco.opco_accounts import OpcoAccounts
+from application.opco.opco_gateway import OpcoEndpoint, RefusedByOpco, TransientOpcoError
+from application.opco.sender import Sender, SenderPolicy
+from application.opco.transmissions import QueuedTransmission
+from domain.contracts.contract import Contract
+from domain.invoicing.invoice import Invoice
 from domain.invoicing.kinds import InvoiceKind
 from domain.invoicing.states import InvoiceState
 from domain.invoicing.transfers import Transfer
-from domain.opco_auth import AuthFlavour
-from domain.opco_catalogue import CATALOGUE
-from domain.opcos import Opco
+from domain.opco.opco_auth import AuthFlavour
+from domain.opco.opco_catalogue import CATALOGUE
+from domain.opco.opcos import Opco
 from tests.invoicing import CFA, PROFILE, accepted_contract, echeancier, line
 from tests.support import dossiers, principal
 from tests.unit.fakes import (

@@ -11,11 +11,12 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from application.access import WORKER
-from application.billing_profiles import BillingProfiles
+from application.access.access import WORKER
 from application.dossiers import Dossiers
-from application.invoice_status import EcheanceRow, InvoiceRow
-from application.invoice_status_projection import (
+from application.invoices.billing_profiles import BillingProfiles
+from application.invoices.invoices import Invoices
+from application.read_models.invoice_status import EcheanceRow, InvoiceRow
+from application.read_models.invoice_status_projection import (
     PARIS,
     TOPICS,
     Memo,
@@ -25,12 +26,11 @@ from application.invoice_status_projection import (
     from_cents,
     project,
 )
-from application.invoices import Invoices
-from domain.cerfa_document import parse_cerfa
-from domain.contract import Contract
-from domain.invoice import Invoice
+from domain.contracts.cerfa_document import parse_cerfa
+from domain.contracts.contract import Contract
+from domain.invoicing.invoice import Invoice
 from domain.invoicing.kinds import InvoiceKind
-from domain.opco_catalogue import CATALOGUE
+from domain.opco.opco_catalogue import CATALOGUE
 from tests.invoicing import CFA, accepted_contract, echeancier, line
 from tests.support import dossiers, principal
 from tests.unit.fakes import PlainBox
@@ -343,12 +343,12 @@ def test_an_event_of_an_aggregate_never_drafted_is_refused() -> None:
 
 
 def test_the_topics_are_the_events_read() -> None:
-    assert "domain.invoice:Invoice.PaymentRecorded" in TOPICS
-    assert "domain.contract:Contract.InvoiceAttached" in TOPICS
-    assert "domain.invoice:Invoice.TransmissionStarted" not in TOPICS
-    assert "domain.contract:Contract.MandateRecorded" not in TOPICS
-    assert "domain.contract:Contract.Imported" in TOPICS  # a contract imported from its OPCO (issue 13)
-    assert "domain.invoice:Invoice.Numbered" in TOPICS  # the invoice's last change, in its row
+    assert "domain.invoicing.invoice:Invoice.PaymentRecorded" in TOPICS
+    assert "domain.contracts.contract:Contract.InvoiceAttached" in TOPICS
+    assert "domain.invoicing.invoice:Invoice.TransmissionStarted" not in TOPICS
+    assert "domain.contracts.contract:Contract.MandateRecorded" not in TOPICS
+    assert "domain.contracts.contract:Contract.Imported" in TOPICS  # a contract imported from its OPCO (issue 13)
+    assert "domain.invoicing.invoice:Invoice.Numbered" in TOPICS  # the invoice's last change, in its row
     assert len(TOPICS) == 25
 
 

@@ -8,18 +8,18 @@ from typing import Any
 
 import pytest
 
-from application.access import WORKER
-from application.billing_profiles import BillingProfiles
+from application.access.access import WORKER
 from application.dossiers import Dossiers
 from application.errors import DuplicateInvoiceNumber, IdempotencyKeyReused, NotFound
-from application.invoices import Invoices
-from domain.contract import Contract
+from application.invoices.billing_profiles import BillingProfiles
+from application.invoices.invoices import Invoices
+from domain.contracts.contract import Contract
 from domain.errors import InvalidValue, InvalidValues, NotAllowedInState, RulesConflict
-from domain.invoice import Invoice
+from domain.invoicing.invoice import Invoice
 from domain.invoicing.kinds import InvoiceKind
 from domain.invoicing.states import InvoiceState
-from domain.opco_catalogue import CATALOGUE
-from domain.opcos import Opco
+from domain.opco.opco_catalogue import CATALOGUE
+from domain.opco.opcos import Opco
 from tests.invoicing import CFA, accepted_contract, echeancier, line
 from tests.support import dossiers, principal
 from tests.unit.fakes import PlainBox

@@ -94,12 +94,12 @@ def restored_logging() -> Iterator[None]:
 def test_the_services_loggers_print_at_the_configured_level(capsys: pytest.CaptureFixture[str]) -> None:
     configure_logging(settings(environment="production", log_level="debug"))
     logging.getLogger("convergence.sender").debug("a debug record")
-    logging.getLogger("application.opco_lookup").info("a module logger")
+    logging.getLogger("application.opco.opco_lookup").info("a module logger")
     logging.getLogger("some.library").info("not shown: libraries log at WARNING")
     lines = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
     assert [(line["logger"], line["message"]) for line in lines] == [
         ("convergence.sender", "a debug record"),
-        ("application.opco_lookup", "a module logger"),
+        ("application.opco.opco_lookup", "a module logger"),
     ]
 
     configure_logging(settings(log_level="warning"))

@@ -9,17 +9,17 @@ from datetime import UTC, date, datetime
 import pytest
 from joserfc.jwk import RSAKey
 
-from application.access import OPERATOR, Role
+from application.access.access import OPERATOR, Role
 from application.dossiers import Dossiers
 from application.errors import Forbidden, IdempotencyKeyReused, NotFound, PreconditionRequired, VersionMismatch
-from application.opco_accounts import OpcoAccounts
+from application.opco.opco_accounts import OpcoAccounts
 from application.ports import SecretBox
 from domain.errors import InvalidValue
-from domain.opco_account import KeyStatus, opco_account_id
-from domain.opco_catalogue import CATALOGUE, OpcoProfile
-from domain.opcos import Opco
-from infrastructure.opco_client.dpop import JoseDpopKeys
-from infrastructure.secret_box import FernetBox
+from domain.opco.opco_account import KeyStatus, opco_account_id
+from domain.opco.opco_catalogue import CATALOGUE, OpcoProfile
+from domain.opco.opcos import Opco
+from infrastructure.access.secret_box import FernetBox
+from infrastructure.opco.opco_client.dpop import JoseDpopKeys
 from tests.support import SECRET_KEY, dossiers, principal
 from tests.unit.fakes import MemoryContactLog, PlainBox
 

@@ -17,12 +17,12 @@ import pytest
 from joserfc import jws, jwt
 from joserfc.jwk import JWKRegistry
 
-from application.opco_gateway import KeyRejected, OpcoEndpoint, RefusedByOpco
+from application.opco.opco_gateway import KeyRejected, OpcoEndpoint, RefusedByOpco
 from domain.cerfa import Cerfa
-from domain.opco_catalogue import CATALOGUE
-from domain.opcos import Opco
-from infrastructure.opco_client import ClientIdentity, HttpOpcoGateway
-from infrastructure.opco_client.dpop import JoseDpopKeys
+from domain.opco.opco_catalogue import CATALOGUE
+from domain.opco.opcos import Opco
+from infrastructure.opco.opco_client import ClientIdentity, HttpOpcoGateway
+from infrastructure.opco.opco_client.dpop import JoseDpopKeys
 from tests.invoicing import outgoing_invoice
 
 BASE = "https://opco.test/SorApiEchangeCFA"

@@ -8,11 +8,11 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from domain.opco_auth import AuthFlavour
-from domain.opco_catalogue import ADDRESSES, CATALOGUE, Environment, catalogue
-from domain.opco_documents.kinds import DocumentKind, DocumentRoute, route_for
-from domain.opcos import Opco
-from infrastructure.opco_directory import opco_profiles
+from domain.opco.opco_auth import AuthFlavour
+from domain.opco.opco_catalogue import ADDRESSES, CATALOGUE, Environment, catalogue
+from domain.opco.opco_documents.kinds import DocumentKind, DocumentRoute, route_for
+from domain.opco.opcos import Opco
+from infrastructure.opco.opco_directory import opco_profiles
 from tests.support import settings
 
 # Words that mark a test, lab or acceptance host in the OPCOs' and their vendors' naming.

@@ -11,20 +11,20 @@ from typing import Any
 
 import pytest
 
-from application.access import OPERATOR, WORKER, Role
+from application.access.access import OPERATOR, WORKER, Role
+from application.contracts.imports.importer import OpcoImporter
 from application.dossiers import Dossiers
 from application.errors import Forbidden, NotFound
-from application.imports.importer import OpcoImporter
-from application.opco_accounts import OpcoAccounts
-from application.opco_gateway import Echeance, OpcoDossier, TransientOpcoError
-from application.state_sync import StateSync
-from domain.cerfa_document import parse_cerfa
-from domain.contract import IMPORTED, SENT, Contract
-from domain.contract_state import ContractState
+from application.opco.opco_accounts import OpcoAccounts
+from application.opco.opco_gateway import Echeance, OpcoDossier, TransientOpcoError
+from application.opco.state_sync import StateSync
+from domain.contracts.cerfa_document import parse_cerfa
+from domain.contracts.contract import IMPORTED, SENT, Contract
+from domain.contracts.contract_state import ContractState
 from domain.errors import NotAllowedInState
-from domain.opco_auth import AuthFlavour
-from domain.opco_catalogue import CATALOGUE
-from domain.opcos import Opco
+from domain.opco.opco_auth import AuthFlavour
+from domain.opco.opco_catalogue import CATALOGUE
+from domain.opco.opcos import Opco
 from tests.support import dossiers, principal
 from tests.unit.fakes import (
     FIND,
@@ -216,7 +216,7 @@ def test_two_candidates_are_a_conflict_reported_not_resolved(rig: Rig, complete_
 def test_an_interrupted_import_resumes_where_it_stopped(rig: Rig, monkeypatch: pytest.MonkeyPatch) -> None:
     for n in range(60):
         held(rig, f"x{n}", numero_externe=f"ATLAS-{n}")
-    monkeypatch.setattr("application.imports.opco_reads.RETRY_PAUSE", 0.0)
+    monkeypatch.setattr("application.contracts.imports.opco_reads.RETRY_PAUSE", 0.0)
     calls, broken = 0, True
     original = rig.gateway.find_dossier_by
 
@@ -243,7 +243,7 @@ def test_an_interrupted_import_resumes_where_it_stopped(rig: Rig, monkeypatch: p
 
 def test_a_transient_failure_is_read_again(rig: Rig, monkeypatch: pytest.MonkeyPatch) -> None:
     held(rig, "x1", numero_externe="ATLAS-1")
-    monkeypatch.setattr("application.imports.opco_reads.RETRY_PAUSE", 0.0)
+    monkeypatch.setattr("application.contracts.imports.opco_reads.RETRY_PAUSE", 0.0)
     rig.gateway.script(FIND_BY, TransientOpcoError("502"), TransientOpcoError("timeout"))
     status = rig.run()
     assert (status["status"], status["counts"]["created"]) == ("finished", 1)

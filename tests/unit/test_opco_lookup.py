@@ -11,17 +11,17 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from application.access import OPERATOR
-from application.opco_lookup import OpcoLookup
-from application.status_projection import project
-from domain.cerfa_document import parse_cerfa
-from domain.contract import Contract
-from domain.opco_lookup import LookupOutcome
-from domain.opcos import Opco
-from infrastructure.cfadock import CfaDockDirectory
-from infrastructure.opco_lookup_cache import SqlLookupCache
+from application.access.access import OPERATOR
+from application.opco.opco_lookup import OpcoLookup
+from application.read_models.status_projection import project
+from domain.contracts.cerfa_document import parse_cerfa
+from domain.contracts.contract import Contract
+from domain.opco.opco_lookup import LookupOutcome
+from domain.opco.opcos import Opco
+from infrastructure.opco.cfadock import CfaDockDirectory
+from infrastructure.opco.opco_lookup_cache import SqlLookupCache
 from infrastructure.reference_data import idcc_routing
-from infrastructure.sql_store import SqlStore, open_sql_store
+from infrastructure.store.sql_store import SqlStore, open_sql_store
 from interfaces.api.app import create_app
 from interfaces.bootstrap import Container
 from tests.support import MANDATE, OPERATOR_TOKEN, container, settings, with_changes

@@ -1,4 +1,4 @@
-"""The per-OPCO figures of the client (infrastructure/opco_client/metrics.py), against a scripted OPCO: each HTTP
+"""The per-OPCO figures of the client (infrastructure/opco/opco_client/metrics.py), against a scripted OPCO: each HTTP
 exchange counted by outcome and timed, the key's and the OAuth client's refusals counted."""
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ import httpx
 import pytest
 from prometheus_client import REGISTRY
 
-from application.opco_gateway import KeyRejected, OpcoError, RefusedByOpco, TransientOpcoError
-from domain.opcos import Opco
-from infrastructure.opco_client import HttpOpcoGateway
+from application.opco.opco_gateway import KeyRejected, OpcoError, RefusedByOpco, TransientOpcoError
+from domain.opco.opcos import Opco
+from infrastructure.opco.opco_client import HttpOpcoGateway
 from tests.unit.test_opco_auth_flavours import IDENTITY, ScriptedOpco, answer, endpoint, ok
 
 STATUS = "/SorApiEchangeCFA/v1/status"

@@ -9,10 +9,10 @@ from typing import Any
 
 from eventsourcing.persistence import StoredEvent
 
-from application.access import WORKER
-from application.transmissions import row_changes
-from domain.cerfa_document import parse_cerfa
-from domain.contract import Contract
+from application.access.access import WORKER
+from application.opco.transmissions import row_changes
+from domain.contracts.cerfa_document import parse_cerfa
+from domain.contracts.contract import Contract
 from tests.invoicing import CFA, accepted_contract
 from tests.support import dossiers, principal
 

@@ -1,4 +1,4 @@
-"""The translation between our Cerfa and the OPCO wire (infrastructure/opco_wire): dates with the Paris offset,
+"""The translation between our Cerfa and the OPCO wire (infrastructure/opco/opco_wire): dates with the Paris offset,
 every date form OPCOs answer with, and the reverse reading of a dossier back into our Cerfa's terms."""
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from domain.cerfa_document import parse_cerfa
-from infrastructure.opco_client.parsing import parse_dossier
-from infrastructure.opco_wire import (
+from domain.contracts.cerfa_document import parse_cerfa
+from infrastructure.opco.opco_client.parsing import parse_dossier
+from infrastructure.opco.opco_wire import (
     CERFACIL,
     OBSERVED,
     WEDOF,
@@ -24,7 +24,7 @@ from infrastructure.opco_wire import (
     read_sent_date,
     write_date,
 )
-from infrastructure.opco_wire.variants import DateForm
+from infrastructure.opco.opco_wire.variants import DateForm
 from tests.support import with_changes
 
 

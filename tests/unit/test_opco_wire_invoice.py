@@ -1,5 +1,5 @@
-"""The invoice's translation to the real wire (infrastructure/opco_wire/invoice.py): the `facture` part has the keys
-real clients send (a fixture written from ../shared/reference/opco-wire.md §5), our kinds become observed
+"""The invoice's translation to the real wire (infrastructure/opco/opco_wire/invoice.py): the `facture` part has the
+keys real clients send (a fixture written from ../shared/reference/opco-wire.md §5), our kinds become observed
 `natureLigne` values, the date carries its Paris offset, amounts are exact decimals with two places."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import pytest
 
 from domain.invoicing.kinds import InvoiceKind
 from domain.invoicing.lines import InvoiceLine
-from infrastructure.opco_wire.invoice import NATURE_LIGNE, OBSERVED_NATURES, Issuer, facture_part, multipart_files
+from infrastructure.opco.opco_wire.invoice import NATURE_LIGNE, OBSERVED_NATURES, Issuer, facture_part, multipart_files
 
 OBSERVED = json.loads((Path(__file__).parents[1] / "fixtures" / "facture_observed.json").read_text("utf-8"))
 CONTRACT = uuid4()

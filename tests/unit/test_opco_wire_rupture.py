@@ -1,12 +1,13 @@
-"""The rupture's body as we send it (infrastructure/opco_wire/rupture.py, docs/wire.md R1–R8) and its answer read."""
+"""The rupture's body as we send it (infrastructure/opco/opco_wire/rupture.py, docs/wire.md R1–R8) and its answer
+read."""
 
 from __future__ import annotations
 
 from datetime import date
 
-from application.opco_gateway import OutgoingRupture, SentRupture
-from domain.rupture import Motif
-from infrastructure.opco_wire.rupture import MOTIF_CODES, RUPTURE_PATH, parse_sent_rupture, rupture_body
+from application.opco.opco_gateway import OutgoingRupture, SentRupture
+from domain.ruptures.rupture import Motif
+from infrastructure.opco.opco_wire.rupture import MOTIF_CODES, RUPTURE_PATH, parse_sent_rupture, rupture_body
 
 
 def test_the_body_names_the_dossier_and_the_rupture_with_dates_at_midnight_in_france() -> None:

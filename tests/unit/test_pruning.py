@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from infrastructure.invoice_status_view import LIVE as LIVE_INVOICE_STATUS
-from infrastructure.pruning import Pruner
-from infrastructure.status_view import LIVE as LIVE_STATUS
+from infrastructure.read_models.invoice_status_view import LIVE as LIVE_INVOICE_STATUS
+from infrastructure.read_models.pruning import Pruner
+from infrastructure.read_models.status_view import LIVE as LIVE_STATUS
 from interfaces.bootstrap import bootstrap
 from tests.support import settings
 

@@ -10,17 +10,17 @@ from uuid import UUID
 
 import pytest
 
-from application.access import WORKER
-from application.billing_profiles import BillingProfiles
+from application.access.access import WORKER
 from application.dossiers import Dossiers, Saved
 from application.errors import PreconditionRequired, VersionMismatch
-from application.invoices import Invoices
-from domain.cerfa_document import parse_cerfa
+from application.invoices.billing_profiles import BillingProfiles
+from application.invoices.invoices import Invoices
+from domain.contracts.cerfa_document import parse_cerfa
 from domain.errors import RulesConflict
-from domain.invoice import Invoice
+from domain.invoicing.invoice import Invoice
 from domain.invoicing.states import InvoiceState
-from domain.opco_catalogue import CATALOGUE
-from domain.opcos import Opco
+from domain.opco.opco_catalogue import CATALOGUE
+from domain.opco.opcos import Opco
 from tests.invoicing import CFA, accepted_contract, line
 from tests.support import dossiers, principal
 from tests.unit.fakes import PlainBox
@@ -144,7 +144,7 @@ def test_other_transfers_are_other_payments(invoices: Invoices, paid_by_hand: UU
 
 
 def opco_reports(invoices: Invoices, ident: UUID, total: str, etat: str, reference: str) -> Invoice:
-    """What the invoice sync records of one line of factures/etats (application.invoice_sync)."""
+    """What the invoice sync records of one line of factures/etats (application.invoices.invoice_sync)."""
 
     def apply(i: Invoice) -> None:
         i.record_opco_payment(

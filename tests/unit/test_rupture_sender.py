@@ -10,19 +10,19 @@ from typing import Any
 
 import pytest
 
-from application.access import OPERATOR
-from application.channels import TerminationChannel
+from application.access.access import OPERATOR
 from application.dossiers import Dossiers
-from application.opco_accounts import OpcoAccounts
-from application.opco_gateway import NotSupported, RefusedByOpco, TransientOpcoError
-from application.sender import Sender, SenderPolicy
-from application.terminations import Terminations
-from application.transmissions import QueuedTransmission
-from domain.opco_auth import AuthFlavour
-from domain.opco_catalogue import CATALOGUE
-from domain.opcos import Opco
-from domain.rupture import RuptureRequest
-from domain.termination import Termination, TerminationState
+from application.opco.channels import TerminationChannel
+from application.opco.opco_accounts import OpcoAccounts
+from application.opco.opco_gateway import NotSupported, RefusedByOpco, TransientOpcoError
+from application.opco.sender import Sender, SenderPolicy
+from application.opco.transmissions import QueuedTransmission
+from application.ruptures.terminations import Terminations
+from domain.opco.opco_auth import AuthFlavour
+from domain.opco.opco_catalogue import CATALOGUE
+from domain.opco.opcos import Opco
+from domain.ruptures.rupture import RuptureRequest
+from domain.ruptures.termination import Termination, TerminationState
 from tests.invoicing import CFA, accepted_contract
 from tests.support import dossiers, principal
 from tests.unit.fakes import (

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from uuid import uuid4
 
-from application.rupture_status import RuptureQueries, RuptureRow
+from application.read_models.rupture_status import RuptureQueries, RuptureRow
 from tests.support import principal
 
 CFA = "79852413800012"

@@ -1,4 +1,4 @@
-"""The sandbox reads the `facture` part our client writes (infrastructure/opco_wire/invoice.py) exactly: the same
+"""The sandbox reads the `facture` part our client writes (infrastructure/opco/opco_wire/invoice.py) exactly: the same
 figures, the date with its offset, the OPCO's natures; and names each faulty field of a line by its index."""
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ from uuid import UUID
 
 from domain.invoicing.kinds import InvoiceKind
 from domain.invoicing.lines import InvoiceLine
-from infrastructure.opco_sandbox.invoice_payload import read_facture
-from infrastructure.opco_sandbox.invoice_records import Invoice, Nature
-from infrastructure.opco_wire import encode
-from infrastructure.opco_wire.invoice import Issuer, facture_part
+from infrastructure.opco.opco_sandbox.invoice_payload import read_facture
+from infrastructure.opco.opco_sandbox.invoice_records import Invoice, Nature
+from infrastructure.opco.opco_wire import encode
+from infrastructure.opco.opco_wire.invoice import Issuer, facture_part
 
 CONTRACT = UUID(int=7)
 

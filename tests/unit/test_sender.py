@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from application.access import OPERATOR, WORKER, Role
+from application.access.access import OPERATOR, WORKER, Role
 from application.dossiers import Dossiers
-from application.opco_accounts import OpcoAccounts
-from application.opco_gateway import (
+from application.opco.opco_accounts import OpcoAccounts
+from application.opco.opco_gateway import (
     Echeance,
     KeyRejected,
     OpcoEndpoint,
@@ -22,15 +22,15 @@ from application.opco_gateway import (
     SentDossier,
     TransientOpcoError,
 )
-from application.sender import Sender, SenderPolicy
-from application.transmissions import QueuedTransmission
-from domain.cerfa_document import parse_cerfa
-from domain.contract import Contract
-from domain.contract_state import ContractState
-from domain.opco_account import KeyStatus
-from domain.opco_auth import AuthFlavour
-from domain.opco_catalogue import CATALOGUE
-from domain.opcos import Opco
+from application.opco.sender import Sender, SenderPolicy
+from application.opco.transmissions import QueuedTransmission
+from domain.contracts.cerfa_document import parse_cerfa
+from domain.contracts.contract import Contract
+from domain.contracts.contract_state import ContractState
+from domain.opco.opco_account import KeyStatus
+from domain.opco.opco_auth import AuthFlavour
+from domain.opco.opco_catalogue import CATALOGUE
+from domain.opco.opcos import Opco
 from tests.support import dossiers, principal
 from tests.unit.fakes import FIND, SEND, AnswerLost, FakeGateway, MemoryContactLog, MovableClock, PlainBox, opco_dossier
 

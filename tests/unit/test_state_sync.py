@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from application.access import OPERATOR, WORKER
+from application.access.access import OPERATOR, WORKER
 from application.dossiers import Dossiers
-from application.opco_accounts import OpcoAccounts
-from application.opco_gateway import (
+from application.opco.opco_accounts import OpcoAccounts
+from application.opco.opco_gateway import (
     DossierState,
     Echeance,
     FraisAnnexe,
@@ -23,15 +23,15 @@ from application.opco_gateway import (
     KeyRejected,
     TransientOpcoError,
 )
-from application.state_sync import StateSync, SyncReport
-from domain.cerfa_document import parse_cerfa
-from domain.contract import Contract
-from domain.contract_state import ContractState
+from application.opco.state_sync import StateSync, SyncReport
+from domain.contracts.cerfa_document import parse_cerfa
+from domain.contracts.contract import Contract
+from domain.contracts.contract_state import ContractState
 from domain.invoicing.kinds import InvoiceKind
-from domain.opco_account import KeyStatus
-from domain.opco_auth import AuthFlavour
-from domain.opco_catalogue import CATALOGUE
-from domain.opcos import Opco
+from domain.opco.opco_account import KeyStatus
+from domain.opco.opco_auth import AuthFlavour
+from domain.opco.opco_catalogue import CATALOGUE
+from domain.opco.opcos import Opco
 from tests.support import dossiers, principal, with_changes
 from tests.unit.fakes import (
     FIND,

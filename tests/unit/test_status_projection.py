@@ -11,8 +11,8 @@ from uuid import uuid4
 
 import pytest
 
-from application.status import STORED_FIELDS, StatusRow, list_item, row_from_stored
-from application.status_projection import (
+from application.read_models.status import STORED_FIELDS, StatusRow, list_item, row_from_stored
+from application.read_models.status_projection import (
     Memo,
     ProblemCounts,
     UnknownDossier,
@@ -23,12 +23,12 @@ from application.status_projection import (
     search_column,
     search_words,
 )
-from domain.cerfa_document import parse_cerfa
-from domain.contract import Contract
-from domain.opcos import Opco
+from domain.contracts.cerfa_document import parse_cerfa
+from domain.contracts.contract import Contract
+from domain.opco.opcos import Opco
+from infrastructure.read_models.status_schema import VERSION_COLUMNS
+from infrastructure.read_models.status_view import _record
 from infrastructure.reference_data import idcc_routing
-from infrastructure.status_schema import VERSION_COLUMNS
-from infrastructure.status_view import _record
 from tests.support import with_changes
 
 ROUTING = idcc_routing()
@@ -238,7 +238,7 @@ def test_problems_are_recomputed_only_when_cerfa_opco_or_mandate_change(
         parses.append(document)
         return parse_cerfa(document)
 
-    monkeypatch.setattr("application.status_projection.parse_cerfa", counting)
+    monkeypatch.setattr("application.read_models.status_projection.parse_cerfa", counting)
     feed = Feed()
     contract = draft(complete_cerfa)
     contract.choose_opco(Opco.AKTO, "token:alice")
@@ -379,8 +379,8 @@ def journey_events(document: dict[str, Any]) -> list[Any]:
 
 
 def test_the_stored_version_reads_back_as_the_row(complete_cerfa: dict[str, Any], draft_cerfa: dict[str, Any]) -> None:
-    """What the view stores of a memo (infrastructure.status_view._record) reads back
-    (application.status.row_from_stored) as the row the memo shows, and carries that row's list item."""
+    """What the view stores of a memo (infrastructure.read_models.status_view._record) reads back
+    (application.read_models.status.row_from_stored) as the row the memo shows, and carries that row's list item."""
     for document in (complete_cerfa, draft_cerfa):
         memo: Memo | None = None
         for position, event in enumerate(journey_events(document), start=10):
@@ -405,7 +405,7 @@ def test_problem_counts_are_memoised_by_content_and_count_as_without(
         parses.append(document)
         return parse_cerfa(document)
 
-    monkeypatch.setattr("application.status_projection.parse_cerfa", counting)
+    monkeypatch.setattr("application.read_models.status_projection.parse_cerfa", counting)
     counts = ProblemCounts(ROUTING)
     for document in (complete_cerfa, draft_cerfa):
         plain: Memo | None = None

@@ -9,17 +9,17 @@ from typing import Any
 
 import pytest
 
-from application.billing_profiles import BillingProfiles
+from application.contracts.funding import funding
 from application.dossiers import Dossiers
-from application.funding import funding
-from application.invoices import Invoices
-from application.terminations import Terminations
-from domain.contract import Contract
+from application.invoices.billing_profiles import BillingProfiles
+from application.invoices.invoices import Invoices
+from application.ruptures.terminations import Terminations
+from domain.contracts.contract import Contract
 from domain.errors import InvalidValues, NotAllowedInState, RulesConflict
-from domain.opco_catalogue import CATALOGUE
-from domain.opcos import Opco
-from domain.rupture import RuptureRequest
-from domain.termination import Route, TerminationState
+from domain.opco.opco_catalogue import CATALOGUE
+from domain.opco.opcos import Opco
+from domain.ruptures.rupture import RuptureRequest
+from domain.ruptures.termination import Route, TerminationState
 from tests.invoicing import CFA, accepted_contract, echeancier, line
 from tests.support import dossiers, principal
 from tests.unit.fakes import PlainBox
@@ -98,7 +98,7 @@ def test_an_opco_without_the_route_gets_a_declaration_the_cfa_marks_done(
 def test_only_a_dossier_the_opco_has_can_be_terminated(
     app: Dossiers, terminations: Terminations, complete_cerfa: dict[str, Any]
 ) -> None:
-    from domain.cerfa_document import parse_cerfa
+    from domain.contracts.cerfa_document import parse_cerfa
 
     draft = app.create_contract(WHO, cerfa=parse_cerfa(complete_cerfa), numero_interne="D-1", opco=None).contract
     with pytest.raises(NotAllowedInState, match="terminate"):

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from domain.cerfa import Cerfa
-from domain.idcc_problems import idcc_problems
-from domain.opcos import ConventionStatus, Opco, opco_from_name
+from domain.contracts.idcc_problems import idcc_problems
+from domain.opco.opcos import ConventionStatus, Opco, opco_from_name
 from domain.problems import Problem
 from infrastructure.reference_data import COLUMNS, idcc_routing, table_metadata
 

@@ -6,12 +6,12 @@ from uuid import uuid4
 
 import pytest
 
-from application.document_transmissions import DOCUMENT_TOPICS
-from application.transmissions import QueueStatus, row_changes
+from application.opco.document_transmissions import DOCUMENT_TOPICS
+from application.opco.transmissions import QueueStatus, row_changes
 from domain.documents import DocumentRef, MediaType
 from domain.errors import NotAllowedInState
-from domain.opco_documents.document import DocumentState, OpcoDocument, document_id
-from domain.opco_documents.kinds import DocumentKind
+from domain.opco.opco_documents.document import DocumentState, OpcoDocument, document_id
+from domain.opco.opco_documents.kinds import DocumentKind
 
 REF = DocumentRef.of(b"%PDF-1.4\n", MediaType.PDF)
 OBJECTS = [{"typeObjet": "DOSSIER_APPRENTISSAGE", "idObjet": "NI-1"}]
@@ -56,7 +56,7 @@ def test_its_transmission_events_feed_the_one_queue() -> None:
     names = [type(e).__name__ for e in events]
     assert names == ["Kept", "SubmissionRequested", "TransmissionStarted", "Sent"]
     for name in ("SubmissionRequested", "Sent"):
-        assert f"domain.opco_documents.document:OpcoDocument.{name}" in DOCUMENT_TOPICS
+        assert f"domain.opco.opco_documents.document:OpcoDocument.{name}" in DOCUMENT_TOPICS
     [requested] = row_changes(events[1])
     assert (requested.status, requested.new_row and requested.new_row.numero_interne) == (
         QueueStatus.PENDING,

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from domain.errors import InvalidValues
-from domain.rupture import (
+from domain.ruptures.rupture import (
     MOTIFS,
     ContractDates,
     Initiative,

@@ -6,7 +6,7 @@ from datetime import date
 from decimal import Decimal
 
 from domain.funding import FundingTerms
-from domain.rupture_funding import funding_at_rupture
+from domain.ruptures.rupture_funding import funding_at_rupture
 
 # 2025 regime (concluded from 2025-07-01): the days performed. 1 Sep 2026 – 31 Aug 2028, year 1 has 365 days.
 TERMS_2025 = FundingTerms(

@@ -1,9 +1,0 @@
-"""The documents' transmission queue: the same read model as the contracts' and invoices' (application.transmissions),
-fed by the document events of the same names; its rows are keyed by the document's id and its reference."""
-
-from __future__ import annotations
-
-from application.transmissions import queue_topics
-from domain.opco_documents.document import OpcoDocument
-
-DOCUMENT_TOPICS = queue_topics(OpcoDocument)
