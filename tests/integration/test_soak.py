@@ -46,7 +46,7 @@ DOSSIERS = 300
 SEED = 20261127
 KILLS = 4
 LIFETIME = (1.5, 3.0)  # seconds a worker runs, once started, before it is killed
-START_TIMEOUT = 30.0
+START_TIMEOUT = 90.0  # a loaded 2-core machine (CI, other jobs) can take a minute to start Python and its imports
 SETTLE_TIMEOUT = 120.0
 # None: routed by the Cerfa's IDCC (1486 → ATLAS, API key); AKTO adds OAuth2 on top of the key; OPCO2I a key only.
 OPCOS: tuple[Opco | None, ...] = (None, Opco.AKTO, Opco.OPCO2I)
