@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from application.access.access import OPERATOR, Principal, token_hash, token_id
+from interfaces.api.audit.acting import act_for
 from interfaces.bootstrap import Container
 
 _bearer = HTTPBearer(auto_error=False, description="a CFA token (see POST /admin/tokens) or the operator token")
@@ -101,6 +102,7 @@ async def principal(
     services: Container = request.app.state.container
     admin = services.settings.admin_token
     if admin is not None and hmac.compare_digest(secret.encode(), admin.get_secret_value().encode()):
+        act_for(request, OPERATOR)
         return OPERATOR
     cache: TokenCache = request.app.state.token_cache
     found = cache.get(secret)
@@ -110,6 +112,7 @@ async def principal(
         if found is None:
             raise _unauthorized("unknown or revoked token")
         cache.put(secret, found, ticket)  # on a miss only: a hit must not extend the time a token is trusted
+    act_for(request, found)
     return found
 
 
