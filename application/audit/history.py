@@ -37,7 +37,7 @@ DIGESTS = ("sent_sha256", "answer_sha256")
 
 
 class History:
-    def __init__(self, dossiers: Dossiers, invoices: Invoices) -> None:
+    def __init__(self, dossiers: Dossiers, invoices: Invoices | None = None) -> None:
         self._app = dossiers
         self._invoices = invoices
 
@@ -51,6 +51,8 @@ class History:
         return sorted(entries, key=lambda entry: entry["at"])
 
     def of_invoice(self, principal: Principal, ident: UUID) -> list[dict[str, Any]]:
+        if self._invoices is None:
+            raise NotFound("invoice", ident)
         self._invoices.invoice(principal, ident)
         return self.entries(ident, principal)
 

@@ -15,6 +15,7 @@ from application.audit.actor import Actor, acting
 from application.audit.history import History
 from application.audit.recording import ACTOR_KEY
 from domain.contracts.contract_state import ContractState
+from domain.opco.opcos import Opco
 from infrastructure.opco.opco_sandbox import SandboxConfig
 from infrastructure.opco.opco_wire import dossier_body, encode, wire_variant
 from tests.integration.sandbox_server import running_sandbox
@@ -53,7 +54,8 @@ def test_each_event_keeps_its_actor_and_each_sending_its_digests(
         assert {e["actor"].get("person") for e in history[:3]} == {"jdupont"}
         assert history[-1]["actor"]["name"] == container.worker.actor.name
 
-        body = encode(dossier_body(sent.numero_interne, sent.cerfa_model, wire_variant(sent.submitted_to)))
+        assert sent.submitted_to is not None
+        body = encode(dossier_body(sent.numero_interne, sent.cerfa_model, wire_variant(Opco(sent.submitted_to))))
         answer = history[-1]["transmission"]
         assert answer["sent_sha256"] == hashlib.sha256(body).hexdigest()  # the very bytes the OPCO received
         assert len(answer["answer_sha256"]) == 64
