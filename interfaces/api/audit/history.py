@@ -43,7 +43,7 @@ HISTORY = (
     response_model_exclude_none=True,
     description=f"The dossier's history, with its ruptures' events (`rupture`: which one). {HISTORY}",
 )
-def contract_history(contract_id: UUID, who: CurrentPrincipal, services: Services) -> list[dict[str, Any]]:
+def get_contract_history(contract_id: UUID, who: CurrentPrincipal, services: Services) -> list[dict[str, Any]]:
     return _history(services).of_contract(who, contract_id)
 
 
@@ -53,12 +53,12 @@ def contract_history(contract_id: UUID, who: CurrentPrincipal, services: Service
     response_model_exclude_none=True,
     description=f"The invoice's history. {HISTORY}",
 )
-def invoice_history(invoice_id: UUID, who: CurrentPrincipal, services: Services) -> list[dict[str, Any]]:
+def get_invoice_history(invoice_id: UUID, who: CurrentPrincipal, services: Services) -> list[dict[str, Any]]:
     return _history(services).of_invoice(who, invoice_id)
 
 
 @router.get("/contracts/{contract_id}/timeline", response_class=HTMLResponse)
-def contract_timeline(contract_id: UUID, who: CurrentPrincipal, services: Services) -> HTMLResponse:
+def get_contract_timeline(contract_id: UUID, who: CurrentPrincipal, services: Services) -> HTMLResponse:
     """The dossier's history as a page to read or print (HTML): each event with its time, who acted and what it
     changed or what the OPCO answered."""
     contract = services.dossiers.contract(who, contract_id)
