@@ -22,7 +22,8 @@ td.version { text-align: right; color: #666; }
 .rupture { display: inline-block; font-size: 8pt; border: 1px solid #a33; color: #a33; padding: 0 .3em; }
 .opco { background: #f3f6fb; }
 .unknown { color: #888; font-style: italic; }
-pre { margin: .2em 0 0; white-space: pre-wrap; word-break: break-word; font: 8.5pt/1.3 ui-monospace, monospace; }
+.field { font: 8.5pt/1.35 ui-monospace, "DejaVu Sans Mono", monospace; word-break: break-word; }
+col.when { width: 11em; } col.version { width: 2.5em; } col.event { width: 14em; } col.who { width: 14em; }
 footer { margin-top: 1.5em; font-size: 8.5pt; color: #666; }
 @media print {
   body { margin: 0; }
@@ -31,7 +32,7 @@ footer { margin-top: 1.5em; font-size: 8.5pt; color: #666; }
   @page { size: A4 landscape; margin: 12mm; }
 }
 """
-DETAIL_LIMIT = 600  # characters of an event's data shown; the whole is in GET /contracts/{id}/history
+DETAIL_LINES = 12  # of an event's fields shown; every one is in GET /contracts/{id}/history
 
 
 def timeline_page(contract: Contract, entries: list[dict[str, Any]]) -> str:
@@ -45,6 +46,7 @@ def timeline_page(contract: Contract, entries: list[dict[str, Any]]) -> str:
 <div class="dossier">id {contract.id} · CFA {escape(contract.cfa_siret)} · state <b>{escape(contract.state.value)}</b>
  · OPCO {escape(contract.submitted_to or contract.opco_choice or "not decided")} · version {contract.version}</div>
 <table>
+<colgroup><col class="when"><col class="version"><col class="event"><col class="who"><col></colgroup>
 <thead><tr><th>When (UTC)</th><th>v</th><th>Event</th><th>Who</th><th>Details</th></tr></thead>
 <tbody>
 {rows}
@@ -74,19 +76,25 @@ def _who(actor: dict[str, Any]) -> str:
         recorded = actor.get("recordedAs")
         return f'<span class="unknown">not recorded{escape(f" ({recorded})") if recorded else ""}</span>'
     person = actor.get("person")
-    via = f"{actor['kind']} {actor['name']}"
     if person:
-        return f"<b>{escape(person)}</b><br>via {escape(via)}"
-    return escape(via)
+        return f"<b>{escape(person)}</b><br>via {escape(actor['kind'])} {escape(actor['name'])}"
+    return f"{escape(actor['name'])} ({escape(actor['kind'])})"
 
 
 def _details(data: dict[str, Any]) -> str:
-    if not data:
-        return ""
-    text = json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True)
-    if len(text) > DETAIL_LIMIT:
-        text = text[:DETAIL_LIMIT] + " …"
-    return f"<pre>{escape(text)}</pre>"
+    """The event's fields as `path: value` lines, nulls left out, at most DETAIL_LINES of them."""
+    lines = [f"{path}: {json.dumps(value, ensure_ascii=False)}" for path, value in _flat(data) if value is not None]
+    if len(lines) > DETAIL_LINES:
+        lines = [*lines[: DETAIL_LINES - 1], f"… and {len(lines) - DETAIL_LINES + 1} more"]
+    return "".join(f'<div class="field">{escape(line)}</div>' for line in lines)
+
+
+def _flat(value: Any, path: str = "") -> list[tuple[str, Any]]:
+    if isinstance(value, dict) and value:
+        return [pair for key, item in value.items() for pair in _flat(item, f"{path}.{key}" if path else key)]
+    if isinstance(value, list) and value and any(isinstance(item, dict | list) for item in value):
+        return [pair for n, item in enumerate(value, 1) for pair in _flat(item, f"{path}[{n}]")]
+    return [(path, value)]
 
 
 def _words(event_type: str) -> str:
