@@ -30,7 +30,7 @@ ENVELOPE = frozenset({"originator_id", "originator_version", "timestamp", "origi
 TRANSMISSION_EVENTS = {
     "TransmissionStarted": ("attempt",),
     "Sent": ("etat", "numero_externe", "opco_numero_interne", "numero_interne_document", "found_by_lookup"),
-    "TransmissionFailed": ("error", "transient", "retry_at"),
+    "TransmissionFailed": ("error", "transient", "retry_at", "sent_sha256"),
     "RefusedOnTransmission": ("messages",),
     "TransmissionParked": ("reason",),
     "AnswerLost": ("error",),

@@ -250,6 +250,8 @@ class SentRupture:
 class OpcoError(Exception):
     """Base of every failure to talk to an OPCO."""
 
+    sent_sha256: str | None = None  # the digest of the body sent, when the failure came after sending one
+
 
 class TransientOpcoError(OpcoError):
     """Worth retrying later: connection error, timeout, 429, 5xx.

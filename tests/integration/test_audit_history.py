@@ -8,6 +8,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 
 from application.access.access import Principal, Role
@@ -18,7 +19,7 @@ from domain.contracts.contract_state import ContractState
 from domain.opco.opcos import Opco
 from infrastructure.opco.opco_sandbox import SandboxConfig
 from infrastructure.opco.opco_wire import dossier_body, encode, wire_variant
-from tests.integration.sandbox_server import running_sandbox
+from tests.integration.sandbox_server import SANDBOX_OPERATOR, running_sandbox
 from tests.integration.transmission_support import reload, round_trip, submitted, wired
 
 PERSON = Actor(kind="token", name="front", person="jdupont", token_id="t-1", cfa_siret="79852413800012")
@@ -96,5 +97,27 @@ def test_every_version_replays_as_it_was(database_url: str, sandbox: str, comple
         entries = history.of_contract(who, contract.id)
         at_third = history.contract_at(who, contract.id, at=entries[2]["at"])
         assert at_third.version == 3
+    finally:
+        container.close()
+
+
+def test_a_failed_attempt_keeps_the_digest_of_what_it_sent(
+    database_url: str, sandbox: str, complete_cerfa: dict[str, Any]
+) -> None:
+    container = wired(database_url, sandbox)
+    try:
+        contract = submitted(container, complete_cerfa, "A-4")
+        faults = {"errorRate": 1.0, "afterStoreShare": 0.0, "seed": 2}
+        httpx.put(f"{sandbox}/_sandbox/faults", json=faults, headers=SANDBOX_OPERATOR)
+        round_trip(container)
+        who = Principal(actor="token:x", role=Role.FRONTEND, cfa_siret=contract.cfa_siret)
+        failed = History(container.dossiers).of_contract(who, contract.id)[-1]
+        assert failed["type"] == "TransmissionFailed"
+        assert contract.submitted_to is not None
+        body = encode(
+            dossier_body(contract.numero_interne, contract.cerfa_model, wire_variant(Opco(contract.submitted_to)))
+        )
+        assert failed["transmission"]["sent_sha256"] == hashlib.sha256(body).hexdigest()
+        assert failed["transmission"]["error"]
     finally:
         container.close()

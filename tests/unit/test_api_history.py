@@ -190,7 +190,12 @@ def test_an_invoice_history_shows_its_transmission_and_who_acted(
     failure = history[-1]
     assert failure["type"] == "TransmissionFailed"
     assert failure["actor"] == {"kind": "worker", "name": "worker@test"}
-    assert failure["transmission"] == {"error": "OPCO 503: unavailable", "transient": True, "retry_at": None}
+    assert failure["transmission"] == {
+        "error": "OPCO 503: unavailable",
+        "transient": True,
+        "retry_at": None,
+        "sent_sha256": None,  # nothing sent by that attempt
+    }
     other = token(client, "73282932000074")
     assert_problem(client.get(f"/invoices/{invoice['id']}/history", headers=other), 404)
 

@@ -237,8 +237,13 @@ class HttpOpcoGateway:
     def _post_digested(self, endpoint: OpcoEndpoint, path: str, body: bytes) -> tuple[Any, dict[str, str]]:
         """`_post` of a JSON body already encoded, with the SHA-256 of the body sent and of the answer's body, for
         the record of the transmission."""
-        response = self._call(endpoint, "POST", path, content=body)
-        digests = {"sent_sha256": sha256(body).hexdigest(), "answer_sha256": sha256(response.content).hexdigest()}
+        sent = sha256(body).hexdigest()
+        try:
+            response = self._call(endpoint, "POST", path, content=body)
+        except OpcoError as failure:
+            failure.sent_sha256 = sent
+            raise
+        digests = {"sent_sha256": sent, "answer_sha256": sha256(response.content).hexdigest()}
         return self._answer(endpoint, path, response), digests
 
     def _answer(self, endpoint: OpcoEndpoint, path: str, response: httpx.Response) -> Any:
