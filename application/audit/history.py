@@ -17,6 +17,7 @@ from eventsourcing.persistence import StoredEvent
 from application.access.access import Principal
 from application.access.exposure import exposed
 from application.audit.actor import unknown_actor
+from application.audit.moments import version_at
 from application.audit.plain import plain
 from application.audit.recording import ActorMapper
 from application.dossiers import Dossiers
@@ -67,7 +68,7 @@ class History:
         """The dossier as it was at `version`, or at the moment `at`, replayed from its events; NotFound for a
         version it has not reached, or a moment before it existed."""
         if at is not None:
-            version = self._version_at(ident, at)
+            version = version_at(self._app, ident, at)
             if version is None:
                 self._app.contract(principal, ident)  # NotFound for an unknown dossier, or another CFA's
                 raise NotFound(f"contract (before {at.isoformat()})", ident)
@@ -82,15 +83,6 @@ class History:
         if contract.version != version:
             raise NotFound(f"version {version} of contract", ident)
         return contract
-
-    def _version_at(self, ident: UUID, at: datetime) -> int | None:
-        version = None
-        for stored in self._app.recorder.select_events(ident):
-            event: Any = self._mapper.to_domain_event(stored)
-            if event.timestamp > at:
-                break
-            version = event.originator_version
-        return version
 
     @property
     def _mapper(self) -> ActorMapper:

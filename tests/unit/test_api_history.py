@@ -15,6 +15,7 @@ from application.audit.history import History
 from domain.contracts.cerfa_document import parse_cerfa
 from domain.invoicing.invoice import Invoice
 from domain.opco.opcos import Opco
+from domain.ruptures.termination import termination_id
 from interfaces.bootstrap import Container
 from tests.invoicing import CFA
 from tests.support import MANDATE, OPERATOR_TOKEN, principal
@@ -228,3 +229,27 @@ def test_each_entry_is_the_stored_event_with_its_version_and_time(
     assert [e["version"] for e in entries] == list(range(1, contract.version + 1))
     assert abs(entries[0]["at"] - contract.created_on) < timedelta(seconds=1)
     assert entries[0]["actor"] == {"kind": "unknown", "recordedAs": who.actor}  # no actor said: none invented
+
+
+def test_a_past_version_shows_its_rupture_as_it_was_then(
+    client: TestClient, services: Container, complete_cerfa: dict[str, Any]
+) -> None:
+    cfa = token(client, CFA)
+    ident = accepted(services, complete_cerfa)
+    declared = client.post(f"/contracts/{ident}/rupture", json=RUPTURE, headers=cfa)
+    version = int(declared.headers["ETag"].strip('"'))
+    termination = termination_id(UUID(ident), 1)
+
+    def sent(t: Any) -> None:
+        t.start_transmission("worker")
+        t.record_sent(numero_externe=None, etat="RUPTU", found_by_lookup=False, actor="worker")
+
+    services.terminations.change_as_worker(termination, sent)
+    now = client.get(f"/contracts/{ident}", headers=cfa).json()
+    assert now["rupture"]["transmission"]["state"] == "sent"
+    then = client.get(f"/contracts/{ident}", params={"version": version}, headers=cfa).json()
+    assert then["rupture"]["transmission"]["state"] == "submitted"  # as when that version was recorded
+    history = client.get(f"/contracts/{ident}/history", headers=cfa).json()
+    last = history[-1]["at"]
+    at_last = client.get(f"/contracts/{ident}", params={"asOf": last}, headers=cfa).json()
+    assert at_last["rupture"]["transmission"]["state"] == "sent"

@@ -43,8 +43,12 @@ def moment(value: str) -> datetime:
 
 def dossier_then(
     services: Container, principal: Principal, ident: UUID, version: int | None, as_of: str | None
-) -> Contract:
+) -> tuple[Contract, datetime | None]:
+    """The dossier, and the moment it is shown as of (None: now)."""
     if version is not None and as_of is not None:
         raise InvalidValue("asOf", "exclusive", "give either version or asOf, not both")
     at = moment(as_of) if as_of is not None else None
-    return History(services.dossiers, services.invoices).contract_at(principal, ident, version=version, at=at)
+    contract = History(services.dossiers, services.invoices).contract_at(principal, ident, version=version, at=at)
+    if version is not None:
+        at = contract.modified_on
+    return contract, at

@@ -65,7 +65,8 @@ def get_contract(
 ) -> JSONResponse:
     """Read one dossier: state, OPCO, Cerfa, mandate and the problems that block its submission; with `version`
     or `asOf`, as it was then."""
-    return contract_response(dossier_then(services, who, contract_id, version, as_of), services)
+    contract, at = dossier_then(services, who, contract_id, version, as_of)
+    return contract_response(contract, services, at=at)
 
 
 @router.get("/{contract_id}/events", response_model=list[EventOut])
