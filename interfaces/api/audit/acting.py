@@ -3,7 +3,9 @@ stores (application.audit)."""
 
 from __future__ import annotations
 
-from fastapi import Request
+from typing import Annotated
+
+from fastapi import Header
 
 from application.access.access import Principal
 from application.audit.actor import PERSON_HEADER, act_as, acting_person, actor_of
@@ -15,6 +17,9 @@ PERSON_DESCRIPTION = (
 )
 
 
-def act_for(request: Request, principal: Principal) -> None:
+ActingPerson = Annotated[str | None, Header(alias=PERSON_HEADER, description=PERSON_DESCRIPTION)]
+
+
+def act_for(principal: Principal, person: str | None) -> None:
     """Events stored while serving this request are done by this token (or the operator) for the person named."""
-    act_as(actor_of(principal, acting_person(request.headers.get(PERSON_HEADER))))
+    act_as(actor_of(principal, acting_person(person)))
