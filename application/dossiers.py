@@ -13,7 +13,7 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError, JSONTranscoder, Recording
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, Mapper, Recording
 from eventsourcing.utils import Environment, EnvType
 
 import application.topics  # noqa: F401  (registers the former topics before any event is read)
@@ -28,6 +28,7 @@ from application.access.access import (
     token_id,
 )
 from application.access.idempotency import IdempotentRequest
+from application.audit.recording import ActorMapper
 from application.contracts.assessment import Assessments, assess
 from application.contracts.commands import Commands, Outcome, Reader
 from application.contracts.transcodings import DateAsISO
@@ -89,6 +90,9 @@ class Dossiers(Application[UUID]):
             self.assessments.remember(contract, assessment)
         _log_saved(recordings)
         return recordings
+
+    def construct_mapper(self) -> Mapper[UUID]:
+        return self.factory.mapper(transcoder=self.construct_transcoder(), mapper_class=ActorMapper)
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from application.audit.actor import Actor, acting
 from application.dossiers import Dossiers
 from application.invoices.invoice_sync import InvoiceSync
 from application.invoices.invoice_transmissions import INVOICE_TOPICS
@@ -137,6 +138,7 @@ class Worker:
         if ruptures is not None:
             self._add_ruptures(dossiers, ruptures)
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.actor = Actor(kind="worker", name=f"worker@{socket.gethostname()}:{os.getpid()}")  # in its events
         self._pool = ThreadPoolExecutor(timing.concurrency, thread_name_prefix="sender")
         self._in_progress: set[uuid.UUID] = set()
         self._finished: dict[uuid.UUID, tuple[datetime, float]] = {}
@@ -173,9 +175,10 @@ class Worker:
 
     def sync_once(self) -> Any:
         """One round of the contracts' state sync (its report), then of the invoices' where there are any."""
-        report = self._sync.run_once()
-        if self.invoices is not None:
-            self.invoices.sync.run_once()
+        with acting(self.actor):
+            report = self._sync.run_once()
+            if self.invoices is not None:
+                self.invoices.sync.run_once()
         return report
 
     # -- running ------------------------------------------------------------------------------------------------
@@ -220,6 +223,12 @@ class Worker:
     def _loop(self, name: str, interval: float, task: Callable[[], object]) -> None:
         ttl = max(self._timing.lease, 3 * interval)
         wake = self._wakes.setdefault(name, threading.Event())
+        with acting(self.actor):
+            self._rounds(name, interval, task, ttl, wake)
+
+    def _rounds(
+        self, name: str, interval: float, task: Callable[[], object], ttl: float, wake: threading.Event
+    ) -> None:
         while not self._stop.is_set():
             busy = False
             try:
@@ -309,7 +318,8 @@ class Worker:
 
     def _send(self, sender: Sender, item: QueuedTransmission, endpoint: OpcoEndpoint) -> None:
         try:
-            sender.send(item, endpoint)
+            with acting(self.actor):
+                sender.send(item, endpoint)
         except Exception:
             log.exception("sending %s failed unexpectedly", item.contract_id)
         finally:

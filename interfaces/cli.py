@@ -18,6 +18,7 @@ import uvicorn
 from pydantic import TypeAdapter, ValidationError
 
 from application.access.access import OPERATOR, Role
+from application.audit.actor import acting
 from application.errors import ApplicationError
 from application.invoices.invoice_transmissions import INVOICE_TOPICS
 from application.opco.document_transmissions import DOCUMENT_TOPICS
@@ -37,6 +38,7 @@ from interfaces.api.contracts.representation import token_body
 from interfaces.api.metrics import start_metrics_server
 from interfaces.backup_cli import backup, restore
 from interfaces.bootstrap import Container, bootstrap, sandbox_config, upgrade_store
+from interfaces.cli_support import operator_actor
 from interfaces.import_cli import opco
 from interfaces.opco_cli import opcos
 from interfaces.profile_cli import cfas
@@ -69,11 +71,14 @@ def _print_version(asked: bool) -> None:
 
 @cli.callback()
 def _options(
+    ctx: typer.Context,
     version: Annotated[
         bool, typer.Option("--version", callback=_print_version, is_eager=True, help="print the version and exit")
     ] = False,
 ) -> None:
     """Convergence: apprenticeship contract dossiers between a CFA and its OPCOs."""
+    # What a command stores is the operator's doing; the worker and API requests name their own actors.
+    ctx.with_resource(acting(operator_actor()))
 
 
 @cli.command()

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import getpass
+import os
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import typer
 from pydantic import TypeAdapter, ValidationError
 
+from application.audit.actor import Actor
 from domain.cerfa import Siret
 from interfaces.bootstrap import Container, bootstrap
 
@@ -27,3 +31,12 @@ def siret_option(value: str, option: str) -> str:
         return TypeAdapter(Siret).validate_python(value)
     except ValidationError as error:
         raise typer.BadParameter(error.errors()[0]["msg"], param_hint=option) from None
+
+
+def operator_actor() -> Actor:
+    """The operator at this machine's command line, as the events it stores name them (application.audit)."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (a container)
+        user = f"uid{os.getuid()}"
+    return Actor(kind="operator", name=f"{user}@{socket.gethostname()}")

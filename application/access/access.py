@@ -32,6 +32,7 @@ class Principal:
     actor: str
     role: Role
     cfa_siret: str | None
+    name: str | None = None  # the token's name, for the record of who acted (application.audit)
 
     @property
     def is_operator(self) -> bool:
@@ -84,7 +85,7 @@ class ApiToken(Aggregate):
         self.revoked = False
 
     def principal(self) -> Principal:
-        return Principal(actor=f"token:{self.id}", role=self.role, cfa_siret=self.cfa_siret)
+        return Principal(actor=f"token:{self.id}", role=self.role, cfa_siret=self.cfa_siret, name=self.name)
 
     def revoke(self, actor: str) -> None:
         if not self.revoked:

@@ -93,6 +93,8 @@ class ContractChannel:
                 etat=answer.etat,
                 found_by_lookup=False,
                 opco_numero_interne=answer.numero_interne,
+                sent_sha256=answer.sent_sha256,
+                answer_sha256=answer.answer_sha256,
                 actor=WORKER.actor,
             )
 
@@ -246,7 +248,12 @@ class TerminationChannel:
     def record_sent(self, answer: SentRupture) -> Command:
         def sent(termination: Termination) -> None:
             termination.record_sent(
-                numero_externe=answer.numero_externe, etat=answer.etat, found_by_lookup=False, actor=WORKER.actor
+                numero_externe=answer.numero_externe,
+                etat=answer.etat,
+                found_by_lookup=False,
+                sent_sha256=answer.sent_sha256,
+                answer_sha256=answer.answer_sha256,
+                actor=WORKER.actor,
             )
 
         return sent

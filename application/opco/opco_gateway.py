@@ -52,6 +52,8 @@ class SentDossier:
     numero_externe: str | None
     etat: str | None
     numero_interne: str | None = None
+    sent_sha256: str | None = None  # the SHA-256 of the body sent, and of the OPCO's answer, as exchanged
+    answer_sha256: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,10 +243,14 @@ class SentRupture:
 
     etat: str | None
     numero_externe: str | None = None
+    sent_sha256: str | None = None  # the SHA-256 of the body sent, and of the OPCO's answer, as exchanged
+    answer_sha256: str | None = None
 
 
 class OpcoError(Exception):
     """Base of every failure to talk to an OPCO."""
+
+    sent_sha256: str | None = None  # the digest of the body sent, when the failure came after sending one
 
 
 class TransientOpcoError(OpcoError):

@@ -167,7 +167,9 @@ class Sender:
         def fail(subject: Any) -> None:
             failures = int(subject.transmission["failures"]) + 1
             retry_at = self._policy.retry_at(now, failures, retry_after, self._rng)
-            subject.record_transmission_failure(error=str(error), transient=True, retry_at=retry_at, actor=WORKER.actor)
+            subject.record_transmission_failure(
+                error=str(error), transient=True, retry_at=retry_at, actor=WORKER.actor, sent_sha256=error.sent_sha256
+            )
             if failures >= self._policy.max_failures:
                 subject.park_transmission(f"parked after {failures} failures; last: {error}", WORKER.actor)
 

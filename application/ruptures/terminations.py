@@ -7,7 +7,7 @@ the contract's change. Every POST is safe to retry (Idempotency-Key, application
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -17,6 +17,7 @@ from eventsourcing.persistence import IntegrityError
 
 from application.access.access import Principal
 from application.access.idempotency import IdempotentRequest
+from application.audit.moments import version_at
 from application.contracts.commands import Outcome, Reader
 from application.dossiers import Dossiers, Saved, event_record
 from application.errors import NotFound
@@ -144,11 +145,13 @@ class Terminations:
 
     # -- queries --------------------------------------------------------------------------------------------
 
-    def of_contract(self, contract: Contract) -> Termination | None:
-        """The rupture's Termination; None without a rupture (or after its withdrawal)."""
+    def of_contract(self, contract: Contract, at: datetime | None = None) -> Termination | None:
+        """The rupture's Termination; None without a rupture (or after its withdrawal). With `at`: as it was at that
+        moment (at least as declared: it is declared with the contract's rupture, a moment after it)."""
         if contract.rupture is None:
             return None
-        return self._load(UUID(contract.rupture["terminationId"]))
+        ident = UUID(contract.rupture["terminationId"])
+        return self._load(ident, None if at is None else version_at(self._app, ident, at) or 1)
 
     def history(self, principal: Principal, ident: UUID) -> list[dict[str, Any]]:
         """Every event of every rupture of the dossier (withdrawn ones too), oldest first, with who caused it."""

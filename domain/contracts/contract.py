@@ -219,8 +219,11 @@ class Contract(TransmissionCommands, Aggregate):
         found_by_lookup: bool,
         actor: str,
         opco_numero_interne: str | None = None,
+        sent_sha256: str | None = None,
+        answer_sha256: str | None = None,
     ) -> None:
-        """`opco_numero_interne`: the numeroInterne the OPCO keeps the dossier under, as it answered."""
+        """`opco_numero_interne`: the numeroInterne the OPCO keeps the dossier under, as it answered; `sent_sha256`
+        and `answer_sha256`: the digests of the body sent and of the OPCO's answer (None when found by a lookup)."""
         self._require_state("record the sending of", frozenset({ContractState.SUBMITTED}))
         self.trigger_event(
             self.Sent,
@@ -228,6 +231,8 @@ class Contract(TransmissionCommands, Aggregate):
             etat=etat,
             found_by_lookup=found_by_lookup,
             opco_numero_interne=opco_numero_interne,
+            sent_sha256=sent_sha256,
+            answer_sha256=answer_sha256,
             actor=actor,
         )
 
@@ -486,13 +491,19 @@ class Contract(TransmissionCommands, Aggregate):
         etat: str | None
         found_by_lookup: bool
         opco_numero_interne: str | None
+        sent_sha256: str | None
+        answer_sha256: str | None
         actor: str
 
-        class_version = 2
+        class_version = 3
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
             state["opco_numero_interne"] = None  # the OPCO's answer was not kept before version 2
+
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            state["sent_sha256"] = state["answer_sha256"] = None  # the exchange's digests were not kept before v3
 
         def apply(self, aggregate: Any) -> None:
             attempt_ended(aggregate.transmission, "found" if self.found_by_lookup else "sent", self.timestamp)

@@ -22,11 +22,17 @@ class TransmissionCommands:
         raise NotImplementedError
 
     def record_transmission_failure(
-        self, *, error: str, transient: bool, retry_at: datetime | None, actor: str
+        self, *, error: str, transient: bool, retry_at: datetime | None, actor: str, sent_sha256: str | None = None
     ) -> None:
+        """`sent_sha256`: the digest of the body the attempt sent, when it got as far as sending one."""
         self._require_submitted("record a failed sending of")
         _aggregate(self).trigger_event(
-            _aggregate(self).TransmissionFailed, error=error, transient=transient, retry_at=retry_at, actor=actor
+            _aggregate(self).TransmissionFailed,
+            error=error,
+            transient=transient,
+            retry_at=retry_at,
+            sent_sha256=sent_sha256,
+            actor=actor,
         )
 
     def park_transmission(self, reason: str, actor: str) -> None:
@@ -67,7 +73,14 @@ class TransmissionFailedEvent(Aggregate.Event):
     error: str
     transient: bool
     retry_at: datetime | None
+    sent_sha256: str | None
     actor: str
+
+    class_version = 2
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        state["sent_sha256"] = None  # the digest of what an attempt sent was not kept before version 2
 
     def apply(self, aggregate: Any) -> None:
         failure_recorded(aggregate.transmission, self.error, self.transient, self.retry_at, self.timestamp)

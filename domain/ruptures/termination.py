@@ -162,7 +162,10 @@ class Termination(TransmissionCommands, Aggregate):
         found_by_lookup: bool,
         actor: str,
         opco_numero_interne: str | None = None,
+        sent_sha256: str | None = None,
+        answer_sha256: str | None = None,
     ) -> None:
+        """`sent_sha256`, `answer_sha256`: the digests of the body sent and of the answer (None: found by a lookup)."""
         self._require_submitted("record the sending of")
         self.trigger_event(
             self.Sent,
@@ -170,6 +173,8 @@ class Termination(TransmissionCommands, Aggregate):
             etat=etat,
             found_by_lookup=found_by_lookup,
             opco_numero_interne=opco_numero_interne,
+            sent_sha256=sent_sha256,
+            answer_sha256=answer_sha256,
             actor=actor,
         )
 
@@ -243,7 +248,15 @@ class Termination(TransmissionCommands, Aggregate):
         etat: str | None
         found_by_lookup: bool
         opco_numero_interne: str | None
+        sent_sha256: str | None
+        answer_sha256: str | None
         actor: str
+
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["sent_sha256"] = state["answer_sha256"] = None  # the exchange's digests were not kept before v2
 
         def apply(self, aggregate: Any) -> None:
             attempt_ended(aggregate.transmission, "found" if self.found_by_lookup else "sent", self.timestamp)

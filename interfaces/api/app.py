@@ -12,6 +12,7 @@ from infrastructure.settings import Settings
 from interfaces.api import health, metrics
 from interfaces.api.access import admin
 from interfaces.api.access.auth import TokenCache
+from interfaces.api.audit import history
 from interfaces.api.body_limits import install_body_limits
 from interfaces.api.contracts import contract_documents, contracts, imports
 from interfaces.api.docs_pages import install_docs_pages
@@ -29,7 +30,9 @@ Convergence tracks a CFA's apprenticeship contract dossiers from draft to the OP
 
 Every change is an event: `GET /contracts/{id}/events` replays them. Changes to a dossier take
 `If-Match: "<version>"` (its ETag); every POST command takes an `Idempotency-Key`, so that a client may
-send it again after a timeout without applying it twice. Errors are
+send it again after a timeout without applying it twice. A front-end names the person acting for it in
+`X-Acting-Person` (1 to 128 printable ASCII characters): every event the request stores records it with the token's name
+and CFA, and `GET /contracts/{id}/history` shows who did what. Errors are
 `application/problem+json`; validation errors list each failing field as `{field, code, message}`.
 """
 
@@ -74,6 +77,7 @@ def create_app(container: Container | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(metrics.router)
     app.include_router(listing.router)
+    app.include_router(history.router)  # before /contracts/{id}'s sub-routes, none of which it shadows
     app.include_router(contracts.router)
     app.include_router(ruptures.router)
     app.include_router(rupture_listing.router)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import threading
@@ -134,16 +135,19 @@ def dossier_json(**cerfa: Any) -> dict[str, Any]:
 
 
 def test_a_contract_is_posted_as_json_with_the_identity_and_the_key(opcos: Opcos, gateway: HttpOpcoGateway) -> None:
-    opcos.on(
-        "POST",
-        "/ApiEchangeCFA/v2/dossiers",
-        httpx.Response(200, json={"numeroExterne": "X-1", "numeroInterne": "CFA-2026-001"}),
-    )
+    answer = httpx.Response(200, json={"numeroExterne": "X-1", "numeroInterne": "CFA-2026-001"})
+    opcos.on("POST", "/ApiEchangeCFA/v2/dossiers", answer)
 
     sent = gateway.send_contract(endpoint(), "CFA-2026-001", CERFA)
 
-    assert sent == SentDossier(numero_externe="X-1", etat=None, numero_interne="CFA-2026-001")
     (request,) = opcos.requests
+    assert sent == SentDossier(
+        numero_externe="X-1",
+        etat=None,
+        numero_interne="CFA-2026-001",
+        sent_sha256=hashlib.sha256(request.content).hexdigest(),  # what was sent and answered, for the record
+        answer_sha256=hashlib.sha256(answer.content).hexdigest(),
+    )
     assert str(request.url) == "https://opco.test/ApiEchangeCFA/v2/dossiers"
     assert request.headers["X-API-KEY"] == API_KEY
     assert request.headers["EDITEUR"] == "Editeur SA"

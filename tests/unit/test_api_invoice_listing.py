@@ -362,6 +362,7 @@ def test_the_openapi_document_describes_the_invoices_read_side(client: TestClien
         "limit",
         "cursor",
         "minPosition",
+        "X-Acting-Person",  # every authenticated operation's (docs/audit.md)
     }
     assert "post" in document["paths"]["/invoices"]
     assert "invoices" in document["components"]["schemas"]["DashboardOut"]["properties"]

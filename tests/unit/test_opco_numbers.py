@@ -46,8 +46,8 @@ def test_a_version_1_sent_event_reads_without_the_opco_numero_interne(complete_c
     contract = accepted_contract(app, principal(CFA), complete_cerfa)
     [stored] = [e for e in app.recorder.select_events(contract.id) if e.topic.endswith("Contract.Sent")]
     state = app.mapper.transcoder.decode(stored.state)
-    assert state["class_version"] == 2
-    del state["opco_numero_interne"], state["class_version"]  # as version 1 stored it
+    assert state["class_version"] == 3
+    del state["opco_numero_interne"], state["sent_sha256"], state["answer_sha256"], state["class_version"]  # as v1
     old = StoredEvent(
         stored.originator_id, stored.originator_version, stored.topic, app.mapper.transcoder.encode(state)
     )
@@ -56,4 +56,5 @@ def test_a_version_1_sent_event_reads_without_the_opco_numero_interne(complete_c
 
     assert isinstance(event, Contract.Sent)
     assert event.opco_numero_interne is None
+    assert (event.sent_sha256, event.answer_sha256) == (None, None)  # upcast through version 2 to 3
     assert [change.numero_interne for change in row_changes(event)] == [None]

@@ -11,8 +11,9 @@ import json
 import logging
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
+from hashlib import sha256
 from types import TracebackType
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -128,7 +129,8 @@ class HttpOpcoGateway:
 
     def send_contract(self, endpoint: OpcoEndpoint, numero_interne: str, cerfa: Cerfa) -> SentDossier:
         body = encode(dossier_body(numero_interne, cerfa, wire_variant(endpoint.opco)))
-        return parse_sent(self._post(endpoint, f"/v{endpoint.protocol}/dossiers", body))
+        answer, digests = self._post_digested(endpoint, f"/v{endpoint.protocol}/dossiers", body)
+        return replace(parse_sent(answer), **digests)
 
     def find_dossier(self, endpoint: OpcoEndpoint, numero_interne: str) -> OpcoDossier | None:
         path = f"/v{endpoint.protocol}/dossiers"
@@ -216,7 +218,8 @@ class HttpOpcoGateway:
         return parse_sent_document(body)
 
     def send_rupture(self, endpoint: OpcoEndpoint, rupture: OutgoingRupture) -> SentRupture:
-        return parse_sent_rupture(self._post(endpoint, RUPTURE_PATH, encode(rupture_body(rupture))))
+        answer, digests = self._post_digested(endpoint, RUPTURE_PATH, encode(rupture_body(rupture)))
+        return replace(parse_sent_rupture(answer), **digests)
 
     # --- the shapes of calls ----------------------------------------------------------------------------------
 
@@ -229,6 +232,21 @@ class HttpOpcoGateway:
             response = self._call(endpoint, "POST", path, content=payload)
         else:
             response = self._call(endpoint, "POST", path, json=payload)
+        return self._answer(endpoint, path, response)
+
+    def _post_digested(self, endpoint: OpcoEndpoint, path: str, body: bytes) -> tuple[Any, dict[str, str]]:
+        """`_post` of a JSON body already encoded, with the SHA-256 of the body sent and of the answer's body, for
+        the record of the transmission."""
+        sent = sha256(body).hexdigest()
+        try:
+            response = self._call(endpoint, "POST", path, content=body)
+        except OpcoError as failure:
+            failure.sent_sha256 = sent
+            raise
+        digests = {"sent_sha256": sent, "answer_sha256": sha256(response.content).hexdigest()}
+        return self._answer(endpoint, path, response), digests
+
+    def _answer(self, endpoint: OpcoEndpoint, path: str, response: httpx.Response) -> Any:
         body = _json(response)
         if body is _NOT_JSON:  # accepted all the same: raising would make the sender send it again
             log.warning(

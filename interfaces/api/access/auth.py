@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from application.access.access import OPERATOR, Principal, token_hash, token_id
+from interfaces.api.audit.acting import ActingPerson, act_for
 from interfaces.bootstrap import Container
 
 _bearer = HTTPBearer(auto_error=False, description="a CFA token (see POST /admin/tokens) or the operator token")
@@ -92,7 +93,9 @@ def _unauthorized(detail: str) -> HTTPException:
 
 
 async def principal(
-    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    person: ActingPerson = None,
 ) -> Principal:
     """Async, so that a request costs no thread hop to authenticate; the store is read off the loop."""
     if credentials is None or credentials.scheme.lower() != "bearer":
@@ -101,6 +104,7 @@ async def principal(
     services: Container = request.app.state.container
     admin = services.settings.admin_token
     if admin is not None and hmac.compare_digest(secret.encode(), admin.get_secret_value().encode()):
+        act_for(OPERATOR, person)
         return OPERATOR
     cache: TokenCache = request.app.state.token_cache
     found = cache.get(secret)
@@ -110,6 +114,7 @@ async def principal(
         if found is None:
             raise _unauthorized("unknown or revoked token")
         cache.put(secret, found, ticket)  # on a miss only: a hit must not extend the time a token is trusted
+    act_for(found, person)
     return found
 
 

@@ -15,6 +15,7 @@ from application.contracts.funding import funding
 from domain.contracts.cerfa_document import parse_cerfa
 from domain.errors import InvalidValue
 from interfaces.api.access.auth import CurrentPrincipal, Services
+from interfaces.api.audit.as_of import AsOf, Version, dossier_then
 from interfaces.api.contracts.representation import contract_response, saved_response
 from interfaces.api.contracts.schemas import Cancellation, ContractCreate, ContractOut, EventOut, MandateIn, OpcoChoice
 from interfaces.api.invoices.invoice_schemas import FundingOut, NpecIn
@@ -59,9 +60,13 @@ def create_contract(
 
 
 @router.get("/{contract_id}", response_model=ContractOut, responses={200: DOSSIER})
-def get_contract(contract_id: UUID, who: CurrentPrincipal, services: Services) -> JSONResponse:
-    """Read one dossier: state, OPCO, Cerfa, mandate and the problems that block its submission."""
-    return contract_response(services.dossiers.contract(who, contract_id), services)
+def get_contract(
+    contract_id: UUID, who: CurrentPrincipal, services: Services, version: Version = None, as_of: AsOf = None
+) -> JSONResponse:
+    """Read one dossier: state, OPCO, Cerfa, mandate and the problems that block its submission; with `version`
+    or `asOf`, as it was then."""
+    contract, at = dossier_then(services, who, contract_id, version, as_of)
+    return contract_response(contract, services, at=at)
 
 
 @router.get("/{contract_id}/events", response_model=list[EventOut])

@@ -84,8 +84,14 @@ def etag(version: int) -> str:
 
 
 def contract_response(
-    contract: Contract, services: Container, *, status: int = 200, position: int | None = None
+    contract: Contract,
+    services: Container,
+    *,
+    status: int = 200,
+    position: int | None = None,
+    at: datetime | None = None,
 ) -> JSONResponse:
+    """`at`: the moment a past version is shown as of (its rupture's transmission as it was then)."""
     headers = {"ETag": etag(contract.version), "Location": f"/contracts/{contract.id}"}
     if position is not None:
         headers["X-Position"] = str(position)
@@ -93,7 +99,7 @@ def contract_response(
         contract, services.dossiers.assessments.of(contract), transmission_body(contract, services.accounts)
     )
     body["opcoLookup"] = lookup_view(contract, services.dossiers.routing)
-    body["rupture"] = rupture_view(contract, services)
+    body["rupture"] = rupture_view(contract, services, at)
     return JSONResponse(body, status_code=status, headers=headers)
 
 

@@ -10,11 +10,11 @@ from domain.ruptures.rupture_funding import last_invoice_by
 from interfaces.bootstrap import Container
 
 
-def rupture_view(contract: Contract, services: Container) -> dict[str, Any] | None:
-    """The rupture as GET /contracts/{id} shows it; None without one."""
+def rupture_view(contract: Contract, services: Container, at: datetime | None = None) -> dict[str, Any] | None:
+    """The rupture as GET /contracts/{id} shows it (`at`: as it was at that moment); None without one."""
     if contract.rupture is None:
         return None
-    termination = services.terminations.of_contract(contract)
+    termination = services.terminations.of_contract(contract, at)
     transmission = None
     if termination is not None:
         record = termination.as_record()
