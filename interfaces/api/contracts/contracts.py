@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Body, Header, Request
+from fastapi import APIRouter, Body, Header, Query, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -59,9 +60,23 @@ def create_contract(
 
 
 @router.get("/{contract_id}", response_model=ContractOut, responses={200: DOSSIER})
-def get_contract(contract_id: UUID, who: CurrentPrincipal, services: Services) -> JSONResponse:
-    """Read one dossier: state, OPCO, Cerfa, mandate and the problems that block its submission."""
-    return contract_response(services.dossiers.contract(who, contract_id), services)
+def get_contract(
+    contract_id: UUID,
+    who: CurrentPrincipal,
+    services: Services,
+    at: Annotated[
+        date | None,
+        Query(description="the contract as of this day: its initial Cerfa with the accepted avenants in effect then"),
+    ] = None,
+) -> JSONResponse:
+    """Read one dossier: state, OPCO, Cerfa, mandate and the problems that block its submission. With `at`, its
+    `cerfa` is the one in effect that day (`asOf`, `amendmentsInEffect`)."""
+    contract = services.dossiers.contract(who, contract_id)
+    response = contract_response(contract, services)
+    if at is None:
+        return response
+    body = {**json.loads(bytes(response.body)), **services.amendments.as_of(contract, at)}
+    return JSONResponse(body, headers={k: v for k, v in response.headers.items() if k.lower() != "content-length"})
 
 
 @router.get("/{contract_id}/events", response_model=list[EventOut])
