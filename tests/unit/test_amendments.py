@@ -78,7 +78,8 @@ def test_a_prolongation_adds_a_year_and_moves_the_last_proof_instalment(complete
         complete_cerfa, AmendmentRequest(33, date(2028, 6, 1), PROLONGATION), AMENDMENT_TYPES[33], 1, None
     )
     effect = funding_effect(before, after, "8000.00", [])
-    assert effect.before is not None and effect.after is not None
+    assert effect.before is not None
+    assert effect.after is not None
     assert (effect.before.total, effect.after.total) == (Decimal("16000.00"), Decimal("24000.00"))
     assert effect.to_recheck == (8, 9, 10, 11, 12)
     year_3 = [i.amount for i in effect.after.instalments if i.year == 3]
@@ -107,7 +108,8 @@ def test_an_employer_routed_to_another_opco_is_flagged(complete_cerfa: dict[str,
     before = parse_cerfa(complete_cerfa)
     moved = parse_cerfa({**complete_cerfa, "employeur": {**complete_cerfa["employeur"], "codeIdcc": "1596"}})
     change = opco_change(AMENDMENT_TYPES[31], before, moved, "ATLAS", routing)
-    assert change is not None and change.as_record() == {"from": "ATLAS", "to": "CONSTRUCTYS"}
+    assert change is not None
+    assert change.as_record() == {"from": "ATLAS", "to": "CONSTRUCTYS"}
     assert opco_change(AMENDMENT_TYPES[31], before, before, "ATLAS", routing) is None
     assert opco_change(AMENDMENT_TYPES[36], before, moved, "ATLAS", routing) is None  # 36 never changes the employer
 
