@@ -11,10 +11,10 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.service import OPERATOR_TOKEN, Service
+from tests.e2e.service import Service
 from tests.e2e.test_rupture_to_the_opco import eventually
 from tests.e2e.test_to_the_opco import FAST_SANDBOX, wait_for
-from tests.support import MANDATE
+from tests.support import MANDATE, OPERATOR_TOKEN
 
 
 @pytest.fixture

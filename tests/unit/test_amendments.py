@@ -179,7 +179,7 @@ def test_an_updated_first_dossier_speaks_for_the_avenant_once_it_left_engage() -
     assert a.state is AmendmentState.SENT  # still the contract's own acceptance
     a.record_opco_state(etat="EN_COURS_INSTRUCTION", commentaire=None, numero_deca=None, no_avenant=None, actor="w")
     a.record_opco_state(etat="ENGAGE", commentaire=None, numero_deca=None, no_avenant=None, actor="w")
-    assert a.state is AmendmentState.ACCEPTED
+    assert a.state.value == "accepted"
 
 
 def test_flags_wait_for_a_review_and_sending_forbids_withdrawal() -> None:
