@@ -88,7 +88,6 @@ class AmendmentOut(BaseModel):
 
 
 class AmendmentItemOut(BaseModel):
-    kind: Literal["amendment"] | None = None
     contractId: str
     number: int
     typeContratApp: int
@@ -97,4 +96,10 @@ class AmendmentItemOut(BaseModel):
     dateEffetAvenant: date | None
     waitingFor: list[str]
     updatedAt: datetime
-    reasons: list[str] | None = None
+
+
+class AmendmentAttentionOut(AmendmentItemOut):
+    kind: Literal["amendment"]
+    reasons: list[
+        Literal["amendment_refused", "amendment_parked", "amendment_echeances_to_recheck", "amendment_opco_change"]
+    ]

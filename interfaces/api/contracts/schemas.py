@@ -13,7 +13,7 @@ from application.access.access import Role
 from domain.cerfa import Cerfa, Siret
 from domain.contracts.contract_state import ContractState
 from domain.opco.opcos import Opco
-from interfaces.api.amendments.amendment_schemas import AmendmentItemOut
+from interfaces.api.amendments.amendment_schemas import AmendmentAttentionOut
 from interfaces.api.invoices.invoice_listing_schemas import (
     EcheanceAttentionOut,
     InvoiceAttentionOut,
@@ -286,5 +286,5 @@ class AttentionOut(ContractItem):
 
 
 AttentionEntry = (  # these have a `kind`
-    AttentionOut | InvoiceAttentionOut | EcheanceAttentionOut | RuptureAttentionOut | AmendmentItemOut
+    AttentionOut | InvoiceAttentionOut | EcheanceAttentionOut | RuptureAttentionOut | AmendmentAttentionOut
 )
