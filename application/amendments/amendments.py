@@ -152,6 +152,11 @@ class Amendments:
         """The Cerfa in effect on `day`: the initial one with the accepted avenants in effect then."""
         return cerfa_at(contract.cerfa, self.of_contract(contract), day)
 
+    def current_cerfa(self, contract: Contract) -> Cerfa | None:
+        """The contract with every accepted avenant; None when it has none (its own Cerfa stands)."""
+        amendments = [a for a in self.of_contract(contract) if a.in_effect_on is not None]
+        return parse_cerfa(cerfa_now(contract.cerfa, amendments)) if amendments else None
+
     def as_of(self, contract: Contract, day: date) -> dict[str, Any]:
         """The contract's Cerfa on `day` and the avenants in effect then (GET /contracts/{id}?at=)."""
         amendments = self.of_contract(contract)

@@ -12,7 +12,9 @@ from typing import Any
 import pytest
 
 from application.access.access import Principal, Role
+from application.contracts.funding import funding
 from application.read_models.status import ContractFilter
+from domain.amendments.amendment import AmendmentState
 from domain.amendments.amendment_types import AmendmentRequest
 from domain.contracts.contract import Contract
 from domain.errors import InvalidValues, NotAllowedInState
@@ -21,7 +23,7 @@ from infrastructure.opco.opco_sandbox import SandboxConfig
 from interfaces.bootstrap import Container
 from tests.integration.sandbox_server import running_sandbox
 from tests.integration.test_amendment_transmission import MANDATE, accepted
-from tests.integration.transmission_support import reload, wired
+from tests.integration.transmission_support import reload, round_trip, wired
 
 THIRD_YEAR = {
     "dateDebut": "2028-09-01",
@@ -107,5 +109,36 @@ def test_flags_wait_on_attention_until_reviewed_and_the_list_filters(
         assert listed(rupture=False) == ["FX-1", "FX-2"]
         assert reload(container, longer).amendments_requested == 1
         assert saved.contract.version == reload(container, longer).version
+    finally:
+        container.close()
+
+
+def test_an_accepted_reduction_is_the_funding_schedule_from_then_on(
+    database_url: str, sandbox: str, complete_cerfa: dict[str, Any]
+) -> None:
+    """8,000 € a year, 1 Sep 2026 – 31 Aug 2028, shortened to 30 Jun 2028: year 2 runs 304 days of 366 (2028 is a leap
+    year), 8,000 × 304 / 366 = 6,644.808… → 6,644.81; total 14,644.81 instead of 16,000.00."""
+    container: Container = wired(database_url, sandbox)
+    try:
+        contract = accepted(container, complete_cerfa, "FX-4")
+        container.dossiers.forecast_npec(who(contract), contract.id, Decimal("8000"))
+        periods = [dict(p) for p in complete_cerfa["contrat"]["remunerationsAnnuelles"]]
+        periods[-1]["dateFin"] = "2028-06-30"
+        shorter = {
+            "contrat": {"dateFinContrat": "2028-06-30", "remunerationsAnnuelles": periods},
+            "formation": {"dateFinFormation": "2028-06-15"},
+        }
+        _, amendment = container.amendments.request(
+            who(contract), contract.id, AmendmentRequest(36, date(2026, 10, 5), shorter), MANDATE
+        )
+        assert amendment.effects["funding"]["echeancesToRecheck"] == [5, 6, 7, 8]
+        assert funding(reload(container, contract))["schedule"]["total"] == "16000.00"
+        container.amendments.submit(who(contract), contract.id, amendment.number)
+        round_trip(container)
+        container.worker.sync_once()
+        assert container.amendments.amendment_as_worker(amendment.id).state is AmendmentState.ACCEPTED
+        current = reload(container, contract)
+        schedule = funding(current, container.amendments.current_cerfa(current))["schedule"]
+        assert (schedule["total"], schedule["years"][1]["amount"]) == ("14644.81", "6644.81")
     finally:
         container.close()

@@ -127,9 +127,11 @@ def choose_opco(
 
 @router.get("/{contract_id}/funding", response_model=FundingOut)
 def contract_funding(contract_id: UUID, who: CurrentPrincipal, services: Services) -> dict[str, Any]:
-    """The funding schedule by the rules of the contract's conclusion date (from the NPEC forecast), side by side
-    with the OPCO's échéancier and what was invoiced, paid and remains on each échéance; differences flagged."""
-    return funding(services.dossiers.contract(who, contract_id))
+    """The funding schedule by the rules of the contract's conclusion date (from the NPEC forecast; the contract as its
+    accepted avenants leave it), side by side with the OPCO's échéancier and what was invoiced, paid and remains on
+    each échéance; differences flagged."""
+    contract = services.dossiers.contract(who, contract_id)
+    return funding(contract, services.amendments.current_cerfa(contract))
 
 
 @router.put("/{contract_id}/npec", response_model=ContractOut)
