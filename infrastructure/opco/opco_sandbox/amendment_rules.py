@@ -12,6 +12,7 @@ from typing import Any
 from infrastructure.opco.opco_sandbox.auth import Caller
 from infrastructure.opco.opco_sandbox.context import Sandbox
 from infrastructure.opco.opco_sandbox.errors import ApiError, SandboxRefusal
+from infrastructure.opco.opco_sandbox.lifecycle import numero_deca
 from infrastructure.opco.opco_sandbox.rupture_book import progress_of
 
 AVENANT_TYPES = range(31, 39)
@@ -37,7 +38,7 @@ def numbered_avenant(sandbox: Sandbox, who: Caller, cerfa: dict[str, Any]) -> di
         raise SandboxRefusal(400, [error], who.opco)
     now = sandbox.now()
     dossiers = sandbox.store.dossiers(who.opco, who.key.siren)
-    amended = [d for d in dossiers if not is_avenant(d.cerfa) and progress_of(sandbox, d, now).numero_deca == deca]
+    amended = [d for d in dossiers if not is_avenant(d.cerfa) and numero_deca(d) == deca]  # the one it has or will have
     if not amended:
         error = ApiError("CONTRAT_PRECEDENT_INCONNU", f"Aucun contrat de numéro DECA {deca}")
         raise SandboxRefusal(400, [error], who.opco)
