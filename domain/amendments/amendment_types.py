@@ -142,6 +142,13 @@ class AmendmentRequest:
     changes: Mapping[str, Any]
 
 
+def is_avenant(cerfa: Mapping[str, Any]) -> bool:
+    """Whether a Cerfa (as a document) is an avenant's: typeContratApp 31–38."""
+    contrat = cerfa.get("contrat")
+    code = contrat.get("typeContratApp") if isinstance(contrat, Mapping) else None
+    return str(code) in {str(c) for c in AMENDMENT_TYPES}
+
+
 def changed_paths(patch: Mapping[str, Any], prefix: str = "") -> Iterator[str]:
     """The dotted paths a merge patch sets or removes: objects are walked, arrays and scalars are leaves."""
     for key, value in patch.items():

@@ -12,11 +12,12 @@ from typing import Any
 import httpx
 import pytest
 
-from application.access.access import Principal, Role
+from application.access.access import OPERATOR, Principal, Role
 from domain.amendments.amendment import Amendment, AmendmentState, AnswerShape
 from domain.amendments.amendment_types import AmendmentRequest
 from domain.contracts.contract import Contract
 from domain.contracts.contract_state import ContractState
+from domain.opco.opcos import Opco
 from infrastructure.opco.opco_sandbox import SandboxConfig
 from interfaces.bootstrap import Container
 from tests.integration.sandbox_server import SANDBOX_OPERATOR, running_sandbox
@@ -132,5 +133,22 @@ def test_faults_before_the_opco_only_delay_the_avenant(
         faults(sandbox, errorRate=0.0, rateLimitRate=0.0)
         container.worker.sync_once()
         assert current(container, amendment).state is AmendmentState.ACCEPTED
+    finally:
+        container.close()
+
+
+def test_an_import_does_not_take_an_avenants_dossier_for_a_contract(
+    database_url: str, sandbox: str, complete_cerfa: dict[str, Any]
+) -> None:
+    container = wired(database_url, sandbox)
+    try:
+        contract = accepted(container, complete_cerfa, "AV-4")
+        amendment = amended(container, contract)
+        round_trip(container)
+        assert current(container, amendment).state is not AmendmentState.SUBMITTED
+        started = container.importer.start(OPERATOR, contract.cfa_siret, Opco.ATLAS, dry_run=False)
+        report = container.importer.execute(started, OPERATOR.actor)
+        assert report["counts"] == {"created": 0, "matched": 1, "conflicts": 1}
+        assert report["conflicts"][0]["reason"] == "avenant"
     finally:
         container.close()
