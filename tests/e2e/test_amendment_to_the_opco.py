@@ -86,5 +86,8 @@ def test_a_cfa_amends_one_contract_and_terminates_another(running: Service, comp
     board = eventually(lambda: http.get("/dashboard").json(), lambda b: b["amendments"]["total"] == 1)
     assert board["amendments"]["byState"] == {"accepted": 1}
     assert board["ruptures"]["total"] == 1
-    stats = http.get("/sandbox/_sandbox/stats", headers={"Authorization": f"Bearer {OPERATOR_TOKEN}"}).json()
-    assert stats["stored"]["ATLAS/E2E-AV-1-AV1"] == 1
+    operator = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
+    stats = http.get("/sandbox/_sandbox/stats", headers=operator).json()
+    assert stats["stored"]["ATLAS/E2E-AV-1-AV1"] == 1  # the avenant, once
+    ruptures = http.get("/sandbox/_sandbox/ruptures", headers=operator).json()
+    assert (ruptures["posts"], [r["numeroInterne"] for r in ruptures["ruptures"]]) == (1, ["E2E-AV-2"])  # once
