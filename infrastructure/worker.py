@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from application.amendments.amendment_transmissions import AMENDMENT_TOPICS, AmendmentSync
 from application.audit.actor import Actor, acting
 from application.dossiers import Dossiers
 from application.invoices.invoice_sync import InvoiceSync
@@ -39,7 +40,14 @@ from infrastructure.read_models.document_release import NAME as RELEASE
 from infrastructure.read_models.document_release import DocumentReleaseRunner
 from infrastructure.read_models.projection_runner import ProjectionRunner
 from infrastructure.read_models.pruning import Pruner
-from infrastructure.read_models.transmissions_view import DOCUMENTS, INVOICES, NAME, RUPTURES, SqlTransmissionsView
+from infrastructure.read_models.transmissions_view import (
+    AMENDMENTS,
+    DOCUMENTS,
+    INVOICES,
+    NAME,
+    RUPTURES,
+    SqlTransmissionsView,
+)
 from infrastructure.store.leases import Leases
 from infrastructure.store.pg_wakeup import LogWakeup
 
@@ -76,6 +84,16 @@ class RuptureOutbox:
 
 
 @dataclass(frozen=True, slots=True)
+class AmendmentOutbox:
+    """Avenants go out like contracts (`POST /dossiers`, type 31–38), through their own queue and sender, and their
+    own state sync follows the dossier that carries each (application.amendments.amendment_transmissions)."""
+
+    view: SqlTransmissionsView
+    sender: Sender
+    sync: AmendmentSync
+
+
+@dataclass(frozen=True, slots=True)
 class WorkerTiming:
     projection_poll: float = 0.5
     sender_poll: float = 1.0
@@ -104,6 +122,7 @@ class Worker:
         pruner: Pruner | None = None,
         documents: DocumentOutbox | None = None,
         ruptures: RuptureOutbox | None = None,
+        amendments: AmendmentOutbox | None = None,
     ) -> None:
         """`read_models`: further projections to keep up to date, by name (e.g. the status read model); `pruner`:
         prunes their old versions."""
@@ -137,6 +156,9 @@ class Worker:
             self._add_documents(dossiers, documents)
         if ruptures is not None:
             self._add_ruptures(dossiers, ruptures)
+        self.amendments = amendments
+        if amendments is not None:
+            self._add_amendments(dossiers, amendments)
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.actor = Actor(kind="worker", name=f"worker@{socket.gethostname()}:{os.getpid()}")  # in its events
         self._pool = ThreadPoolExecutor(timing.concurrency, thread_name_prefix="sender")
@@ -179,6 +201,8 @@ class Worker:
             report = self._sync.run_once()
             if self.invoices is not None:
                 self.invoices.sync.run_once()
+            if self.amendments is not None:
+                self.amendments.sync.run_once()
         return report
 
     # -- running ------------------------------------------------------------------------------------------------
@@ -269,6 +293,17 @@ class Worker:
             lambda: rupture_view.position(dossiers.name),
         )
         self._outboxes.append((rupture_view, ruptures.sender, lambda opco: self._accounts.profiles[opco].ruptures))
+
+    def _add_amendments(self, dossiers: Dossiers, amendments: AmendmentOutbox) -> None:
+        view = amendments.view
+        self.read_models[AMENDMENTS] = ProjectionRunner(
+            dossiers,
+            AMENDMENTS,
+            AMENDMENT_TOPICS,
+            lambda batch: view.apply(_changes(batch), batch.tracking, batch.previous),
+            lambda: view.position(dossiers.name),
+        )
+        self._outboxes.append((view, amendments.sender, lambda opco: self._accounts.profiles[opco].contracts))
 
     def _send_round(self) -> bool:
         started = self.send_once()

@@ -10,6 +10,10 @@ from pathlib import Path
 
 import httpx
 
+from application.amendments.amendment_status import TOPICS as AMENDMENT_STATUS_TOPICS
+from application.amendments.amendment_status import AmendmentQueries, batch_rows
+from application.amendments.amendment_transmissions import AmendmentChannel, AmendmentSync
+from application.amendments.amendments import Amendments
 from application.contracts.imports.importer import OpcoImporter
 from application.documents import DocumentStore
 from application.dossiers import Dossiers
@@ -47,6 +51,8 @@ from infrastructure.opco.opco_directory import opco_profiles
 from infrastructure.opco.opco_lookup_cache import SqlLookupCache
 from infrastructure.opco.opco_sandbox import SandboxConfig
 from infrastructure.opco.sandbox_keys import SandboxKeys, sandbox_operator_token
+from infrastructure.read_models.amendment_status_view import NAME as AMENDMENT_STATUS
+from infrastructure.read_models.amendment_status_view import SqlAmendmentStatusView
 from infrastructure.read_models.document_release import DocumentReleaseRunner
 from infrastructure.read_models.invoice_status_view import LIVE as LIVE_INVOICE_STATUS
 from infrastructure.read_models.invoice_status_view import SqlInvoiceStatusView
@@ -56,7 +62,13 @@ from infrastructure.read_models.rupture_status_view import NAME as RUPTURE_STATU
 from infrastructure.read_models.rupture_status_view import SqlRuptureStatusView
 from infrastructure.read_models.status_view import LIVE as LIVE_STATUS
 from infrastructure.read_models.status_view import SqlStatusView
-from infrastructure.read_models.transmissions_view import DOCUMENTS, INVOICES, RUPTURES, SqlTransmissionsView
+from infrastructure.read_models.transmissions_view import (
+    AMENDMENTS,
+    DOCUMENTS,
+    INVOICES,
+    RUPTURES,
+    SqlTransmissionsView,
+)
 from infrastructure.reference_data import idcc_routing
 from infrastructure.settings import Settings
 from infrastructure.store.event_store import eventsourcing_env
@@ -64,7 +76,14 @@ from infrastructure.store.layout import upgrade_layout
 from infrastructure.store.leases import Leases
 from infrastructure.store.pg_wakeup import LogWakeup
 from infrastructure.store.sql_store import SqlStore, open_sql_store
-from infrastructure.worker import DocumentOutbox, InvoiceOutbox, RuptureOutbox, Worker, WorkerTiming
+from infrastructure.worker import (
+    AmendmentOutbox,
+    DocumentOutbox,
+    InvoiceOutbox,
+    RuptureOutbox,
+    Worker,
+    WorkerTiming,
+)
 
 
 @dataclass
@@ -91,6 +110,9 @@ class Container:
     terminations: Terminations = field(init=False)
     rupture_transmissions: SqlTransmissionsView = field(init=False)
     ruptures: RuptureQueries = field(init=False)
+    amendments: Amendments = field(init=False)
+    amendment_transmissions: SqlTransmissionsView = field(init=False)
+    amendment_status: AmendmentQueries = field(init=False)
 
     def close(self) -> None:
         self.revocations.close()
@@ -164,6 +186,18 @@ def bootstrap(settings: Settings | None = None) -> Container:
         ),
         lambda: rupture_status_view.position(dossiers.name),
     )
+    amendments = Amendments(dossiers)
+    amendment_view = SqlTransmissionsView(store, AMENDMENTS)
+    amendment_status_view = SqlAmendmentStatusView(store)
+    amendment_status_runner = ProjectionRunner(
+        dossiers,
+        AMENDMENT_STATUS,
+        AMENDMENT_STATUS_TOPICS,
+        lambda batch: amendment_status_view.apply(
+            batch_rows(batch, lambda i, v: dossiers.repository.get(i, version=v)), batch.tracking, batch.previous
+        ),
+        lambda: amendment_status_view.position(dossiers.name),
+    )
     status_view = SqlStatusView(store, dossiers.routing)
     status_runner = ProjectionRunner(
         dossiers, LIVE_STATUS, STATUS_TOPICS, status_view.apply, lambda: status_view.position(dossiers.name)
@@ -202,6 +236,7 @@ def bootstrap(settings: Settings | None = None) -> Container:
             LIVE_STATUS: status_runner,
             LIVE_INVOICE_STATUS: invoice_status_runner,
             RUPTURE_STATUS: rupture_status_runner,
+            AMENDMENT_STATUS: amendment_status_runner,
         },
         pruner=Pruner(
             {LIVE_STATUS: status_view, LIVE_INVOICE_STATUS: invoice_status_view},
@@ -220,6 +255,11 @@ def bootstrap(settings: Settings | None = None) -> Container:
         ),
         ruptures=RuptureOutbox(
             rupture_view, Sender(TerminationChannel(terminations, gateway), accounts, clock, _policy(settings))
+        ),
+        amendments=AmendmentOutbox(
+            amendment_view,
+            Sender(AmendmentChannel(amendments, gateway), accounts, clock, _policy(settings)),
+            AmendmentSync(amendments, accounts, gateway, amendment_view),
         ),
     )
     status = StatusQueries(status_view, accounts, clock, dossiers.name, _attention(settings))
@@ -257,6 +297,9 @@ def bootstrap(settings: Settings | None = None) -> Container:
     container.terminations = terminations
     container.rupture_transmissions = rupture_view
     container.ruptures = RuptureQueries(rupture_status_view)
+    container.amendments = amendments
+    container.amendment_transmissions = amendment_view
+    container.amendment_status = AmendmentQueries(amendment_status_view)
     return container
 
 

@@ -18,6 +18,7 @@ import uvicorn
 from pydantic import TypeAdapter, ValidationError
 
 from application.access.access import OPERATOR, Role
+from application.amendments.amendment_transmissions import AMENDMENT_TOPICS
 from application.audit.actor import acting
 from application.errors import ApplicationError
 from application.invoices.invoice_transmissions import INVOICE_TOPICS
@@ -31,7 +32,13 @@ from infrastructure.read_models.invoice_status_view import LIVE as INVOICE_STATU
 from infrastructure.read_models.invoice_status_view import rebuild_invoice_status_view
 from infrastructure.read_models.projection_runner import PROGRESS
 from infrastructure.read_models.status_view import rebuild_status_view
-from infrastructure.read_models.transmissions_view import DOCUMENTS, INVOICES, RUPTURES, rebuild_transmissions_view
+from infrastructure.read_models.transmissions_view import (
+    AMENDMENTS,
+    DOCUMENTS,
+    INVOICES,
+    RUPTURES,
+    rebuild_transmissions_view,
+)
 from infrastructure.settings import Settings
 from infrastructure.store.layout import LayoutError
 from interfaces.api.contracts.representation import token_body
@@ -237,6 +244,9 @@ REBUILDS: dict[str, Callable[[Container], _Rebuilt]] = {
     RUPTURES: lambda c: rebuild_transmissions_view(c.store, c.dossiers, table=RUPTURES, topics=TERMINATION_TOPICS),
 }
 REBUILDS[DOCUMENTS] = lambda c: rebuild_transmissions_view(c.store, c.dossiers, table=DOCUMENTS, topics=DOCUMENT_TOPICS)
+REBUILDS[AMENDMENTS] = lambda c: rebuild_transmissions_view(
+    c.store, c.dossiers, table=AMENDMENTS, topics=AMENDMENT_TOPICS
+)
 
 
 @projections.command("rebuild")

@@ -8,15 +8,17 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from domain.cerfa import Cerfa
 from domain.contracts.contract import Contract
 from domain.funding import compare, comparison_totals, funding_schedule
 from domain.invoicing.kinds import InvoiceKind
 from domain.invoicing.ledger import paid, reserved, used
-from domain.ruptures.rupture_funding import rupture_funding, terms_of
+from domain.ruptures.rupture_funding import cerfa_terms, rupture_funding, terms_of
 
 
-def funding(contract: Contract) -> dict[str, Any]:
-    terms, missing = terms_of(contract)
+def funding(contract: Contract, cerfa: Cerfa | None = None) -> dict[str, Any]:
+    """`cerfa`: the contract as its accepted avenants leave it (application.amendments), else its own."""
+    terms, missing = cerfa_terms(cerfa, contract.npec_forecast) if cerfa is not None else terms_of(contract)
     schedule = funding_schedule(terms) if terms is not None else None
     numeros = {int(e["numero"]) for e in contract.echeances} | _booked_numeros(contract)
     rows = compare(

@@ -156,6 +156,8 @@ class ContractFilter:
     problems: bool | None = None  # True: has blocking problems; False: has none
     parked: bool | None = None
     origin: str | None = None  # "sent" or "imported"
+    rupture: bool | None = None  # True: a rupture declared (not withdrawn); False: none (the ruptures read model)
+    amendment: str | None = None  # an avenant in this state, or "pending", "waiting", "any", "none" (its read model)
 
 
 @dataclass(frozen=True, slots=True)

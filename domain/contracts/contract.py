@@ -126,6 +126,7 @@ class Contract(TransmissionCommands, Aggregate):
             None  # the rupture declared (domain.ruptures.rupture), with its termination id
         )
         self.ruptures_declared = 0  # numbers each rupture's Termination, withdrawn ones included
+        self.amendments_requested = 0  # numbers each avenant (domain.amendments.amendment), withdrawn ones included
         self.traineeship: dict[str, Any] | None = None  # L6222-18-2: the apprentice goes on at the CFA as a trainee
 
     # -- commands -------------------------------------------------------------------------------------------
@@ -331,6 +332,19 @@ class Contract(TransmissionCommands, Aggregate):
     def unknown_opco_state(self) -> bool:
         return self.opco_state is not None and self.opco_state not in OPCO_STATES
 
+    # -- avenants (their rules and their way to the OPCO: domain.amendments) -------------------------------------
+
+    def require_amendable(self) -> None:
+        """An avenant amends a contract the OPCO accepted (it names its DECA number), and not one broken."""
+        self._require_state("amend", frozenset({ContractState.ACCEPTED}))
+        if self.rupture is not None:
+            raise NotAllowedInState("amend", "rupture declared", frozenset({"no rupture declared"}))
+
+    def request_amendment(self, number: int, amendment_id: UUID, type_code: int, actor: str) -> None:
+        """The contract's record of its avenant `number` (the avenant's facts are on its own aggregate)."""
+        self.require_amendable()
+        self._amendment_requested(number=number, amendment_id=str(amendment_id), type_code=type_code, actor=actor)
+
     # -- rupture (the rules: domain.ruptures.rupture; its way to the OPCO: domain.ruptures.termination) ----------------
 
     def require_terminable(self) -> None:
@@ -463,6 +477,10 @@ class Contract(TransmissionCommands, Aggregate):
     def _rupture_withdrawn(self, reason: str | None, actor: str) -> None:
         self.rupture = None
         self.traineeship = None
+
+    @event("AmendmentRequested")
+    def _amendment_requested(self, number: int, amendment_id: str, type_code: int, actor: str) -> None:
+        self.amendments_requested = number
 
     @event("TraineeshipRecorded")
     def _traineeship_recorded(self, start: date, end: date, actor: str) -> None:

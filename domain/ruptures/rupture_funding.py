@@ -51,7 +51,11 @@ class RuptureFunding:
 
 def terms_of(contract: Contract) -> tuple[FundingTerms | None, list[dict[str, str]]]:
     """The funding terms the contract's Cerfa and NPEC forecast give, or the problems that keep them unknown."""
-    cerfa = contract.cerfa_model
+    return cerfa_terms(contract.cerfa_model, contract.npec_forecast)
+
+
+def cerfa_terms(cerfa: Cerfa, npec: str | None) -> tuple[FundingTerms | None, list[dict[str, str]]]:
+    """The funding terms of a Cerfa (a contract's, or one amended) with an annual NPEC, or what keeps them unknown."""
     contrat = cerfa.contrat
     concluded, start, end = (
         (contrat.dateConclusion, contrat.dateDebutContrat, contrat.dateFinContrat) if contrat else (None, None, None)
@@ -60,21 +64,21 @@ def terms_of(contract: Contract) -> tuple[FundingTerms | None, list[dict[str, st
         "cerfa.contrat.dateConclusion": concluded,
         "cerfa.contrat.dateDebutContrat": start,
         "cerfa.contrat.dateFinContrat": end,
-        "npec": contract.npec_forecast,
+        "npec": npec,
     }
     missing = [
         {"field": field, "code": "required", "message": f"{field} is needed to compute the funding schedule"}
         for field, value in needed.items()
         if value is None
     ]
-    if concluded is None or start is None or end is None or contract.npec_forecast is None:
+    if concluded is None or start is None or end is None or npec is None:
         return None, missing
     try:
         terms = FundingTerms(
             concluded_on=concluded,
             start=start,
             end=end,
-            npec=euros(contract.npec_forecast),
+            npec=euros(npec),
             level=_level(cerfa),
             distance_learning=_mostly_remote(cerfa),
             rqth=bool(cerfa.apprenti and cerfa.apprenti.handicap),

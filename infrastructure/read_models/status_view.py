@@ -60,7 +60,9 @@ from application.read_models.status_projection import (
 from domain.contracts.contract import SENT
 from domain.opco.opcos import IdccRouting
 from infrastructure.read_models import temporal_versions, tracking
+from infrastructure.read_models.amendment_status_view import NAME as AMENDMENT_STATUS
 from infrastructure.read_models.projection_runner import ProjectionRunner
+from infrastructure.read_models.rupture_status_view import NAME as RUPTURE_STATUS
 from infrastructure.read_models.status_schema import (
     EXTENSIONS,
     SELECTED,
@@ -664,7 +666,30 @@ def _filters(cfa_siret: str | None, where: ContractFilter) -> tuple[list[str], l
         clauses.append(f"apprentice_search LIKE '%% {word}%%'")
     if where.problems is not None:
         clauses.append("problem_count > 0" if where.problems else "problem_count = 0")
+    if where.rupture is not None:  # the ruptures and avenants read models' current rows (they may lag a round)
+        clauses.append(f"contract_id {'' if where.rupture else 'NOT '}IN (SELECT contract_id FROM {RUPTURE_STATUS})")
+    if where.amendment is not None:
+        clauses.append(_amendment_clause(where.amendment))
     return clauses, params
+
+
+_AMENDMENT_STATES = {"pending": "('drafted', 'submitted', 'sent', 'in_review')"}
+
+
+def _amendment_clause(wanted: str) -> str:
+    """Contracts with an avenant in that state ("pending": not yet decided, "waiting": waiting for a person, "any"),
+    or without any ("none"). `wanted` is one of the API's values, never a caller's text (written in the statement)."""
+    rows = f"SELECT contract_id FROM {AMENDMENT_STATUS}"
+    if wanted == "none":
+        return f"contract_id NOT IN ({rows})"
+    if wanted == "any":
+        return f"contract_id IN ({rows})"
+    if wanted == "waiting":
+        return f"contract_id IN ({rows} WHERE waiting_for <> '[]')"
+    if not wanted.replace("_", "").isalpha():
+        raise ValueError(f"not an avenant state: {wanted!r}")
+    states = _AMENDMENT_STATES.get(wanted) or f"('{wanted}')"
+    return f"contract_id IN ({rows} WHERE state IN {states})"
 
 
 def _paged(found: list[Row], limit: int, cursor: Cursor | None) -> tuple[list[Row], Cursor | None, int]:

@@ -17,6 +17,7 @@ from infrastructure.store.sql_store import SqlStore, Transaction
 
 NAME = "transmissions"
 RUPTURES = "rupture_transmissions"  # the ruptures' queue: contract_id holds the Termination's id
+AMENDMENTS = "amendment_transmissions"  # the avenants' queue: contract_id holds the Amendment's id
 INVOICES = "invoice_transmissions"  # the invoices' queue: same columns, contract_id holds the invoice's id
 
 

@@ -12,6 +12,7 @@ from infrastructure.settings import Settings
 from interfaces.api import health, metrics
 from interfaces.api.access import admin
 from interfaces.api.access.auth import TokenCache
+from interfaces.api.amendments import amendments
 from interfaces.api.audit import history
 from interfaces.api.body_limits import install_body_limits
 from interfaces.api.contracts import contract_documents, contracts, imports
@@ -80,6 +81,7 @@ def create_app(container: Container | None = None) -> FastAPI:
     app.include_router(history.router)  # before /contracts/{id}'s sub-routes, none of which it shadows
     app.include_router(contracts.router)
     app.include_router(ruptures.router)
+    app.include_router(amendments.router)
     app.include_router(rupture_listing.router)
     app.include_router(invoice_listing.router)  # GET /invoices, before /invoices/{id}
     app.include_router(invoices.router)

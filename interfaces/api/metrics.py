@@ -65,6 +65,12 @@ class ServiceCollector(Collector):
         for status, count in services.rupture_transmissions.counts().items():
             ruptures.add_metric([status], count)
         yield ruptures
+        amendments = GaugeMetricFamily(
+            "convergence_amendment_transmissions", "avenants in the transmission queue", labels=["status"]
+        )
+        for status, count in services.amendment_transmissions.counts().items():
+            amendments.add_metric([status], count)
+        yield amendments
         yield self._per_opco()
 
     def _per_opco(self) -> GaugeMetricFamily:
@@ -74,6 +80,7 @@ class ServiceCollector(Collector):
         if self._services.worker.documents is not None:
             queues.append(("document", self._services.worker.documents.view))
         queues.append(("rupture", self._services.rupture_transmissions))
+        queues.append(("amendment", self._services.amendment_transmissions))
         family = GaugeMetricFamily(
             "convergence_opco_queue",
             "transmissions per OPCO by status: pending (the queue's depth), parked (failed too often), done",

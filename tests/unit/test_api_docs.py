@@ -38,6 +38,15 @@ OPERATION_IDS = {  # a rename is a change of the API: make it here on purpose
     "POST /contracts/{contract_id}/rupture/transmission/retry": "retryRuptureTransmission",
     "POST /contracts/{contract_id}/rupture/traineeship": "recordTraineeship",
     "GET /ruptures": "listRuptures",
+    "POST /contracts/{contract_id}/amendments": "requestAmendment",
+    "GET /contracts/{contract_id}/amendments": "listContractAmendments",
+    "GET /contracts/{contract_id}/amendments/{number}": "getAmendment",
+    "POST /contracts/{contract_id}/amendments/{number}/mandate": "recordAmendmentMandate",
+    "POST /contracts/{contract_id}/amendments/{number}/submission": "submitAmendment",
+    "POST /contracts/{contract_id}/amendments/{number}/withdrawal": "withdrawAmendment",
+    "POST /contracts/{contract_id}/amendments/{number}/review": "reviewAmendment",
+    "POST /contracts/{contract_id}/amendments/{number}/transmission/retry": "retryAmendmentTransmission",
+    "GET /amendments": "listAmendments",
     "GET /invoices": "listInvoices",
     "POST /invoices": "createInvoice",
     "GET /invoices/{invoice_id}": "getInvoice",
@@ -76,6 +85,7 @@ PATH_VALUES = {
     "siret": "79852413800012",
     "opco": "ATLAS",
     "run": "1",
+    "number": "1",
 }
 
 

@@ -31,6 +31,7 @@ from application.opco.opco_accounts import OpcoAccounts
 from application.opco.opco_gateway import ListedDossier, OpcoDossier, OpcoEndpoint, OpcoError, OpcoGateway
 from application.opco.transmissions import TransmissionsView
 from application.ports import Clock
+from domain.amendments.amendment_types import is_avenant
 from domain.contracts.contract import Contract
 from domain.contracts.contract_import import ImportRecord
 from domain.errors import NotAllowedInState
@@ -276,6 +277,10 @@ class _Run:
                     self.importer._gateway, endpoint, row
                 )  # a row paired when read, no longer: read it
             decision, numbers = self._with_detail(known, numbers, detail)
+        if decision.outcome is Outcome.CONFLICT:  # an avenant shares its contract's DECA number: say so
+            detail = detail or find_listed(self.importer._gateway, endpoint, row)
+            if detail is not None and is_avenant(detail.cerfa):
+                decision = _avenant(detail)
         if decision.outcome is Outcome.CREATE:
             assert detail is not None
             decision = self._create(known, numbers, row, detail)
@@ -292,6 +297,8 @@ class _Run:
             return Decision(
                 Outcome.CONFLICT, reason="not_found", detail="listed by the OPCO, not found when read"
             ), numbers
+        if is_avenant(detail.cerfa):  # an avenant's dossier (docs/amendments.md): not a contract of its own
+            return _avenant(detail), numbers
         read = Numbers(detail.numero_interne or None, detail.numero_externe, detail.numero_deca)
         field = numbers.disagreement(read)
         if field is not None:
@@ -353,6 +360,11 @@ def run_status(journal: ImportJournal, run: int) -> dict[str, Any]:
         "opco": journal.opco,
         "finished": entry["status"] == FINISHED,
     }
+
+
+def _avenant(detail: OpcoDossier) -> Decision:
+    text = f"an avenant of the contract {detail.numero_deca}: followed on that contract, not imported as one"
+    return Decision(Outcome.CONFLICT, reason="avenant", detail=text)
 
 
 def _conflict(numbers: Numbers, decision: Decision, etat: str | None) -> dict[str, Any]:

@@ -57,12 +57,18 @@ def age_at(born: date, day: date) -> int:
     return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
 
 
+AVENANTS = frozenset(str(code) for code in range(31, 39))
+
+
 def numero_deca(dossier: StoredDossier) -> str:
     """DDD YYYY MM NC NNNN (api-convergence.md §3.6): employer's département, start year and month, a sequence;
     the one the operator forced on a dossier deposited elsewhere."""
     forced = forced_deca(dossier)
     if forced is not None:
         return forced
+    contrat = dossier.cerfa.get("contrat") or {}
+    if str(contrat.get("typeContratApp")) in AVENANTS and contrat.get("numeroContratPrecedent"):
+        return str(contrat["numeroContratPrecedent"])  # an avenant keeps the DECA number it amends (opco-wire §2.3)
     start = _start(dossier.cerfa)
     postcode = str(_field(dossier.cerfa, "employeur", "adresse", "codePostal") or "")
     return f"{departement(postcode)}{start.year:04d}{start.month:02d}NC{dossier.sequence % 10_000:04d}"

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Query, Request
 
 from domain.opco.opcos import Opco
+from infrastructure.opco.opco_sandbox.amendment_rules import is_avenant, numbered_avenant
 from infrastructure.opco.opco_sandbox.auth import Caller, caller, identified_opco, valid_key
 from infrastructure.opco.opco_sandbox.context import Sandbox, current_sandbox
 from infrastructure.opco.opco_sandbox.errors import ApiError, SandboxRefusal
@@ -74,6 +75,8 @@ def submit_dossier(who: CallerDep, sandbox: SandboxDep, payload: Annotated[dict[
             403, [ApiError("CLE_API_INVALIDE", "Ce dossier n'est pas celui du CFA de la clé API")], who.opco
         )
     numero = numero or _assigned_numero()
+    if is_avenant(cerfa):
+        cerfa = numbered_avenant(sandbox, who, cerfa)
     stored = sandbox.store.add_dossier(who.opco, who.key.siren, numero, cerfa, sandbox.now())
     if stored is None:
         sandbox.stats.duplicate_refused()

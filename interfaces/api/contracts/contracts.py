@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Body, Header, Request
+from fastapi import APIRouter, Body, Header, Query, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -61,12 +62,25 @@ def create_contract(
 
 @router.get("/{contract_id}", response_model=ContractOut, responses={200: DOSSIER})
 def get_contract(
-    contract_id: UUID, who: CurrentPrincipal, services: Services, version: Version = None, as_of: AsOf = None
+    contract_id: UUID,
+    who: CurrentPrincipal,
+    services: Services,
+    version: Version = None,
+    as_of: AsOf = None,
+    at: Annotated[
+        date | None,
+        Query(description="the contract as of this day: its initial Cerfa with the accepted avenants in effect then"),
+    ] = None,
 ) -> JSONResponse:
     """Read one dossier: state, OPCO, Cerfa, mandate and the problems that block its submission; with `version`
-    or `asOf`, as it was then."""
-    contract, at = dossier_then(services, who, contract_id, version, as_of)
-    return contract_response(contract, services, at=at)
+    or `asOf`, as it was then. With `at`, its `cerfa` is the one in effect that day (`asOf`,
+    `amendmentsInEffect`)."""
+    contract, then = dossier_then(services, who, contract_id, version, as_of)
+    response = contract_response(contract, services, at=then)
+    if at is None:
+        return response
+    body = {**json.loads(bytes(response.body)), **services.amendments.as_of(contract, at)}
+    return JSONResponse(body, headers={k: v for k, v in response.headers.items() if k.lower() != "content-length"})
 
 
 @router.get("/{contract_id}/events", response_model=list[EventOut])
@@ -117,9 +131,11 @@ def choose_opco(
 
 @router.get("/{contract_id}/funding", response_model=FundingOut)
 def contract_funding(contract_id: UUID, who: CurrentPrincipal, services: Services) -> dict[str, Any]:
-    """The funding schedule by the rules of the contract's conclusion date (from the NPEC forecast), side by side
-    with the OPCO's échéancier and what was invoiced, paid and remains on each échéance; differences flagged."""
-    return funding(services.dossiers.contract(who, contract_id))
+    """The funding schedule by the rules of the contract's conclusion date (from the NPEC forecast; the contract as its
+    accepted avenants leave it), side by side with the OPCO's échéancier and what was invoiced, paid and remains on
+    each échéance; differences flagged."""
+    contract = services.dossiers.contract(who, contract_id)
+    return funding(contract, services.amendments.current_cerfa(contract))
 
 
 @router.put("/{contract_id}/npec", response_model=ContractOut)

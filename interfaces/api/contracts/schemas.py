@@ -13,6 +13,7 @@ from application.access.access import Role
 from domain.cerfa import Cerfa, Siret
 from domain.contracts.contract_state import ContractState
 from domain.opco.opcos import Opco
+from interfaces.api.amendments.amendment_schemas import AmendmentAttentionOut
 from interfaces.api.invoices.invoice_listing_schemas import (
     EcheanceAttentionOut,
     InvoiceAttentionOut,
@@ -264,6 +265,10 @@ class DashboardOut(BaseModel):
     asOf: int = Field(description="the log position the figures are at")
     invoices: InvoiceDashboardOut = Field(description="invoiced, paid, overdue, échéances not invoiced yet")
     ruptures: RuptureDashboardOut | None = Field(None, description="contracts with a rupture, by its state")
+    amendments: dict[str, Any] | None = Field(
+        None,
+        description="avenants: total, byState, pending, waiting (for a person), opcoChanges, echeancesToRecheck",
+    )
 
 
 class AttentionOut(ContractItem):
@@ -280,4 +285,6 @@ class AttentionOut(ContractItem):
     ]
 
 
-AttentionEntry = AttentionOut | InvoiceAttentionOut | EcheanceAttentionOut | RuptureAttentionOut  # these have a `kind`
+AttentionEntry = (  # these have a `kind`
+    AttentionOut | InvoiceAttentionOut | EcheanceAttentionOut | RuptureAttentionOut | AmendmentAttentionOut
+)

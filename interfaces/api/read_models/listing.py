@@ -38,6 +38,20 @@ from interfaces.bootstrap import Container
 router = APIRouter(tags=["status"])
 
 
+class AmendmentFilter(StrEnum):
+    ANY = "any"
+    NONE = "none"
+    PENDING = "pending"
+    WAITING = "waiting"
+    DRAFTED = "drafted"
+    SUBMITTED = "submitted"
+    SENT = "sent"
+    IN_REVIEW = "in_review"
+    ACCEPTED = "accepted"
+    REFUSED = "refused"
+    WITHDRAWN = "withdrawn"
+
+
 class Origin(StrEnum):
     SENT = SENT
     IMPORTED = IMPORTED
@@ -62,6 +76,14 @@ def _documented_query(
     problems: Annotated[bool | None, Query(description="true: has blocking problems")] = None,
     parked: bool | None = None,
     origin: Annotated[Origin | None, Query(description="sent: made here; imported: imported from its OPCO")] = None,
+    rupture: Annotated[bool | None, Query(description="true: a rupture declared (not withdrawn); false: none")] = None,
+    amendment: Annotated[
+        AmendmentFilter | None,
+        Query(
+            description="contracts with an avenant in this state (pending: not yet decided by the OPCO; waiting:"
+            " waiting for a person; any), or without any (none)"
+        ),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(description="nextCursor of the previous page")] = None,
     min_position: MinPosition = None,
@@ -116,6 +138,8 @@ async def list_contracts(request: Request, who: CurrentPrincipal) -> Response:
         problems=q.problems,
         parked=q.parked,
         origin=q.origin.value if q.origin else None,
+        rupture=q.rupture,
+        amendment=q.amendment.value if q.amendment else None,
     )
     page = await services.status.item_page(who, where, q.limit, _decode(q.cursor))
     next_cursor = _encode(page.next_cursor) if page.next_cursor else None
@@ -149,6 +173,7 @@ async def dashboard(request: Request, who: CurrentPrincipal, min_position: MinPo
         "asOf": board.as_of,
         "invoices": invoices,
         "ruptures": ruptures,
+        "amendments": await run_in_threadpool(services.amendment_status.counts, who),
     }
     return Response(orjson.dumps(body), media_type="application/json", headers={"X-Position": str(board.as_of)})
 
@@ -164,13 +189,16 @@ async def attention(who: CurrentPrincipal, services: Services, min_position: Min
     "echeance": echeance_not_invoiced, open for more than CONVERGENCE_ATTENTION_INVOICE_DAYS days), the parked
     documents (`kind` "document": document_answer_lost, to check at the OPCO, or document_parked). Then the ruptures
     (`kind` "rupture": rupture_to_declare, rupture_parked, rupture_refused, last_invoice_deadline_near /
-    last_invoice_deadline_passed: 4 months after the rupture, shown 30 days before and after)."""
+    last_invoice_deadline_passed: 4 months after the rupture, shown 30 days before and after). Then the avenants
+    (`kind` "amendment": amendment_refused, amendment_parked, amendment_echeances_to_recheck, amendment_opco_change;
+    until POST /contracts/{id}/amendments/{n}/review)."""
     if not await _caught_up(services, min_position) or not await invoices_caught_up(services, min_position):
         return _not_yet()
     items = await run_in_threadpool(services.status.attention, who)
     invoices = await invoice_attention(who, services)
     invoices += await document_attention(who, services)  # then the parked documents (`kind` "document")
     ruptures = await rupture_attention(who, services)
+    ruptures += await run_in_threadpool(services.amendment_status.attention, who)
     body = orjson.dumps([*({**list_item(i.row), "reasons": list(i.reasons)} for i in items), *invoices, *ruptures])
     return Response(body, media_type="application/json")
 
