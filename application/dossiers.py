@@ -13,7 +13,7 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError, JSONTranscoder, Recording
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, Mapper, Recording
 from eventsourcing.utils import Environment, EnvType
 
 import application.topics  # noqa: F401  (registers the former topics before any event is read)
@@ -34,6 +34,7 @@ from application.contracts.transcodings import DateAsISO
 from application.errors import DuplicateNumeroInterne, NotFound, PreconditionRequired, TokenAlreadyIssued
 from application.opco.opco_lookup import OpcoLookup
 from application.ports import Clock, TokenRevocations
+from application.privacy.sealing import DataKeys, SealingMapper
 from application.topics import stored_topics
 from domain.cerfa import Cerfa
 from domain.contracts.cerfa_document import cfa_siret
@@ -65,8 +66,14 @@ class Dossiers(Application[UUID]):
     env: ClassVar[dict[str, str]] = {}
 
     def __init__(
-        self, env: Mapping[str, str], routing: IdccRouting, clock: Clock, revocations: TokenRevocations | None = None
+        self,
+        env: Mapping[str, str],
+        routing: IdccRouting,
+        clock: Clock,
+        revocations: TokenRevocations | None = None,
+        data_keys: DataKeys | None = None,
     ) -> None:
+        self.data_keys = data_keys  # seals each dossier's personal fields with its own key (application/privacy)
         self.routing = routing
         self.revocations = revocations
         self.assessments = Assessments(routing)
@@ -78,6 +85,12 @@ class Dossiers(Application[UUID]):
     def construct_env(self, name: str, env: EnvType | None = None) -> Environment:
         # The settings are the one source of configuration: the process environment is not read here.
         return Environment(name, dict(env or {}))
+
+    def construct_mapper(self) -> Mapper[UUID]:
+        mapper = self.factory.mapper(transcoder=self.construct_transcoder(), mapper_class=SealingMapper)
+        assert isinstance(mapper, SealingMapper)
+        mapper.data_keys = self.data_keys
+        return mapper
 
     def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
         """Save only once what the answer derives from a changed dossier (its problems, its OPCO) is computed: a

@@ -11,13 +11,14 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import psycopg
 from psycopg_pool import ConnectionPool
 
 from infrastructure.read_models.async_reads import AsyncReads
-from infrastructure.store.event_store import postgres_env, sqlite_path
+from infrastructure.store.event_store import postgres_env, private_database, sqlite_path
 
 Row = tuple[Any, ...]
 
@@ -116,6 +117,7 @@ class SqliteStore(SqlStore):
         conn = sqlite3.connect(self._path, timeout=30, isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA busy_timeout=30000")
+        conn.execute("PRAGMA secure_delete=ON")  # an erased data key or name is overwritten, not left in free pages
         return conn
 
     def _connection(self) -> sqlite3.Connection:
@@ -243,7 +245,10 @@ class PostgresStore(SqlStore):
 
 def open_sql_store(database_url: str, pool_size: int = 10) -> SqlStore:
     if database_url.startswith("sqlite://"):
-        return SqliteStore(sqlite_path(database_url))
+        path = sqlite_path(database_url)
+        if path != ":memory:":
+            private_database(Path(path))
+        return SqliteStore(path)
     if database_url.startswith("memory://"):
         return SqliteStore(":memory:")
     return PostgresStore(database_url, pool_size)
