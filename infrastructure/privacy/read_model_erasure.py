@@ -36,6 +36,7 @@ class ReadModelEraser:
                 )
             if "invoice_status_memo" in tables:
                 changed += self._memo(tx, "invoice_status_memo", "aggregate_id", ident)
+        self._store.checkpoint()
         return changed
 
     @staticmethod

@@ -69,6 +69,10 @@ class SqlStore(ABC):
     def close(self) -> None:
         """Release connections."""
 
+    def checkpoint(self) -> None:  # noqa: B027 (PostgreSQL: nothing to do here)
+        """Write SQLite's WAL back into the database file and empty it: what was overwritten (an erasure) leaves
+        the WAL's older page images too."""
+
     def create(self, statements: Sequence[str]) -> None:
         with self.creating() as tx:
             for statement in statements:
@@ -153,6 +157,11 @@ class SqliteStore(SqlStore):
     def columns(self, table: str) -> set[str]:
         with self.reading() as tx:
             return {name for (name,) in tx.query("SELECT name FROM pragma_table_info(%s)", (table,))}
+
+    def checkpoint(self) -> None:
+        conn = self._connection()
+        with self._lock if self._shared is not None else _nothing():
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def close(self) -> None:
         if self._shared is not None:
