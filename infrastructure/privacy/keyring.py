@@ -111,11 +111,19 @@ def new_key_line(ident: str) -> str:
 
 
 def keyring_from_file(path: Path, *, create: bool) -> Keyring:
-    """The keyring kept in `path`; made (mode 0600, its directory 0700 when made here) on first use when `create`."""
+    """The keyring kept in `path`; made (mode 0600, its directory 0700 when made here) on first use when `create`.
+    Made whole under another name, then linked: processes starting together all read the same one key."""
     if not path.exists() and create:
         if not path.parent.exists():
-            path.parent.mkdir(mode=0o700, parents=True)
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "w") as file:
-            file.write(new_key_line("k1") + "\n")
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(descriptor, "w") as file:
+                file.write(new_key_line("k1") + "\n")
+            os.link(temporary, path)
+        except FileExistsError:
+            pass  # another process made it first: its key is the one
+        finally:
+            temporary.unlink(missing_ok=True)
     return parse_keyring(path.read_text())

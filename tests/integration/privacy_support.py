@@ -12,7 +12,7 @@ from uuid import UUID
 from application.access.access import OPERATOR
 from application.opco.opco_documents import DocumentUpload
 from domain.invoicing.billing_profile import BillingDetails
-from domain.opco.opco_documents.document import DocumentKind
+from domain.opco.opco_documents.kinds import DocumentKind
 from domain.opco.opcos import Opco
 from infrastructure.store.event_store import sqlite_path
 from interfaces.bootstrap import Container
