@@ -76,8 +76,8 @@ def test_a_rotation_reads_the_history_and_writes_under_the_new_key(tmp_path: Pat
     who = principal(document["organismeFormation"]["siret"])
     before = bootstrap(settings(url))
     try:
-        ident = before.dossiers.create_contract(who, cerfa=parse_cerfa(document), numero_interne="R-1", opco=None)
-        ident = ident.contract.id
+        saved = before.dossiers.create_contract(who, cerfa=parse_cerfa(document), numero_interne="R-1", opco=None)
+        ident = saved.contract.id
     finally:
         before.close()
     after = bootstrap(settings(url, data_keys=f"{K2},{DATA_KEYS}", aggregate_cache_size=0))
