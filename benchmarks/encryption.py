@@ -29,7 +29,7 @@ from infrastructure.reference_data import idcc_routing
 from infrastructure.settings import Settings
 from infrastructure.store.event_store import eventsourcing_env
 from infrastructure.store.sql_store import open_sql_store
-from tests.support import MANDATE, FixedClock, principal
+from tests.support import FixedClock, principal
 
 ROOT = Path(__file__).resolve().parent.parent
 CERFA: dict[str, Any] = json.loads((ROOT / "docs/examples/cerfa-complete.json").read_text(encoding="utf-8"))
@@ -38,7 +38,7 @@ KEYS = new_key_line("bench")
 
 def run(url: str, encrypted: bool, dossiers: int) -> tuple[float, float]:
     """(commands per second, dossiers read back per second)."""
-    settings = Settings(database_url=url, data_keys=KEYS, aggregate_cache_size=0, _env_file=None)  # type: ignore[arg-type]
+    settings = Settings(database_url=url, data_keys=KEYS, aggregate_cache_size=0, _env_file=None)
     env = eventsourcing_env(settings)
     store = open_sql_store(url, 4)
     if not encrypted:
@@ -46,7 +46,7 @@ def run(url: str, encrypted: bool, dossiers: int) -> tuple[float, float]:
     keys = SqlDataKeys(store, parse_keyring(KEYS)) if encrypted else None
     app = Dossiers(env, routing=idcc_routing(), clock=FixedClock(date(2026, 11, 27)), data_keys=keys)
     who = principal(CERFA["organismeFormation"]["siret"])
-    mandate = MANDATE["signatory"]
+    mandate = {"nom": "Martin", "prenom": "Claire", "qualite": "Gérante"}
     try:
         started = time.perf_counter()
         ids = []
