@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
+from uuid import UUID
 
 import pytest
 from fastapi.testclient import TestClient
@@ -100,3 +101,21 @@ def test_the_operator_erases_any_cfas_dossier_and_another_cfa_sees_nothing(
     assert_problem(client.post(f"/contracts/{ident}/erasure", headers=token(client, "73282932000074", "admin")), 404)
     operator = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
     assert client.post(f"/contracts/{ident}/erasure", headers=operator).status_code == 200
+
+
+def test_personal_data_written_after_the_key_was_destroyed_are_refused_not_stored(
+    client: TestClient, services: Container, complete_cerfa: dict[str, Any]
+) -> None:
+    """A write racing an erasure: the key is gone, the event not yet recorded; the mapper refuses the new data."""
+    writer = token(client, complete_cerfa["organismeFormation"]["siret"])
+    ident = drafted(client, writer, complete_cerfa)
+    etag = client.get(f"/contracts/{ident}", headers=writer).headers["ETag"]
+    assert services.dossiers.data_keys is not None
+    services.dossiers.data_keys.destroy(UUID(ident))
+
+    answer = client.patch(
+        f"/contracts/{ident}/cerfa", json={"apprenti": {"nomUsage": "Durand"}}, headers={**writer, "If-Match": etag}
+    )
+
+    assert assert_problem(answer, 409)["type"].endswith("personal-data-erased")
+    assert client.get(f"/contracts/{ident}", headers=writer).headers["ETag"] == etag  # nothing stored
