@@ -25,3 +25,6 @@ class DocumentStore(Protocol):
         """Keep a document (InvalidValue on `document` if its type or size is refused); its reference."""
 
     def get(self, digest: str) -> Document | None: ...
+
+    def delete(self, digest: str) -> bool:
+        """Forget a document (an erasure); whether it was there."""

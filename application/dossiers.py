@@ -35,6 +35,7 @@ from application.contracts.transcodings import DateAsISO
 from application.errors import DuplicateNumeroInterne, NotFound, PreconditionRequired, TokenAlreadyIssued
 from application.opco.opco_lookup import OpcoLookup
 from application.ports import Clock, TokenRevocations
+from application.privacy.sealing import DataKeys, SealingMapper
 from application.topics import stored_topics
 from domain.cerfa import Cerfa
 from domain.contracts.cerfa_document import cfa_siret
@@ -61,13 +62,25 @@ class IssuedToken:
     secret: str
 
 
+class DossierMapper(ActorMapper, SealingMapper):
+    """Records who acted (`_actor`) and seals the personal fields under the dossier's own key: on the way in the actor
+    is added first, then the personal fields are sealed; on the way out they are opened before the actor is read, so
+    the history (`with_actor`) sees them opened too."""
+
+
 class Dossiers(Application[UUID]):
     name = "Dossiers"
     env: ClassVar[dict[str, str]] = {}
 
     def __init__(
-        self, env: Mapping[str, str], routing: IdccRouting, clock: Clock, revocations: TokenRevocations | None = None
+        self,
+        env: Mapping[str, str],
+        routing: IdccRouting,
+        clock: Clock,
+        revocations: TokenRevocations | None = None,
+        data_keys: DataKeys | None = None,
     ) -> None:
+        self.data_keys = data_keys  # seals each dossier's personal fields with its own key (application/privacy)
         self.routing = routing
         self.revocations = revocations
         self.assessments = Assessments(routing)
@@ -80,6 +93,12 @@ class Dossiers(Application[UUID]):
         # The settings are the one source of configuration: the process environment is not read here.
         return Environment(name, dict(env or {}))
 
+    def construct_mapper(self) -> Mapper[UUID]:
+        mapper = self.factory.mapper(transcoder=self.construct_transcoder(), mapper_class=DossierMapper)
+        assert isinstance(mapper, DossierMapper)
+        mapper.data_keys = self.data_keys
+        return mapper
+
     def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
         """Save only once what the answer derives from a changed dossier (its problems, its OPCO) is computed: a
         rule that fails on some Cerfa then stores nothing, rather than a dossier whose creation answered 500."""
@@ -90,9 +109,6 @@ class Dossiers(Application[UUID]):
             self.assessments.remember(contract, assessment)
         _log_saved(recordings)
         return recordings
-
-    def construct_mapper(self) -> Mapper[UUID]:
-        return self.factory.mapper(transcoder=self.construct_transcoder(), mapper_class=ActorMapper)
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)

@@ -100,6 +100,15 @@ class Settings(BaseSettings):
     opco_timeout_seconds: float = Field(30.0, gt=0, description="read timeout of a call to an OPCO")
     secret_key: SecretStr | None = Field(None, description="Fernet key sealing the OPCO credentials")
     secret_key_file: Path = Field(Path("var/secret.key"), description="where the key is kept when not set above")
+    # -- encryption at rest (infrastructure/privacy/, docs/privacy.md) ----------------------------------------------
+    data_keys: SecretStr | None = Field(
+        None,
+        description="the master keyring encrypting what is stored (events, memos, documents, the apprentices' data"
+        " keys): `id:base64-32-bytes` entries, comma-separated, the first one writing, the others kept for reading",
+    )
+    data_keys_file: Path = Field(
+        Path("var/data.keys"), description="where the keyring is kept when not set above (one entry per line)"
+    )
     # -- backups (infrastructure/store/backup/, docs/operations.md) ----------------------------------------------------
     backup_dir: Path = Field(Path("var/backups"), description="where `convergence backup` writes (mode 0700)")
     postgres_bin_dir: Path | None = Field(
@@ -199,6 +208,17 @@ class Settings(BaseSettings):
                 " the same on every host: set CONVERGENCE_SECRET_KEY, or CONVERGENCE_SECRET_KEY_FILE to an existing"
                 " key file (make one with: python3 -c 'from cryptography.fernet import Fernet;"
                 " print(Fernet.generate_key().decode())')"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _shared_keyring_in_production(self) -> Settings:
+        """A keyring made on first use is this host's alone, and nothing another host wrote would open."""
+        if self.environment == "production" and self.data_keys is None and not self.data_keys_file.is_file():
+            raise ValueError(
+                "CONVERGENCE_ENVIRONMENT=production needs the keyring that encrypts the stored data, the same on"
+                " every host: set CONVERGENCE_DATA_KEYS, or CONVERGENCE_DATA_KEYS_FILE to an existing key file (make"
+                " one with: convergence keys new --id k1)"
             )
         return self
 

@@ -105,6 +105,8 @@ def _aside(scratch: Path, scratch_url: str | None, manifest: Manifest) -> Settin
             "database_url": scratch_url or f"sqlite:///{scratch / 'convergence.db'}",
             "secret_key": None,
             "secret_key_file": scratch / "secret.key",
+            "data_keys": None,
+            "data_keys_file": scratch / "data.keys",
             "documents_dir": scratch / DOCUMENTS if _has_documents(manifest) else None,
             "worker_in_serve": False,
             "sandbox": "off",

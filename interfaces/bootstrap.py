@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 
+from application.access.access import WORKER
 from application.amendments.amendment_status import TOPICS as AMENDMENT_STATUS_TOPICS
 from application.amendments.amendment_status import AmendmentQueries, batch_rows
 from application.amendments.amendment_transmissions import AmendmentChannel, AmendmentSync
@@ -30,6 +31,8 @@ from application.opco.opco_documents import ContractDocuments
 from application.opco.opco_lookup import OpcoLookup
 from application.opco.sender import Sender, SenderPolicy
 from application.opco.state_sync import StateSync
+from application.privacy.erasure import Erasures
+from application.privacy.retention import Retention
 from application.read_models.invoice_status_projection import TOPICS as INVOICE_STATUS_TOPICS
 from application.read_models.invoice_status_queries import InvoiceAttentionPolicy, InvoiceStatusQueries
 from application.read_models.rupture_status import TOPICS as RUPTURE_STATUS_TOPICS
@@ -51,6 +54,11 @@ from infrastructure.opco.opco_directory import opco_profiles
 from infrastructure.opco.opco_lookup_cache import SqlLookupCache
 from infrastructure.opco.opco_sandbox import SandboxConfig
 from infrastructure.opco.sandbox_keys import SandboxKeys, sandbox_operator_token
+from infrastructure.privacy.data_keys import SqlDataKeys
+from infrastructure.privacy.keyring import Keyring
+from infrastructure.privacy.keys import master_keyring
+from infrastructure.privacy.read_model_erasure import ReadModelEraser
+from infrastructure.read_models import temporal_versions
 from infrastructure.read_models.amendment_status_view import NAME as AMENDMENT_STATUS
 from infrastructure.read_models.amendment_status_view import SqlAmendmentStatusView
 from infrastructure.read_models.document_release import DocumentReleaseRunner
@@ -113,6 +121,8 @@ class Container:
     amendments: Amendments = field(init=False)
     amendment_transmissions: SqlTransmissionsView = field(init=False)
     amendment_status: AmendmentQueries = field(init=False)
+    erasures: Erasures = field(init=False)
+    retention: Retention = field(init=False)
 
     def close(self) -> None:
         self.revocations.close()
@@ -155,8 +165,11 @@ def bootstrap(settings: Settings | None = None) -> Container:
         raise
     revocations = revocations_for(settings.database_url, store)
     # the event library creates its tables: one process at a time on PostgreSQL (SQLite serialises its writers)
+    keyring = master_keyring(settings)
+    data_keys = SqlDataKeys(store, keyring)
+    temporal_versions.seal_memos_with(keyring)
     with store.creating() if store.dialect == "postgresql" else nullcontext():
-        dossiers = Dossiers(env, routing=idcc_routing(), clock=clock, revocations=revocations)
+        dossiers = Dossiers(env, routing=idcc_routing(), clock=clock, revocations=revocations, data_keys=data_keys)
     box = FernetBox(
         settings.secret_key.get_secret_value().encode()
         if settings.secret_key
@@ -170,7 +183,7 @@ def bootstrap(settings: Settings | None = None) -> Container:
         timeout=httpx.Timeout(settings.opco_timeout_seconds, connect=5.0),
     )
     view = SqlTransmissionsView(store)
-    document_store = _document_store(settings, store)
+    document_store = _document_store(settings, store, keyring)
     contract_documents = ContractDocuments(dossiers, document_store, accounts.profiles)
     invoices = Invoices(dossiers, accounts.profiles, clock, BillingProfiles(dossiers, box))
     invoice_view = SqlTransmissionsView(store, INVOICES)
@@ -300,13 +313,21 @@ def bootstrap(settings: Settings | None = None) -> Container:
     container.amendments = amendments
     container.amendment_transmissions = amendment_view
     container.amendment_status = AmendmentQueries(amendment_status_view)
+    container.erasures = Erasures(
+        dossiers,
+        data_keys,
+        document_store,
+        [ReadModelEraser(store)],
+        lambda contract_id: [d.digest for d in contract_documents.documents(WORKER, contract_id)],
+    )
+    container.retention = Retention(dossiers, container.erasures)
     return container
 
 
-def _document_store(settings: Settings, store: SqlStore) -> DocumentStore:
+def _document_store(settings: Settings, store: SqlStore, keyring: Keyring) -> DocumentStore:
     if settings.documents_dir is not None:
-        return DirectoryDocumentStore(settings.documents_dir, settings.max_document_bytes)
-    return SqlDocumentStore(store, settings.max_document_bytes)
+        return DirectoryDocumentStore(settings.documents_dir, settings.max_document_bytes, keyring)
+    return SqlDocumentStore(store, settings.max_document_bytes, keyring)
 
 
 def _sandbox_keys(settings: Settings, sandbox: str | None, accounts: OpcoAccounts) -> SandboxKeys | None:

@@ -48,6 +48,7 @@ from interfaces.bootstrap import Container, bootstrap, sandbox_config, upgrade_s
 from interfaces.cli_support import operator_actor
 from interfaces.import_cli import opco
 from interfaces.opco_cli import opcos
+from interfaces.privacy_cli import keys, retention
 from interfaces.profile_cli import cfas
 from interfaces.reference_cli import reference
 from interfaces.sandbox_cli import sandbox_credentials
@@ -68,6 +69,8 @@ cli.add_typer(cfas, name="cfas")
 cli.command("sandbox-credentials")(sandbox_credentials)
 cli.add_typer(backup, name="backup")
 cli.command("restore")(restore)
+cli.add_typer(retention, name="retention")
+cli.add_typer(keys, name="keys")
 
 
 def _print_version(asked: bool) -> None:

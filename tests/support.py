@@ -33,10 +33,17 @@ class FixedClock:
 
 
 SECRET_KEY = "0aVsQ3ZpLkS9m2uVxkq5YbGvJ3dXb7sS1hQ7dC8xZ0E="  # a Fernet key for tests only
+DATA_KEYS = "t1:3q2+7wAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="  # the master keyring of the tests only
 
 
 def settings(url: str = "memory://", **overrides: Any) -> Settings:
-    values: dict[str, Any] = {"secret_key": SECRET_KEY, "sandbox": "off", "worker_in_serve": False, **overrides}
+    values: dict[str, Any] = {
+        "secret_key": SECRET_KEY,
+        "data_keys": DATA_KEYS,
+        "sandbox": "off",
+        "worker_in_serve": False,
+        **overrides,
+    }
     return Settings(database_url=url, admin_token=OPERATOR_TOKEN, _env_file=None, **values)
 
 
@@ -68,3 +75,9 @@ def with_changes(document: dict[str, Any], **blocks: dict[str, Any]) -> dict[str
 def raw_store(database: Path) -> bytes:
     """Every byte SQLite wrote for `database`: the file, its WAL and shared memory."""
     return b"".join(path.read_bytes() for path in database.parent.glob(f"{database.name}*"))
+
+
+def opened(app: Dossiers, state: bytes) -> bytes:
+    """A stored state as the master keyring opens it (what the store holds is encrypted)."""
+    cipher = app.mapper.cipher
+    return state if cipher is None else cipher.decrypt(state)

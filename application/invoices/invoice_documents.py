@@ -61,7 +61,10 @@ class InvoiceDocuments:
     def document(self, principal: Principal, ident: UUID) -> Document:
         """What was, or will be, sent: the uploaded or issued document, else the one rendered now."""
         invoice = self._invoices.invoice(principal, ident)
-        return self._kept(invoice) if invoice.document is not None else self._rendered(invoice, principal)
+        if invoice.document is not None and self._store.get(invoice.document["digest"]) is not None:
+            return self._kept(invoice)
+        # none yet, or deleted by the erasure of an apprentice it named (application/privacy): rendered now
+        return self._rendered(invoice, principal)
 
     def to_send(self, invoice: Invoice) -> Document:
         """For the sender: the document the invoice holds (uploaded, or issued at its first attempt)."""

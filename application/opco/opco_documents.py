@@ -170,6 +170,8 @@ class ContractDocuments:
     def content(self, principal: Principal, contract_id: UUID, ident: UUID) -> Document:
         document = self.document(principal, contract_id, ident)
         found = self.store.get(document.digest)
+        if found is None and self._app.contract(principal, contract_id).personal_data_erased_at is not None:
+            raise NotFound("document content (erased with the dossier's personal data)", ident)
         if found is None:
             raise LookupError(f"document {document.digest} of {ident} is missing from the store")
         return found

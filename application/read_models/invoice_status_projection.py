@@ -65,6 +65,7 @@ CONTRACT_EVENTS = (
     "InvoiceAttached",
     "InvoiceReleased",
     "InvoicePaid",
+    "PersonalDataErased",
 )  # the others (mandate, OPCO choice, attempts, parking, NPEC forecast) change nothing an échéance shows
 TOPICS = stored_topics(
     *(f"{Invoice.__module__}:Invoice.{name}" for name in INVOICE_EVENTS),
@@ -312,6 +313,10 @@ def _cerfa_patched(memo: Memo, event: Any) -> None:
         _set_names(memo, apply_merge_patch(memo["names"], wanted))
 
 
+def _personal_data_erased(memo: Memo, event: Any) -> None:
+    memo["names"] = {block: part for block, part in memo["names"].items() if block != "apprenti"}
+
+
 def _set_names(memo: Memo, document: dict[str, Any]) -> None:
     """Only the names a row shows are kept, not the Cerfa (merge patches of those blocks apply to them alone)."""
     names: dict[str, dict[str, Any]] = {}
@@ -407,6 +412,7 @@ _HANDLERS: dict[str, Callable[[Memo, Any], None]] = {
     "Contract.InvoiceAttached": _invoice_attached,
     "Contract.InvoiceReleased": _invoice_released,
     "Contract.InvoicePaid": _invoice_paid_on_contract,
+    "Contract.PersonalDataErased": _personal_data_erased,
 }
 assert {name.split(".", 1)[1] for name in _HANDLERS if name.startswith("Invoice.")} == set(INVOICE_EVENTS)
 assert {name.split(".", 1)[1] for name in _HANDLERS if name.startswith("Contract.")} == set(CONTRACT_EVENTS)

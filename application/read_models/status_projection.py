@@ -28,6 +28,7 @@ import orjson
 
 from application.read_models.status import StatusRow
 from application.topics import stored_topics
+from domain.cerfa.personal import CERFA_PERSONAL_FIELDS, without_personal
 from domain.contracts.cerfa_document import InvalidCerfa, parse_cerfa
 from domain.contracts.contract import IMPORTED, SENT, Contract
 from domain.contracts.contract_state import DRAFT_STATES, ContractState
@@ -56,6 +57,7 @@ SHOWN_EVENTS = (
     "RefusedOnTransmission",
     "OpcoStateChanged",
     "FundingCommitted",
+    "PersonalDataErased",
 )
 # TransmissionStarted and TransmissionFailed change nothing shown: the runner does not even read them.
 TOPICS = stored_topics(*(f"{Contract.__module__}:Contract.{name}" for name in SHOWN_EVENTS))
@@ -325,6 +327,15 @@ def _funding_committed(memo: Memo, event: Any) -> bool:
     return False
 
 
+def _personal_data_erased(memo: Memo, event: Any) -> bool:
+    """The name leaves the row; a draft's Cerfa, kept for its problems, loses its personal fields."""
+    memo["apprentice_name"] = None
+    if memo.get("cerfa") is not None:
+        _set_cerfa(memo, without_personal(memo["cerfa"], CERFA_PERSONAL_FIELDS) or {})
+        return True
+    return False
+
+
 _HANDLERS: dict[str, Callable[[Memo, Any], bool]] = {
     "Drafted": _drafted,
     "Imported": _imported,
@@ -341,6 +352,7 @@ _HANDLERS: dict[str, Callable[[Memo, Any], bool]] = {
     "RefusedOnTransmission": _refused,
     "OpcoStateChanged": _opco_state_changed,
     "FundingCommitted": _funding_committed,
+    "PersonalDataErased": _personal_data_erased,
 }  # any other event (TransmissionStarted, TransmissionFailed) changes nothing shown
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -11,6 +11,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from domain.cerfa import Cerfa
+from domain.cerfa.personal import CERFA_PERSONAL_FIELDS, SIGNATORY_PERSONAL_FIELDS, without_personal
 from domain.contracts.cerfa_document import cfa_siret as cerfa_cfa_siret
 from domain.contracts.cerfa_document import employer_idcc, parse_cerfa
 from domain.contracts.contract_import import ImportRecord
@@ -57,6 +58,7 @@ IMPORTED = "imported"  # deposited at the OPCO some other way, imported from it 
 class Contract(TransmissionCommands, Aggregate):
     origin = SENT  # IMPORTED for a dossier whose first event is `Imported` (a class default: no event changes it)
     import_run: str | None = None  # the import that created it (`Imported`), else None
+    personal_data_erased_at: datetime | None = None  # set by PersonalDataErased (docs/privacy.md)
 
     @staticmethod
     def create_id(cfa_siret: str, numero_interne: str) -> UUID:
@@ -486,7 +488,18 @@ class Contract(TransmissionCommands, Aggregate):
     def _traineeship_recorded(self, start: date, end: date, actor: str) -> None:
         self.traineeship = {"debut": start.isoformat(), "fin": end.isoformat()}
 
+    def erase_personal_data(self, actor: str) -> bool:
+        """Forget the apprentice's and the maîtres' personal data (domain.cerfa.personal), once, in any state;
+        whether this call recorded it. The events keep them sealed under the dossier's data key, which the
+        application destroys: from then on they read as absent, and the dossier can no longer change them."""
+        if self.personal_data_erased_at is not None:
+            return False
+        self.trigger_event(self.PersonalDataErased, actor=actor)
+        return True
+
     def _require_draft(self, action: str) -> None:
+        if self.personal_data_erased_at is not None:
+            raise NotAllowedInState(action, "personal_data_erased", frozenset(s.value for s in DRAFT_STATES))
         self._require_state(action, DRAFT_STATES)
 
     def _require_sent_for(self, action: str) -> None:
@@ -592,6 +605,16 @@ class Contract(TransmissionCommands, Aggregate):
             aggregate.opco_state = self.etat
             aggregate.opco_comment = self.commentaire
             aggregate.state = OPCO_STATES.get(self.etat or "", ContractState.SENT)
+
+    class PersonalDataErased(Aggregate.Event):
+        actor: str
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.cerfa = without_personal(aggregate.cerfa, CERFA_PERSONAL_FIELDS)
+            if aggregate.mandate is not None:
+                signatory = without_personal(aggregate.mandate["signatory"], SIGNATORY_PERSONAL_FIELDS)
+                aggregate.mandate = {**aggregate.mandate, "signatory": signatory}
+            aggregate.personal_data_erased_at = self.timestamp
 
     class FundingCommitted(Aggregate.Event):
         engagement: str | None

@@ -33,7 +33,8 @@ class FernetBox:
 def key_from_file(path: Path) -> bytes:
     """The key kept in `path`, created (mode 0600) on first use: the embedded default needs nothing configured."""
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.parent.exists():
+            path.parent.mkdir(mode=0o700, parents=True)
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(descriptor, "wb") as file:
             file.write(Fernet.generate_key())

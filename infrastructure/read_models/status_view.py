@@ -10,6 +10,7 @@ only, and its horizon there (`bulk_build`).
 
 from __future__ import annotations
 
+import copy
 import gc
 import logging
 import multiprocessing
@@ -238,7 +239,7 @@ class SqlStatusView:
                 tx,
                 f"{self.prefix}_memo",
                 ("contract_id", "memo"),
-                [{"contract_id": k, "memo": to_json(m)} for k, m in memos.items()],
+                [{"contract_id": k, "memo": temporal_versions.seal_memo(m)} for k, m in memos.items()],
             )
             tx.execute(
                 f"INSERT INTO {self.prefix}_meta (name, value) VALUES ('horizon', %s)"
@@ -819,7 +820,9 @@ def _fast_mapper(mapper: Mapper[UUID]) -> Mapper[UUID]:
     same cipher and compressor; itself when its transcoder is not eventsourcing's JSONTranscoder."""
     if type(mapper.transcoder) is not JSONTranscoder:
         return mapper
-    return Mapper(OrjsonTranscoder(mapper.transcoder), mapper.compressor, mapper.cipher)
+    fast = copy.copy(mapper)  # its class too: a subclass (application/privacy/sealing.py) does more than decode
+    fast.transcoder = OrjsonTranscoder(mapper.transcoder)
+    return fast
 
 
 class OrjsonTranscoder(Transcoder):

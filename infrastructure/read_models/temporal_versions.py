@@ -4,6 +4,7 @@ in one statement, and the per-aggregate memos, holds and version closing, each t
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
@@ -11,6 +12,7 @@ from typing import Any
 
 import orjson
 
+from infrastructure.privacy.keyring import Keyring
 from infrastructure.store.sql_store import SqlStore, Transaction
 
 
@@ -84,10 +86,34 @@ def select_in(tx: Transaction, dialect: str, table: str, key: str, columns: str,
     )
 
 
+class _MemoSeal:
+    """The memos hold the names a list needs and more: they are stored encrypted under the master keyring
+    (docs/privacy.md), as base64 text; a memo written before (JSON, starting with `{`) is read as it is."""
+
+    keyring: Keyring | None = None
+
+
+def seal_memos_with(keyring: Keyring | None) -> None:
+    _MemoSeal.keyring = keyring
+
+
+def seal_memo(memo: Any) -> str:
+    text = to_json(memo)
+    if _MemoSeal.keyring is None:
+        return text
+    return base64.b64encode(_MemoSeal.keyring.encrypt(text.encode())).decode()
+
+
+def open_memo(stored: str) -> Any:
+    if stored.startswith("{") or _MemoSeal.keyring is None:
+        return from_json(stored)
+    return from_json(_MemoSeal.keyring.decrypt(base64.b64decode(stored)).decode())
+
+
 def load_memos(tx: Transaction, dialect: str, prefix: str, key: str, keys: Iterable[str]) -> dict[str, Any]:
     """The memos (`<prefix>_memo`: key, memo) of these aggregates, those that have one."""
     rows = select_in(tx, dialect, f"{prefix}_memo", key, f"{key}, memo", keys)
-    return {str(ident): from_json(text) for ident, text in rows}
+    return {str(ident): open_memo(text) for ident, text in rows}
 
 
 def save_memos(tx: Transaction, dialect: str, prefix: str, key: str, memos: dict[str, Any]) -> None:
@@ -96,7 +122,7 @@ def save_memos(tx: Transaction, dialect: str, prefix: str, key: str, memos: dict
         json_rows(dialect, (key, "memo"), _text),
         f"{prefix}_memo",
         (key, "memo"),
-        [{key: ident, "memo": to_json(memo)} for ident, memo in memos.items()],
+        [{key: ident, "memo": seal_memo(memo)} for ident, memo in memos.items()],
         f" ON CONFLICT ({key}) DO UPDATE SET memo = excluded.memo",
     )
 

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from infrastructure.privacy.event_cipher import KEYRING, TOPIC
+from infrastructure.privacy.keys import master_keyring
 from infrastructure.settings import Settings
 
 
 def eventsourcing_env(settings: Settings) -> dict[str, str]:
     url = settings.database_url
-    env = {"ORIGINATOR_ID_TYPE": "uuid"}
+    # every event's and snapshot's state is encrypted under the master keyring (docs/privacy.md)
+    env = {"ORIGINATOR_ID_TYPE": "uuid", "CIPHER_TOPIC": TOPIC, KEYRING: master_keyring(settings).serialise()}
     if settings.aggregate_cache_size:
         env["AGGREGATE_CACHE_MAXSIZE"] = str(settings.aggregate_cache_size)
         env["AGGREGATE_CACHE_FASTFORWARD"] = "y"  # other processes may have written newer events
@@ -29,8 +33,20 @@ def sqlite_path(url: str) -> str:
 def _sqlite_env(url: str) -> dict[str, str]:
     path = sqlite_path(url)
     if path != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        private_database(Path(path))
     return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": path, "SQLITE_LOCK_TIMEOUT": "10"}
+
+
+def private_database(path: Path) -> None:
+    """The database file and SQLite's -wal and -shm beside it are readable by the service's user only (SQLite gives
+    the -wal and -shm the mode of the database file); a directory made here is 0700."""
+    if not path.parent.exists():
+        path.parent.mkdir(mode=0o700, parents=True)
+    if not path.exists():
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    for existing in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if existing.exists():
+            existing.chmod(0o600)
 
 
 def postgres_env(url: str) -> dict[str, str]:

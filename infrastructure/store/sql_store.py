@@ -11,13 +11,14 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import psycopg
 from psycopg_pool import ConnectionPool
 
 from infrastructure.read_models.async_reads import AsyncReads
-from infrastructure.store.event_store import postgres_env, sqlite_path
+from infrastructure.store.event_store import postgres_env, private_database, sqlite_path
 
 Row = tuple[Any, ...]
 
@@ -68,6 +69,10 @@ class SqlStore(ABC):
     def close(self) -> None:
         """Release connections."""
 
+    def checkpoint(self) -> None:  # noqa: B027 (PostgreSQL: nothing to do here)
+        """Write SQLite's WAL back into the database file and empty it: what was overwritten (an erasure) leaves
+        the WAL's older page images too."""
+
     def create(self, statements: Sequence[str]) -> None:
         with self.creating() as tx:
             for statement in statements:
@@ -116,6 +121,7 @@ class SqliteStore(SqlStore):
         conn = sqlite3.connect(self._path, timeout=30, isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA busy_timeout=30000")
+        conn.execute("PRAGMA secure_delete=ON")  # an erased data key or name is overwritten, not left in free pages
         return conn
 
     def _connection(self) -> sqlite3.Connection:
@@ -151,6 +157,11 @@ class SqliteStore(SqlStore):
     def columns(self, table: str) -> set[str]:
         with self.reading() as tx:
             return {name for (name,) in tx.query("SELECT name FROM pragma_table_info(%s)", (table,))}
+
+    def checkpoint(self) -> None:
+        conn = self._connection()
+        with self._lock if self._shared is not None else _nothing():
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def close(self) -> None:
         if self._shared is not None:
@@ -243,7 +254,10 @@ class PostgresStore(SqlStore):
 
 def open_sql_store(database_url: str, pool_size: int = 10) -> SqlStore:
     if database_url.startswith("sqlite://"):
-        return SqliteStore(sqlite_path(database_url))
+        path = sqlite_path(database_url)
+        if path != ":memory:":
+            private_database(Path(path))
+        return SqliteStore(path)
     if database_url.startswith("memory://"):
         return SqliteStore(":memory:")
     return PostgresStore(database_url, pool_size)

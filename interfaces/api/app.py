@@ -20,6 +20,7 @@ from interfaces.api.docs_pages import install_docs_pages
 from interfaces.api.invoices import billing_profile, invoice_listing, invoices
 from interfaces.api.opco import cfas
 from interfaces.api.openapi_description import install_openapi_description, operation_id
+from interfaces.api.privacy import erasure
 from interfaces.api.problem_details import install_problem_handlers
 from interfaces.api.read_models import listing
 from interfaces.api.request_observer import RequestObserver
@@ -90,4 +91,5 @@ def create_app(container: Container | None = None) -> FastAPI:
     app.include_router(billing_profile.router)
     app.include_router(admin.router)
     app.include_router(contract_documents.router)
+    app.include_router(erasure.router)
     return app

@@ -34,6 +34,7 @@ RENAMED = {
     "set_credentials": "setOpcoCredentials",
     "set_oauth_client": "setOpcoOAuthClient",
     "set_dpop_key": "setOpcoDpopKey",
+    "erase_personal_data": "eraseContractPersonalData",
 }
 # The path ids of the event-sourced dossiers and invoices, whose commands have states and races to lose.
 RECORD_IDS = frozenset({"contract_id", "invoice_id"})

@@ -23,6 +23,7 @@ from application.errors import (
     TokenAlreadyIssued,
     VersionMismatch,
 )
+from application.privacy.sealing import PersonalDataErasedError
 from application.read_models.invoice_status import InvoiceCursorExpired
 from application.read_models.status_projection import CursorExpired
 from domain.contracts.cerfa_document import InvalidCerfa, validation_problems
@@ -73,6 +74,7 @@ _REFUSALS: dict[type[Exception], tuple[int, str, str]] = {
     PreconditionRequired: (428, "Precondition required", "precondition-required"),
     ConcurrentChange: (409, "Concurrent change", "concurrent-change"),
     NotAllowedInState: (409, "Not allowed in this state", "state-conflict"),
+    PersonalDataErasedError: (409, "Personal data erased", "personal-data-erased"),
     DuplicateNumeroInterne: (409, "Duplicate numeroInterne", "duplicate-numero-interne"),
     DuplicateInvoiceNumber: (409, "Duplicate numeroInterneFacture", "duplicate-invoice-number"),
     # a walk older than the read model's pruned horizon, or made on tables a rebuild replaced: start it again

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.support import OPERATOR_TOKEN, SECRET_KEY
+from tests.support import DATA_KEYS, OPERATOR_TOKEN, SECRET_KEY
 
 BIN = Path(sys.executable).parent
 START_SECONDS = 90  # a loaded 2-core CI machine starts a process slowly
@@ -30,6 +30,7 @@ def service_env(database_url: str, extra: dict[str, str] | None = None) -> dict[
         "CONVERGENCE_DATABASE_URL": database_url,
         "CONVERGENCE_ADMIN_TOKEN": OPERATOR_TOKEN,
         "CONVERGENCE_SECRET_KEY": SECRET_KEY,
+        "CONVERGENCE_DATA_KEYS": DATA_KEYS,
         "CONVERGENCE_LOG_LEVEL": "warning",
         **(extra or {}),
     }

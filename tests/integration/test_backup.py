@@ -28,7 +28,7 @@ from interfaces.replay import replay
 from tests.invoicing import CFA
 from tests.postgres import temporary_database, temporary_schema
 from tests.store_contents import Contents, assert_all_there, populate
-from tests.support import SECRET_KEY, container, settings
+from tests.support import DATA_KEYS, SECRET_KEY, container, settings
 
 
 def run(*arguments: str) -> Any:
@@ -40,9 +40,11 @@ def host(monkeypatch: pytest.MonkeyPatch, root: Path, url: str, **more: str) -> 
     root.mkdir(parents=True, exist_ok=True)
     monkeypatch.chdir(root)  # no .env of the working tree is read
     monkeypatch.delenv("CONVERGENCE_SECRET_KEY", raising=False)
+    monkeypatch.delenv("CONVERGENCE_DATA_KEYS", raising=False)
     for name, value in {
         "CONVERGENCE_DATABASE_URL": url,
         "CONVERGENCE_SECRET_KEY_FILE": str(root / "var" / "secret.key"),
+        "CONVERGENCE_DATA_KEYS_FILE": str(root / "var" / "data.keys"),
         "CONVERGENCE_SANDBOX": "off",
         "CONVERGENCE_WORKER_IN_SERVE": "false",
         **more,
@@ -65,7 +67,7 @@ def test_a_sqlite_backup_restores_on_another_host_with_its_key_and_replays(
     source: tuple[str, Contents], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     url, contents = source
-    host(monkeypatch, tmp_path / "first", url, CONVERGENCE_SECRET_KEY=SECRET_KEY)
+    host(monkeypatch, tmp_path / "first", url, CONVERGENCE_SECRET_KEY=SECRET_KEY, CONVERGENCE_DATA_KEYS=DATA_KEYS)
     taken = run("backup", "--output", str(tmp_path / "backups"))
     assert taken.exit_code == 0, taken.output
     archive = next((tmp_path / "backups").glob("convergence-backup-*.tar.gz"))
@@ -73,7 +75,7 @@ def test_a_sqlite_backup_restores_on_another_host_with_its_key_and_replays(
     assert stat.S_IMODE((tmp_path / "backups").stat().st_mode) == 0o700
     manifest = _manifest(archive)
     assert (manifest["store"], manifest["layout_version"]) == ("sqlite", LAYOUT_VERSION)
-    assert set(manifest["parts"]) == {"database.sqlite", "keys/secret.key"}
+    assert set(manifest["parts"]) == {"database.sqlite", "keys/secret.key", "keys/data.keys"}
 
     second = tmp_path / "second"
     host(monkeypatch, second, f"sqlite:///{second / 'var' / 'convergence.db'}")
@@ -165,7 +167,7 @@ def test_a_postgresql_backup_restores_into_a_fresh_database_and_replays(
             contents = populate(made)
         finally:
             made.close()
-        host(monkeypatch, tmp_path / "first", url, CONVERGENCE_SECRET_KEY=SECRET_KEY)
+        host(monkeypatch, tmp_path / "first", url, CONVERGENCE_SECRET_KEY=SECRET_KEY, CONVERGENCE_DATA_KEYS=DATA_KEYS)
         taken = run("backup", "--output", str(tmp_path / "backups"))
         assert taken.exit_code == 0, taken.output
     archive = next((tmp_path / "backups").glob("convergence-backup-*.tar.gz"))
@@ -205,6 +207,7 @@ def test_without_pg_dump_the_backup_says_so_in_one_line(tmp_path: Path, monkeypa
         tmp_path / "first",
         "postgresql://postgres@127.0.0.1:1/convergence",
         CONVERGENCE_SECRET_KEY=SECRET_KEY,
+        CONVERGENCE_DATA_KEYS=DATA_KEYS,
         CONVERGENCE_POSTGRES_BIN_DIR=str(empty),
     )
     monkeypatch.setattr("infrastructure.store.backup.archive.layout_version", lambda store: 1)
@@ -296,7 +299,7 @@ def test_a_postgresql_database_without_the_search_extensions_is_backed_up_too(tm
 
 
 def test_an_in_memory_store_has_no_backup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    host(monkeypatch, tmp_path, "memory://", CONVERGENCE_SECRET_KEY=SECRET_KEY)
+    host(monkeypatch, tmp_path, "memory://", CONVERGENCE_SECRET_KEY=SECRET_KEY, CONVERGENCE_DATA_KEYS=DATA_KEYS)
     refused = run("backup")
     assert refused.exit_code == 1
     assert (

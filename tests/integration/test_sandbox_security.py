@@ -25,7 +25,7 @@ from infrastructure.settings import Settings
 from interfaces.api.app import create_app
 from interfaces.bootstrap import bootstrap, sandbox_config
 from interfaces.cli import cli
-from tests.support import OPERATOR_TOKEN, SECRET_KEY, settings
+from tests.support import DATA_KEYS, OPERATOR_TOKEN, SECRET_KEY, settings
 
 ROOT = Path(__file__).resolve().parents[2]
 PRODUCTION_CODE = ("domain", "application", "infrastructure", "interfaces")
@@ -218,6 +218,7 @@ def test_production_start_up_fails_with_a_clear_message(monkeypatch: pytest.Monk
     assert "an-operator-token" not in str(result.exception)  # the settings' inputs stay out of the message
     monkeypatch.setenv("CONVERGENCE_SANDBOX", "off")
     monkeypatch.setenv("CONVERGENCE_SECRET_KEY", SECRET_KEY)  # production needs it, before judging the sandbox
+    monkeypatch.setenv("CONVERGENCE_DATA_KEYS", DATA_KEYS)  # and the keyring
     standalone = CliRunner().invoke(cli, ["sandbox"])
     assert standalone.exit_code == 2
     assert "does not run in production" in standalone.output

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.support import SECRET_KEY
+from tests.support import DATA_KEYS, SECRET_KEY
 
 
 def free_port() -> int:
@@ -40,6 +40,7 @@ def test_the_worker_logs_json_in_production_and_serves_its_metrics(tmp_path: Pat
         **os.environ,
         "CONVERGENCE_DATABASE_URL": f"sqlite:///{tmp_path / 'convergence.db'}",
         "CONVERGENCE_SECRET_KEY": SECRET_KEY,
+        "CONVERGENCE_DATA_KEYS": DATA_KEYS,
         "CONVERGENCE_ENVIRONMENT": "production",
         "CONVERGENCE_SANDBOX": "off",
         "CONVERGENCE_WORKER_METRICS_PORT": str(port),

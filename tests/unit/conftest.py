@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from interfaces.api.app import create_app
 from interfaces.bootstrap import Container
-from tests.support import SECRET_KEY, container
+from tests.support import DATA_KEYS, SECRET_KEY, container
 
 
 @pytest.fixture
@@ -35,6 +35,7 @@ def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for name, value in {
         "CONVERGENCE_DATABASE_URL": f"sqlite:///{path}",
         "CONVERGENCE_SECRET_KEY": SECRET_KEY,
+        "CONVERGENCE_DATA_KEYS": DATA_KEYS,
         "CONVERGENCE_SANDBOX": "off",
         "CONVERGENCE_WORKER_IN_SERVE": "false",
     }.items():

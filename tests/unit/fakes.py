@@ -560,6 +560,9 @@ class MemoryDocumentStore:
     def get(self, digest: str) -> Document | None:
         return self.documents.get(digest)
 
+    def delete(self, digest: str) -> bool:
+        return self.documents.pop(digest, None) is not None
+
 
 def render_plain_pdf(document: InvoiceDocument) -> bytes:
     """A stand-in for the PDF renderer: a PDF by its magic, naming the invoice's number and total."""

@@ -16,6 +16,7 @@ OPERATION_IDS = {  # a rename is a change of the API: make it here on purpose
     "GET /readyz": "checkReadiness",
     "GET /contracts": "listContracts",
     "POST /contracts": "createContract",
+    "POST /contracts/{contract_id}/erasure": "eraseContractPersonalData",
     "GET /dashboard": "getDashboard",
     "GET /attention": "listAttention",
     "GET /contracts/{contract_id}": "getContract",

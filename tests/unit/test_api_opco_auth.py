@@ -53,8 +53,11 @@ def accounts(client: TestClient, headers: dict[str, str]) -> dict[str, dict[str,
 
 
 def stored(services: Container) -> bytes:
-    """Every event and Idempotency-Key record, as the store holds them."""
-    return b"\n".join(n.state for n in services.dossiers.recorder.select_notifications(1, 10_000))
+    """Every event and Idempotency-Key record, as the store holds them once the master keyring opened them: the
+    secrets are sealed again inside (FernetBox)."""
+    cipher = services.dossiers.mapper.cipher
+    assert cipher is not None
+    return b"\n".join(cipher.decrypt(n.state) for n in services.dossiers.recorder.select_notifications(1, 10_000))
 
 
 def test_each_opco_shows_its_dialect_its_address_and_why_it_cannot_be_reached(

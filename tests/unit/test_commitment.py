@@ -16,7 +16,7 @@ from domain.contracts.contract import Contract
 from domain.invoicing.kinds import InvoiceKind
 from infrastructure.opco.opco_client.parsing import parse_dossier
 from tests.invoicing import CFA, accepted_contract
-from tests.support import dossiers, principal
+from tests.support import dossiers, opened, principal
 
 ENGAGED = {  # as WEDOF-TEST's synthetic CFA Dock answer writes them, with a nature spelt otherwise
     "cerfa": {"numeroInterne": "C-1", "etat": "ENGAGE"},
@@ -95,7 +95,7 @@ def test_a_version_2_commitment_reads_without_annex_costs(complete_cerfa: dict[s
               "montantTotal": "3"}]  # fmt: skip
     contract = accepted_contract(app, principal(CFA), complete_cerfa, frais_annexes=frais)
     [stored] = [e for e in app.recorder.select_events(contract.id) if e.topic.endswith("Contract.FundingCommitted")]
-    state = app.mapper.transcoder.decode(stored.state)
+    state = app.mapper.transcoder.decode(opened(app, stored.state))
     assert (state["frais_annexes"], state["class_version"]) == (frais, 3)
     del state["frais_annexes"]
     state["class_version"] = 2  # as version 2 stored it
@@ -111,7 +111,7 @@ def test_a_version_1_commitment_reads_without_a_ceiling(complete_cerfa: dict[str
     app = dossiers()
     contract = accepted_contract(app, principal(CFA), complete_cerfa, equipment_ceiling="300.00")
     [stored] = [e for e in app.recorder.select_events(contract.id) if e.topic.endswith("Contract.FundingCommitted")]
-    state = app.mapper.transcoder.decode(stored.state)
+    state = app.mapper.transcoder.decode(opened(app, stored.state))
     assert (state["premier_equipement_ceiling"], state["class_version"]) == ("300.00", 3)
     del state["premier_equipement_ceiling"], state["frais_annexes"], state["class_version"]  # as version 1 stored it
     old = StoredEvent(

@@ -20,7 +20,7 @@ from domain.opco.opco_catalogue import CATALOGUE, OpcoProfile
 from domain.opco.opcos import Opco
 from infrastructure.access.secret_box import FernetBox
 from infrastructure.opco.opco_client.dpop import JoseDpopKeys
-from tests.support import SECRET_KEY, dossiers, principal
+from tests.support import SECRET_KEY, dossiers, opened, principal
 from tests.unit.fakes import MemoryContactLog, PlainBox
 
 CFA = "79852413800012"
@@ -61,8 +61,9 @@ def accounts(app: Dossiers, box: PlainBox) -> OpcoAccounts:
 
 
 def stored_bytes(app: Dossiers) -> bytes:
-    """Every event of the store, as written."""
-    return b"\n".join(n.state for n in app.recorder.select_notifications(1, 10_000))
+    """Every event of the store, as written, then opened with the master keyring: the secrets are sealed again
+    inside (the box)."""
+    return b"\n".join(opened(app, n.state) for n in app.recorder.select_notifications(1, 10_000))
 
 
 def event_names(app: Dossiers, opco: Opco) -> list[str]:

@@ -8,7 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from infrastructure.settings import Settings
-from tests.support import SECRET_KEY
+from tests.support import DATA_KEYS, SECRET_KEY
 
 
 def production(tmp_path: Path, **values: object) -> Settings:
@@ -16,6 +16,7 @@ def production(tmp_path: Path, **values: object) -> Settings:
         database_url="postgresql://convergence@db/convergence",
         environment="production",
         secret_key_file=tmp_path / "secret.key",
+        data_keys=DATA_KEYS,
         _env_file=None,
         **values,  # type: ignore[arg-type]
     )

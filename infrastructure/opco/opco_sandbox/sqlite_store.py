@@ -21,6 +21,7 @@ from infrastructure.opco.opco_sandbox.records import (
     numero_externe,
 )
 from infrastructure.opco.opco_sandbox.state import Admit, InvoiceLookup, LookupField
+from infrastructure.store.event_store import private_database
 
 T = TypeVar("T")
 
@@ -57,6 +58,8 @@ class SqliteStore:
 
     def __init__(self, path: Path) -> None:
         self._lock = threading.Lock()
+        if str(path) != ":memory:":
+            private_database(Path(path))  # it keeps every dossier it receives, NIRs included: its user's only
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")

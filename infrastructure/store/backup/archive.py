@@ -1,6 +1,7 @@
-"""A backup: the database, the secret key that opens what the database keeps sealed, and the documents when they are
-kept in a directory, in one tar.gz with a manifest; readable by its owner only. Restoring it writes each part back
-where the target's settings say, into an empty store, after checking every part against the manifest."""
+"""A backup: the database, the secret key that opens what the database keeps sealed, the keyring that decrypts what
+it stores (infrastructure/privacy/keyring.py), and the documents when they are kept in a directory, in one tar.gz
+with a manifest; readable by its owner only. Restoring it writes each part back where the target's settings say,
+into an empty store, after checking every part against the manifest."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from infrastructure.store.layout import LAYOUT_VERSION, layout_version
 from infrastructure.store.sql_store import open_sql_store
 
 KEY_PART = "keys/secret.key"
+KEYRING_PART = "keys/data.keys"  # absent from the backups of releases before encryption at rest
 DOCUMENTS = "documents"
 
 
@@ -42,9 +44,24 @@ def configured_key(settings: Settings) -> bytes | None:
     return None
 
 
+def configured_keyring(settings: Settings) -> bytes | None:
+    """The master keyring, as bootstrap finds it, without making one."""
+    if settings.data_keys:
+        return settings.data_keys.get_secret_value().replace(",", "\n").encode()
+    if settings.data_keys_file.is_file():
+        return settings.data_keys_file.read_bytes().strip()
+    return None
+
+
 def take_backup(settings: Settings, destination: Path | None = None) -> tuple[Path, Manifest]:
     kind = store_kind(settings.database_url)
     key = configured_key(settings)
+    keyring = configured_keyring(settings)
+    if keyring is None:
+        raise BackupError(
+            f"no keyring: neither CONVERGENCE_DATA_KEYS nor {settings.data_keys_file}; without it the stored data"
+            " cannot be decrypted, so no backup is taken"
+        )
     if key is None:
         raise BackupError(
             f"no secret key: neither CONVERGENCE_SECRET_KEY nor {settings.secret_key_file}; without it the sealed"
@@ -60,6 +77,7 @@ def take_backup(settings: Settings, destination: Path | None = None) -> tuple[Pa
         version, schema = _dump(settings, kind, root)
         (root / KEY_PART).parent.mkdir()
         (root / KEY_PART).write_bytes(key + b"\n")
+        (root / KEYRING_PART).write_bytes(keyring + b"\n")
         if settings.documents_dir is not None and settings.documents_dir.is_dir():
             shutil.copytree(settings.documents_dir, root / DOCUMENTS, ignore=shutil.ignore_patterns(".incoming-*"))
         _restrict(root)
@@ -127,6 +145,8 @@ def restore_backup(archive: Path, settings: Settings) -> Manifest:
             )
         key = (root / KEY_PART).read_bytes().strip()
         _check_key(key, settings)
+        keyring = (root / KEYRING_PART).read_bytes().strip() if (root / KEYRING_PART).is_file() else None
+        _check_keyring(keyring, settings)
         documents = _documents_target(root, settings)
         if kind == "sqlite":
             sqlite_copy.restore(root / sqlite_copy.PART, Path(sqlite_path(settings.database_url)))
@@ -134,6 +154,7 @@ def restore_backup(archive: Path, settings: Settings) -> Manifest:
             part = root / postgres_copy.PART
             postgres_copy.restore(part, settings.database_url, manifest.schema, settings.postgres_bin_dir)
         _install_key(key, settings)
+        _install_keyring(keyring, settings)
         if documents is not None:
             shutil.copytree(root / DOCUMENTS, documents, dirs_exist_ok=True)
     return manifest
@@ -162,6 +183,27 @@ def _install_key(key: bytes, settings: Settings) -> None:
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(descriptor, "wb") as file:
         file.write(key + b"\n")
+
+
+def _check_keyring(keyring: bytes | None, settings: Settings) -> None:
+    present = configured_keyring(settings)
+    if keyring is None or present is None or present == keyring:
+        return
+    where = "CONVERGENCE_DATA_KEYS" if settings.data_keys else str(settings.data_keys_file)
+    raise BackupError(
+        f"{where} is not the backup's keyring: the restored data decrypt only with it; use the backup's"
+        " keys/data.keys (or a keyring holding every one of its keys)"
+    )
+
+
+def _install_keyring(keyring: bytes | None, settings: Settings) -> None:
+    if keyring is None or configured_keyring(settings) is not None:
+        return
+    path = settings.data_keys_file
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "wb") as file:
+        file.write(keyring + b"\n")
 
 
 def _documents_target(root: Path, settings: Settings) -> Path | None:

@@ -1,0 +1,1 @@
+"""Personal data: erasure of a dossier's (docs/privacy.md)."""
