@@ -36,7 +36,14 @@ SECRET_KEY = "0aVsQ3ZpLkS9m2uVxkq5YbGvJ3dXb7sS1hQ7dC8xZ0E="  # a Fernet key for 
 
 
 def settings(url: str = "memory://", **overrides: Any) -> Settings:
-    values: dict[str, Any] = {"secret_key": SECRET_KEY, "sandbox": "off", "worker_in_serve": False, **overrides}
+    values: dict[str, Any] = {
+        "secret_key": SECRET_KEY,
+        "sandbox": "off",
+        "worker_in_serve": False,
+        "rate_limit_per_second": 0,  # the rate limits have their own tests (test_api_rate_limits.py)
+        "auth_failures_per_minute": 0,
+        **overrides,
+    }
     return Settings(database_url=url, admin_token=OPERATOR_TOKEN, _env_file=None, **values)
 
 

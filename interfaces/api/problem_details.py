@@ -21,6 +21,7 @@ from application.errors import (
     NotFound,
     PreconditionRequired,
     TokenAlreadyIssued,
+    TokenRevoked,
     VersionMismatch,
 )
 from application.read_models.invoice_status import InvoiceCursorExpired
@@ -29,6 +30,7 @@ from domain.contracts.cerfa_document import InvalidCerfa, validation_problems
 from domain.errors import InvalidValue, InvalidValues, NotAllowedInState, RulesConflict, SubmissionBlocked
 from domain.problems import Problem
 from infrastructure.store.store_errors import store_unavailable
+from interfaces.api.access.rate_limits import RateLimited
 
 log = logging.getLogger("convergence.api")
 
@@ -75,6 +77,7 @@ _REFUSALS: dict[type[Exception], tuple[int, str, str]] = {
     NotAllowedInState: (409, "Not allowed in this state", "state-conflict"),
     DuplicateNumeroInterne: (409, "Duplicate numeroInterne", "duplicate-numero-interne"),
     DuplicateInvoiceNumber: (409, "Duplicate numeroInterneFacture", "duplicate-invoice-number"),
+    TokenRevoked: (409, "Token revoked", "token-revoked"),
     # a walk older than the read model's pruned horizon, or made on tables a rebuild replaced: start it again
     CursorExpired: (410, "Cursor expired", "cursor-expired"),
     InvoiceCursorExpired: (410, "Cursor expired", "cursor-expired"),
@@ -116,6 +119,11 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(TokenAlreadyIssued)
     async def token_issued(_: Request, exc: TokenAlreadyIssued) -> JSONResponse:
         return problem(409, "Token already issued", str(exc), "token-already-issued", tokenId=str(exc.token_id))
+
+    @app.exception_handler(RateLimited)
+    async def rate_limited(_: Request, exc: RateLimited) -> JSONResponse:
+        headers = {"Retry-After": str(exc.retry_after)}
+        return problem(429, "Too many requests", str(exc), "rate-limited", headers=headers)
 
     @app.exception_handler(SubmissionBlocked)
     async def blocked(_: Request, exc: SubmissionBlocked) -> JSONResponse:

@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Annotated
 from uuid import UUID
 
@@ -16,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from application.access.access import OPERATOR, Principal, token_hash, token_id
+from interfaces.api.access.rate_limits import RateLimits
 from interfaces.bootstrap import Container
 
 _bearer = HTTPBearer(auto_error=False, description="a CFA token (see POST /admin/tokens) or the operator token")
@@ -57,9 +59,9 @@ class TokenCache:
 
     def get(self, secret: str) -> Principal | None:
         entry = self._entries.get(secret)
-        if entry is not None and entry.trusted_until > self._now():
-            return entry.principal
-        return None
+        if entry is None or entry.trusted_until <= self._now() or entry.principal.expired(datetime.now(UTC)):
+            return None
+        return entry.principal
 
     def ticket(self) -> Ticket:
         return Ticket(self._now(), self._forgets)
@@ -94,22 +96,40 @@ def _unauthorized(detail: str) -> HTTPException:
 async def principal(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> Principal:
-    """Async, so that a request costs no thread hop to authenticate; the store is read off the loop."""
-    if credentials is None or credentials.scheme.lower() != "bearer":
-        raise _unauthorized("send Authorization: Bearer <token>")
-    secret = credentials.credentials
+    """Async, so that a request costs no thread hop to authenticate; the store is read off the loop.
+
+    A token checked recently (in the cache) passes at once; else an address that spent its authentication failures
+    is refused (429) before its token is looked up, and a failure is counted against it. Then the token's own rate
+    applies (429)."""
+    limits: RateLimits = request.app.state.rate_limits
+    found = await _authenticated(request, credentials, limits)
+    limits.charge(found.actor)
+    return found
+
+
+async def _authenticated(
+    request: Request, credentials: HTTPAuthorizationCredentials | None, limits: RateLimits
+) -> Principal:
     services: Container = request.app.state.container
-    admin = services.settings.admin_token
-    if admin is not None and hmac.compare_digest(secret.encode(), admin.get_secret_value().encode()):
-        return OPERATOR
     cache: TokenCache = request.app.state.token_cache
-    found = cache.get(secret)
+    secret = credentials.credentials if credentials is not None else ""
+    admin = services.settings.admin_token
+    if secret and admin is not None and hmac.compare_digest(secret.encode(), admin.get_secret_value().encode()):
+        return OPERATOR
+    found = cache.get(secret) if secret else None
+    if found is not None:
+        return found
+    address = request.client.host if request.client else "unknown"
+    limits.check_address(address)
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        limits.failed(address)
+        raise _unauthorized("send Authorization: Bearer <token>")
+    ticket = cache.ticket()
+    found = await run_in_threadpool(services.dossiers.authenticate, secret)
     if found is None:
-        ticket = cache.ticket()
-        found = await run_in_threadpool(services.dossiers.authenticate, secret)
-        if found is None:
-            raise _unauthorized("unknown or revoked token")
-        cache.put(secret, found, ticket)  # on a miss only: a hit must not extend the time a token is trusted
+        limits.failed(address)
+        raise _unauthorized("unknown, expired or revoked token")
+    cache.put(secret, found, ticket)  # on a miss only: a hit must not extend the time a token is trusted
     return found
 
 

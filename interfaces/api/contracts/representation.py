@@ -104,12 +104,15 @@ def saved_response(saved: Saved, services: Container, status: int = 200) -> JSON
     return response
 
 
-def token_body(token: ApiToken) -> dict[str, Any]:
+def token_body(token: ApiToken, now: datetime) -> dict[str, Any]:
+    status = "revoked" if token.revoked else "active" if token.valid_at(now) else "expired"
     return {
         "id": str(token.id),
         "cfaSiret": token.cfa_siret,
         "role": token.role.value,
         "name": token.name,
         "revoked": token.revoked,
+        "status": status,
+        "expiresAt": _iso(token.expires_at),
         "createdAt": token.created_on.isoformat(),
     }

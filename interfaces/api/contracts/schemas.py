@@ -159,10 +159,22 @@ class EventOut(BaseModel):
     data: dict[str, Any]
 
 
+LifetimeDays = Annotated[int, Field(ge=1, le=3650)]
+
+
 class TokenCreate(Strict):
     cfaSiret: Siret
     role: Role
     name: Name
+    expiresInDays: LifetimeDays | None = Field(
+        None, description="days the token is valid from now; absent: CONVERGENCE_TOKEN_LIFETIME_DAYS (90)"
+    )
+
+
+class TokenRenewal(Strict):
+    expiresInDays: LifetimeDays | None = Field(
+        None, description="days the token is valid from now; absent: CONVERGENCE_TOKEN_LIFETIME_DAYS (90)"
+    )
 
 
 class TokenOut(BaseModel):
@@ -171,6 +183,8 @@ class TokenOut(BaseModel):
     role: Role
     name: str
     revoked: bool
+    status: Literal["active", "expired", "revoked"]
+    expiresAt: datetime | None = Field(description="null: issued before tokens expired, valid until renewed")
     createdAt: datetime
 
 
