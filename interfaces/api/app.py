@@ -44,7 +44,9 @@ def create_app(container: Container | None = None) -> FastAPI:
         owned = container is None
         services = container or bootstrap(settings)
         app.state.container = services
-        app.state.token_cache = cache = TokenCache(services.settings.token_cache_seconds)
+        app.state.token_cache = cache = TokenCache(
+            services.settings.token_cache_seconds, wall_clock=lambda: services.dossiers.clock.now()
+        )
         app.state.rate_limits = rate_limits(services.settings)
         stop_hearing_revocations = services.revocations.subscribe(cache.forget)
         if owned and services.settings.worker_in_serve:

@@ -50,16 +50,22 @@ class TokenCache:
     `forget` is not kept, since it may have seen the token before it was revoked.
     """
 
-    def __init__(self, ttl_seconds: float, clock: Callable[[], float] | None = None) -> None:
+    def __init__(
+        self,
+        ttl_seconds: float,
+        clock: Callable[[], float] | None = None,
+        wall_clock: Callable[[], datetime] | None = None,
+    ) -> None:
         self._ttl = ttl_seconds
         self._now = clock or time.monotonic
+        self._wall = wall_clock or (lambda: datetime.now(UTC))  # a token's expiry is a date: the store's clock
         self._entries: dict[str, _Entry] = {}
         self._forgets = 0
         self._lock = threading.Lock()
 
     def get(self, secret: str) -> Principal | None:
         entry = self._entries.get(secret)
-        if entry is None or entry.trusted_until <= self._now() or entry.principal.expired(datetime.now(UTC)):
+        if entry is None or entry.trusted_until <= self._now() or entry.principal.expired(self._wall()):
             return None
         return entry.principal
 
