@@ -55,13 +55,13 @@ def create_contract(
         idempotency_key=idempotency_key,
         request_body=body.model_dump(mode="json", exclude_none=True),
     )
-    return saved_response(saved, services, status=201)
+    return saved_response(saved, services, who.role, status=201)
 
 
 @router.get("/{contract_id}", response_model=ContractOut, responses={200: DOSSIER})
 def get_contract(contract_id: UUID, who: CurrentPrincipal, services: Services) -> JSONResponse:
     """Read one dossier: state, OPCO, Cerfa, mandate and the problems that block its submission."""
-    return contract_response(services.dossiers.contract(who, contract_id), services)
+    return contract_response(services.dossiers.contract(who, contract_id), services, who.role)
 
 
 @router.get("/{contract_id}/events", response_model=list[EventOut])
@@ -81,7 +81,7 @@ def replace_cerfa(
     """Replace the whole Cerfa of a draft (If-Match required)."""
     version = expected_version(if_match, required=True)
     saved = services.dossiers.replace_cerfa(who, contract_id, parse_cerfa(document), version)
-    return saved_response(saved, services)
+    return saved_response(saved, services, who.role)
 
 
 @router.patch("/{contract_id}/cerfa", response_model=ContractOut, openapi_extra={"requestBody": MERGE_PATCH_BODY})
@@ -92,7 +92,7 @@ async def patch_cerfa(
     version = expected_version(if_match, required=True)
     patch = await _merge_patch(request)
     saved = await run_in_threadpool(services.dossiers.patch_cerfa, who, contract_id, patch, version)
-    return saved_response(saved, services)
+    return saved_response(saved, services, who.role)
 
 
 @router.put("/{contract_id}/opco", response_model=ContractOut)
@@ -107,7 +107,7 @@ def choose_opco(
     """Choose the OPCO explicitly (needed when the IDCC is 9999, 9998 or unknown), or null to route by IDCC."""
     version = expected_version(if_match, required=False)
     saved = services.dossiers.choose_opco(who, contract_id, body.opco, version, idempotency_key)
-    return saved_response(saved, services)
+    return saved_response(saved, services, who.role)
 
 
 @router.get("/{contract_id}/funding", response_model=FundingOut)
@@ -129,7 +129,7 @@ def forecast_npec(
     """Set the forecast of the annual NPEC (null clears it): the funding schedule uses it until the OPCO commits."""
     version = expected_version(if_match, required=False)
     saved = services.dossiers.forecast_npec(who, contract_id, body.npec, version, idempotency_key)
-    return saved_response(saved, services)
+    return saved_response(saved, services, who.role)
 
 
 @router.post("/{contract_id}/mandate", response_model=ContractOut)
@@ -152,7 +152,7 @@ def record_mandate(
         expected_version=expected_version(if_match, required=False),
         idempotency_key=idempotency_key,
     )
-    return saved_response(saved, services)
+    return saved_response(saved, services, who.role)
 
 
 @router.post("/{contract_id}/submission", status_code=202, response_model=ContractOut)
@@ -165,7 +165,7 @@ def submit(
 ) -> JSONResponse:
     """Ask for the dossier's transmission to its OPCO: needs the mandate and no blocking problem (else 409)."""
     saved = services.dossiers.submit(who, contract_id, expected_version(if_match, required=False), idempotency_key)
-    return saved_response(saved, services, status=202)
+    return saved_response(saved, services, who.role, status=202)
 
 
 @router.post("/{contract_id}/transmission/retry", response_model=ContractOut)
@@ -179,7 +179,7 @@ def retry_transmission(
     """Un-park a dossier whose transmission failed too often: it is sent again at the worker's next round."""
     version = expected_version(if_match, required=False)
     saved = services.dossiers.resume_transmission(who, contract_id, version, idempotency_key)
-    return saved_response(saved, services)
+    return saved_response(saved, services, who.role)
 
 
 @router.post("/{contract_id}/cancellation", response_model=ContractOut)
@@ -195,7 +195,7 @@ def cancel(
     reason = body.reason if body else None
     version = expected_version(if_match, required=False)
     saved = services.dossiers.cancel(who, contract_id, reason, version, idempotency_key)
-    return saved_response(saved, services)
+    return saved_response(saved, services, who.role)
 
 
 async def _merge_patch(request: Request) -> dict[str, Any]:

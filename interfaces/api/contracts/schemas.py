@@ -149,6 +149,11 @@ class ContractOut(BaseModel):
     createdAt: datetime
     updatedAt: datetime
     rupture: RuptureOut | None = Field(None, description="the rupture declared, and where its transmission stands")
+    hiddenFields: list[str] = Field(
+        default_factory=list,
+        description="the fields of `cerfa` this token's role may not see, left out of it: an auditor's answer has no"
+        " NIR (`cerfa.apprenti.nir`, `cerfa.maitre1.nir`, `cerfa.maitre2.nir`)",
+    )
 
 
 class EventOut(BaseModel):

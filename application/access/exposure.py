@@ -1,0 +1,64 @@
+"""Least exposure: which personal data of a Cerfa each role sees. One rule, a pure function over the Cerfa's dict.
+
+- `PERSONAL_PATHS`: every field of the Cerfa that says something about a person (the apprentice, the legal
+  representative, the tutors, the employer's contacts). What logs and scans look for; what an erasure touches.
+- `RESTRICTED_PATHS`: the national identification numbers (NIR) of the apprentice and the tutors. A role sees them
+  only if it needs them: `frontend` and `admin` write the Cerfa that goes to the OPCO, and must read back what
+  they replace whole (PUT); an `auditor` reads what happened and checks it, which needs no NIR. No list ever shows
+  them (the read models do not hold them).
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from application.access.access import Role
+
+Path = tuple[str, ...]
+
+_PERSON = ("nom", "prenom", "courriel")
+_ADDRESS = ("adresse",)
+PERSONAL_PATHS: tuple[Path, ...] = (
+    *[("apprenti", name) for name in ("nom", "nomUsage", "prenom", "sexe", "dateNaissance", "communeNaissance")],
+    *[("apprenti", name) for name in ("departementNaissance", "nir", "nationalite", "handicap", "telephone")],
+    *[("apprenti", name) for name in ("courriel", "adresse")],
+    *[("apprenti", "responsableLegal", name) for name in (*_PERSON, *_ADDRESS)],
+    *[(tutor, name) for tutor in ("maitre1", "maitre2") for name in (*_PERSON, "dateNaissance", "nir")],
+    ("employeur", "telephone"),
+    ("employeur", "courriel"),
+)
+RESTRICTED_PATHS: tuple[Path, ...] = (("apprenti", "nir"), ("maitre1", "nir"), ("maitre2", "nir"))
+SEES_RESTRICTED = frozenset({Role.FRONTEND, Role.ADMIN})
+
+
+def hidden_paths(data: dict[str, Any], role: Role) -> list[str]:
+    """The dotted paths of `data` (a Cerfa) that `role` may not see and that hold a value."""
+    if role in SEES_RESTRICTED:
+        return []
+    return [".".join(path) for path in RESTRICTED_PATHS if _get(data, path) is not None]
+
+
+def visible(data: dict[str, Any], role: Role) -> dict[str, Any]:
+    """`data` (a Cerfa) as `role` may see it: the restricted fields it may not see are left out (a copy; `data`
+    itself is unchanged)."""
+    hidden = hidden_paths(data, role)
+    if not hidden:
+        return data
+    shown = copy.deepcopy(data)
+    for dotted in hidden:
+        *parents, leaf = dotted.split(".")
+        block = shown
+        for name in parents:
+            block = block[name]
+        del block[leaf]
+    return shown
+
+
+def _get(data: dict[str, Any], path: Path) -> Any:
+    node: Any = data
+    for name in path:
+        if not isinstance(node, dict):
+            return None
+        node = node.get(name)
+    return node
