@@ -165,6 +165,11 @@ def _changes(method: str, operation: Operation) -> bool:
     return _authenticated(method, operation) and method != "get"
 
 
+def _restricted(method: str, operation: Operation) -> bool:
+    """A change (a read-only role may not), or an operator's operation (tagged `admin`), reads included."""
+    return _changes(method, operation) or (_authenticated(method, operation) and "admin" in operation.get("tags", []))
+
+
 def _has_path_id(method: str, operation: Operation) -> bool:
     return bool(_parameters(operation, "path"))
 
@@ -230,7 +235,7 @@ def _unavailable(operation: Operation) -> str:
 
 _FORBIDDEN = (
     "The token's role may not do this (`forbidden`): an auditor only reads; some changes are for an admin of the "
-    "CFA, or the operator."
+    "CFA, or the operator; the tokens (`/admin`) are the operator's alone."
 )
 _CONFLICT = (
     "Refused in the resource's present state, a duplicate number, or a rule held by other resources: `errors` "
@@ -243,7 +248,7 @@ _RATE_LIMITED = (
 _Rule = tuple[int, Callable[[str, Operation], bool], Callable[[Operation], str]]
 _RULES: tuple[_Rule, ...] = (
     (401, _authenticated, _says("No valid bearer token: missing, unknown or revoked.")),
-    (403, _changes, _says(_FORBIDDEN)),
+    (403, _restricted, _says(_FORBIDDEN)),
     (404, _has_path_id, _says("Unknown, or another CFA's (`not-found`).")),
     (409, _commands_a_record, _says(_CONFLICT)),
     (410, _walks, _says("The walk began before the read model's pruned horizon (`cursor-expired`): start again.")),
