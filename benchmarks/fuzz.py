@@ -1,5 +1,5 @@
-"""Not a benchmark: the long fuzzing run of the whole API (tests/fuzzing.py): as many examples per operation as asked, on SQLite or
-PostgreSQL; prints every finding and exits 1 if there is any.
+"""Not a benchmark: the long fuzzing run of the whole API (tests/fuzzing.py): as many examples per operation as
+asked, on SQLite or PostgreSQL; prints every finding and exits 1 if there is any.
 
     python3 dev.py run python -m benchmarks.fuzz --examples 200
     python3 dev.py run python -m benchmarks.fuzz --examples 50 --database-url postgresql://postgres@127.0.0.1/fuzz
@@ -33,9 +33,10 @@ def main() -> int:
         url = arguments.database_url or f"sqlite:///{directory}/fuzz.db"
         with fuzzing(url, cerfa) as run:
             findings = run.run(arguments.examples, arguments.cross_examples, matching(arguments.only))
-            calls = run.calls
+            calls, statuses = run.calls, run.statuses
     for finding in findings:
         print(finding)
+    print("answers to the CFA's own token, by status:", dict(sorted(statuses.items())))
     print(f"{calls} requests in {time.monotonic() - started:.0f} s: {len(findings)} finding(s)")
     return 1 if findings else 0
 

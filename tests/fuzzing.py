@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import re
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -70,6 +71,7 @@ class Fuzzing:
     b: Tenant
     findings: list[Finding] = field(default_factory=list)
     calls: int = 0
+    statuses: Counter[int] = field(default_factory=Counter)  # of the answers to A's token
 
     def operations(self) -> Iterator[Any]:
         for result in self.schema.get_all_operations():
@@ -117,6 +119,8 @@ class Fuzzing:
         self.calls += 1
         response = case.call(headers=headers)
         status, text = response.status_code, response.text
+        if headers is self.a.auth:
+            self.statuses[status] += 1
         if status >= 500 and not (status == 503 and DOCUMENTED_5XX in text):
             self._found(operation, case, f"{status}: {text[:500]}")
         if status >= 400:

@@ -55,6 +55,22 @@ def visible(data: dict[str, Any], role: Role) -> dict[str, Any]:
     return shown
 
 
+# The fields of a dossier's events that hold a Cerfa, whole (created, replaced, imported) or a merge patch of it.
+CERFA_FIELDS = ("cerfa", "changes")
+
+
+def visible_event(record: dict[str, Any], role: Role) -> dict[str, Any]:
+    """An event of the history (`{version, type, at, actor, data}`) as `role` may see it."""
+    data = record["data"]
+    if role in SEES_RESTRICTED or not any(isinstance(data.get(name), dict) for name in CERFA_FIELDS):
+        return record
+    shown = {
+        name: visible(value, role) if name in CERFA_FIELDS and isinstance(value, dict) else value
+        for name, value in data.items()
+    }
+    return {**record, "data": shown}
+
+
 def _get(data: dict[str, Any], path: Path) -> Any:
     node: Any = data
     for name in path:

@@ -31,6 +31,7 @@ from domain.errors import InvalidValue, InvalidValues, NotAllowedInState, RulesC
 from domain.problems import Problem
 from infrastructure.store.store_errors import store_unavailable
 from interfaces.api.access.rate_limits import RateLimited
+from interfaces.api.security_headers import security_header_values
 
 log = logging.getLogger("convergence.api")
 
@@ -145,7 +146,8 @@ def install_problem_handlers(app: FastAPI) -> None:
             return problem(503, "Store unavailable", detail, "store-unavailable", headers=headers)
         log.exception("unexpected error on %s %s", request.method, request.url.path, extra=extra)
         detail = "the service failed unexpectedly; the error is logged"
-        return problem(500, "Internal error", detail, "internal", headers=traced)
+        # answered outside the middlewares, the security headers' too
+        return problem(500, "Internal error", detail, "internal", headers={**traced, **security_header_values()})
 
 
 def _title(status: int) -> str:

@@ -67,6 +67,13 @@ def with_security_headers(headers: list[tuple[bytes, bytes]]) -> list[tuple[byte
     return headers + added
 
 
+def security_header_values(html: bool = False) -> dict[str, str]:
+    """The headers, for an answer made outside the middleware (the 500 of an unexpected error)."""
+    values = {name.decode(): value.decode() for name, value in ALWAYS}
+    policy = HTML_POLICY if html else API_POLICY
+    return {**values, "cache-control": "no-store", "content-security-policy": policy.decode()}
+
+
 def install_security_headers(app: FastAPI, settings: Settings) -> None:
     app.add_middleware(security_layers, settings=settings)
 

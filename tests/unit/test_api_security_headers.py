@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from interfaces.api.app import create_app
-from interfaces.bootstrap import bootstrap
+from interfaces.bootstrap import Container, bootstrap
 from tests.support import MANDATE, OPERATOR_TOKEN, settings
 
 OPERATOR = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
@@ -92,3 +92,17 @@ def test_a_configured_origin_may_call_the_api_from_a_browser_and_another_may_not
     assert "access-control-allow-origin" not in refused.headers
     answer = cors_client.get("/contracts", headers={**OPERATOR, "Origin": stranger})
     assert "access-control-allow-origin" not in answer.headers
+
+
+def test_the_answer_to_an_unexpected_error_carries_them_too(services: Container) -> None:
+    app = create_app(services)
+
+    @app.get("/boom")
+    def boom() -> None:
+        raise RuntimeError("a bug")
+
+    with TestClient(app, raise_server_exceptions=False) as client:
+        answer = client.get("/boom")
+    assert answer.status_code == 500
+    assert_secured(answer)
+    assert answer.headers["cache-control"] == "no-store"

@@ -60,11 +60,18 @@ def test_the_api_shows_the_nir_to_the_writers_only_and_lists_never_show_it(
     nirs = [complete_cerfa[person]["nir"] for person in NIRS if complete_cerfa.get(person, {}).get("nir")]
     assert len(nirs) == 2
     frontend, auditor = token(client, cfa, "frontend"), token(client, cfa, "auditor")
-    created = client.post("/contracts", json={"cerfa": complete_cerfa}, headers=frontend)
+    without_nir = {**complete_cerfa, "apprenti": {k: v for k, v in complete_cerfa["apprenti"].items() if k != "nir"}}
+    created = client.post("/contracts", json={"cerfa": without_nir}, headers=frontend)
     assert created.status_code == 201
     ident = created.json()["id"]
-    assert created.json()["cerfa"]["apprenti"]["nir"] == nirs[0]
-    assert created.json()["hiddenFields"] == []
+    patched = client.patch(
+        f"/contracts/{ident}/cerfa",
+        json={"apprenti": {"nir": nirs[0]}},
+        headers={**frontend, "If-Match": '"1"', "Content-Type": "application/merge-patch+json"},
+    )
+    assert patched.status_code == 200, patched.text
+    assert patched.json()["cerfa"]["apprenti"]["nir"] == nirs[0]
+    assert patched.json()["hiddenFields"] == []
     client.post(f"/contracts/{ident}/mandate", json=MANDATE, headers=frontend)
     client.post(f"/contracts/{ident}/submission", headers=frontend)
     services.worker.project_once()
@@ -77,6 +84,12 @@ def test_the_api_shows_the_nir_to_the_writers_only_and_lists_never_show_it(
     assert audited.json()["cerfa"]["apprenti"]["nom"] == complete_cerfa["apprenti"]["nom"]
     assert not any(nir in audited.text for nir in nirs)
     assert not any(nir in client.get(f"/contracts/{ident}/rupture", headers=auditor).text for nir in nirs)
+    assert all(nir in client.get(f"/contracts/{ident}/events", headers=frontend).text for nir in nirs)
+    history = client.get(f"/contracts/{ident}/events", headers=auditor)
+    assert history.status_code == 200
+    assert history.json()[0]["data"]["cerfa"]["apprenti"]["nom"] == complete_cerfa["apprenti"]["nom"]
+    assert [e["data"]["changes"] for e in history.json() if e["type"] == "CerfaPatched"] == [{"apprenti": {}}]
+    assert not any(nir in history.text for nir in nirs)
 
     lists = ["/contracts", "/attention", "/dashboard", "/invoices", "/ruptures", f"/contracts?apprentice={'Dupont'}"]
     for who in (frontend, auditor, OPERATOR):

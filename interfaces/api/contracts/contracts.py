@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
+from application.access.exposure import visible_event
 from application.contracts.funding import funding
 from domain.contracts.cerfa_document import parse_cerfa
 from domain.errors import InvalidValue
@@ -66,8 +67,9 @@ def get_contract(contract_id: UUID, who: CurrentPrincipal, services: Services) -
 
 @router.get("/{contract_id}/events", response_model=list[EventOut])
 def contract_events(contract_id: UUID, who: CurrentPrincipal, services: Services) -> list[dict[str, Any]]:
-    """The dossier's full event history, oldest first: what happened, when, and which token did it."""
-    return services.dossiers.history(who, contract_id)
+    """The dossier's full event history, oldest first: what happened, when, and which token did it (an auditor's
+    without the NIRs, as the dossier)."""
+    return [visible_event(record, who.role) for record in services.dossiers.history(who, contract_id)]
 
 
 @router.put("/{contract_id}/cerfa", response_model=ContractOut, openapi_extra={"requestBody": CERFA_BODY})
