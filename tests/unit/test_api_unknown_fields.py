@@ -67,7 +67,7 @@ def test_an_unknown_field_is_named_in_the_422_and_nothing_is_stored(
     assert services.dossiers.recorder.max_notification_id() in (None, 0)
 
     ident = client.post("/contracts", json={"cerfa": complete_cerfa}, headers=OPERATOR).json()["id"]
-    mandate = {**MANDATE, "signatory": {**MANDATE["signatory"], "fonction": "x"}}
+    mandate = {**MANDATE, "signatory": {"nom": "Martin", "prenom": "Claire", "qualite": "Gérante", "fonction": "x"}}
     assert refused_field(client.post(f"/contracts/{ident}/mandate", json=mandate, headers=OPERATOR)) == [
         ("signatory.fonction", "unknown_field")
     ]
