@@ -1,8 +1,9 @@
 """Fuzzing the whole API from its own OpenAPI description (schemathesis 4), in process, on a real store.
 
 Two CFAs, A and B, each with dossiers, an invoice, a rupture, a document and a billing profile. Every operation is
-called with generated requests (valid and invalid ones): with A's admin token, with no token and with a forged one;
-then with B's ids and SIRET in its path, under A's token. Every answer is checked:
+called with generated requests (valid and invalid ones): with A's admin token, with no token and with a forged one,
+and with A's own ids and SIRET in its path (so that the handlers go past the lookup); then with B's ids and SIRET
+in its path, under A's token. Every answer is checked:
 
 - no 5xx (but the documented 503 `read-model-behind` of a list asked to wait for a position it has not reached);
 - every error is a problem+json (`type`, `title`, `status` equal to the answer's, `detail`), with a status the
@@ -30,6 +31,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 
+from domain.opco.opcos import Opco
 from interfaces.api.app import create_app
 from interfaces.api.read_models import listing
 from interfaces.bootstrap import Container, bootstrap
@@ -87,12 +89,19 @@ class Fuzzing:
 
     def _fuzz(self, operation: Any, examples: int) -> None:
         strategy = operation.as_strategy(GenerationMode.POSITIVE) | operation.as_strategy(GenerationMode.NEGATIVE)
+        names = {parameter.name for parameter in operation.path_parameters}
 
         @given(case=strategy)
         @hypothesis_settings(max_examples=examples, deadline=None, suppress_health_check=list(HealthCheck))
         def fuzz(case: Any) -> None:
             for headers in (self.a.auth, {}, FORGED):
                 self._check(operation, case, headers)
+            if names & set(self.a.ids):  # the same request on A's own resources, where its handler goes deeper
+                case.path_parameters = {
+                    **(case.path_parameters or {}),
+                    **{n: self.a.ids[n] for n in names & set(self.a.ids)},
+                }
+                self._check(operation, case, self.a.auth)
 
         fuzz()
 
@@ -111,14 +120,14 @@ class Fuzzing:
             }
             response = self._check(operation, case, self.a.auth)
             if response is not None and response.status_code < 400:
-                self._found(operation, case, f"{response.status_code} to another CFA's id: {response.text[:300]}")
+                self._found(operation, case, f"{response.status_code} to another CFA's id: {_text(response)[:300]}")
 
         cross()
 
     def _check(self, operation: Any, case: Any, headers: dict[str, str]) -> Any:
         self.calls += 1
         response = case.call(headers=headers)
-        status, text = response.status_code, response.text
+        status, text = response.status_code, _text(response)
         if headers is self.a.auth:
             self.statuses[status] += 1
         if status >= 500 and not (status == 503 and DOCUMENTED_5XX in text):
@@ -134,10 +143,10 @@ class Fuzzing:
         status = response.status_code
         documented = set(operation.definition.raw.get("responses", {}))
         if str(status) not in documented and "default" not in documented:
-            self._found(operation, case, f"{status} is not documented ({sorted(documented)}): {response.text[:300]}")
+            self._found(operation, case, f"{status} is not documented ({sorted(documented)}): {_text(response)[:300]}")
         [content_type] = response.headers.get("content-type", [""])
         if not content_type.startswith("application/problem+json"):
-            self._found(operation, case, f"{status} as {content_type!r}, not problem+json: {response.text[:300]}")
+            self._found(operation, case, f"{status} as {content_type!r}, not problem+json: {_text(response)[:300]}")
             return
         try:
             body = response.json()
@@ -154,6 +163,10 @@ class Fuzzing:
         finding = Finding(operation.label, request, problem)
         if all((f.operation, f.problem[:60]) != (operation.label, problem[:60]) for f in self.findings):
             self.findings.append(finding)
+
+
+def _text(response: Any) -> str:
+    return str(response.content.decode("utf-8", "replace"))  # a PDF, too
 
 
 def _token(client: TestClient, siret: str, role: str = "admin") -> dict[str, str]:
@@ -203,9 +216,11 @@ def _of_cfa_b(cerfa: dict[str, Any]) -> dict[str, Any]:
 
 @contextmanager
 def fuzzing(database_url: str, cerfa: dict[str, Any]) -> Iterator[Fuzzing]:
-    """The app on `database_url` (rate limits off: they are tested on their own), two CFAs in it."""
+    """The app on `database_url` (rate limits off: they are tested on their own), two CFAs in it; every OPCO at a
+    local port that refuses connections (an import the fuzzing starts goes nowhere)."""
     listing.READ_YOUR_WRITES_SECONDS = 0.01  # the wait is not what is fuzzed
-    services = bootstrap(settings(database_url))
+    nowhere = {f"opco_{opco.value.lower()}_url": "http://127.0.0.1:9" for opco in Opco}  # refused at once, offline
+    services = bootstrap(settings(database_url, **nowhere))
     app = create_app(services)
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     try:
