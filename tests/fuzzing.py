@@ -25,11 +25,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import schemathesis
-from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
+from schemathesis.python import asgi
 
 from domain.opco.opcos import Opco
 from interfaces.api.app import create_app
@@ -67,7 +67,7 @@ class Finding:
 
 @dataclass
 class Fuzzing:
-    client: TestClient
+    client: asgi.ASGIClient
     schema: Any
     a: Tenant
     b: Tenant
@@ -126,7 +126,7 @@ class Fuzzing:
 
     def _check(self, operation: Any, case: Any, headers: dict[str, str]) -> Any:
         self.calls += 1
-        response = case.call(headers=headers)
+        response = case.call(session=self.client, headers=headers)
         status, text = response.status_code, _text(response)
         if headers is self.a.auth:
             self.statuses[status] += 1
@@ -169,14 +169,14 @@ def _text(response: Any) -> str:
     return str(response.content.decode("utf-8", "replace"))  # a PDF, too
 
 
-def _token(client: TestClient, siret: str, role: str = "admin") -> dict[str, str]:
+def _token(client: asgi.ASGIClient, siret: str, role: str = "admin") -> dict[str, str]:
     body = {"cfaSiret": siret, "role": role, "name": f"fuzz {role}"}
     issued = client.post("/admin/tokens", json=body, headers={"Authorization": f"Bearer {OPERATOR_TOKEN}"})
     assert issued.status_code == 201, issued.text
     return {"Authorization": f"Bearer {issued.json()['token']}"}
 
 
-def _tenant(client: TestClient, services: Container, cerfa: dict[str, Any], numero: str) -> Tenant:
+def _tenant(client: asgi.ASGIClient, services: Container, cerfa: dict[str, Any], numero: str) -> Tenant:
     """A CFA with an accepted dossier (invoiced, a rupture declared, a document kept) and a billing profile."""
     siret = cerfa["organismeFormation"]["siret"]
     tenant = Tenant(siret, _token(client, siret))
@@ -185,7 +185,7 @@ def _tenant(client: TestClient, services: Container, cerfa: dict[str, Any], nume
     profile = client.put(f"/cfas/{siret}/profile", json={**PROFILE, "legalName": legal_name}, headers=tenant.auth)
     assert profile.status_code == 200, profile.text
     line = {"contractId": str(contract.id), "numeroEcheance": 1, "kind": "pedagogie", "amount": "100.00"}
-    invoice_body = {"numeroInterneFacture": f"FAC-{numero}", "date": "2026-11-27", "lines": [line]}
+    invoice_body: dict[str, Any] = {"numeroInterneFacture": f"FAC-{numero}", "date": "2026-11-27", "lines": [line]}
     invoice = client.post("/invoices", json=invoice_body, headers=tenant.auth)
     assert invoice.status_code == 201, invoice.text
     files = {"document": ("convention.pdf", PDF + numero.encode(), "application/pdf")}
@@ -224,11 +224,13 @@ def fuzzing(database_url: str, cerfa: dict[str, Any]) -> Iterator[Fuzzing]:
     app = create_app(services)
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     try:
-        with TestClient(app, raise_server_exceptions=False) as client:
+        # schemathesis' own in-process client for every request, the seeding's too: one event loop, one lifespan
+        with asgi.get_client(app) as client:  # type: ignore[arg-type]  # FastAPI's ASGI types are Starlette's
             a = _tenant(client, services, cerfa, "FUZZ-A-1")
             b = _tenant(client, services, _of_cfa_b(cerfa), "FUZZ-B-1")
             yield Fuzzing(client, schema, a, b)
     finally:
+        asgi.shutdown_lifespans()
         services.close()
 
 
