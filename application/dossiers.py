@@ -6,7 +6,7 @@ import logging
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, ClassVar
 from uuid import UUID
@@ -18,6 +18,7 @@ from eventsourcing.utils import Environment, EnvType
 
 import application.topics  # noqa: F401  (registers the former topics before any event is read)
 from application.access.access import (
+    DEFAULT_TOKEN_LIFETIME,
     OPERATOR,
     WORKER,
     ApiToken,
@@ -296,18 +297,31 @@ class Dossiers(Application[UUID]):
     # -- tokens ---------------------------------------------------------------------------------------------
 
     def issue_token(
-        self, principal: Principal, *, cfa_siret: str, role: Role, name: str, idempotency_key: str | None = None
+        self,
+        principal: Principal,
+        *,
+        cfa_siret: str,
+        role: Role,
+        name: str,
+        lifetime: timedelta = DEFAULT_TOKEN_LIFETIME,
+        idempotency_key: str | None = None,
     ) -> IssuedToken:
-        """A new token; its secret is in the answer and nowhere else. So a repeat under the same Idempotency-Key
-        cannot give it again: it is refused (TokenAlreadyIssued, naming the token to revoke) and issues nothing."""
+        """A new token, valid for `lifetime` from now; its secret is in the answer and nowhere else. So a repeat
+        under the same Idempotency-Key cannot give it again: it is refused (TokenAlreadyIssued, naming the token to
+        revoke) and issues nothing."""
         principal.require_operator()
-        arguments = {"cfaSiret": cfa_siret, "role": role.value, "name": name}
+        arguments = {"cfaSiret": cfa_siret, "role": role.value, "name": name, "seconds": lifetime.total_seconds()}
         made: list[str] = []
 
         def issue() -> tuple[ApiToken, list[Aggregate]]:
             made.append(new_token_secret())
             token = ApiToken(
-                secret_hash=token_hash(made[-1]), cfa_siret=cfa_siret, role=role.value, name=name, actor=principal.actor
+                secret_hash=token_hash(made[-1]),
+                cfa_siret=cfa_siret,
+                role=role.value,
+                name=name,
+                actor=principal.actor,
+                expires_at=self.clock.now() + lifetime,
             )
             return token, []
 
@@ -346,12 +360,28 @@ class Dossiers(Application[UUID]):
             self.revocations.announce(ident)
         return outcome.aggregate
 
+    def renew_token(
+        self, principal: Principal, ident: UUID, lifetime: timedelta, idempotency_key: str | None = None
+    ) -> ApiToken:
+        """Valid for `lifetime` from now, with the same secret (an expired token too); a revoked one is refused."""
+        principal.require_operator()
+        route = f"/admin/tokens/{ident}/renewal"
+        expires_at = self.clock.now() + lifetime
+        arguments = {"seconds": lifetime.total_seconds()}
+        outcome = self.commands.change(
+            self._token,
+            ident,
+            lambda token: token.renew(expires_at, principal.actor),
+            request=IdempotentRequest.of_command(idempotency_key, principal, route, arguments, None),
+        )
+        return outcome.aggregate
+
     def authenticate(self, secret: str) -> Principal | None:
         try:
             token = self._token(token_id(token_hash(secret)))
         except NotFound:
             return None
-        return None if token.revoked else token.principal()
+        return token.principal() if token.valid_at(self.clock.now()) else None
 
     # -- internals ------------------------------------------------------------------------------------------
 

@@ -66,3 +66,7 @@ class DuplicateInvoiceNumber(ApplicationError):
     def __init__(self, numero: str) -> None:
         super().__init__(f"this CFA already has an invoice with numeroInterneFacture {numero!r}")
         self.numero = numero
+
+
+class TokenRevoked(ApplicationError):
+    """A change a revoked token cannot take, such as a renewal (maps to 409)."""

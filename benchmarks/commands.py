@@ -144,7 +144,12 @@ def run(url: str, count: int, threads: int, workers: int) -> None:
     bare = timed(lambda n: bare_dossier(bare_app, n), count, threads)
     bare_app.close()
 
-    service = Service(url, ROOT, workers=workers, env={"CONVERGENCE_WORKER_IN_SERVE": "false"})
+    service = Service(
+        url,
+        ROOT,
+        workers=workers,
+        env={"CONVERGENCE_WORKER_IN_SERVE": "false", "CONVERGENCE_RATE_LIMIT_PER_SECOND": "0"},
+    )
     service.start()
     try:
         issued = json.loads(service.cli("tokens", "create", "--cfa-siret", CERFA["organismeFormation"]["siret"]))

@@ -219,7 +219,16 @@ def next_cursors(port: int, headers: dict[str, str], count: int) -> list[str]:
 
 def run(url: str, cfa_siret: str, requests: int, threads: int) -> list[RouteFigures]:
     """The bare endpoint (before and after), then each route of the status API, on the filled database."""
-    service = Service(url, ROOT, workers=1, env={"CONVERGENCE_WORKER_IN_SERVE": "false", "CONVERGENCE_SANDBOX": "off"})
+    service = Service(
+        url,
+        ROOT,
+        workers=1,
+        env={
+            "CONVERGENCE_WORKER_IN_SERVE": "false",
+            "CONVERGENCE_SANDBOX": "off",
+            "CONVERGENCE_RATE_LIMIT_PER_SECOND": "0",
+        },
+    )
     service.start()
     try:
         issued = json.loads(service.cli("tokens", "create", "--cfa-siret", cfa_siret, "--name", "bench"))

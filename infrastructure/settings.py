@@ -39,6 +39,31 @@ class Settings(BaseSettings):
         "refuses the token at once; on PostgreSQL the others do as soon as they hear its NOTIFY; on SQLite, or if "
         "a notification is lost, the other processes refuse it within this time",
     )
+    token_lifetime_days: int = Field(
+        90,
+        ge=1,
+        le=3650,
+        description="how long a CFA token issued without `expiresInDays` (or `--days`) stays valid; the operator renews"
+        " it (POST /admin/tokens/{id}/renewal, `convergence tokens renew`)",
+    )
+    # -- hostile clients (interfaces/api/access/rate_limits.py, interfaces/api/security_headers.py) ------------------
+    rate_limit_per_second: float = Field(
+        50.0,
+        ge=0,
+        description="requests a second each token may send, sustained, per `serve` process (0: no limit); past it 429",
+    )
+    rate_limit_burst: int = Field(200, ge=1, description="requests a token may send at once before the rate applies")
+    auth_failures_per_minute: float = Field(
+        10.0,
+        ge=0,
+        description="authentication failures a minute each client address may make, sustained, per `serve` process"
+        " (0: no limit); past it every request of that address without a valid cached token is 429",
+    )
+    auth_failures_burst: int = Field(20, ge=1, description="authentication failures an address may make at once")
+    cors_allow_origins: list[str] = Field(
+        default_factory=list,
+        description='JSON, the browser origins that may call the API: ["https://app.example.fr"]; empty: no CORS',
+    )
     log_level: str = "info"
     log_format: Literal["auto", "json", "text"] = Field(
         "auto", description="json: one JSON object per line; text: for a terminal; auto: json in production, else text"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import sys
@@ -11,20 +10,17 @@ import time
 from collections.abc import Callable
 from importlib.metadata import version as package_version
 from typing import Annotated, Protocol
-from uuid import UUID
 
 import typer
 import uvicorn
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError
 
-from application.access.access import OPERATOR, Role
 from application.amendments.amendment_transmissions import AMENDMENT_TOPICS
 from application.audit.actor import acting
 from application.errors import ApplicationError
 from application.invoices.invoice_transmissions import INVOICE_TOPICS
 from application.opco.document_transmissions import DOCUMENT_TOPICS
 from application.ruptures.termination_transmissions import TERMINATION_TOPICS
-from domain.cerfa import Siret
 from domain.errors import DomainError
 from infrastructure.logs import configure_logging, logging_config
 from infrastructure.opco.opco_sandbox import create_sandbox_app
@@ -41,7 +37,6 @@ from infrastructure.read_models.transmissions_view import (
 )
 from infrastructure.settings import Settings
 from infrastructure.store.layout import LayoutError
-from interfaces.api.contracts.representation import token_body
 from interfaces.api.metrics import start_metrics_server
 from interfaces.backup_cli import backup, restore
 from interfaces.bootstrap import Container, bootstrap, sandbox_config, upgrade_store
@@ -52,13 +47,13 @@ from interfaces.privacy_cli import keys, retention
 from interfaces.profile_cli import cfas
 from interfaces.reference_cli import reference
 from interfaces.sandbox_cli import sandbox_credentials
+from interfaces.token_cli import tokens
 
 cli = typer.Typer(
     help="Convergence: apprenticeship contract dossiers between a CFA and its OPCOs.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,  # main() turns a refusal into one line; anything else is a bug: its traceback
 )
-tokens = typer.Typer(help="API tokens of the CFAs (operator).", no_args_is_help=True)
 cli.add_typer(tokens, name="tokens")
 projections = typer.Typer(help="The read models: where they stand, and rebuilding them.", no_args_is_help=True)
 cli.add_typer(projections, name="projections")
@@ -167,59 +162,6 @@ def sandbox(
     typer.echo("its /_sandbox/* admin token and OAuth client: convergence sandbox-credentials --standalone")
     config = sandbox_config(settings, standalone=True)
     uvicorn.run(create_sandbox_app(config), host=host, port=port, log_level=settings.log_level)
-
-
-@tokens.command("create")
-def create_token(
-    cfa_siret: Annotated[str, typer.Option("--cfa-siret", help="SIRET of the CFA the token acts for")],
-    role: Annotated[Role, typer.Option(help="frontend, auditor (read-only) or admin")] = Role.FRONTEND,
-    name: Annotated[str, typer.Option(help="who or what uses it, e.g. 'Ypareo production'")] = "cli",
-) -> None:
-    """Issue a token; it is printed once, only its hash is stored."""
-    try:
-        siret = TypeAdapter(Siret).validate_python(cfa_siret)
-    except ValidationError as error:
-        raise typer.BadParameter(error.errors()[0]["msg"], param_hint="--cfa-siret") from None
-    container = bootstrap()
-    try:
-        issued = container.dossiers.issue_token(OPERATOR, cfa_siret=siret, role=role, name=name)
-    finally:
-        container.close()
-    typer.echo(json.dumps({**token_body(issued.token), "token": issued.secret}, indent=2))
-
-
-@tokens.command("list")
-def list_tokens(
-    cfa_siret: Annotated[str | None, typer.Option("--cfa-siret", help="only this CFA's tokens")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="JSON instead of a table")] = False,
-) -> None:
-    """Every token issued, revoked ones included (their secrets are stored nowhere)."""
-    container = bootstrap()
-    try:
-        found = container.dossiers.tokens(OPERATOR, cfa_siret)
-    finally:
-        container.close()
-    if as_json:
-        typer.echo(json.dumps([token_body(t) for t in found], indent=2))
-        return
-    typer.echo(f"{'id':<36}  {'cfa':<14}  {'role':<8}  {'state':<7}  {'issued':<10}  name")
-    for token in found:
-        state = "revoked" if token.revoked else "active"
-        issued = token.created_on.date().isoformat()
-        typer.echo(
-            f"{token.id!s:<36}  {token.cfa_siret:<14}  {token.role.value:<8}  {state:<7}  {issued:<10}  {token.name}"
-        )
-
-
-@tokens.command("revoke")
-def revoke_token(token_id: Annotated[UUID, typer.Argument(help="the token's id")]) -> None:
-    """Revoke a token."""
-    container = bootstrap()
-    try:
-        token = container.dossiers.revoke_token(OPERATOR, token_id)
-    finally:
-        container.close()
-    typer.echo(json.dumps(token_body(token), indent=2))
 
 
 @projections.command("status")

@@ -42,6 +42,8 @@ def settings(url: str = "memory://", **overrides: Any) -> Settings:
         "data_keys": DATA_KEYS,
         "sandbox": "off",
         "worker_in_serve": False,
+        "rate_limit_per_second": 0,  # the rate limits have their own tests (test_api_rate_limits.py)
+        "auth_failures_per_minute": 0,
         **overrides,
     }
     return Settings(database_url=url, admin_token=OPERATOR_TOKEN, _env_file=None, **values)

@@ -12,6 +12,7 @@ from infrastructure.settings import Settings
 from interfaces.api import health, metrics
 from interfaces.api.access import admin
 from interfaces.api.access.auth import TokenCache
+from interfaces.api.access.rate_limits import rate_limits
 from interfaces.api.amendments import amendments
 from interfaces.api.audit import history
 from interfaces.api.body_limits import install_body_limits
@@ -25,6 +26,7 @@ from interfaces.api.problem_details import install_problem_handlers
 from interfaces.api.read_models import listing
 from interfaces.api.request_observer import RequestObserver
 from interfaces.api.ruptures import rupture_listing, ruptures
+from interfaces.api.security_headers import install_security_headers
 from interfaces.bootstrap import Container, bootstrap, sandbox_config
 
 DESCRIPTION = """
@@ -47,7 +49,10 @@ def create_app(container: Container | None = None) -> FastAPI:
         owned = container is None
         services = container or bootstrap(settings)
         app.state.container = services
-        app.state.token_cache = cache = TokenCache(services.settings.token_cache_seconds)
+        app.state.token_cache = cache = TokenCache(
+            services.settings.token_cache_seconds, wall_clock=lambda: services.dossiers.clock.now()
+        )
+        app.state.rate_limits = rate_limits(services.settings)
         stop_hearing_revocations = services.revocations.subscribe(cache.forget)
         if owned and services.settings.worker_in_serve:
             services.worker.start()
@@ -73,6 +78,7 @@ def create_app(container: Container | None = None) -> FastAPI:
     install_docs_pages(app)
     install_openapi_description(app)
     install_body_limits(app, settings)
+    install_security_headers(app, settings)  # outside the body limits: their 413 carries the headers too
     app.add_middleware(RequestObserver)  # outermost of ours: the request id covers the others' records
     if settings.sandbox_mounted():
         app.mount("/sandbox", create_sandbox_app(sandbox_config(settings)))

@@ -77,7 +77,7 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 }
 _RETRY_AFTER = {"Retry-After": {"description": "seconds to wait before sending again", "schema": {"type": "integer"}}}
 _WWW_AUTHENTICATE = {"WWW-Authenticate": {"schema": {"type": "string", "examples": ['Bearer realm="convergence"']}}}
-_HEADERS: dict[int, dict[str, Any]] = {401: _WWW_AUTHENTICATE, 503: _RETRY_AFTER}
+_HEADERS: dict[int, dict[str, Any]] = {401: _WWW_AUTHENTICATE, 429: _RETRY_AFTER, 503: _RETRY_AFTER}
 
 
 def operation_id(route: APIRoute) -> str:
@@ -166,6 +166,11 @@ def _changes(method: str, operation: Operation) -> bool:
     return _authenticated(method, operation) and method != "get"
 
 
+def _restricted(method: str, operation: Operation) -> bool:
+    """A change (a read-only role may not), or an operator's operation (tagged `admin`), reads included."""
+    return _changes(method, operation) or (_authenticated(method, operation) and "admin" in operation.get("tags", []))
+
+
 def _has_path_id(method: str, operation: Operation) -> bool:
     return bool(_parameters(operation, "path"))
 
@@ -213,7 +218,8 @@ def _invalid(operation: Operation) -> str:
     if _has_body("", operation):
         text += (
             " A JSON body that is not strict JSON is `json_invalid`, one holding a NUL character `json_nul_character`,"
-            " one nested too deep `json_too_deep`."
+            " one nested too deep `json_too_deep`; a field the body does not define is `unknown_field` (refused, never"
+            " ignored)."
         )
     if "idempotency-key" in _parameters(operation, "header"):
         text += " Also `idempotency-key-reused`: the key came with another body."
@@ -230,16 +236,20 @@ def _unavailable(operation: Operation) -> str:
 
 _FORBIDDEN = (
     "The token's role may not do this (`forbidden`): an auditor only reads; some changes are for an admin of the "
-    "CFA, or the operator."
+    "CFA, or the operator; the tokens (`/admin`) are the operator's alone."
 )
 _CONFLICT = (
     "Refused in the resource's present state, a duplicate number, or a rule held by other resources: `errors` "
     "lists the blocking problems where there are."
 )
+_RATE_LIMITED = (
+    "Too many requests (`rate-limited`): this token's rate, or this address's authentication failures, is spent;"
+    " send again after `Retry-After` seconds."
+)
 _Rule = tuple[int, Callable[[str, Operation], bool], Callable[[Operation], str]]
 _RULES: tuple[_Rule, ...] = (
     (401, _authenticated, _says("No valid bearer token: missing, unknown or revoked.")),
-    (403, _changes, _says(_FORBIDDEN)),
+    (403, _restricted, _says(_FORBIDDEN)),
     (404, _has_path_id, _says("Unknown, or another CFA's (`not-found`).")),
     (409, _commands_a_record, _says(_CONFLICT)),
     (410, _walks, _says("The walk began before the read model's pruned horizon (`cursor-expired`): start again.")),
@@ -248,5 +258,6 @@ _RULES: tuple[_Rule, ...] = (
     (415, _takes_a_patch, _says("The body is not sent as one of the media types listed.")),
     (422, _validates, _invalid),
     (428, _requires_if_match, lambda operation: IF_MATCH_REQUIRED[operation["operationId"]]),
+    (429, _authenticated, _says(_RATE_LIMITED)),
     (503, _authenticated, _unavailable),
 )

@@ -21,6 +21,7 @@ from application.errors import (
     NotFound,
     PreconditionRequired,
     TokenAlreadyIssued,
+    TokenRevoked,
     VersionMismatch,
 )
 from application.privacy.sealing import PersonalDataErasedError
@@ -30,6 +31,8 @@ from domain.contracts.cerfa_document import InvalidCerfa, validation_problems
 from domain.errors import InvalidValue, InvalidValues, NotAllowedInState, RulesConflict, SubmissionBlocked
 from domain.problems import Problem
 from infrastructure.store.store_errors import store_unavailable
+from interfaces.api.access.rate_limits import RateLimited
+from interfaces.api.security_headers import security_header_values
 
 log = logging.getLogger("convergence.api")
 
@@ -77,6 +80,7 @@ _REFUSALS: dict[type[Exception], tuple[int, str, str]] = {
     PersonalDataErasedError: (409, "Personal data erased", "personal-data-erased"),
     DuplicateNumeroInterne: (409, "Duplicate numeroInterne", "duplicate-numero-interne"),
     DuplicateInvoiceNumber: (409, "Duplicate numeroInterneFacture", "duplicate-invoice-number"),
+    TokenRevoked: (409, "Token revoked", "token-revoked"),
     # a walk older than the read model's pruned horizon, or made on tables a rebuild replaced: start it again
     CursorExpired: (410, "Cursor expired", "cursor-expired"),
     InvoiceCursorExpired: (410, "Cursor expired", "cursor-expired"),
@@ -119,6 +123,11 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def token_issued(_: Request, exc: TokenAlreadyIssued) -> JSONResponse:
         return problem(409, "Token already issued", str(exc), "token-already-issued", tokenId=str(exc.token_id))
 
+    @app.exception_handler(RateLimited)
+    async def rate_limited(_: Request, exc: RateLimited) -> JSONResponse:
+        headers = {"Retry-After": str(exc.retry_after)}
+        return problem(429, "Too many requests", str(exc), "rate-limited", headers=headers)
+
     @app.exception_handler(SubmissionBlocked)
     async def blocked(_: Request, exc: SubmissionBlocked) -> JSONResponse:
         return problem(409, "Submission blocked", str(exc), "submission-blocked", errors=exc.problems)
@@ -139,7 +148,8 @@ def install_problem_handlers(app: FastAPI) -> None:
             return problem(503, "Store unavailable", detail, "store-unavailable", headers=headers)
         log.exception("unexpected error on %s %s", request.method, request.url.path, extra=extra)
         detail = "the service failed unexpectedly; the error is logged"
-        return problem(500, "Internal error", detail, "internal", headers=traced)
+        # answered outside the middlewares, the security headers' too
+        return problem(500, "Internal error", detail, "internal", headers={**traced, **security_header_values()})
 
 
 def _title(status: int) -> str:

@@ -1,6 +1,7 @@
 """Every request, observed once: its request id (taken from `X-Request-ID` when sane, else made), bound to every
-record logged while it runs and returned in the response; its access record (convergence.access); its count and
-latency by route template (Prometheus).
+record logged while it runs and returned in the response; its access record (convergence.access: method, path,
+route, status, duration, and the query with the values of personal parameters masked); its count and latency by
+route template (Prometheus).
 
 The mounted sandbox's requests (the worker polling the OPCO sandbox in the same process) are access-logged at DEBUG,
 so that at INFO the access log holds the CFAs' requests only; they are counted all the same.
@@ -12,6 +13,7 @@ import logging
 import re
 import time
 import uuid
+from urllib.parse import parse_qsl, urlencode
 
 from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -23,6 +25,12 @@ log = logging.getLogger("convergence.access")
 _SANE = re.compile(r"[A-Za-z0-9._:;=/+-]{1,128}")  # what a proxy or a client's tracer sends; nothing to inject
 QUIET_PREFIX = "/sandbox"
 UNMATCHED = "unmatched"  # the route label of a request no route answers: never the raw path (unbounded labels)
+# The query parameters whose values are ids, codes, numbers or dates: logged as sent. The other values are not.
+LOGGED_VALUES = frozenset(
+    {"state", "opco", "limit", "parked", "problems", "origin", "updatedSince", "minPosition", "waiting", "dryRun"}
+    | {"contractId", "cfaSiret", "formationRncp", "numeroInterneFacture", "kind"}
+)
+KNOWN_PARAMETERS = LOGGED_VALUES | {"apprentice", "employerSiret", "cursor"}
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})  # any other is labelled OTHER
 
 REQUESTS = Counter(
@@ -34,6 +42,19 @@ LATENCY = Histogram(
     ["method", "route"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
 )
+
+
+def logged_query(raw: bytes) -> str:
+    """The query string as the access log keeps it: only the values of the parameters that hold no personal data
+    (`LOGGED_VALUES`) are kept; any other value is `*` (a name searched with `apprentice=`, a cursor, an employer's
+    SIRET, which may be a person's), and a parameter the API does not know is `*=*` (its name may be anything)."""
+    logged = []
+    for name, value in parse_qsl(raw.decode("latin-1"), keep_blank_values=True):
+        if name in LOGGED_VALUES:
+            logged.append(urlencode({name: value}))
+        else:
+            logged.append(f"{name}=*" if name in KNOWN_PARAMETERS else "*=*")
+    return "&".join(logged)
 
 
 def request_id(scope: Scope) -> str:
@@ -92,4 +113,6 @@ class RequestObserver:
         if log.isEnabledFor(level):
             duration_ms = round(seconds * 1000, 1)
             fields = {"method": method, "route": route, "path": path, "status": status, "duration_ms": duration_ms}
+            if scope.get("query_string"):
+                fields["query"] = logged_query(scope["query_string"])
             log.log(level, "%s %s %s %.0f ms", method, path, status, duration_ms, extra=fields)

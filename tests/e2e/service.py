@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -37,7 +38,15 @@ def service_env(database_url: str, extra: dict[str, str] | None = None) -> dict[
 
 
 class Service:
-    def __init__(self, database_url: str, workdir: Path, workers: int = 1, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        database_url: str,
+        workdir: Path,
+        workers: int = 1,
+        env: dict[str, str] | None = None,
+        log_file: Path | None = None,
+    ) -> None:
+        self.log_file = log_file  # where its stderr (its logs) goes; unset: this process's stderr
         self.workers = workers
         self.env = env or {}
         self.database_url = database_url
@@ -47,11 +56,13 @@ class Service:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        self.process = subprocess.Popen(
-            [str(BIN / "convergence"), "serve", "--port", str(self.port), "--workers", str(self.workers)],
-            cwd=self.workdir,
-            env=service_env(self.database_url, self.env),
-        )
+        with open(self.log_file, "ab") if self.log_file else contextlib.nullcontext() as log:
+            self.process = subprocess.Popen(
+                [str(BIN / "convergence"), "serve", "--port", str(self.port), "--workers", str(self.workers)],
+                cwd=self.workdir,
+                env=service_env(self.database_url, self.env),
+                stderr=log,
+            )
         deadline = time.monotonic() + START_SECONDS
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

@@ -41,11 +41,11 @@ def client(service: Service, cfa: str) -> httpx.Client:
     return httpx.Client(base_url=service.url, headers={"Authorization": f"Bearer {issued['token']}"}, timeout=30)
 
 
-def accepted(http: httpx.Client, cerfa: dict[str, Any]) -> dict[str, Any]:
+def accepted(http: httpx.Client, cerfa: dict[str, Any], mandate: dict[str, Any] = MANDATE) -> dict[str, Any]:
     dossier = http.post("/contracts", json={"numeroInterne": "E2E-INV-1", "cerfa": cerfa, "npec": "7000"}).json()
     profile = http.put(f"/cfas/{dossier['cfaSiret']}/profile", json=PROFILE)
     assert profile.status_code == 200, profile.text
-    http.post(f"/contracts/{dossier['id']}/mandate", json=MANDATE)
+    http.post(f"/contracts/{dossier['id']}/mandate", json=mandate)
     assert http.post(f"/contracts/{dossier['id']}/submission").status_code == 202
     contract = wait_for(http, f"/contracts/{dossier['id']}", {"accepted", "refused"})
     assert contract["state"] == "accepted", contract["transmission"]

@@ -69,6 +69,8 @@ OPERATION_IDS = {  # a rename is a change of the API: make it here on purpose
     "PUT /cfas/{siret}/profile": "setBillingProfile",
     "POST /admin/tokens": "issueToken",
     "POST /admin/tokens/{token_id}/revocation": "revokeToken",
+    "GET /admin/tokens": "listTokens",
+    "POST /admin/tokens/{token_id}/renewal": "renewToken",
     "POST /contracts/{contract_id}/documents": "uploadDocument",
     "POST /contracts/{contract_id}/documents/certificat": "makeCertificat",
     "GET /contracts/{contract_id}/documents": "listDocuments",
@@ -157,17 +159,28 @@ def errors(openapi: dict[str, Any], method: str, path: str) -> set[int]:
 def test_each_kind_of_operation_documents_its_errors(openapi: dict[str, Any]) -> None:
     assert errors(openapi, "get", "/healthz") == set()
     assert errors(openapi, "get", "/readyz") == {503}
-    assert errors(openapi, "get", "/contracts") == {401, 410, 422, 503}
-    assert errors(openapi, "post", "/contracts") == {401, 403, 409, 413, 422, 503}
-    assert errors(openapi, "get", "/contracts/{contract_id}") == {401, 404, 422, 503}
-    assert errors(openapi, "put", "/contracts/{contract_id}/cerfa") == {401, 403, 404, 409, 412, 413, 422, 428, 503}
+    assert errors(openapi, "get", "/contracts") == {401, 410, 422, 429, 503}
+    assert errors(openapi, "post", "/contracts") == {401, 403, 409, 413, 422, 429, 503}
+    assert errors(openapi, "get", "/contracts/{contract_id}") == {401, 404, 422, 429, 503}
+    assert errors(openapi, "put", "/contracts/{contract_id}/cerfa") == {
+        401,
+        403,
+        404,
+        409,
+        412,
+        413,
+        422,
+        428,
+        429,
+        503,
+    }
     assert errors(openapi, "patch", "/contracts/{contract_id}/cerfa") == {
         *errors(openapi, "put", "/contracts/{contract_id}/cerfa"),
         415,
     }
-    assert errors(openapi, "post", "/contracts/{contract_id}/submission") == {401, 403, 404, 409, 412, 422, 503}
-    assert errors(openapi, "post", "/invoices/{invoice_id}/payments") == {401, 403, 404, 409, 412, 413, 422, 503}
-    assert errors(openapi, "post", "/admin/tokens") == {401, 403, 409, 413, 422, 503}  # 409 token-already-issued
+    assert errors(openapi, "post", "/contracts/{contract_id}/submission") == {401, 403, 404, 409, 412, 422, 429, 503}
+    assert errors(openapi, "post", "/invoices/{invoice_id}/payments") == {401, 403, 404, 409, 412, 413, 422, 429, 503}
+    assert errors(openapi, "post", "/admin/tokens") == {401, 403, 409, 413, 422, 429, 503}  # 409 token-already-issued
     assert 428 in errors(openapi, "post", "/contracts/{contract_id}/mandate")  # replacing the mandate
     unavailable = openapi["paths"]["/contracts"]["get"]["responses"]["503"]
     assert "Retry-After" in unavailable["headers"]

@@ -100,7 +100,7 @@ def test_events_stored_before_actors_were_recorded_read_as_unknown(
     assert len(client.get(f"/contracts/{ident}/history", headers=cfa).json()) == 2
 
 
-def test_the_nir_is_masked_for_a_frontend_and_shown_to_auditors_and_admins(
+def test_the_nir_is_masked_for_an_auditor_and_shown_to_the_roles_that_write_it(
     client: TestClient, complete_cerfa: dict[str, Any]
 ) -> None:
     nir = complete_cerfa["apprenti"]["nir"]
@@ -110,8 +110,8 @@ def test_the_nir_is_masked_for_a_frontend_and_shown_to_auditors_and_admins(
     for role in ("frontend", "auditor", "admin"):
         auth = cfa if role == "frontend" else token(client, CFA, role)
         seen[role] = client.get(f"/contracts/{ident}/history", headers=auth).json()[0]["data"]["cerfa"]["apprenti"]
-    assert seen["frontend"]["nir"] == "*" * (len(nir) - 2) + nir[-2:]
-    assert seen["auditor"]["nir"] == seen["admin"]["nir"] == nir
+    assert seen["auditor"]["nir"] == "*" * (len(nir) - 2) + nir[-2:]
+    assert seen["frontend"]["nir"] == seen["admin"]["nir"] == nir
 
 
 def test_the_dossier_at_a_version_and_at_a_moment(client: TestClient, complete_cerfa: dict[str, Any]) -> None:

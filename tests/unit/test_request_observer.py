@@ -156,3 +156,17 @@ def test_each_opcos_queue_depth_and_parked_count(
     figures = scrape(client)
     assert figures[("convergence_opco_queue", (*queue, ("status", "parked")))] == 1
     assert ("convergence_opco_queue", (*queue, ("status", "pending"))) not in figures
+
+
+def test_the_access_record_keeps_the_query_without_the_values_of_personal_parameters(
+    records: pytest.LogCaptureFixture,
+) -> None:
+    with TestClient(mounted_app()) as client:
+        client.get("/items", params=[("state", "sent"), ("apprentice", "Dupont Léa"), ("limit", "20")])
+        client.get("/items", params={"employerSiret": "12345678901234", "cursor": "abc", "L%C3%A9a": "Dupont"})
+        client.get("/items/42")
+    queries = [getattr(r, "query", None) for r in records.records if r.name == "convergence.access"]
+    assert queries == ["state=sent&apprentice=*&limit=20", "employerSiret=*&cursor=*&*=*", None]
+    logged = "\n".join(str(vars(r)) for r in records.records)
+    for personal in ("Dupont", "Léa", "L%C3%A9a", "12345678901234"):
+        assert personal not in logged

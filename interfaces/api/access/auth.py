@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Annotated
 from uuid import UUID
 
@@ -16,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from application.access.access import OPERATOR, Principal, token_hash, token_id
+from interfaces.api.access.rate_limits import RateLimits
 from interfaces.api.audit.acting import ActingPerson, act_for
 from interfaces.bootstrap import Container
 
@@ -49,18 +51,24 @@ class TokenCache:
     `forget` is not kept, since it may have seen the token before it was revoked.
     """
 
-    def __init__(self, ttl_seconds: float, clock: Callable[[], float] | None = None) -> None:
+    def __init__(
+        self,
+        ttl_seconds: float,
+        clock: Callable[[], float] | None = None,
+        wall_clock: Callable[[], datetime] | None = None,
+    ) -> None:
         self._ttl = ttl_seconds
         self._now = clock or time.monotonic
+        self._wall = wall_clock or (lambda: datetime.now(UTC))  # a token's expiry is a date: the store's clock
         self._entries: dict[str, _Entry] = {}
         self._forgets = 0
         self._lock = threading.Lock()
 
     def get(self, secret: str) -> Principal | None:
         entry = self._entries.get(secret)
-        if entry is not None and entry.trusted_until > self._now():
-            return entry.principal
-        return None
+        if entry is None or entry.trusted_until <= self._now() or entry.principal.expired(self._wall()):
+            return None
+        return entry.principal
 
     def ticket(self) -> Ticket:
         return Ticket(self._now(), self._forgets)
@@ -97,24 +105,41 @@ async def principal(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     person: ActingPerson = None,
 ) -> Principal:
-    """Async, so that a request costs no thread hop to authenticate; the store is read off the loop."""
-    if credentials is None or credentials.scheme.lower() != "bearer":
-        raise _unauthorized("send Authorization: Bearer <token>")
-    secret = credentials.credentials
-    services: Container = request.app.state.container
-    admin = services.settings.admin_token
-    if admin is not None and hmac.compare_digest(secret.encode(), admin.get_secret_value().encode()):
-        act_for(OPERATOR, person)
-        return OPERATOR
-    cache: TokenCache = request.app.state.token_cache
-    found = cache.get(secret)
-    if found is None:
-        ticket = cache.ticket()
-        found = await run_in_threadpool(services.dossiers.authenticate, secret)
-        if found is None:
-            raise _unauthorized("unknown or revoked token")
-        cache.put(secret, found, ticket)  # on a miss only: a hit must not extend the time a token is trusted
+    """Async, so that a request costs no thread hop to authenticate; the store is read off the loop.
+
+    A token checked recently (in the cache) passes at once; else an address that spent its authentication failures
+    is refused (429) before its token is looked up, and a failure is counted against it. Then the token's own rate
+    applies (429)."""
+    limits: RateLimits = request.app.state.rate_limits
+    found = await _authenticated(request, credentials, limits)
+    limits.charge(found.actor)
     act_for(found, person)
+    return found
+
+
+async def _authenticated(
+    request: Request, credentials: HTTPAuthorizationCredentials | None, limits: RateLimits
+) -> Principal:
+    services: Container = request.app.state.container
+    cache: TokenCache = request.app.state.token_cache
+    secret = credentials.credentials if credentials is not None else ""
+    admin = services.settings.admin_token
+    if secret and admin is not None and hmac.compare_digest(secret.encode(), admin.get_secret_value().encode()):
+        return OPERATOR
+    found = cache.get(secret) if secret else None
+    if found is not None:
+        return found
+    address = request.client.host if request.client else "unknown"
+    limits.check_address(address)
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        limits.failed(address)
+        raise _unauthorized("send Authorization: Bearer <token>")
+    ticket = cache.ticket()
+    found = await run_in_threadpool(services.dossiers.authenticate, secret)
+    if found is None:
+        limits.failed(address)
+        raise _unauthorized("unknown, expired or revoked token")
+    cache.put(secret, found, ticket)  # on a miss only: a hit must not extend the time a token is trusted
     return found
 
 

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
+from application.access.exposure import visible_event
 from application.contracts.funding import funding
 from domain.contracts.cerfa_document import parse_cerfa
 from domain.errors import InvalidValue
@@ -57,7 +58,7 @@ def create_contract(
         idempotency_key=idempotency_key,
         request_body=body.model_dump(mode="json", exclude_none=True),
     )
-    return saved_response(saved, services, status=201)
+    return saved_response(saved, services, who.role, status=201)
 
 
 @router.get("/{contract_id}", response_model=ContractOut, responses={200: DOSSIER})
@@ -76,7 +77,7 @@ def get_contract(
     or `asOf`, as it was then. With `at`, its `cerfa` is the one in effect that day (`asOf`,
     `amendmentsInEffect`)."""
     contract, then = dossier_then(services, who, contract_id, version, as_of)
-    response = contract_response(contract, services, at=then)
+    response = contract_response(contract, services, who.role, at=then)
     if at is None:
         return response
     body = {**json.loads(bytes(response.body)), **services.amendments.as_of(contract, at)}
@@ -85,8 +86,9 @@ def get_contract(
 
 @router.get("/{contract_id}/events", response_model=list[EventOut])
 def contract_events(contract_id: UUID, who: CurrentPrincipal, services: Services) -> list[dict[str, Any]]:
-    """The dossier's full event history, oldest first: what happened, when, and which token did it."""
-    return services.dossiers.history(who, contract_id)
+    """The dossier's full event history, oldest first: what happened, when, and which token did it (an auditor's
+    without the NIRs, as the dossier)."""
+    return [visible_event(record, who.role) for record in services.dossiers.history(who, contract_id)]
 
 
 @router.put("/{contract_id}/cerfa", response_model=ContractOut, openapi_extra={"requestBody": CERFA_BODY})
@@ -100,7 +102,7 @@ def replace_cerfa(
     """Replace the whole Cerfa of a draft (If-Match required)."""
     version = expected_version(if_match, required=True)
     saved = services.dossiers.replace_cerfa(who, contract_id, parse_cerfa(document), version)
-    return saved_response(saved, services)
+    return saved_response(saved, services, who.role)
 
 
 @router.patch("/{contract_id}/cerfa", response_model=ContractOut, openapi_extra={"requestBody": MERGE_PATCH_BODY})
@@ -111,7 +113,7 @@ async def patch_cerfa(
     version = expected_version(if_match, required=True)
     patch = await _merge_patch(request)
     saved = await run_in_threadpool(services.dossiers.patch_cerfa, who, contract_id, patch, version)
-    return saved_response(saved, services)
+    return saved_response(saved, services, who.role)
 
 
 @router.put("/{contract_id}/opco", response_model=ContractOut)
@@ -126,7 +128,7 @@ def choose_opco(
     """Choose the OPCO explicitly (needed when the IDCC is 9999, 9998 or unknown), or null to route by IDCC."""
     version = expected_version(if_match, required=False)
     saved = services.dossiers.choose_opco(who, contract_id, body.opco, version, idempotency_key)
-    return saved_response(saved, services)
+    return saved_response(saved, services, who.role)
 
 
 @router.get("/{contract_id}/funding", response_model=FundingOut)
@@ -150,7 +152,7 @@ def forecast_npec(
     """Set the forecast of the annual NPEC (null clears it): the funding schedule uses it until the OPCO commits."""
     version = expected_version(if_match, required=False)
     saved = services.dossiers.forecast_npec(who, contract_id, body.npec, version, idempotency_key)
-    return saved_response(saved, services)
+    return saved_response(saved, services, who.role)
 
 
 @router.post("/{contract_id}/mandate", response_model=ContractOut)
@@ -173,7 +175,7 @@ def record_mandate(
         expected_version=expected_version(if_match, required=False),
         idempotency_key=idempotency_key,
     )
-    return saved_response(saved, services)
+    return saved_response(saved, services, who.role)
 
 
 @router.post("/{contract_id}/submission", status_code=202, response_model=ContractOut)
@@ -186,7 +188,7 @@ def submit(
 ) -> JSONResponse:
     """Ask for the dossier's transmission to its OPCO: needs the mandate and no blocking problem (else 409)."""
     saved = services.dossiers.submit(who, contract_id, expected_version(if_match, required=False), idempotency_key)
-    return saved_response(saved, services, status=202)
+    return saved_response(saved, services, who.role, status=202)
 
 
 @router.post("/{contract_id}/transmission/retry", response_model=ContractOut)
@@ -200,7 +202,7 @@ def retry_transmission(
     """Un-park a dossier whose transmission failed too often: it is sent again at the worker's next round."""
     version = expected_version(if_match, required=False)
     saved = services.dossiers.resume_transmission(who, contract_id, version, idempotency_key)
-    return saved_response(saved, services)
+    return saved_response(saved, services, who.role)
 
 
 @router.post("/{contract_id}/cancellation", response_model=ContractOut)
@@ -216,7 +218,7 @@ def cancel(
     reason = body.reason if body else None
     version = expected_version(if_match, required=False)
     saved = services.dossiers.cancel(who, contract_id, reason, version, idempotency_key)
-    return saved_response(saved, services)
+    return saved_response(saved, services, who.role)
 
 
 async def _merge_patch(request: Request) -> dict[str, Any]:

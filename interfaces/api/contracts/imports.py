@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Query
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from application.contracts.imports.importer import OpcoImporter, Started
 from domain.cerfa import Siret
@@ -21,6 +21,8 @@ router = APIRouter(prefix="/cfas/{siret}/opcos/{opco}/imports", tags=["imports"]
 
 
 class ImportIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     dryRun: bool = Field(default=False, description="decide and count, create nothing")
 
 

@@ -7,7 +7,8 @@ from typing import Any
 
 from fastapi.responses import JSONResponse
 
-from application.access.access import ApiToken
+from application.access.access import ApiToken, Role
+from application.access.exposure import hidden_paths, visible
 from application.contracts.assessment import Assessment
 from application.dossiers import Saved
 from application.opco.opco_accounts import OpcoAccounts
@@ -86,36 +87,43 @@ def etag(version: int) -> str:
 def contract_response(
     contract: Contract,
     services: Container,
+    role: Role,
     *,
     status: int = 200,
     position: int | None = None,
     at: datetime | None = None,
 ) -> JSONResponse:
-    """`at`: the moment a past version is shown as of (its rupture's transmission as it was then)."""
+    """The dossier as `role` may see it (application/access/exposure.py); `at`: the moment a past version is shown
+    as of (its rupture's transmission as it was then)."""
     headers = {"ETag": etag(contract.version), "Location": f"/contracts/{contract.id}"}
     if position is not None:
         headers["X-Position"] = str(position)
     body = contract_body(
         contract, services.dossiers.assessments.of(contract), transmission_body(contract, services.accounts)
     )
+    body["hiddenFields"] = [f"cerfa.{path}" for path in hidden_paths(body["cerfa"], role)]
+    body["cerfa"] = visible(body["cerfa"], role)
     body["opcoLookup"] = lookup_view(contract, services.dossiers.routing)
     body["rupture"] = rupture_view(contract, services, at)
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-def saved_response(saved: Saved, services: Container, status: int = 200) -> JSONResponse:
-    response = contract_response(saved.contract, services, status=status, position=saved.position)
+def saved_response(saved: Saved, services: Container, role: Role, status: int = 200) -> JSONResponse:
+    response = contract_response(saved.contract, services, role, status=status, position=saved.position)
     if saved.replayed:
         response.headers["Idempotent-Replayed"] = "true"
     return response
 
 
-def token_body(token: ApiToken) -> dict[str, Any]:
+def token_body(token: ApiToken, now: datetime) -> dict[str, Any]:
+    status = "revoked" if token.revoked else "active" if token.valid_at(now) else "expired"
     return {
         "id": str(token.id),
         "cfaSiret": token.cfa_siret,
         "role": token.role.value,
         "name": token.name,
         "revoked": token.revoked,
+        "status": status,
+        "expiresAt": _iso(token.expires_at),
         "createdAt": token.created_on.isoformat(),
     }

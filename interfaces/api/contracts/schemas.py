@@ -150,6 +150,11 @@ class ContractOut(BaseModel):
     createdAt: datetime
     updatedAt: datetime
     rupture: RuptureOut | None = Field(None, description="the rupture declared, and where its transmission stands")
+    hiddenFields: list[str] = Field(
+        default_factory=list,
+        description="the fields of `cerfa` this token's role may not see, left out of it: an auditor's answer has no"
+        " NIR (`cerfa.apprenti.nir`, `cerfa.maitre1.nir`, `cerfa.maitre2.nir`)",
+    )
 
 
 class EventOut(BaseModel):
@@ -160,10 +165,22 @@ class EventOut(BaseModel):
     data: dict[str, Any]
 
 
+LifetimeDays = Annotated[int, Field(ge=1, le=3650)]
+
+
 class TokenCreate(Strict):
     cfaSiret: Siret
     role: Role
     name: Name
+    expiresInDays: LifetimeDays | None = Field(
+        None, description="days the token is valid from now; absent: CONVERGENCE_TOKEN_LIFETIME_DAYS (90)"
+    )
+
+
+class TokenRenewal(Strict):
+    expiresInDays: LifetimeDays | None = Field(
+        None, description="days the token is valid from now; absent: CONVERGENCE_TOKEN_LIFETIME_DAYS (90)"
+    )
 
 
 class TokenOut(BaseModel):
@@ -172,6 +189,8 @@ class TokenOut(BaseModel):
     role: Role
     name: str
     revoked: bool
+    status: Literal["active", "expired", "revoked"]
+    expiresAt: datetime | None = Field(description="null: issued before tokens expired, valid until renewed")
     createdAt: datetime
 
 

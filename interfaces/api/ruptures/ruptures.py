@@ -50,7 +50,7 @@ def declare_rupture(
         idempotency_key=idempotency_key,
         request_body=body.model_dump(mode="json", exclude_none=True),
     )
-    return saved_response(saved, services, status=202)
+    return saved_response(saved, services, who.role, status=202)
 
 
 @router.get("/{contract_id}/rupture", response_model=RuptureDetailOut)
@@ -80,7 +80,7 @@ def withdraw_rupture(
         expected_version=expected_version(if_match, required=False),
         idempotency_key=idempotency_key,
     )
-    return saved_response(saved, services)
+    return saved_response(saved, services, who.role)
 
 
 @router.post("/{contract_id}/rupture/declaration", response_model=ContractOut)
@@ -90,7 +90,7 @@ def mark_rupture_declared(
     """The CFA filed the rupture on the OPCO's site (an OPCO without the API route), or checked there that the OPCO
     has a rupture whose answer was lost: it leaves /attention."""
     services.terminations.mark_declared(who, contract_id, idempotency_key)
-    return contract_response(services.dossiers.contract(who, contract_id), services)
+    return contract_response(services.dossiers.contract(who, contract_id), services, who.role)
 
 
 @router.post("/{contract_id}/rupture/transmission/retry", response_model=ContractOut)
@@ -99,7 +99,7 @@ def retry_rupture_transmission(
 ) -> JSONResponse:
     """A person checked that the OPCO does not have the parked rupture: it is sent at the worker's next round."""
     services.terminations.resume_transmission(who, contract_id, idempotency_key)
-    return contract_response(services.dossiers.contract(who, contract_id), services)
+    return contract_response(services.dossiers.contract(who, contract_id), services, who.role)
 
 
 @router.post("/{contract_id}/rupture/traineeship", response_model=ContractOut)
@@ -121,4 +121,4 @@ def record_traineeship(
         expected_version=expected_version(if_match, required=False),
         idempotency_key=idempotency_key,
     )
-    return saved_response(saved, services)
+    return saved_response(saved, services, who.role)
