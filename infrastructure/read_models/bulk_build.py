@@ -144,20 +144,22 @@ class _BulkBuild:
         self.stored.update(memos)
 
     def flush(self, keep: int) -> None:
-        """Settle and write the least recently changed memos until `keep` are left in the cache."""
-        leaving: dict[str, Memo] = {}
-        while len(self.cache) > keep:
-            key, memo = self.cache.popitem(last=False)
-            if key in self.dirty:
-                leaving[key] = memo
-            self.dirty.discard(key)
-        stored = {key for key in leaving if key in self.stored}
-        self.stored -= leaving.keys()
-        with self.store.transaction() as tx:
-            for hold in self.holds:
-                self.view.hold(tx, *hold)
-            self.write(tx, leaving, stored)
-        self.holds.clear()
+        """Settle and write the least recently changed memos until `keep` are left in the cache, half the cache's
+        capacity at a time (so that what a write makes of them stays within bounds too)."""
+        while len(self.cache) > keep or self.holds:
+            leaving: dict[str, Memo] = {}
+            while len(self.cache) > keep and len(leaving) < self.capacity // 2:
+                key, memo = self.cache.popitem(last=False)
+                if key in self.dirty:
+                    leaving[key] = memo
+                self.dirty.discard(key)
+            stored = {key for key in leaving if key in self.stored}
+            self.stored -= leaving.keys()
+            with self.store.transaction() as tx:
+                for hold in self.holds:
+                    self.view.hold(tx, *hold)
+                self.write(tx, leaving, stored)
+            self.holds.clear()
         self.held &= self.cache.keys()  # the others' holds are written: read back with them if met again
         self.spilled = True
         self.flushes += 1
@@ -174,7 +176,9 @@ class _BulkBuild:
         if stored:
             _delete(tx, dialect, f"{view.prefix}_versions", view.model.version_key, stored, view)
         view.bulk_insert(tx, f"{view.prefix}_versions", view.model.version_columns, records)
-        temporal_versions.save_memos(tx, dialect, view.prefix, view.model.key, memos)
+        new = {key: memo for key, memo in memos.items() if key not in stored}
+        temporal_versions.copy_memos(tx, dialect, view.prefix, view.model.key, new)
+        temporal_versions.save_memos(tx, dialect, view.prefix, view.model.key, {k: memos[k] for k in stored})
         self.written += len(records)
 
     def replay(self, keys: set[str], stop: int) -> tuple[dict[str, Memo], list[Hold]]:

@@ -217,7 +217,7 @@ def _create_extensions(store: SqlStore) -> bool:
 # -- a rebuild's problem counts, in forked processes ----------------------------------------------------------
 
 COUNTING_PROCESSES = 2  # processes counting a rebuild's drafts (0: the rebuilding process counts them)
-COUNTING_FROM_DRAFTS = 1000  # fewer are counted by the rebuilding process (a fork costs more than they do)
+COUNTING_FROM_DRAFTS = 200  # fewer are counted by the rebuilding process (a fork costs more than they do)
 COUNTING_CHUNK = 200  # drafts per task
 _routing: list[IdccRouting] = []  # the routing, as the forked processes find it (not sent with each task)
 
