@@ -174,7 +174,7 @@ class _BulkBuild:
         records, failed = view.settle_all(memos)
         self.failed = (self.failed - memos.keys()) | failed
         if stored:
-            _delete(tx, dialect, f"{view.prefix}_versions", view.model.version_key, stored, view)
+            _delete_versions(tx, view, stored)
         view.bulk_insert(tx, f"{view.prefix}_versions", view.model.version_columns, records)
         new = {key: memo for key, memo in memos.items() if key not in stored}
         temporal_versions.copy_memos(tx, dialect, view.prefix, view.model.key, new)
@@ -200,9 +200,11 @@ class _BulkBuild:
         return memos, holds
 
 
-def _delete(tx: Transaction, dialect: str, table: str, key: str, keys: Iterable[str], view: TemporalView) -> None:
-    wanted = view.model.schema.json_rows(dialect, (key,))
+def _delete_versions(tx: Transaction, view: TemporalView, keys: Iterable[str]) -> None:
+    """The versions of these aggregates (written when they left the cache before): a rebuild keeps one each."""
+    key = view.model.version_key
+    wanted = view.model.schema.json_rows(view.store.dialect, (key,))
     tx.execute(
-        f"DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM ({wanted}) AS k)",
+        f"DELETE FROM {view.prefix}_versions WHERE {key} IN (SELECT {key} FROM ({wanted}) AS k)",
         (temporal_versions.to_json([{key: value} for value in keys]),),
     )

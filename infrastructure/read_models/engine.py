@@ -9,10 +9,10 @@ aggregate (`<prefix>_memo`) lets the projection compute the next version from th
 the memos of its aggregates only, so a catch-up holds no more than a batch's memos, whatever the store's size.
 An aggregate whose event fails is held (`<prefix>_held`) at its last good version until a rebuild.
 
-Rebuilds (`build`): into tables of another prefix (`<name>_next` for `convergence projections rebuild`, which
-`swap` then puts in place of the live ones). A model declared with `history` is rebuilt as a live view catches up
-(every version kept); the others by `bulk_build` (each aggregate's version at the end only), which spills its
-memos to the scratch tables: neither holds more than a page of memos.
+Rebuilds (rebuild.py): into tables of another prefix (`<name>_next` for `convergence projections rebuild`, which
+`swap` then puts in place of the live ones; an audit's scratch tables, scratch.py). A model declared with `history`
+is rebuilt as a live view catches up (every version kept); the others by bulk_build.py (each aggregate's version
+at the end only), which spills its memos to the scratch tables: neither holds more than a page of memos.
 """
 
 from __future__ import annotations
