@@ -84,21 +84,24 @@ class _BulkBuild:
                 position = max(position, reached)
                 if not complete:  # read (and decode) the next page while this one is projected
                     reading = reader.submit(read, reached, up_to)
-                self.fold(events)
+                chunk = max(1, self.capacity // 4)  # a page's new memos read back or made a chunk at a time
+                for start in range(0, len(events), chunk):
+                    self.fold(events[start : start + chunk])
+                    if len(self.cache) > self.capacity:
+                        self.flush(self.capacity // 2)
                 processed += len(events)
-                if len(self.cache) > self.capacity:
-                    self.flush(self.capacity // 2)
                 if complete:
                     break
         if position == previous:
             return processed
         self.flush(0)
+        self.settle_pending()
         replayed, holds = self.replay(self.failed, position) if self.failed else ({}, [])
         with self.store.transaction() as tx:
             tracking.advance(tx, view.prefix, Tracking(app.name, position), previous)
             for hold in holds:
                 view.hold(tx, *hold)
-            self.write(tx, replayed, set(replayed))
+            self.write(tx, replayed, set(replayed), finish=True)
             view.set_horizon(tx, position)
         log.info(
             "%s rebuild: %d events read, %d versions written (%d times the memos spilled), %d replayed, in %.1f s",
@@ -166,12 +169,13 @@ class _BulkBuild:
         if self.flushes % COLLECT_EVERY == 0:
             gc.collect()
 
-    def write(self, tx: Transaction, memos: dict[str, Memo], stored: set[str]) -> None:
-        """These aggregates' versions and memos, replacing those the tables hold for `stored` ones."""
+    def write(self, tx: Transaction, memos: dict[str, Memo], stored: set[str], *, finish: bool = False) -> None:
+        """These aggregates' memos, and the versions of those whose version needs no deferred work (all of them
+        with `finish`: the work done), replacing what the tables hold for `stored` ones."""
         if not memos:
             return
         view, dialect = self.view, self.store.dialect
-        records, failed = view.settle_all(memos)
+        records, failed = view.settle_all(memos, finish=finish)
         self.failed = (self.failed - memos.keys()) | failed
         if stored:
             _delete_versions(tx, view, stored)
@@ -180,6 +184,31 @@ class _BulkBuild:
         temporal_versions.copy_memos(tx, dialect, view.prefix, view.model.key, new)
         temporal_versions.save_memos(tx, dialect, view.prefix, view.model.key, {k: memos[k] for k in stored})
         self.written += len(records)
+
+    def settle_pending(self) -> None:
+        """The aggregates written without a version (their deferred work left for their last memo: a draft's
+        problem count), a cache's worth at a time: that work done once each, their versions and memos written."""
+        view, dialect = self.view, self.store.dialect
+        key, version_key, prefix = view.model.key, view.model.version_key, view.prefix
+        after = ""
+        while True:
+            with self.store.reading() as tx:
+                keys = [
+                    str(ident)
+                    for (ident,) in tx.query(
+                        f"SELECT m.{key} FROM {prefix}_memo AS m WHERE m.{key} > %s AND NOT EXISTS"
+                        f" (SELECT 1 FROM {prefix}_versions AS v WHERE v.{version_key} = m.{key})"
+                        f" ORDER BY m.{key} LIMIT %s",
+                        (after, self.capacity),
+                    )
+                ]
+                if not keys:
+                    return
+                memos = temporal_versions.load_memos(tx, dialect, prefix, key, keys)
+            view.peak_memos = max(view.peak_memos, len(memos))
+            with self.store.transaction() as tx:
+                self.write(tx, memos, set(memos), finish=True)
+            after = keys[-1]
 
     def replay(self, keys: set[str], stop: int) -> tuple[dict[str, Memo], list[Hold]]:
         """These aggregates projected again from the log up to `stop` as a live batch does it: their memos, and

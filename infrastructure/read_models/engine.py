@@ -117,9 +117,9 @@ class TemporalView:
         settle_all; None when nothing changes."""
         raise NotImplementedError
 
-    def settle_all(self, memos: dict[str, Memo]) -> tuple[list[dict[str, Any]], set[str]]:
+    def settle_all(self, memos: dict[str, Memo], *, finish: bool = True) -> tuple[list[dict[str, Any]], set[str]]:
         """The version of each aggregate as stored, that work done (in place); those for which that failed (left
-        out, to be projected again event by event)."""
+        out, to be projected again event by event). Without `finish`, those that need that work are left out."""
         raise NotImplementedError
 
     def close_bulk(self) -> None:

@@ -94,15 +94,19 @@ class SqlStatusView(StatusReads, TemporalView):
     def fold(self, event: Any, memo: Memo | None, position: int) -> Memo | None:
         return advance(event, memo, position, self._routing, self._counts, deferred=True)
 
-    def settle_all(self, memos: dict[str, Memo]) -> tuple[list[dict[str, Any]], set[str]]:
-        """The version of each dossier as stored, its problems counted when still a draft; the dossiers for which
-        that failed (left out).
+    def settle_all(self, memos: dict[str, Memo], *, finish: bool = True) -> tuple[list[dict[str, Any]], set[str]]:
+        """The version of each dossier as stored, its problems counted when still a draft (without `finish`, the
+        drafts not yet counted are left out: counted once, at the end of the rebuild); the dossiers for which that
+        failed (left out).
 
         Once COUNTING_FROM_DRAFTS drafts are met, they are counted by COUNTING_PROCESSES processes forked then
         (and kept to the end of the rebuild), while this one makes the other dossiers' versions. Forked from a
         process with threads, they only count (pure Python: the rules, no I/O, no lock); where fork is not
         offered, this process counts."""
         drafts = [key for key, memo in memos.items() if memo["problem_count"] is None]
+        if not finish:
+            memos = {key: memo for key, memo in memos.items() if memo["problem_count"] is not None}
+            drafts = []
         self.counted += len(drafts)
         pool = self._counting_pool() if drafts else None
         counting: list[tuple[list[str], Future[list[int | None]]]] = []
