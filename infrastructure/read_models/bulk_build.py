@@ -1,14 +1,16 @@
 """A rebuild's pass for a read model without history (the contracts' status): each aggregate's version at the end
-of the log only, written once, in memory that does not grow with the log.
+of the log only, in memory that does not grow with the log.
 
 The log is read a page at a time (a reader thread reads and decodes the next page while this one is projected).
 Each event is folded onto its aggregate's memo with the model's deferred work left undone (the status model's
-problem counts); the memos live in a cache of at most `capacity` aggregates, the least recently changed first
-out. When the cache is full, the oldest half is settled (the deferred work done, by the view's `settle_all`) and
-written to the scratch tables: each aggregate's memo and its version. An aggregate met again later is read back
-from them, and its version is written again when it leaves the cache anew. Nothing else is kept but the keys of
-aggregates whose version could not be settled: those are projected again at the end, event by event as a live
-batch would (`replay`), and held where that fails.
+problem counts); the memos live in a cache of at most `capacity` aggregates (a quarter more while a chunk of a page
+is read back), the least recently changed first out. When the cache is full, its oldest half is written to the
+scratch tables: each memo, and the version of those that need no deferred work (a draft's waits: it may change
+again). An aggregate met again later is read back from them, and written again when it leaves anew. Once the log
+is read, the memos without a version are read back a cache at a time, their deferred work done once each
+(`settle_pending`), their versions written. Nothing else is kept but the keys of aggregates whose version could not
+be made: those are projected again at the end, event by event as a live batch would (`replay`), and held where
+that fails.
 
 A rebuild needs no history: a walk pinned before the rebuilt position would need the versions it skips, so the
 rebuilt view's pruned horizon is that position, and such walks are refused; walks pinned at or after it read the
