@@ -7,7 +7,7 @@ seconds (DOUBLE PRECISION), dates as ISO text (so that they compare as dates), b
 
 from __future__ import annotations
 
-from infrastructure.read_models import temporal_versions
+from infrastructure.read_models.schema import Schema
 from infrastructure.store.sql_store import Transaction
 
 INVOICE_COLUMNS = (
@@ -79,41 +79,45 @@ def column_type(column: str) -> str:
 
 def json_rows(dialect: str, columns: tuple[str, ...]) -> str:
     """Many rows of this view's columns in one statement (temporal_versions.json_rows)."""
-    return temporal_versions.json_rows(dialect, columns, column_type)
+    return SCHEMA.json_rows(dialect, columns)
 
 
 def table_ddl(prefix: str) -> tuple[str, ...]:
-    return (
-        f"CREATE TABLE IF NOT EXISTS {prefix}_versions ("
-        " invoice_id TEXT NOT NULL, valid_from BIGINT NOT NULL, valid_to BIGINT,"
+    return SCHEMA.table_ddl(prefix)
+
+
+_TABLES: dict[str, tuple[str, str]] = {
+    "versions": (
+        "invoice_id TEXT NOT NULL, valid_from BIGINT NOT NULL, valid_to BIGINT,"
         " cfa_siret TEXT NOT NULL, opco TEXT NOT NULL, numero_interne_facture TEXT NOT NULL,"
         " invoice_date TEXT NOT NULL, state TEXT NOT NULL, amount BIGINT NOT NULL, paid BIGINT NOT NULL,"
         " numero_externe TEXT, opco_state TEXT, parked INTEGER NOT NULL, sent_at DOUBLE PRECISION, sent_on TEXT,"
         " line_count INTEGER NOT NULL, contract_ids TEXT NOT NULL,"
-        " created_at DOUBLE PRECISION NOT NULL, updated_at DOUBLE PRECISION NOT NULL,"
-        f" CONSTRAINT {prefix}_versions_pk PRIMARY KEY (invoice_id, valid_from))",
-        # an invoice's contracts never change: one row per (contract, invoice), written with its first version
-        f"CREATE TABLE IF NOT EXISTS {prefix}_contracts ("
-        " contract_id TEXT NOT NULL, invoice_id TEXT NOT NULL, cfa_siret TEXT NOT NULL,"
-        f" CONSTRAINT {prefix}_contracts_pk PRIMARY KEY (contract_id, invoice_id))",
-        f"CREATE TABLE IF NOT EXISTS {prefix}_echeances ("
-        " contract_id TEXT NOT NULL, numero INTEGER NOT NULL, cfa_siret TEXT NOT NULL, opco TEXT,"
+        " created_at DOUBLE PRECISION NOT NULL, updated_at DOUBLE PRECISION NOT NULL",
+        "invoice_id, valid_from",
+    ),
+    # an invoice's contracts never change: one row per (contract, invoice), written with its first version
+    "contracts": (
+        "contract_id TEXT NOT NULL, invoice_id TEXT NOT NULL, cfa_siret TEXT NOT NULL",
+        "contract_id, invoice_id",
+    ),
+    "echeances": (
+        "contract_id TEXT NOT NULL, numero INTEGER NOT NULL, cfa_siret TEXT NOT NULL, opco TEXT,"
         " numero_interne TEXT NOT NULL, numero_externe TEXT, apprentice_name TEXT, employer_name TEXT,"
         " codification TEXT, total BIGINT NOT NULL, settled BIGINT NOT NULL, invoiced BIGINT NOT NULL,"
         " paid BIGINT NOT NULL, remaining BIGINT NOT NULL, opens_on TEXT, invoiceable INTEGER NOT NULL,"
-        " pending_invoice TEXT, updated_at DOUBLE PRECISION NOT NULL, position BIGINT NOT NULL,"
-        f" CONSTRAINT {prefix}_echeances_pk PRIMARY KEY (contract_id, numero))",
-        f"CREATE TABLE IF NOT EXISTS {prefix}_memo ("
-        " aggregate_id TEXT NOT NULL, memo TEXT NOT NULL,"
-        f" CONSTRAINT {prefix}_memo_pk PRIMARY KEY (aggregate_id))",
-        f"CREATE TABLE IF NOT EXISTS {prefix}_meta ("
-        f" name TEXT NOT NULL, value BIGINT NOT NULL, CONSTRAINT {prefix}_meta_pk PRIMARY KEY (name))",
-        # invoices and contracts held at their last good state because projecting one of their events failed
-        f"CREATE TABLE IF NOT EXISTS {prefix}_held ("
-        " aggregate_id TEXT NOT NULL, kind TEXT NOT NULL, cfa_siret TEXT, position BIGINT NOT NULL,"
-        " event_type TEXT NOT NULL, error TEXT NOT NULL, held_at DOUBLE PRECISION NOT NULL,"
-        f" CONSTRAINT {prefix}_held_pk PRIMARY KEY (aggregate_id))",
-    )
+        " pending_invoice TEXT, updated_at DOUBLE PRECISION NOT NULL, position BIGINT NOT NULL",
+        "contract_id, numero",
+    ),
+    "memo": ("aggregate_id TEXT NOT NULL, memo TEXT NOT NULL", "aggregate_id"),
+    "meta": ("name TEXT NOT NULL, value BIGINT NOT NULL", "name"),
+    # invoices and contracts held at their last good state because projecting one of their events failed
+    "held": (
+        "aggregate_id TEXT NOT NULL, kind TEXT NOT NULL, cfa_siret TEXT, position BIGINT NOT NULL,"
+        " event_type TEXT NOT NULL, error TEXT NOT NULL, held_at DOUBLE PRECISION NOT NULL",
+        "aggregate_id",
+    ),
+}
 
 
 # - a page is two keyset scans in (valid_from DESC, invoice_id DESC) order, merged: the current versions (`current`,
@@ -133,34 +137,17 @@ INDEXES: dict[str, tuple[str, str]] = {
     "invoice": ("contracts", "(invoice_id)"),
     "awaiting": ("echeances", f"(cfa_siret, opens_on) WHERE {AWAITING}"),
 }
-TABLES = ("versions", "contracts", "echeances", "memo", "meta", "held")
-CONSTRAINTS = tuple((table, f"{table}_pk") for table in TABLES)
+TABLES = tuple(_TABLES)
+SCHEMA = Schema(tables=_TABLES, indexes=INDEXES, column_type=column_type)
 
 
 def index_ddl(prefix: str) -> tuple[str, ...]:
-    return tuple(
-        f"CREATE INDEX IF NOT EXISTS {prefix}_{name} ON {prefix}_{table} {definition}"
-        for name, (table, definition) in INDEXES.items()
-    )
+    return SCHEMA.index_ddl(prefix)
 
 
 def drop_tables(tx: Transaction, prefix: str) -> None:
-    for table in TABLES:  # their indexes go with them
-        tx.execute(f"DROP TABLE IF EXISTS {prefix}_{table}")
+    SCHEMA.drop_tables(tx, prefix)
 
 
 def rename_tables(tx: Transaction, dialect: str, source: str, target: str) -> None:
-    """Rename `source_*` to `target_*`, indexes and constraints included. PostgreSQL renames them on demand;
-    SQLite keeps the names of created indexes, so those are dropped and created again under the target's."""
-    for table in TABLES:
-        tx.execute(f"ALTER TABLE {source}_{table} RENAME TO {target}_{table}")
-    if dialect == "postgresql":
-        for table, constraint in CONSTRAINTS:
-            tx.execute(f"ALTER TABLE {target}_{table} RENAME CONSTRAINT {source}_{constraint} TO {target}_{constraint}")
-        for name in INDEXES:
-            tx.execute(f"ALTER INDEX IF EXISTS {source}_{name} RENAME TO {target}_{name}")
-    else:
-        for name in INDEXES:
-            tx.execute(f"DROP INDEX IF EXISTS {source}_{name}")
-    for statement in index_ddl(target):  # a no-op where the renamed ones are already there
-        tx.execute(statement)
+    SCHEMA.rename_tables(tx, dialect, source, target)

@@ -30,12 +30,8 @@ changes.
 
 from __future__ import annotations
 
-import json
-import logging
-import time
-from collections import defaultdict
-from collections.abc import Iterator, Sequence
-from datetime import UTC, date, datetime
+from collections.abc import Sequence
+from datetime import date
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -56,26 +52,22 @@ from application.read_models.invoice_status import (
     Tally,
     ViewBehind,
 )
-from application.read_models.invoice_status_projection import TOPICS, Memo, cents, from_cents, kind_of, project
-from application.read_models.projections import Batch
-from infrastructure.read_models import temporal_versions, tracking
+from application.read_models.invoice_status_projection import TOPICS, Memo, from_cents, kind_of, project
+from infrastructure.read_models import rebuild, temporal_versions
+from infrastructure.read_models.engine import Projected, ReadModel, Step, TemporalView
+from infrastructure.read_models.invoice_status_rows import decode, decode_echeance, encode, encode_echeance
 from infrastructure.read_models.invoice_status_schema import (
     AWAITING,
     ECHEANCE_COLUMNS,
     INVOICE_COLUMNS,
     LINK_COLUMNS,
+    SCHEMA,
     VERSION_COLUMNS,
-    drop_tables,
-    index_ddl,
     json_rows,
-    rename_tables,
-    table_ddl,
 )
-from infrastructure.read_models.projection_runner import ProjectionRunner
-from infrastructure.read_models.temporal_versions import to_json
+from infrastructure.read_models.temporal_versions import from_json, to_json
 from infrastructure.store.sql_store import Row, SqlStore, Transaction
 
-log = logging.getLogger("convergence.invoice_status")
 LIVE = "invoice_status"
 NEXT = "invoice_status_next"
 _COLUMNS = ", ".join(INVOICE_COLUMNS)
@@ -84,64 +76,49 @@ _ORDER = "ORDER BY valid_from DESC, invoice_id DESC"
 _AWAITING_PAYMENT = f"state IN ({', '.join(repr(state) for state in AWAITING_PAYMENT_STATES)})"
 
 
-class SqlInvoiceStatusView:
+INVOICE_STATUS = ReadModel(
+    name=LIVE,
+    key="aggregate_id",
+    version_key="invoice_id",
+    version_columns=VERSION_COLUMNS,
+    topics=TOPICS,
+    schema=SCHEMA,
+    history=True,
+    label="invoice",
+)
+
+
+class SqlInvoiceStatusView(TemporalView):
     """InvoiceStatusView on a SqlStore; `table_prefix` names its tables and its tracking (projection name)."""
 
-    def __init__(self, store: SqlStore, table_prefix: str = LIVE) -> None:
-        self._store = store
-        self.prefix = table_prefix
-        self._versions = f"{table_prefix}_versions"
+    model = INVOICE_STATUS
+
+    def __init__(self, store: SqlStore, table_prefix: str = LIVE, *, create_indexes: bool = True) -> None:
         self._echeances = f"{table_prefix}_echeances"
-        store.create((*tracking.DDL, *table_ddl(table_prefix), *index_ddl(table_prefix)))
+        super().__init__(store, table_prefix, create_indexes=create_indexes)
 
-    # -- writing ----------------------------------------------------------------------------------------------
+    def step(self, event: Any, memo: Memo | None, position: int) -> Step:
+        projected = project(event, memo, position)
+        after = projected.memo if projected.memo is not memo else None
+        version = _version(projected.invoice) if projected.invoice is not None else None
+        return Step(after, version, projected.echeances)
 
-    def apply(self, batch: Batch) -> None:
-        """The whole batch and its position in one transaction; refused if the view moved since it was read."""
-        with self._store.transaction() as tx:
-            tracking.advance(tx, self.prefix, batch.tracking, batch.previous)
-            self._write(tx, batch.events)
+    def had_version(self, memo: Memo | None) -> bool:
+        return memo is not None and memo.get("kind") == "invoice"
 
-    def _write(self, tx: Transaction, events: Sequence[tuple[int, Any]]) -> None:
-        keys = {str(event.originator_id) for _, event in events}
-        dialect = self._store.dialect
-        memos = temporal_versions.load_memos(tx, dialect, self.prefix, "aggregate_id", keys)
-        held = temporal_versions.held_keys(tx, dialect, self.prefix, "aggregate_id", keys)
-        existing = {key for key, memo in memos.items() if memo.get("kind") == "invoice"}  # have a current version
-        versions: dict[str, list[InvoiceRow]] = defaultdict(list)
-        echeances: dict[str, list[EcheanceRow]] = {}
-        changed: set[str] = set()
-        for position, event in events:
-            key = str(event.originator_id)
-            if key in held:
-                continue
-            try:
-                projected = project(event, memos.get(key), position)
-            except Exception as error:  # one aggregate's failure must not stop the read model for the others
-                self._hold(tx, key, memos.get(key), position, event, error)
-                held.add(key)
-                continue
-            if projected.memo is not None and projected.memo is not memos.get(key):
-                memos[key] = projected.memo
-                changed.add(key)
-            if projected.invoice is not None:
-                versions[key].append(projected.invoice)
-            if projected.echeances is not None:
-                echeances[key] = projected.echeances
-        closing = {key: rows[0].position for key, rows in versions.items() if key in existing}
-        temporal_versions.close(tx, self._store.dialect, self._versions, "invoice_id", closing)
-        self._insert(tx, self._versions, VERSION_COLUMNS, list(_version_records(versions)))
+    def write_more(self, tx: Transaction, projected: Projected) -> None:
+        """The contracts of each new invoice (fixed when it is drafted), the échéances of each contract changed."""
         links = [
-            {"contract_id": str(contract), "invoice_id": key, "cfa_siret": rows[0].cfa_siret}
-            for key, rows in versions.items()
-            if key not in existing
-            for contract in rows[0].contract_ids
+            {"contract_id": contract, "invoice_id": key, "cfa_siret": records[0]["cfa_siret"]}
+            for key, records in projected.versions.items()
+            if not self.had_version(projected.before.get(key))
+            for contract in from_json(records[0]["contract_ids"])
         ]
-        self._insert(tx, f"{self.prefix}_contracts", LINK_COLUMNS, links, " ON CONFLICT DO NOTHING")
-        self._replace_echeances(tx, echeances)
-        temporal_versions.save_memos(
-            tx, self._store.dialect, self.prefix, "aggregate_id", {k: memos[k] for k in changed}
-        )
+        self.insert(tx, f"{self.prefix}_contracts", LINK_COLUMNS, links, " ON CONFLICT DO NOTHING")
+        self._replace_echeances(tx, projected.extras)
+
+    def held_columns(self, memo: Memo | None, event: Any) -> dict[str, Any]:
+        return {"kind": kind_of(event), "cfa_siret": _cfa_of(memo, event)}
 
     def _replace_echeances(self, tx: Transaction, echeances: dict[str, list[EcheanceRow]]) -> None:
         if not echeances:
@@ -152,50 +129,11 @@ class SqlInvoiceStatusView:
             (to_json([{"contract_id": key} for key in echeances]),),
         )
         records = [
-            dict(zip(ECHEANCE_COLUMNS, _encode_echeance(r), strict=True)) for rows in echeances.values() for r in rows
+            dict(zip(ECHEANCE_COLUMNS, encode_echeance(r), strict=True)) for rows in echeances.values() for r in rows
         ]
-        self._insert(tx, self._echeances, ECHEANCE_COLUMNS, records)
-
-    def _insert(
-        self, tx: Transaction, table: str, columns: tuple[str, ...], records: list[dict[str, Any]], suffix: str = ""
-    ) -> None:
-        temporal_versions.insert(tx, json_rows(self._store.dialect, columns), table, columns, records, suffix)
-
-    def _hold(self, tx: Transaction, key: str, memo: Memo | None, position: int, event: Any, error: Exception) -> None:
-        """Keep the invoice or contract at its last good state and report it; its later events wait for a
-        rebuild (applying them on top of a skipped one would show a state that never existed)."""
-        kind = type(event).__name__
-        log.error(
-            "invoice read model: %s of %s %s (position %s) failed: %r; held",
-            kind,
-            kind_of(event),
-            key,
-            position,
-            error,
-            exc_info=error,
-        )
-        tx.execute(
-            f"INSERT INTO {self.prefix}_held (aggregate_id, kind, cfa_siret, position, event_type, error, held_at)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s)",
-            (
-                key,
-                kind_of(event),
-                _cfa_of(memo, event),
-                position,
-                kind,
-                repr(error)[:1000],
-                time.time(),
-            ),
-        )
-
-    def prune(self, keep_after_position: int) -> int:
-        """Delete the versions a walk can no longer need (temporal_versions.prune); the number deleted."""
-        return temporal_versions.prune(self._store, self.prefix, self._versions, keep_after_position)
+        self.insert(tx, self._echeances, ECHEANCE_COLUMNS, records)
 
     # -- reading ------------------------------------------------------------------------------------------------
-
-    def position(self, application_name: str) -> int:
-        return tracking.read_position(self._store, self.prefix, application_name)
 
     def page(
         self, cfa_siret: str | None, where: InvoiceFilter, limit: int, cursor: InvoiceCursor | None
@@ -210,7 +148,7 @@ class SqlInvoiceStatusView:
             raise InvoiceCursorExpired(f"the walk at position {as_of} is older than the pruned horizon {horizon}")
         if as_of > head:
             raise ViewBehind(f"the walk is at position {as_of}, the read model at {head} (rebuilt meanwhile)")
-        items = [_decode(row[3:]) for row in rows if row[3] is not None]
+        items = [decode(row[3:]) for row in rows if row[3] is not None]
         more = len(items) > limit
         items = items[:limit]
         last = items[-1] if more else None
@@ -301,7 +239,7 @@ class SqlInvoiceStatusView:
                 " ORDER BY opens_on, contract_id, numero LIMIT %s",
                 [opened_before.isoformat(), *params, limit],
             )
-        return [_decode(row) for row in invoices], [_decode_echeance(row) for row in echeances]
+        return [decode(row) for row in invoices], [decode_echeance(row) for row in echeances]
 
     def held(self, cfa_siret: str | None) -> list[HeldAggregate]:
         """Invoices and contracts whose projection failed, oldest first."""
@@ -324,7 +262,7 @@ class SqlInvoiceStatusView:
                 f" AND invoice_id IN (SELECT invoice_id FROM ({wanted}) AS k) ORDER BY invoice_id",
                 (to_json([{"invoice_id": str(ident)} for ident in invoice_ids]),),
             )
-        return [_decode(row) for row in rows]
+        return [decode(row) for row in rows]
 
     def echeances(self, contract_ids: Sequence[UUID]) -> list[EcheanceRow]:
         if not contract_ids:
@@ -336,33 +274,30 @@ class SqlInvoiceStatusView:
                 f" WHERE contract_id IN (SELECT contract_id FROM ({wanted}) AS k) ORDER BY contract_id, numero",
                 (to_json([{"contract_id": str(ident)} for ident in contract_ids]),),
             )
-        return [_decode_echeance(row) for row in rows]
+        return [decode_echeance(row) for row in rows]
 
 
 # -- rebuilding -----------------------------------------------------------------------------------------------
 
 
-def build_next(store: SqlStore, app: Application[UUID], batch_size: int = 1000) -> SqlInvoiceStatusView:
-    """Project the whole log into fresh `invoice_status_next_*` tables (left-overs of a crashed rebuild dropped
-    first), up to the head; the live tables keep answering meanwhile."""
-    store.create(tracking.DDL)
-    with store.transaction() as tx:
-        drop_tables(tx, NEXT)
-        tx.execute("DELETE FROM projection_tracking WHERE projection = %s", (NEXT,))
-    view = SqlInvoiceStatusView(store, NEXT)
-    ProjectionRunner(app, NEXT, TOPICS, view.apply, lambda: view.position(app.name), batch_size).catch_up()
+def build_next(
+    store: SqlStore, app: Application[UUID], batch_size: int = 1000, *, prefix: str = NEXT, up_to: int | None = None
+) -> SqlInvoiceStatusView:
+    """Project the whole log (or up to position `up_to`) into fresh `invoice_status_next_*` tables (or
+    `prefix`'s), left-overs of a crashed rebuild dropped first, every version kept as a live view makes them,
+    `batch_size` events per transaction; the live tables keep answering meanwhile (rebuild.build)."""
+
+    def make(table_prefix: str, indexes: bool) -> SqlInvoiceStatusView:
+        return SqlInvoiceStatusView(store, table_prefix, create_indexes=indexes)
+
+    view = rebuild.build(INVOICE_STATUS, make, store, app, prefix, up_to=up_to, page=batch_size)
+    assert isinstance(view, SqlInvoiceStatusView)
     return view
 
 
 def swap_in(store: SqlStore) -> SqlInvoiceStatusView:
-    """In one transaction: the rebuilt tables and position replace the live ones. The tracking row is moved
-    first: a live batch in flight either committed before (and is dropped with the old tables) or finds the
-    position moved and is refused, to be read again from the rebuilt position."""
-    with store.transaction() as tx:
-        tx.execute("DELETE FROM projection_tracking WHERE projection = %s", (LIVE,))
-        tx.execute("UPDATE projection_tracking SET projection = %s WHERE projection = %s", (LIVE, NEXT))
-        drop_tables(tx, LIVE)
-        rename_tables(tx, store.dialect, NEXT, LIVE)
+    """In one transaction: the rebuilt tables and position replace the live ones (rebuild.swap)."""
+    rebuild.swap(store, INVOICE_STATUS, NEXT)
     return SqlInvoiceStatusView(store, LIVE)
 
 
@@ -385,6 +320,12 @@ def _cfa_of(memo: Memo | None, event: Any) -> str | None:
     except Exception:  # an event whose data cannot even be read
         return None
     return cfa if isinstance(cfa, str) else None
+
+
+def _version(row: InvoiceRow) -> dict[str, Any]:
+    record = dict(zip(INVOICE_COLUMNS, encode(row), strict=True))
+    record["valid_to"] = None
+    return record
 
 
 def _dashboard(rows: list[Row]) -> InvoiceDashboard:
@@ -414,106 +355,4 @@ def _dashboard(rows: list[Row]) -> InvoiceDashboard:
         echeances_not_invoiced=echeances,
         parked=parked,
         as_of=as_of,
-    )
-
-
-def _version_records(versions: dict[str, list[InvoiceRow]]) -> Iterator[dict[str, Any]]:
-    for rows in versions.values():
-        for row, following in zip(rows, [*rows[1:], None], strict=True):
-            record = dict(zip(INVOICE_COLUMNS, _encode(row), strict=True))
-            record["valid_to"] = following.position if following is not None else None
-            yield record
-
-
-def _encode(row: InvoiceRow) -> tuple[Any, ...]:
-    return (
-        str(row.invoice_id),
-        row.position,
-        row.cfa_siret,
-        row.opco,
-        row.numero_interne_facture,
-        row.invoice_date.isoformat(),
-        row.state,
-        cents(row.amount),
-        cents(row.paid),
-        row.numero_externe,
-        row.opco_state,
-        int(row.parked),
-        row.sent_at.timestamp() if row.sent_at is not None else None,
-        row.sent_on.isoformat() if row.sent_on is not None else None,
-        row.line_count,
-        to_json([str(ident) for ident in row.contract_ids]),
-        row.created_at.timestamp(),
-        row.updated_at.timestamp(),
-    )
-
-
-def _decode(r: Row) -> InvoiceRow:
-    return InvoiceRow(
-        invoice_id=UUID(r[0]),
-        position=int(r[1]),
-        cfa_siret=r[2],
-        opco=r[3],
-        numero_interne_facture=r[4],
-        invoice_date=date.fromisoformat(r[5]),
-        state=r[6],
-        amount=from_cents(r[7]),
-        paid=from_cents(r[8]),
-        numero_externe=r[9],
-        opco_state=r[10],
-        parked=bool(r[11]),
-        sent_at=datetime.fromtimestamp(r[12], UTC) if r[12] is not None else None,
-        sent_on=date.fromisoformat(r[13]) if r[13] else None,
-        line_count=int(r[14]),
-        contract_ids=tuple(UUID(ident) for ident in json.loads(r[15])),
-        created_at=datetime.fromtimestamp(r[16], UTC),
-        updated_at=datetime.fromtimestamp(r[17], UTC),
-    )
-
-
-def _encode_echeance(row: EcheanceRow) -> tuple[Any, ...]:
-    return (
-        str(row.contract_id),
-        row.numero,
-        row.cfa_siret,
-        row.opco,
-        row.numero_interne,
-        row.numero_externe,
-        row.apprentice_name,
-        row.employer_name,
-        row.codification,
-        cents(row.total),
-        cents(row.settled_at_commitment),
-        cents(row.invoiced),
-        cents(row.paid),
-        cents(row.remaining),
-        row.opens_on.isoformat() if row.opens_on is not None else None,
-        int(row.invoiceable),
-        row.pending_invoice,
-        row.updated_at.timestamp(),
-        row.position,
-    )
-
-
-def _decode_echeance(r: Row) -> EcheanceRow:
-    return EcheanceRow(
-        contract_id=UUID(r[0]),
-        numero=int(r[1]),
-        cfa_siret=r[2],
-        opco=r[3],
-        numero_interne=r[4],
-        numero_externe=r[5],
-        apprentice_name=r[6],
-        employer_name=r[7],
-        codification=r[8],
-        total=from_cents(r[9]),
-        settled_at_commitment=from_cents(r[10]),
-        invoiced=from_cents(r[11]),
-        paid=from_cents(r[12]),
-        remaining=from_cents(r[13]),
-        opens_on=date.fromisoformat(r[14]) if r[14] else None,
-        invoiceable=bool(r[15]),
-        pending_invoice=r[16],
-        updated_at=datetime.fromtimestamp(r[17], UTC),
-        position=int(r[18]),
     )

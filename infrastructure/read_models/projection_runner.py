@@ -40,11 +40,12 @@ class ProjectionRunner:
         self._position = position
         self._batch_size = batch_size
 
-    def catch_up(self) -> int:
-        """Process every event recorded after the view's position; the number processed."""
+    def catch_up(self, stop: int | None = None) -> int:
+        """Process every event recorded after the view's position (up to position `stop`, if given); the number
+        processed."""
         processed = 0
         while True:
-            batch, complete = self.next_batch(self._position())
+            batch, complete = self.next_batch(self._position(), stop)
             if batch is not None:
                 # one transaction for the batch, its position the last event's: all of it is applied, or none
                 self._handle(batch)
@@ -54,11 +55,16 @@ class ProjectionRunner:
             if complete:
                 return processed
 
-    def next_batch(self, previous: int) -> tuple[Batch | None, bool]:
+    def next_batch(self, previous: int, stop: int | None = None) -> tuple[Batch | None, bool]:
         """The batch after position `previous` (None: the view is there already), and whether it reaches the log's
-        head (nothing else to read). A batch's position is its last event's, from which the next one is read."""
+        head, or `stop` (nothing else to read). A batch's position is its last event's, from which the next one
+        is read."""
         head = self.app.recorder.max_notification_id() or 0  # read first: every event up to it is committed
-        notifications = self.app.recorder.select_notifications(previous + 1, self._batch_size, topics=self._topics)
+        if stop is not None:
+            head = min(head, stop)
+        notifications = self.app.recorder.select_notifications(
+            previous + 1, self._batch_size, stop=stop, topics=self._topics
+        )
         last = notifications[-1].id if notifications else previous
         complete = len(notifications) < self._batch_size
         # A short batch means nothing else up to the head concerns this read model: its position moves to

@@ -8,7 +8,7 @@ booleans as integers 0/1, ids as text.
 from __future__ import annotations
 
 from application.read_models.status import STORED_FIELDS
-from infrastructure.read_models import temporal_versions
+from infrastructure.read_models.schema import Schema
 from infrastructure.store.sql_store import Transaction
 
 # The row as application.read_models.status.STORED_FIELDS lists it, its position stored as `valid_from` (the log
@@ -40,13 +40,16 @@ COLUMN_TYPES = {column: _NOT_TEXT.get(column, "TEXT") for column in (*VERSION_CO
 
 def json_rows(dialect: str, columns: tuple[str, ...]) -> str:
     """Many rows of this view's columns in one statement (temporal_versions.json_rows)."""
-    return temporal_versions.json_rows(dialect, columns, COLUMN_TYPES.__getitem__)
+    return SCHEMA.json_rows(dialect, columns)
 
 
 def table_ddl(prefix: str) -> tuple[str, ...]:
-    return (
-        f"CREATE TABLE IF NOT EXISTS {prefix}_versions ("
-        " contract_id TEXT NOT NULL, valid_from BIGINT NOT NULL, valid_to BIGINT,"
+    return SCHEMA.table_ddl(prefix)
+
+
+TABLES: dict[str, tuple[str, str]] = {
+    "versions": (
+        "contract_id TEXT NOT NULL, valid_from BIGINT NOT NULL, valid_to BIGINT,"
         " cfa_siret TEXT NOT NULL, numero_interne TEXT NOT NULL, state TEXT NOT NULL, opco TEXT,"
         " apprentice_name TEXT, apprentice_search TEXT NOT NULL, employer_name TEXT, employer_siret TEXT,"
         " formation_rncp TEXT, formation_title TEXT, start_date TEXT, end_date TEXT,"
@@ -54,24 +57,25 @@ def table_ddl(prefix: str) -> tuple[str, ...]:
         " problem_count INTEGER NOT NULL, has_mandate INTEGER NOT NULL, parked INTEGER NOT NULL, commitment TEXT,"
         " created_at DOUBLE PRECISION NOT NULL, updated_at DOUBLE PRECISION NOT NULL,"
         " submitted_at DOUBLE PRECISION, sent_at DOUBLE PRECISION, workplace_departement TEXT, origin TEXT,"
-        " item TEXT NOT NULL,"
-        f" CONSTRAINT {prefix}_versions_pk PRIMARY KEY (contract_id, valid_from))",
-        f"CREATE TABLE IF NOT EXISTS {prefix}_memo ("
-        f" contract_id TEXT NOT NULL, memo TEXT NOT NULL, CONSTRAINT {prefix}_memo_pk PRIMARY KEY (contract_id))",
-        f"CREATE TABLE IF NOT EXISTS {prefix}_meta ("
-        f" name TEXT NOT NULL, value BIGINT NOT NULL, CONSTRAINT {prefix}_meta_pk PRIMARY KEY (name))",
-        # dossiers held at their last good version because projecting one of their events failed
-        f"CREATE TABLE IF NOT EXISTS {prefix}_held ("
-        " contract_id TEXT NOT NULL, cfa_siret TEXT, position BIGINT NOT NULL, event_type TEXT NOT NULL,"
-        " error TEXT NOT NULL, held_at DOUBLE PRECISION NOT NULL,"
-        f" CONSTRAINT {prefix}_held_pk PRIMARY KEY (contract_id))",
-        # the current versions counted per (CFA, state, OPCO) for the dashboard, written with them (status_view.py);
-        # opco '' when unknown, committed the exact decimal sum of their commitments as text
-        f"CREATE TABLE IF NOT EXISTS {prefix}_counts ("
-        " cfa_siret TEXT NOT NULL, state TEXT NOT NULL, opco TEXT NOT NULL, dossiers BIGINT NOT NULL,"
-        " parked BIGINT NOT NULL, committed TEXT NOT NULL,"
-        f" CONSTRAINT {prefix}_counts_pk PRIMARY KEY (cfa_siret, state, opco))",
-    )
+        " item TEXT NOT NULL",
+        "contract_id, valid_from",
+    ),
+    "memo": ("contract_id TEXT NOT NULL, memo TEXT NOT NULL", "contract_id"),
+    "meta": ("name TEXT NOT NULL, value BIGINT NOT NULL", "name"),
+    # dossiers held at their last good version because projecting one of their events failed
+    "held": (
+        "contract_id TEXT NOT NULL, cfa_siret TEXT, position BIGINT NOT NULL, event_type TEXT NOT NULL,"
+        " error TEXT NOT NULL, held_at DOUBLE PRECISION NOT NULL",
+        "contract_id",
+    ),
+    # the current versions counted per (CFA, state, OPCO) for the dashboard, written with them (status_counts.py);
+    # opco '' when unknown, committed the exact decimal sum of their commitments as text
+    "counts": (
+        "cfa_siret TEXT NOT NULL, state TEXT NOT NULL, opco TEXT NOT NULL, dossiers BIGINT NOT NULL,"
+        " parked BIGINT NOT NULL, committed TEXT NOT NULL",
+        "cfa_siret, state, opco",
+    ),
+}
 
 
 # Index choice (PostgreSQL, 1,000,000 dossiers over ~200 CFAs, pages of 50, newest first; measured, p99 target
@@ -91,7 +95,7 @@ def table_ddl(prefix: str) -> tuple[str, ...]:
 # - `attention` holds exactly the rows that may need a human, in the order they are listed (oldest first);
 # - `closed_all` is the operator's closed branch and what prune deletes by.
 # The planner picks among them per query (the filters' values are in its statistics); the others are checked on
-# the way. The dashboard reads `{prefix}_counts`, maintained with the versions (see status_view.py).
+# the way. The dashboard reads `{prefix}_counts`, maintained with the versions (see status_counts.py).
 _CURRENT = "WHERE valid_to IS NULL"
 _ORDER = "valid_from DESC, contract_id DESC"
 _ATTENTION = (
@@ -117,51 +121,24 @@ SEARCH_DEFINITION = f"USING gin (cfa_siret, apprentice_search gin_trgm_ops) {_CU
 # (or a superuser): without it the view works unchanged, the name search only walks instead (status_view.py).
 EXTENSIONS = ("CREATE EXTENSION IF NOT EXISTS pg_trgm", "CREATE EXTENSION IF NOT EXISTS btree_gin")
 _RETIRED = ("state",)  # replaced by `states` (contract_id added for the keyset): dropped where still there
-CONSTRAINTS = (
-    ("versions", "versions_pk"),
-    ("memo", "memo_pk"),
-    ("meta", "meta_pk"),
-    ("held", "held_pk"),
-    ("counts", "counts_pk"),
+SCHEMA = Schema(
+    tables=TABLES,
+    indexes={f"versions_{name}": ("versions", definition) for name, definition in INDEXES.items()},
+    column_type=COLUMN_TYPES.__getitem__,
+    search_indexes={f"versions_{SEARCH_INDEX}": ("versions", SEARCH_DEFINITION)},
+    retired=tuple(f"versions_{name}" for name in _RETIRED),
 )
-TABLES = ("versions", "memo", "meta", "held", "counts")
 
 
 def index_ddl(prefix: str, dialect: str = "postgresql", search: bool = True) -> tuple[str, ...]:
     """The indexes of the versions; on PostgreSQL with `search`, the trigram index too (its extensions must
     exist: SqlStatusView creates them when it may)."""
-    statements = [f"DROP INDEX IF EXISTS {prefix}_versions_{name}" for name in _RETIRED]
-    statements.extend(
-        f"CREATE INDEX IF NOT EXISTS {prefix}_versions_{name} ON {prefix}_versions {definition}"
-        for name, definition in INDEXES.items()
-    )
-    if dialect == "postgresql" and search:
-        statements.append(
-            f"CREATE INDEX IF NOT EXISTS {prefix}_versions_{SEARCH_INDEX} ON {prefix}_versions {SEARCH_DEFINITION}"
-        )
-    return tuple(statements)
+    return SCHEMA.index_ddl(prefix, dialect, search)
 
 
 def drop_tables(tx: Transaction, prefix: str) -> None:
-    for table in TABLES:  # their indexes go with them
-        tx.execute(f"DROP TABLE IF EXISTS {prefix}_{table}")
+    SCHEMA.drop_tables(tx, prefix)
 
 
 def rename_tables(tx: Transaction, dialect: str, source: str, target: str, search: bool = False) -> None:
-    """Rename `source_*` to `target_*`, the tables' indexes and constraints included.
-
-    PostgreSQL renames indexes and constraints on demand. SQLite renames its automatic (primary key) indexes
-    with their table but keeps the names of created indexes, so those are dropped and created again under the
-    target's names."""
-    for table in TABLES:
-        tx.execute(f"ALTER TABLE {source}_{table} RENAME TO {target}_{table}")
-    if dialect == "postgresql":
-        for table, constraint in CONSTRAINTS:
-            tx.execute(f"ALTER TABLE {target}_{table} RENAME CONSTRAINT {source}_{constraint} TO {target}_{constraint}")
-        for name in (*INDEXES, SEARCH_INDEX):
-            tx.execute(f"ALTER INDEX IF EXISTS {source}_versions_{name} RENAME TO {target}_versions_{name}")
-    else:
-        for name in INDEXES:
-            tx.execute(f"DROP INDEX IF EXISTS {source}_versions_{name}")
-    for statement in index_ddl(target, dialect, search):  # a no-op where the renamed ones are already there
-        tx.execute(statement)
+    SCHEMA.rename_tables(tx, dialect, source, target, search)

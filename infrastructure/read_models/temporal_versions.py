@@ -127,6 +127,14 @@ def save_memos(tx: Transaction, dialect: str, prefix: str, key: str, memos: dict
     )
 
 
+def copy_memos(tx: Transaction, dialect: str, prefix: str, key: str, memos: dict[str, Any]) -> None:
+    """New memos (the table holds none of their keys: a rebuild's) by the store's bulk path, COPY on PostgreSQL;
+    where there is none, as save_memos writes them. Encoded as save_memos encodes them."""
+    rows = ([ident, seal_memo(memo)] for ident, memo in memos.items())
+    if memos and not tx.copy_rows(f"{prefix}_memo", (key, "memo"), rows):
+        save_memos(tx, dialect, prefix, key, memos)
+
+
 def held_keys(tx: Transaction, dialect: str, prefix: str, key: str, keys: Iterable[str]) -> set[str]:
     """Which of these aggregates `<prefix>_held` holds."""
     return {str(ident) for (ident,) in select_in(tx, dialect, f"{prefix}_held", key, key, keys)}

@@ -36,6 +36,8 @@ from domain.opco.opcos import Opco
 from infrastructure.read_models import temporal_versions
 from infrastructure.read_models.invoice_status_view import SqlInvoiceStatusView, build_next, swap_in
 from infrastructure.read_models.projection_runner import ProjectionRunner
+from infrastructure.read_models.scratch import drop_scratch, rebuild_into_scratch
+from infrastructure.reference_data import idcc_routing
 from infrastructure.store.sql_store import SqlStore, open_sql_store
 from tests.invoicing import accepted_contract, echeancier, line
 from tests.support import FixedClock, dossiers, principal, with_changes
@@ -557,3 +559,33 @@ class StrayEvent:
 
 StrayEvent.__qualname__ = "Invoice.Sent"
 StrayEvent.__name__ = "Sent"
+
+
+def test_a_rebuild_holds_a_batch_of_memos_and_makes_every_version_the_live_view_made(setup: Setup, mix: Mix) -> None:
+    """The invoices' rebuild keeps every version: it projects the log as a live view does, each batch's memos read
+    from its scratch tables and written back, so no more than a batch's are in memory."""
+    built = build_next(setup.store, setup.app, batch_size=3)
+    assert 0 < built.peak_memos <= 3 < len(mix.ids) + len(mix.contracts)
+    assert table(setup.store, "invoice_status_next_versions") == table(setup.store, "invoice_status_versions")
+    assert table(setup.store, "invoice_status_next_echeances") == table(setup.store, "invoice_status_echeances")
+    assert table(setup.store, "invoice_status_next_memo") == table(setup.store, "invoice_status_memo")
+
+
+def test_a_rebuild_into_scratch_tables_up_to_a_position_is_the_live_view_then(setup: Setup, mix: Mix) -> None:
+    position = setup.view.position(setup.app.name)
+    setup.invoices.submit(principal(CFA_A), mix.ids["draft"])
+    pay(setup, mix.ids["sent"], "300.00", "REGLE")
+    setup.catch_up()
+    live = table(setup.store, "invoice_status_versions")
+
+    scratch = rebuild_into_scratch(setup.store, setup.app, "invoice_status", position, routing=idcc_routing())
+    assert (scratch.prefix, scratch.position(setup.app.name)) == ("invoice_status_audit", position)
+    then = [  # the live versions made by then, those closed later still open then (valid_to is the third column)
+        (*version[:2], version[2] if version[2] is not None and version[2] <= position else None, *version[3:])
+        for version in live
+        if version[1] <= position
+    ]
+    assert table(setup.store, "invoice_status_audit_versions") == then
+    assert table(setup.store, "invoice_status_versions") == live
+    drop_scratch(setup.store, "invoice_status")
+    assert setup.store.columns("invoice_status_audit_versions") == set()
