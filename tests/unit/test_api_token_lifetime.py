@@ -18,7 +18,7 @@ from application.access.access import ApiToken, Role, token_hash
 from application.dossiers import Dossiers
 from interfaces.bootstrap import Container
 from interfaces.cli import cli
-from tests.support import OPERATOR_TOKEN, FixedClock, dossiers
+from tests.support import OPERATOR_TOKEN, FixedClock, dossiers, opened
 
 OPERATOR = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
 CFA = "79852413800012"
@@ -106,10 +106,12 @@ def _as_version_1(dossiers: Dossiers, token: ApiToken) -> None:
     """Store `token`'s Issued event as the release before expiry wrote it: no `expires_at`, no class_version."""
     [event] = token.collect_events()
     stored = dossiers.mapper.to_stored_event(event)
-    state = dossiers.mapper.transcoder.decode(stored.state)
+    state = dossiers.mapper.transcoder.decode(opened(dossiers, stored.state))
     del state["expires_at"]
     state.pop("class_version", None)
-    dossiers.recorder.insert_events([dataclasses.replace(stored, state=dossiers.mapper.transcoder.encode(state))])
+    encoded = dossiers.mapper.transcoder.encode(state)
+    cipher = dossiers.mapper.cipher
+    dossiers.recorder.insert_events([dataclasses.replace(stored, state=cipher.encrypt(encoded) if cipher else encoded)])
 
 
 def test_a_token_issued_before_tokens_expired_loads_without_expiry_and_still_authenticates() -> None:
