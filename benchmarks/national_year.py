@@ -149,7 +149,7 @@ class Year:
             return {state: sum(by_opco.values()) for state, by_opco in counts.items()}
 
         def decided() -> bool:
-            return by_state().get("accepted", 0) + by_state().get("refused", 0) >= self.contracts
+            return bool(by_state().get("accepted", 0) + by_state().get("refused", 0) >= self.contracts)
 
         with self.phase("accept", self.contracts, "contracts"):
             wait_until(decided, "accept", by_state)
