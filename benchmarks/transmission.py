@@ -195,20 +195,25 @@ def worker_run(container: Container, count: int) -> float:
 
 
 @contextmanager
-def _sandbox() -> Iterator[tuple[str, int]]:
-    """`convergence sandbox` on a free loopback port, its dossiers in memory."""
+def _sandbox(env: dict[str, str] | None = None, *options: str) -> Iterator[tuple[str, int]]:
+    """`convergence sandbox` on a free loopback port, its dossiers in memory (`env` and `options` added)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    command = [str(BIN / "convergence"), "sandbox", "--port", str(port), "--state", ":memory:"]
+    command = [str(BIN / "convergence"), "sandbox", "--port", str(port), "--state", ":memory:", *options]
     process = subprocess.Popen(
         command,
-        env={**os.environ, "CONVERGENCE_LOG_LEVEL": "warning", "CONVERGENCE_SANDBOX_ADMIN_TOKEN": SANDBOX_TOKEN},
+        env={
+            **os.environ,
+            "CONVERGENCE_LOG_LEVEL": "warning",
+            "CONVERGENCE_SANDBOX_ADMIN_TOKEN": SANDBOX_TOKEN,
+            **(env or {}),
+        },
         stdout=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120
         while True:
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("the sandbox did not start")
