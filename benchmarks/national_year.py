@@ -12,6 +12,7 @@ them on its own site; Cohésion sociale takes no invoices over it, so its contra
 2. transmit   — the worker sends every dossier to the reference sandbox (its own process, `--latency-ms` a call);
 3. accept     — the sandbox decides at once; the worker's state sync brings back ENGAGE, funding and échéances;
 4. ruptures   — `--rupture-rate` of the contracts terminated (declared, then sent where the OPCO takes them);
+   amendments — `--amendment-rate` of the others amended (a new maître d'apprentissage, type 36), sent as avenants;
 5. invoices   — `--invoices` échéances of each contract not terminated invoiced (billing profiles first) and sent,
                 each with its PDF;
 6. payments   — the sandbox pays at once; the worker's invoice sync brings the payments back;
@@ -44,6 +45,7 @@ import psutil
 from application.access.access import OPERATOR, Principal, Role
 from benchmarks.synthetic import cfa_siret, dossier, invoiced_over_api, opco_of, payments_over_api, rupture_over_api
 from benchmarks.transmission import SANDBOX_TOKEN, _database, _sandbox, _where
+from domain.amendments.amendment_types import AmendmentRequest
 from domain.contracts.cerfa_document import parse_cerfa
 from domain.invoicing.billing_profile import BillingDetails
 from domain.invoicing.kinds import InvoiceKind
@@ -177,6 +179,27 @@ class Year:
             wait_until(lambda: counts().get("done", 0) >= over_api, "ruptures", counts)
         return chosen
 
+    def amendments(self, terminated: list[UUID]) -> None:
+        """`--amendment-rate` of the contracts not terminated change their maître d'apprentissage (type 36), with
+        the employer's mandate, and the avenant goes to the OPCO."""
+        every = max(1, round(1 / self.args.amendment_rate)) if self.args.amendment_rate else 0
+        skip = set(terminated)
+        chosen = [(n, i) for n, i in enumerate(self.ids) if every and n % every == every // 2 and i not in skip]
+        amendments = self.container.amendments
+
+        def one(n_ident: tuple[int, UUID]) -> None:
+            n, ident = n_ident
+            who = Principal(actor="token:bench", role=Role.FRONTEND, cfa_siret=cfa_siret(n, self.args.cfas))
+            change = {"maitre1": {"nom": "Bernard", "prenom": "Luc"}}
+            request = AmendmentRequest(type_code=36, effect_date=date(2027, 1, 4), changes=change)
+            _, amendment = amendments.request(who, ident, request, (MANDATE_SIGNED, MANDATE_SIGNATORY))
+            amendments.submit(who, ident, amendment.number)
+
+        with self.phase("amendments", len(chosen), "amendments"), ThreadPoolExecutor(self.args.threads) as pool:
+            list(pool.map(one, chosen, chunksize=64))
+            counts = self.container.amendment_transmissions.counts
+            wait_until(lambda: counts().get("done", 0) >= len(chosen), "amendments", counts)
+
     def invoices(self, terminated: list[UUID]) -> list[tuple[int, UUID, Decimal]]:
         invoices = self.container.invoices
         for n in range(min(self.args.cfas, self.contracts)):
@@ -297,6 +320,7 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=0.1, help="fraction of a national year (default 0.1)")
     parser.add_argument("--cfas", type=int, default=500)
     parser.add_argument("--rupture-rate", type=float, default=0.12, help="share of contracts terminated")
+    parser.add_argument("--amendment-rate", type=float, default=0.08, help="share of contracts amended")
     parser.add_argument("--invoices", type=int, default=3, help="échéances invoiced per contract")
     parser.add_argument("--latency-ms", type=int, default=20, help="added by the sandbox to every call")
     parser.add_argument("--threads", type=int, default=4, help="client threads issuing the commands")
@@ -338,6 +362,7 @@ def run(year: Year) -> None:
     year.transmit()
     year.accept()
     terminated = year.ruptures()
+    year.amendments(terminated)
     made = year.invoices(terminated)
     year.payments(made)
     year.rebuild()
