@@ -535,6 +535,12 @@ def table(store: SqlStore, name: str) -> list[tuple[Any, ...]]:
         return tx.query(f"SELECT * FROM {name} ORDER BY 1, 2")
 
 
+def memos(store: SqlStore, name: str) -> dict[str, Any]:
+    """A memo table's memos, opened: each is sealed under a fresh nonce, so two tables never hold the same bytes."""
+    with store.reading() as tx:
+        return {str(key): temporal_versions.open_memo(memo) for key, memo in tx.query(f"SELECT * FROM {name}")}
+
+
 def test_prune_keeps_current_versions_and_expires_older_walks(setup: Setup, mix: Mix) -> None:
     first = setup.view.page(CFA_A, EVERYTHING, 2, None)
     assert first.next_cursor is not None
@@ -568,7 +574,7 @@ def test_a_rebuild_holds_a_batch_of_memos_and_makes_every_version_the_live_view_
     assert 0 < built.peak_memos <= 3 < len(mix.ids) + len(mix.contracts)
     assert table(setup.store, "invoice_status_next_versions") == table(setup.store, "invoice_status_versions")
     assert table(setup.store, "invoice_status_next_echeances") == table(setup.store, "invoice_status_echeances")
-    assert table(setup.store, "invoice_status_next_memo") == table(setup.store, "invoice_status_memo")
+    assert memos(setup.store, "invoice_status_next_memo") == memos(setup.store, "invoice_status_memo")
 
 
 def test_a_rebuild_into_scratch_tables_up_to_a_position_is_the_live_view_then(setup: Setup, mix: Mix) -> None:
