@@ -35,6 +35,7 @@ from infrastructure.settings import Settings
 from infrastructure.store.layout import LayoutError
 from interfaces.api.contracts.representation import token_body
 from interfaces.api.metrics import start_metrics_server
+from interfaces.audit_cli import audit
 from interfaces.backup_cli import backup, restore
 from interfaces.bootstrap import Container, bootstrap, sandbox_config, upgrade_store
 from interfaces.import_cli import opco
@@ -59,6 +60,7 @@ cli.add_typer(cfas, name="cfas")
 cli.command("sandbox-credentials")(sandbox_credentials)
 cli.add_typer(backup, name="backup")
 cli.command("restore")(restore)
+cli.add_typer(audit, name="audit")
 
 
 def _print_version(asked: bool) -> None:

@@ -12,6 +12,7 @@ from infrastructure.settings import Settings
 from interfaces.api import health, metrics
 from interfaces.api.access import admin
 from interfaces.api.access.auth import TokenCache
+from interfaces.api.audit import audit
 from interfaces.api.body_limits import install_body_limits
 from interfaces.api.contracts import contract_documents, contracts, imports
 from interfaces.api.docs_pages import install_docs_pages
@@ -84,4 +85,5 @@ def create_app(container: Container | None = None) -> FastAPI:
     app.include_router(billing_profile.router)
     app.include_router(admin.router)
     app.include_router(contract_documents.router)
+    app.include_router(audit.router)
     return app
