@@ -12,7 +12,7 @@ from uuid import UUID
 
 from eventsourcing.persistence import Mapper, StoredEvent
 
-from application.audit.chain import GENESIS, event_digest
+from application.audit.chain import GENESIS, chained_digest, id_field
 from application.audit.invariants import invariants
 
 # (originator, version, topic, state as stored, log position, stored digest or None)
@@ -39,6 +39,7 @@ class HistoryCheck:
     _current: UUID | None = None
     _version: int = 0
     _previous: bytes = GENESIS
+    _id: bytes = b""
     _aggregate: Any = None
     _replaying: bool = True
 
@@ -56,32 +57,32 @@ class HistoryCheck:
     ) -> None:
         if originator != self._current:
             self._close()
-            self._current, self._version, self._previous = originator, 0, GENESIS
+            self._current, self._version, self._previous, self._id = originator, 0, GENESIS, id_field(originator)
             self._aggregate, self._replaying = None, self.replay
-        subject = f"{originator} v{version}"
         if version != self._version + 1:
-            self._flag("gap", subject, f"follows version {self._version}: versions {self._version + 1}–{version - 1} are missing")
-        expected = event_digest(self._previous, originator, version, topic, state)
+            missing = f"versions {self._version + 1}–{version - 1} are missing"
+            self._flag("gap", f"{originator} v{version}", f"follows version {self._version}: {missing}")
+        expected = chained_digest(self._previous, self._id, version, topic, state)
         if digest is None:
-            self._flag("missing-digest", subject, f"the event at log position {position} has no digest (inserted?)")
+            self._flag("missing-digest", f"{originator} v{version}", f"the event at log position {position} has no digest (inserted?)")
         elif digest != expected:
-            self._flag("digest", subject, f"the event at log position {position} does not match its digest (altered?)")
+            self._flag("digest", f"{originator} v{version}", f"the event at log position {position} does not match its digest (altered?)")
         self._previous = digest if digest is not None else expected
         self._version = version
         if self._replaying:
-            self._apply(StoredEvent(originator, version, topic, state), subject)
+            self._apply(StoredEvent(originator, version, topic, state))
 
-    def _apply(self, stored: StoredEvent, subject: str) -> None:
+    def _apply(self, stored: StoredEvent) -> None:
         before = getattr(self._aggregate, "state", None)
         try:
             event = self.mapper.to_domain_event(stored)
             self._aggregate = event.mutate(self._aggregate)
         except Exception as error:  # noqa: BLE001 (any failure to replay is what is reported)
-            self._flag("replay", subject, f"{type(error).__name__}: {error}")
+            self._flag("replay", f"{stored.originator_id} v{stored.originator_version}", f"{type(error).__name__}: {error}")
             self._replaying = False
             return
-        for broken in invariants(self._aggregate, before):
-            self._flag("invariant", subject, broken)
+        for broken in invariants(self._aggregate, before, event):
+            self._flag("invariant", f"{stored.originator_id} v{stored.originator_version}", broken)
 
     def _close(self) -> None:
         if self._current is not None:

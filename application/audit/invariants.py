@@ -14,15 +14,22 @@ from domain.invoicing.ledger import echeance_figures
 from domain.invoicing.states import InvoiceState
 from domain.money import euros
 
-Check = Callable[[Any, Any], list[str]]  # (aggregate after the event, its state before) → what is broken
+Check = Callable[[Any, Any, Any], list[str]]  # (aggregate after the event, its state before, the event) → broken
 
 
-def contract_invariants(contract: Contract, before: Any) -> list[str]:
+def contract_invariants(contract: Contract, before: Any, event: Any) -> list[str]:
     broken = []
     if not isinstance(contract.state, ContractState):
         broken.append(f"unknown state {contract.state!r}")
     elif before is not None and before not in DRAFT_STATES and contract.state in DRAFT_STATES:
         broken.append(f"back to {contract.state.value} from {ContractState(before).value}: a dossier never returns to draft")
+    if hasattr(event, "invoice_id") or hasattr(event, "echeances"):  # the events that change the ledger
+        broken.extend(_ledger(contract))
+    return broken
+
+
+def _ledger(contract: Contract) -> list[str]:
+    broken = []
     for echeance in contract.echeances:
         figures = echeance_figures(echeance, contract.invoices)
         over = figures["invoiced"] - (figures["total"] - figures["settledAtCommitment"])
@@ -37,7 +44,7 @@ def contract_invariants(contract: Contract, before: Any) -> list[str]:
     return broken
 
 
-def invoice_invariants(invoice: Invoice, before: Any) -> list[str]:
+def invoice_invariants(invoice: Invoice, before: Any, event: Any) -> list[str]:
     broken = []
     if not isinstance(invoice.state, InvoiceState):
         broken.append(f"unknown state {invoice.state!r}")
@@ -51,7 +58,7 @@ def invoice_invariants(invoice: Invoice, before: Any) -> list[str]:
 CHECKS: dict[type, Check] = {Contract: contract_invariants, Invoice: invoice_invariants}
 
 
-def invariants(aggregate: Any, before: Any) -> list[str]:
-    """What is broken of `aggregate` after an event (`before`: its `state` before it, None at its creation)."""
+def invariants(aggregate: Any, before: Any, event: Any) -> list[str]:
+    """What is broken of `aggregate` after `event` (`before`: its `state` before it, None at its creation)."""
     check = CHECKS.get(type(aggregate))
-    return check(aggregate, before) if check is not None else []
+    return check(aggregate, before, event) if check is not None else []

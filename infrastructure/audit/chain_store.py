@@ -246,14 +246,26 @@ def stored_pages(
             )
         if not found:
             return
-        rows = [
-            (UUID(str(o)) if not isinstance(o, UUID) else o, int(v), str(t), bytes(s), int(p), None if d is None else bytes(d))
-            for o, v, t, s, p, d in found
-        ]
+        rows = [(_uuid(o), v, t, bytes(s), p, None if d is None else bytes(d)) for o, v, t, s, p, d in found]
         yield rows
         after = (rows[-1][0], rows[-1][1])
         if len(found) < page:
             return
+
+
+_last_ids: dict[Any, UUID] = {}
+
+
+def _uuid(stored: Any) -> UUID:
+    """The originator as a UUID (SQLite keeps its hex): consecutive rows share it, so the last few are kept."""
+    if isinstance(stored, UUID):
+        return stored
+    found = _last_ids.get(stored)
+    if found is None:
+        if len(_last_ids) > 64:
+            _last_ids.clear()
+        found = _last_ids[stored] = UUID(stored)
+    return found
 
 
 def orphan_digests(tx: Sql, tables: LogTables, limit: int = 100) -> list[tuple[UUID, int]]:

@@ -26,6 +26,7 @@ from infrastructure.audit.chain_store import (
     stored_pages,
     take_checkpoints,
 )
+from infrastructure.read_models.status_view import _fast_mapper
 from infrastructure.store.sql_store import SqlStore
 
 Progress = Callable[[int], None]  # events checked so far
@@ -67,7 +68,7 @@ def verify_history(
     with store.reading() as tx:
         head = head_position(tx, tables)
     done = Verified(head)
-    check = HistoryCheck(app.mapper, replay=replay)
+    check = HistoryCheck(_fast_mapper(app.mapper), replay=replay)  # JSON read by orjson, as a rebuild reads it
     for rows in stored_pages(store.reading, tables, head, page):
         check.feed(rows)
         progress(check.events)
