@@ -15,7 +15,9 @@ from infrastructure.audit.read_model_check import compare_read_models
 from infrastructure.audit.verify import check_anchor, checkpoint_now, tables_of, verify_history
 from interfaces.cli_support import running_container
 
-audit = typer.Typer(help="Tamper evidence: verify the store, checkpoints, audit files (docs/audit.md).", no_args_is_help=True)
+audit = typer.Typer(
+    help="Tamper evidence: verify the store, checkpoints, audit files (docs/audit.md).", no_args_is_help=True
+)
 
 
 @audit.command("verify")
@@ -29,7 +31,9 @@ def verify(
     read models with a rebuild from the first event. Runs beside the service; exits 1 on any discrepancy."""
     with running_container() as container:
         store, app = container.store, container.dossiers
-        with typer.progressbar(length=max(app.recorder.max_notification_id() or 0, 1), label="events", file=sys.stderr) as bar:
+        with typer.progressbar(
+            length=max(app.recorder.max_notification_id() or 0, 1), label="events", file=sys.stderr
+        ) as bar:
             seen = [0]
 
             def advance(events: int) -> None:
@@ -60,7 +64,9 @@ def checkpoint() -> None:
 
 @audit.command("check")
 def check(
-    file: Annotated[Path, typer.Argument(help="an audit file (GET /contracts/{id}/audit)", exists=True, dir_okay=False)],
+    file: Annotated[
+        Path, typer.Argument(help="an audit file (GET /contracts/{id}/audit)", exists=True, dir_okay=False)
+    ],
     anchor: Annotated[str | None, typer.Option(help="a checkpoint digest kept elsewhere, to find in the file")] = None,
 ) -> None:
     """Check an audit file offline: no service, no database. Exits 1 on any problem."""

@@ -47,7 +47,7 @@ def build_audit_file(
 ) -> dict[str, Any]:
     events, aggregate = [], None
     for step in steps:
-        event = mapper.to_domain_event(StoredEvent(ident, step.version, step.topic, step.state))
+        event: Any = mapper.to_domain_event(StoredEvent(ident, step.version, step.topic, step.state))
         aggregate = event.mutate(aggregate)
         included = inclusions.get(step.version)
         events.append(
@@ -61,11 +61,15 @@ def build_audit_file(
                 "data": event_data(event),
                 "stateAfter": aggregate_state(aggregate) if aggregate is not None else None,
                 "digest": step.digest.hex() if step.digest is not None else None,
-                "inclusion": None if included is None else {
-                    "checkpoint": included.checkpoint, "index": included.index, "size": included.size,
+                "inclusion": None
+                if included is None
+                else {
+                    "checkpoint": included.checkpoint,
+                    "index": included.index,
+                    "size": included.size,
                     "path": [h.hex() for h in included.path],
                 },
-            }  # fmt: skip
+            }
         )
     return {
         "format": FORMAT,
@@ -101,7 +105,9 @@ def check_audit_file(document: Mapping[str, Any], anchor: str | None = None) -> 
     return done
 
 
-def _check_events(ident: UUID, events: Sequence[Mapping[str, Any]], checkpoints: Mapping[int, Any], done: FileCheck) -> None:
+def _check_events(
+    ident: UUID, events: Sequence[Mapping[str, Any]], checkpoints: Mapping[int, Any], done: FileCheck
+) -> None:
     previous = GENESIS
     for expected_version, event in enumerate(events, start=1):
         version = int(event["version"])

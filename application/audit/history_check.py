@@ -64,9 +64,17 @@ class HistoryCheck:
             self._flag("gap", f"{originator} v{version}", f"follows version {self._version}: {missing}")
         expected = chained_digest(self._previous, self._id, version, topic, state)
         if digest is None:
-            self._flag("missing-digest", f"{originator} v{version}", f"the event at log position {position} has no digest (inserted?)")
+            self._flag(
+                "missing-digest",
+                f"{originator} v{version}",
+                f"the event at log position {position} has no digest (inserted?)",
+            )
         elif digest != expected:
-            self._flag("digest", f"{originator} v{version}", f"the event at log position {position} does not match its digest (altered?)")
+            self._flag(
+                "digest",
+                f"{originator} v{version}",
+                f"the event at log position {position} does not match its digest (altered?)",
+            )
         self._previous = digest if digest is not None else expected
         self._version = version
         if self._replaying:
@@ -75,10 +83,12 @@ class HistoryCheck:
     def _apply(self, stored: StoredEvent) -> None:
         before = getattr(self._aggregate, "state", None)
         try:
-            event = self.mapper.to_domain_event(stored)
+            event: Any = self.mapper.to_domain_event(stored)
             self._aggregate = event.mutate(self._aggregate)
-        except Exception as error:  # noqa: BLE001 (any failure to replay is what is reported)
-            self._flag("replay", f"{stored.originator_id} v{stored.originator_version}", f"{type(error).__name__}: {error}")
+        except Exception as error:
+            self._flag(
+                "replay", f"{stored.originator_id} v{stored.originator_version}", f"{type(error).__name__}: {error}"
+            )
             self._replaying = False
             return
         for broken in invariants(self._aggregate, before, event):

@@ -22,7 +22,9 @@ def contract_invariants(contract: Contract, before: Any, event: Any) -> list[str
     if not isinstance(contract.state, ContractState):
         broken.append(f"unknown state {contract.state!r}")
     elif before is not None and before not in DRAFT_STATES and contract.state in DRAFT_STATES:
-        broken.append(f"back to {contract.state.value} from {ContractState(before).value}: a dossier never returns to draft")
+        broken.append(
+            f"back to {contract.state.value} from {ContractState(before).value}: a dossier never returns to draft"
+        )
     if hasattr(event, "invoice_id") or hasattr(event, "echeances"):  # the events that change the ledger
         broken.extend(_ledger(contract))
     return broken

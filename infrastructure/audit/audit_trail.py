@@ -11,7 +11,13 @@ from eventsourcing.application import Application
 
 from application.audit.audit_file import Inclusion, StoredStep, build_audit_file
 from application.audit.chain import Checkpoint, merkle_proof
-from infrastructure.audit.chain_store import LogTables, checkpoint_covering, checkpoints_after, latest_checkpoint, range_digests
+from infrastructure.audit.chain_store import (
+    LogTables,
+    checkpoint_covering,
+    checkpoints_after,
+    latest_checkpoint,
+    range_digests,
+)
 from infrastructure.audit.verify import checkpoint_now, tables_of
 from infrastructure.store.sql_store import SqlStore
 

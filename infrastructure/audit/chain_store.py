@@ -131,7 +131,9 @@ def head_position(tx: Sql, tables: LogTables) -> int:
     return int(tx.query(f"SELECT MAX({tables.position}) FROM {tables.events}")[0][0] or 0)
 
 
-def take_checkpoints(tx: Sql, tables: LogTables, upto: int | None = None, every: int = CHECKPOINT_EVERY) -> list[Checkpoint]:
+def take_checkpoints(
+    tx: Sql, tables: LogTables, upto: int | None = None, every: int = CHECKPOINT_EVERY
+) -> list[Checkpoint]:
     """Checkpoints from the last one up to `upto` (the head by default), one per `every` positions at most; the
     caller holds the store's write lock (a writer's transaction, or lock_log)."""
     head = head_position(tx, tables) if upto is None else upto
@@ -145,7 +147,9 @@ def take_checkpoints(tx: Sql, tables: LogTables, upto: int | None = None, every:
     return taken
 
 
-def _record(tx: Sql, tables: LogTables, last: Checkpoint | None, start: int, end: int, digests: list[bytes]) -> Checkpoint:
+def _record(
+    tx: Sql, tables: LogTables, last: Checkpoint | None, start: int, end: int, digests: list[bytes]
+) -> Checkpoint:
     previous = last.digest if last else GENESIS
     root = merkle_root(digests)
     made = Checkpoint(

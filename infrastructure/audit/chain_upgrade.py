@@ -9,7 +9,14 @@ from contextlib import contextmanager
 from uuid import UUID
 
 from application.audit.chain import GENESIS, event_digest
-from infrastructure.audit.chain_store import ChainBroken, LogTables, chain_ddl, log_tables, stored_pages, take_checkpoints
+from infrastructure.audit.chain_store import (
+    ChainBroken,
+    LogTables,
+    chain_ddl,
+    log_tables,
+    stored_pages,
+    take_checkpoints,
+)
 from infrastructure.store.sql_store import Transaction
 
 
@@ -51,7 +58,9 @@ def chain_unchained(tx: Transaction, tables: LogTables) -> int:
                 rows.append((tables.db_id(originator), version, digest))
             previous = digest
         for row in rows:
-            tx.execute(f"INSERT INTO {tables.chain} (originator_id, originator_version, digest) VALUES (%s, %s, %s)", row)
+            tx.execute(
+                f"INSERT INTO {tables.chain} (originator_id, originator_version, digest) VALUES (%s, %s, %s)", row
+            )
         added += len(rows)
     return added
 

@@ -11,7 +11,7 @@ from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastor
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
 from psycopg import Cursor
 from psycopg.rows import DictRow
-from psycopg.sql import SQL
+from psycopg.sql import SQL, Composed
 
 from infrastructure.audit.chain_store import LogTables, chain_ddl, checkpoint_if_due, log_tables, write_digests
 
@@ -50,7 +50,9 @@ class ChainedSQLiteRecorder(SQLiteApplicationRecorder):
     def construct_create_table_statements(self) -> list[str]:
         return [*super().construct_create_table_statements(), *chain_ddl("sqlite")]
 
-    def _insert_events(self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
+    def _insert_events(
+        self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
         # the events first: their INSERT takes the write lock, so that what follows reads a log no one else extends
         ids = super()._insert_events(c, stored_events, **kwargs)
         tx = _SqliteCursorSql(c)
@@ -64,7 +66,7 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
         super().__init__(datastore, events_table_name=events_table_name)
         schema = datastore.schema
         self.log_tables = log_tables("postgresql", events_table_name.removesuffix("_events"), schema)
-        self.sql_create_statements.extend(SQL(statement) for statement in chain_ddl("postgresql", schema))  # type: ignore[arg-type]
+        self.sql_create_statements.extend(Composed([SQL(statement)]) for statement in chain_ddl("postgresql", schema))
 
     def _insert_events(self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
         # before the library inserts the events, in its transaction: the table's lock first (as its insert takes

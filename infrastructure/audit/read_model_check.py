@@ -112,14 +112,18 @@ def _compare_table(store: SqlStore, model: ReadModel, compared: Compared, touche
     keys = [columns.index(k) for k in compared.key]
     found: list[Discrepancy] = []
     differing = 0
-    for live, rebuilt in _merged(_rows(store, live_table, columns, compared), _rows(store, scratch_table, columns, compared), keys):
+    for live, rebuilt in _merged(
+        _rows(store, live_table, columns, compared), _rows(store, scratch_table, columns, compared), keys
+    ):
         row = live if live is not None else rebuilt
         assert row is not None
         if live == rebuilt or _about_touched(row, touched):
             continue
         differing += 1
         if differing <= MAX_REPORTED:
-            found.append(Discrepancy("read-model", f"{live_table} {_key(row, keys)}", _difference(columns, live, rebuilt)))
+            found.append(
+                Discrepancy("read-model", f"{live_table} {_key(row, keys)}", _difference(columns, live, rebuilt))
+            )
     if differing > MAX_REPORTED:
         found.append(Discrepancy("read-model", live_table, f"and {differing - MAX_REPORTED} more rows differ"))
     return found
@@ -138,7 +142,9 @@ def _rows(store: SqlStore, table: str, columns: Sequence[str], compared: Compare
             params = after
         where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
         with store.reading() as tx:
-            page = tx.query(f"SELECT {', '.join(columns)} FROM {table} {where} ORDER BY {key} LIMIT %s", (*params, PAGE))
+            page = tx.query(
+                f"SELECT {', '.join(columns)} FROM {table} {where} ORDER BY {key} LIMIT %s", (*params, PAGE)
+            )
         yield from page
         if len(page) < PAGE:
             return

@@ -17,9 +17,9 @@ from infrastructure.audit.chain_store import (
     ChainBroken,
     LogTables,
     checkpoints_after,
-    lock_log,
     head_position,
     latest_checkpoint,
+    lock_log,
     log_tables,
     orphan_digests,
     range_digests,
@@ -59,7 +59,12 @@ def tables_of(store: SqlStore, app: Application[UUID]) -> LogTables:
 
 
 def verify_history(
-    store: SqlStore, app: Application[UUID], progress: Progress = lambda _: None, *, replay: bool = True, page: int = PAGE
+    store: SqlStore,
+    app: Application[UUID],
+    progress: Progress = lambda _: None,
+    *,
+    replay: bool = True,
+    page: int = PAGE,
 ) -> Verified:
     """Every event up to the head as it is now: its digest, its aggregate's replay and invariants; the digests
     without an event; every checkpoint, against the digests of its range."""
@@ -104,10 +109,14 @@ def verify_checkpoints(store: SqlStore, tables: LogTables, done: Verified) -> li
     return found
 
 
-def _check_one(store: SqlStore, tables: LogTables, checkpoint: Checkpoint, previous: Checkpoint | None) -> list[Discrepancy]:
+def _check_one(
+    store: SqlStore, tables: LogTables, checkpoint: Checkpoint, previous: Checkpoint | None
+) -> list[Discrepancy]:
     subject = f"checkpoint #{checkpoint.seq} (positions {checkpoint.first + 1}–{checkpoint.last})"
     found = []
-    if checkpoint.seq != (previous.seq if previous else 0) + 1 or checkpoint.first != (previous.last if previous else 0):
+    if checkpoint.seq != (previous.seq if previous else 0) + 1 or checkpoint.first != (
+        previous.last if previous else 0
+    ):
         found.append(Discrepancy("checkpoint", subject, "does not follow the checkpoint before it (one removed?)"))
     if checkpoint.previous != (previous.digest if previous else GENESIS):
         found.append(Discrepancy("checkpoint", subject, "is not chained to the checkpoint before it"))
@@ -120,12 +129,15 @@ def _check_one(store: SqlStore, tables: LogTables, checkpoint: Checkpoint, previ
     if len(digests) != checkpoint.count or root != checkpoint.root:
         found.append(
             Discrepancy(
-                "checkpoint", subject,
+                "checkpoint",
+                subject,
                 f"its range now holds {len(digests)} events (it recorded {checkpoint.count}) whose root differs:"
                 " an event of the range was removed, inserted or altered",
-            )  # fmt: skip
+            )
         )
-    expected = checkpoint_digest(checkpoint.previous, checkpoint.first, checkpoint.last, checkpoint.count, checkpoint.root)
+    expected = checkpoint_digest(
+        checkpoint.previous, checkpoint.first, checkpoint.last, checkpoint.count, checkpoint.root
+    )
     if expected != checkpoint.digest:
         found.append(Discrepancy("checkpoint", subject, "its digest is not the hash of what it records"))
     return found

@@ -27,7 +27,9 @@ def populated(database_url: str, document: dict[str, Any]) -> Iterator[tuple[Con
         who = principal(CFA)
         first = accepted_contract(app, who, document, "C-1", echeances=echeancier(total="1000.00")).id
         second = accepted_contract(app, who, document, "C-2", with_billing_profile=False).id
-        built.invoices.create(who, numero_interne_facture="FAC-1", invoice_date=date(2026, 11, 27), lines=[line(first, 1, "400.00")])
+        built.invoices.create(
+            who, numero_interne_facture="FAC-1", invoice_date=date(2026, 11, 27), lines=[line(first, 1, "400.00")]
+        )
         app.issue_token(OPERATOR, cfa_siret=CFA, role=Role.AUDITOR, name="audit")
         catch_up(built)
         yield built, [first, second]

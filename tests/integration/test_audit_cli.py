@@ -36,10 +36,13 @@ def test_verify_passes_then_names_what_was_rewritten(environment: str, complete_
         assert latest["seq"] == 1
         passed = CliRunner().invoke(cli, ["audit", "verify", "--anchor", f"1:{latest['digest']}"])
         assert passed.exit_code == 0, passed.output
-        assert "2 Contract" in passed.output and "1 Invoice" in passed.output
+        assert "2 Contract" in passed.output
+        assert "1 Invoice" in passed.output
         assert "read models compared: status, invoice status; no discrepancy" in passed.output
         t = tables(built)
-        raw(built, f"DELETE FROM {t.events} WHERE originator_id = %s AND originator_version = 2", (db_id(built, first),))
+        raw(
+            built, f"DELETE FROM {t.events} WHERE originator_id = %s AND originator_version = 2", (db_id(built, first),)
+        )
         failed = CliRunner().invoke(cli, ["audit", "verify", "--no-read-models"])
     assert failed.exit_code == 1
     assert f"[gap] {first} v3: follows version 1: versions 2–2 are missing" in failed.output

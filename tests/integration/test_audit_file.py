@@ -42,7 +42,8 @@ def test_the_audit_file_checks_offline(served: Any, tmp_path: Path) -> None:
     assert document["aggregate"] == {"id": str(first), "type": "Contract"}
     events = document["events"]
     assert [e["version"] for e in events] == list(range(1, len(events) + 1))
-    assert events[0]["stateAfter"]["state"] == "drafted" and events[-1]["stateAfter"]["state"] == "accepted"
+    assert events[0]["stateAfter"]["state"] == "drafted"
+    assert events[-1]["stateAfter"]["state"] == "accepted"
     assert all(e["inclusion"] is not None for e in events)  # a checkpoint was taken for the file's last events
     done = check_audit_file(document)
     assert done.problems == []
@@ -118,4 +119,6 @@ def test_only_the_auditor_and_admin_roles_get_an_audit_file(served: Any) -> None
     assert refused.status_code == 403
     assert refused.json()["detail"] == "the audit file is for the auditor and admin roles"
     other = built.dossiers.issue_token(OPERATOR, cfa_siret="44306184100047", role=Role.AUDITOR, name="other CFA")
-    assert client.get(f"/contracts/{first}/audit", headers={"Authorization": f"Bearer {other.secret}"}).status_code == 404
+    assert (
+        client.get(f"/contracts/{first}/audit", headers={"Authorization": f"Bearer {other.secret}"}).status_code == 404
+    )

@@ -48,14 +48,20 @@ def leads_to(digest: bytes, index: int, size: int, proof: list[bytes]) -> bytes 
 
 def test_the_root_is_rfc_6962_s() -> None:
     a, b, c = (hashlib.sha256(x).digest() for x in (b"a", b"b", b"c"))
-    leaf = lambda d: hashlib.sha256(b"\x00" + d).digest()  # noqa: E731
-    node = lambda x, y: hashlib.sha256(b"\x01" + x + y).digest()  # noqa: E731
+
+    def leaf(d: bytes) -> bytes:
+        return hashlib.sha256(b"\x00" + d).digest()
+
+    def node(x: bytes, y: bytes) -> bytes:
+        return hashlib.sha256(b"\x01" + x + y).digest()
+
     assert merkle_root([a, b, c]) == node(node(leaf(a), leaf(b)), leaf(c))
 
 
 def history(app: Dossiers, ident: UUID) -> list[StoredRow]:
     """The aggregate's stored events as the store gives them to verify, each with its digest."""
-    rows, previous = [], GENESIS
+    rows: list[StoredRow] = []
+    previous = GENESIS
     for position, stored in enumerate(app.recorder.select_events(ident), start=1):
         previous = event_digest(previous, ident, stored.originator_version, stored.topic, stored.state)
         rows.append((ident, stored.originator_version, stored.topic, stored.state, position, previous))
@@ -64,7 +70,8 @@ def history(app: Dossiers, ident: UUID) -> list[StoredRow]:
 
 def rechained(rows: list[Any]) -> list[StoredRow]:
     """The rows with their digests computed again, as one who rewrites the chain with the events."""
-    out, previous = [], GENESIS
+    out: list[StoredRow] = []
+    previous = GENESIS
     for ident, version, topic, state, position, _ in rows:
         previous = event_digest(previous, ident, version, topic, state)
         out.append((ident, version, topic, state, position, previous))
@@ -90,7 +97,8 @@ def test_a_history_as_written_passes(accepted: tuple[Dossiers, list[StoredRow]])
     done.feed(rows[:3])
     done.feed(rows[3:])  # an aggregate across two pages
     assert done.finish() == []
-    assert done.aggregates == {"Contract": 1} and done.events == len(rows)
+    assert done.aggregates == {"Contract": 1}
+    assert done.events == len(rows)
 
 
 def test_altered_missing_and_undigested_events_are_named(accepted: tuple[Dossiers, list[StoredRow]]) -> None:

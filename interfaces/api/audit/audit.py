@@ -33,6 +33,4 @@ def contract_audit_file(contract_id: UUID, who: CurrentPrincipal, services: Serv
         raise HTTPException(501, "the in-memory store keeps no integrity chain: no audit file")
     services.dossiers.contract(who, contract_id)  # 404 for an unknown dossier or another CFA's
     document: dict[str, Any] = audit_file(services.store, services.dossiers, contract_id)
-    return JSONResponse(
-        document, headers={"Content-Disposition": f'attachment; filename="audit-{contract_id}.json"'}
-    )
+    return JSONResponse(document, headers={"Content-Disposition": f'attachment; filename="audit-{contract_id}.json"'})
