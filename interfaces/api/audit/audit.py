@@ -25,7 +25,7 @@ AUDIT_FILE = {
 
 
 @router.get("/{contract_id}/audit", responses={200: AUDIT_FILE})
-def contract_audit_file(contract_id: UUID, who: CurrentPrincipal, services: Services) -> JSONResponse:
+def get_contract_audit_file(contract_id: UUID, who: CurrentPrincipal, services: Services) -> JSONResponse:
     """The dossier's audit file, to keep and check later without the service (auditor and admin roles)."""
     if who.role not in AUDIT_ROLES:
         raise Forbidden("the audit file is for the auditor and admin roles")
