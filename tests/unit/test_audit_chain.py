@@ -132,3 +132,15 @@ def test_an_event_that_does_not_replay_is_named_and_the_chain_still_checked(
     assert check(app, rechained(broken)) == [("replay", f"{ident} v3")]
     other = uuid4()
     assert check(app, [(other, 1, rows[0][2], rows[0][3], 1, None)])[0] == ("missing-digest", f"{other} v1")
+
+
+def test_the_in_memory_store_has_no_audit_file_to_give(
+    client: Any, services: Any, complete_cerfa: dict[str, Any]
+) -> None:
+    from application.access.access import OPERATOR, Role
+
+    contract = accepted_contract(services.dossiers, principal(CFA), complete_cerfa)
+    issued = services.dossiers.issue_token(OPERATOR, cfa_siret=CFA, role=Role.AUDITOR, name="auditor")
+    answer = client.get(f"/contracts/{contract.id}/audit", headers={"Authorization": f"Bearer {issued.secret}"})
+    assert answer.status_code == 501
+    assert answer.json()["detail"] == "the in-memory store keeps no integrity chain: no audit file"

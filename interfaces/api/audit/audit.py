@@ -24,7 +24,14 @@ AUDIT_FILE = {
 }
 
 
-@router.get("/{contract_id}/audit", responses={200: AUDIT_FILE})
+@router.get(
+    "/{contract_id}/audit",
+    responses={
+        200: AUDIT_FILE,
+        403: {"description": "A token of the `frontend` role (`forbidden`): the file is for auditors and admins."},
+        501: {"description": "The in-memory store (tests) keeps no integrity chain."},
+    },
+)
 def get_contract_audit_file(contract_id: UUID, who: CurrentPrincipal, services: Services) -> JSONResponse:
     """The dossier's audit file, to keep and check later without the service (auditor and admin roles)."""
     if who.role not in AUDIT_ROLES:
