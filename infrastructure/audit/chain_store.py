@@ -114,9 +114,10 @@ def _previous_digest(tx: Sql, tables: LogTables, originator_id: Any, version: in
     return bytes(found[0][0])
 
 
-def checkpoint_if_due(tx: Sql, tables: LogTables, every: int = CHECKPOINT_EVERY) -> None:
+def checkpoint_if_due(tx: Sql, tables: LogTables, every: int | None = None) -> None:
     """In a writer's transaction, under its lock: the checkpoints due since the last one, if `every` positions
     have passed."""
+    every = every or CHECKPOINT_EVERY
     head = head_position(tx, tables)
     last = latest_checkpoint(tx, tables)
     if head - (last.last if last else 0) < every:

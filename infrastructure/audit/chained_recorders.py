@@ -69,10 +69,16 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
         self.sql_create_statements.extend(Composed([SQL(statement)]) for statement in chain_ddl("postgresql", schema))
 
     def _insert_events(self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
-        # before the library inserts the events, in its transaction: the table's lock first (as its insert takes
-        # it), so that the checkpoint due covers a log no one else extends
-        self._lock_table(curs)
-        tx = _PostgresCursorSql(curs)
-        checkpoint_if_due(tx, self.log_tables)
-        write_digests(tx, self.log_tables, stored_events)
+        # before the library inserts the events, in its transaction, outside its error handling (an error here
+        # rolls the events back): their digests, chained to their predecessors' (committed: the events being
+        # written were made from them)
+        write_digests(_PostgresCursorSql(curs), self.log_tables, stored_events)
         super()._insert_events(curs, stored_events, **kwargs)
+
+    def _fetch_ids_after_insert_events(
+        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+        # after the insert, under the table's lock it took: the checkpoint due covers a log no one else extends
+        checkpoint_if_due(_PostgresCursorSql(curs), self.log_tables)
+        return ids

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from itertools import pairwise
 from typing import Any
 
+import pytest
+
+from infrastructure.audit import chain_store
 from infrastructure.audit.read_model_check import compare_read_models
 from infrastructure.audit.verify import checkpoint_now, verify_history
 from infrastructure.store.layout import upgrade_layout
@@ -161,3 +165,18 @@ def test_the_upgrade_chains_a_store_written_without_digests(database_url: str, c
         assert done.checkpoints == 1
         events = raw(built, f"SELECT COUNT(*) FROM {t.events}")[0][0]
         assert raw(built, f"SELECT COUNT(*) FROM {t.chain}")[0][0] == events
+
+
+def test_the_writers_take_the_checkpoints_by_themselves(
+    database_url: str, complete_cerfa: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(chain_store, "CHECKPOINT_EVERY", 5)
+    with populated(database_url, complete_cerfa) as (built, _):
+        t = tables(built)
+        head = raw(built, f"SELECT MAX({t.position}) FROM {t.events}")[0][0]
+        ranges = raw(built, f"SELECT first_position, last_position FROM {t.checkpoints} ORDER BY seq")
+        assert ranges
+        assert ranges[0][0] == 0
+        assert all(b[0] == a[1] for a, b in pairwise(ranges))
+        assert head - ranges[-1][1] < 5 + 4  # a write of several events may pass the mark
+        assert verify_history(built.store, built.dossiers).discrepancies == []

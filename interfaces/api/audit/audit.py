@@ -36,8 +36,8 @@ def get_contract_audit_file(contract_id: UUID, who: CurrentPrincipal, services: 
     """The dossier's audit file, to keep and check later without the service (auditor and admin roles)."""
     if who.role not in AUDIT_ROLES:
         raise Forbidden("the audit file is for the auditor and admin roles")
+    services.dossiers.contract(who, contract_id)  # 404 for an unknown dossier or another CFA's
     if services.settings.database_url.startswith("memory://"):
         raise HTTPException(501, "the in-memory store keeps no integrity chain: no audit file")
-    services.dossiers.contract(who, contract_id)  # 404 for an unknown dossier or another CFA's
     document: dict[str, Any] = audit_file(services.store, services.dossiers, contract_id)
     return JSONResponse(document, headers={"Content-Disposition": f'attachment; filename="audit-{contract_id}.json"'})
