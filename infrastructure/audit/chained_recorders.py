@@ -3,9 +3,11 @@ inserts the event. Named by the environment (APPLICATION_RECORDER_TOPIC, infrast
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any
 
+import psycopg
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
@@ -14,6 +16,8 @@ from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composed
 
 from infrastructure.audit.chain_store import LogTables, chain_ddl, checkpoint_if_due, log_tables, write_digests
+
+log = logging.getLogger("convergence.audit")
 
 
 class _SqliteCursorSql:
@@ -79,6 +83,13 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
         ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
-        # after the insert, under the table's lock it took: the checkpoint due covers a log no one else extends
-        checkpoint_if_due(_PostgresCursorSql(curs), self.log_tables)
+        # after the insert, under the table's lock it took: the checkpoint due covers a log no one else extends.
+        # The library keeps an error raised here until its transaction has ended (committed, unless the database
+        # failed it): a checkpoint that fails is logged, never reported as a failed write of committed events.
+        try:
+            checkpoint_if_due(_PostgresCursorSql(curs), self.log_tables)
+        except psycopg.Error:
+            raise  # the transaction is failed: nothing of it commits
+        except Exception:
+            log.exception("no checkpoint taken")
         return ids
