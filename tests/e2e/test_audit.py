@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from tests.e2e.service import BIN, Service, service_env
+from tests.e2e.test_to_the_opco import FAST_SANDBOX
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "audit.md"
 MANDATE = {"signedOn": "2026-06-15", "signatory": {"nom": "Martin", "prenom": "Claire", "qualite": "Gérante"}}
@@ -24,7 +25,7 @@ MANDATE = {"signedOn": "2026-06-15", "signatory": {"nom": "Martin", "prenom": "C
 
 @pytest.fixture
 def running(database_url: str, tmp_path: Path) -> Iterator[Service]:
-    service = Service(database_url, tmp_path)  # its worker sends the dossier to the mounted sandbox
+    service = Service(database_url, tmp_path, env=FAST_SANDBOX)  # its worker sends the dossier to the mounted sandbox
     service.start()
     try:
         yield service
