@@ -38,6 +38,7 @@ from infrastructure.read_models.transmissions_view import (
 from infrastructure.settings import Settings
 from infrastructure.store.layout import LayoutError
 from interfaces.api.metrics import start_metrics_server
+from interfaces.audit_cli import audit
 from interfaces.backup_cli import backup, restore
 from interfaces.bootstrap import Container, bootstrap, sandbox_config, upgrade_store
 from interfaces.cli_support import operator_actor
@@ -66,6 +67,7 @@ cli.add_typer(backup, name="backup")
 cli.command("restore")(restore)
 cli.add_typer(retention, name="retention")
 cli.add_typer(keys, name="keys")
+cli.add_typer(audit, name="audit")
 
 
 def _print_version(asked: bool) -> None:

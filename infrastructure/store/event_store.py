@@ -21,8 +21,16 @@ def eventsourcing_env(settings: Settings) -> dict[str, str]:
     if url.startswith("memory://"):
         return {**env, "PERSISTENCE_MODULE": "eventsourcing.popo"}
     if url.startswith("sqlite://"):
-        return {**env, **_sqlite_env(url)}
-    return {**env, **postgres_env(url), **_pool_env(settings)}
+        return {**env, **_sqlite_env(url), "APPLICATION_RECORDER_TOPIC": _CHAINED + "ChainedSQLiteRecorder"}
+    return {
+        **env,
+        **postgres_env(url),
+        **_pool_env(settings),
+        "APPLICATION_RECORDER_TOPIC": _CHAINED + "ChainedPostgresRecorder",
+    }
+
+
+_CHAINED = "infrastructure.audit.chained_recorders:"  # recorders that chain each event's digest (docs/audit.md)
 
 
 def sqlite_path(url: str) -> str:

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from infrastructure.audit.chain_upgrade import chain_existing
 from infrastructure.store.sql_store import SqlStore, Transaction
 
 log = logging.getLogger("convergence.layout")
@@ -44,6 +45,7 @@ def _baseline(tx: Transaction, dialect: str) -> None:
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "the layout of release 0.1, from which the layout version is recorded", _baseline),
+    Migration(2, "the integrity chain of the events and its checkpoints (docs/audit.md)", chain_existing),
 )
 LAYOUT_VERSION = MIGRATIONS[-1].version
 

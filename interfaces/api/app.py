@@ -14,7 +14,7 @@ from interfaces.api.access import admin
 from interfaces.api.access.auth import TokenCache
 from interfaces.api.access.rate_limits import rate_limits
 from interfaces.api.amendments import amendments
-from interfaces.api.audit import history
+from interfaces.api.audit import audit, history
 from interfaces.api.body_limits import install_body_limits
 from interfaces.api.contracts import contract_documents, contracts, imports
 from interfaces.api.docs_pages import install_docs_pages
@@ -98,4 +98,5 @@ def create_app(container: Container | None = None) -> FastAPI:
     app.include_router(admin.router)
     app.include_router(contract_documents.router)
     app.include_router(erasure.router)
+    app.include_router(audit.router)
     return app

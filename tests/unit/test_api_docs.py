@@ -23,6 +23,7 @@ OPERATION_IDS = {  # a rename is a change of the API: make it here on purpose
     "GET /contracts/{contract_id}/events": "listContractEvents",
     "GET /contracts/{contract_id}/history": "getContractHistory",
     "GET /contracts/{contract_id}/timeline": "getContractTimeline",
+    "GET /contracts/{contract_id}/audit": "getContractAuditFile",
     "PUT /contracts/{contract_id}/cerfa": "replaceCerfa",
     "PATCH /contracts/{contract_id}/cerfa": "patchCerfa",
     "PUT /contracts/{contract_id}/opco": "chooseOpco",

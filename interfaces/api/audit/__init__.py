@@ -1,0 +1,1 @@
+"""The audit of a dossier: its self-contained audit file."""
