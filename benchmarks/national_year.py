@@ -16,7 +16,9 @@ them on its own site; Cohésion sociale takes no invoices over it, so its contra
 5. invoices   — `--invoices` échéances of each contract not terminated invoiced (billing profiles first) and sent,
                 each with its PDF;
 6. payments   — the sandbox pays at once; the worker's invoice sync brings the payments back;
-7. rebuild    — every read model rebuilt from the first event, as `convergence projections rebuild` does.
+7. rebuild    — every read model rebuilt from the first event, as `convergence projections rebuild` does;
+8. verify     — the store verified as `convergence audit verify` does (replay with invariants, the integrity chain
+                and its checkpoints, the status read models rebuilt aside and compared).
 
 Each phase prints its rate, its duration, the peak resident memory of this process (application, worker, read
 models) and of the sandbox's during the phase, and the disk used after it; then the same figures extrapolated to a
@@ -51,6 +53,8 @@ from domain.invoicing.billing_profile import BillingDetails
 from domain.invoicing.kinds import InvoiceKind
 from domain.invoicing.lines import LineRequest
 from domain.ruptures.rupture import RuptureRequest
+from infrastructure.audit.read_model_check import compare_read_models
+from infrastructure.audit.verify import verify_history
 from infrastructure.read_models.transmissions_view import INVOICES, SqlTransmissionsView
 from interfaces.bootstrap import Container, bootstrap
 from interfaces.cli import REBUILDS
@@ -257,6 +261,16 @@ class Year:
             )
             current.note = f"{len(manual)} recorded by hand; refused by the OPCO: {by_state().get('refused', 0)}"
 
+    def verify(self) -> None:
+        """`convergence audit verify`'s work: every aggregate replayed with its invariants, every digest and
+        checkpoint checked, the status read models rebuilt into scratch tables and compared."""
+        store, app = self.container.store, self.container.dossiers
+        events = app.recorder.max_notification_id() or 0
+        with self.phase("verify", events, "events") as current:
+            done = verify_history(store, app, lambda _: None)
+            done.discrepancies.extend(compare_read_models(store, app))
+            current.note = f"{len(done.discrepancies)} discrepancies"
+
     def rebuild(self) -> None:
         self.container.worker.stop()
         events = self.container.dossiers.recorder.max_notification_id() or 0
@@ -366,6 +380,7 @@ def run(year: Year) -> None:
     made = year.invoices(terminated)
     year.payments(made)
     year.rebuild()
+    year.verify()
 
 
 if __name__ == "__main__":
