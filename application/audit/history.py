@@ -1,8 +1,9 @@
 """A dossier's history as an auditor reads it: every event in order, with who acted (application.audit.recording),
 its data in plain JSON as the caller's role may see it, and what each transmission sent and the OPCO answered.
 
-A contract's history includes its ruptures' events (each Termination, withdrawn ones too), marked `rupture: n`
-and merged in the order they were recorded."""
+A contract's history includes its ruptures' events (each Termination, withdrawn ones too), marked `rupture: n`,
+and its avenants' (each Amendment, withdrawn ones too), marked `amendment: n`, merged in the order they were
+recorded."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from application.audit.recording import ActorMapper
 from application.dossiers import Dossiers
 from application.errors import NotFound
 from application.invoices.invoices import Invoices
+from domain.amendments.amendment import amendment_id
 from domain.contracts.contract import Contract
 from domain.ruptures.termination import termination_id
 
@@ -50,6 +52,10 @@ class History:
         for number in range(1, contract.ruptures_declared + 1):
             entries += [
                 {**entry, "rupture": number} for entry in self.entries(termination_id(ident, number), principal)
+            ]
+        for number in range(1, contract.amendments_requested + 1):
+            entries += [
+                {**entry, "amendment": number} for entry in self.entries(amendment_id(ident, number), principal)
             ]
         return sorted(entries, key=lambda entry: entry["at"])
 

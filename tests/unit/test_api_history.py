@@ -172,6 +172,29 @@ def test_a_contract_history_marks_its_ruptures_events_and_the_transmission_answe
     assert {"etat", "numero_externe", "opco_numero_interne", "found_by_lookup"} <= set(sent["transmission"])
 
 
+def test_a_contract_history_marks_its_avenants_events(
+    client: TestClient, services: Container, complete_cerfa: dict[str, Any]
+) -> None:
+    cfa = token(client, CFA)
+    ident = accepted(services, complete_cerfa)
+    body = {
+        "typeContratApp": 36,
+        "dateEffetAvenant": "2027-01-04",
+        "changes": {"maitre1": {"nom": "Bernard", "prenom": "Luc"}},
+        "mandate": {"signedOn": "2026-10-01", "signatory": {"nom": "Martin", "prenom": "Claire", "qualite": "Gérante"}},
+    }
+    made = client.post(f"/contracts/{ident}/amendments", json=body, headers={**cfa, **PERSON})
+    assert made.status_code == 201, made.text
+    history = client.get(f"/contracts/{ident}/history", headers=cfa).json()
+    avenant = [e for e in history if "amendment" in e]
+    assert {e["aggregate"] for e in avenant} == {"Amendment"}
+    assert {e["amendment"] for e in avenant} == {1}
+    assert [e["type"] for e in avenant][0] == "Drafted"
+    assert all(e["actor"]["person"] == "jdupont@cfa-lyon" for e in avenant)
+    assert "AmendmentRequested" in [e["type"] for e in history if "amendment" not in e]  # the contract's own
+    assert [e["at"] for e in history] == sorted(e["at"] for e in history)
+
+
 def test_an_invoice_history_shows_its_transmission_and_who_acted(
     client: TestClient, services: Container, complete_cerfa: dict[str, Any]
 ) -> None:

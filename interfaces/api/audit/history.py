@@ -27,13 +27,14 @@ class HistoryEntryOut(BaseModel):
     data: dict[str, Any]
     transmission: dict[str, Any] | None = None
     rupture: int | None = None
+    amendment: int | None = None
 
 
 HISTORY = (
     "Every event, oldest first: its version, type, time, who acted (`actor`: the token's name and CFA and the person"
     " it named in X-Acting-Person, the operator, or the worker; `kind: unknown` for events recorded before actors"
-    " were), its data in plain JSON (the NIR masked but for auditors and admins), and for each transmission event"
-    " what the OPCO answered (`transmission`)."
+    " were), its data in plain JSON (the NIR masked for auditors: application/access/exposure.py), and for each"
+    " transmission event what the OPCO answered (`transmission`)."
 )
 
 
@@ -41,7 +42,8 @@ HISTORY = (
     "/contracts/{contract_id}/history",
     response_model=list[HistoryEntryOut],
     response_model_exclude_none=True,
-    description=f"The dossier's history, with its ruptures' events (`rupture`: which one). {HISTORY}",
+    description=f"The dossier's history, with its ruptures' and avenants' events (`rupture`, `amendment`: which"
+    f" one). {HISTORY}",
 )
 def get_contract_history(contract_id: UUID, who: CurrentPrincipal, services: Services) -> list[dict[str, Any]]:
     return _history(services).of_contract(who, contract_id)

@@ -60,7 +60,9 @@ GET /contracts/{contract.id}/history</footer>
 
 def _row(entry: dict[str, Any]) -> str:
     at: datetime = entry["at"]
-    rupture = f' <span class="rupture">rupture {entry["rupture"]}</span>' if "rupture" in entry else ""
+    rupture = "".join(
+        f' <span class="rupture">{kind} {entry[kind]}</span>' for kind in ("rupture", "amendment") if kind in entry
+    )
     css = ' class="opco"' if "transmission" in entry else ""
     details = entry.get("transmission") or entry["data"]
     return (
