@@ -58,6 +58,8 @@ class AmendmentChannel:
                 etat=answer.etat,
                 found_by_lookup=False,
                 opco_numero_interne=answer.numero_interne,
+                sent_sha256=answer.sent_sha256,
+                answer_sha256=answer.answer_sha256,
                 actor=WORKER.actor,
             )
 

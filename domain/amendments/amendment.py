@@ -173,7 +173,11 @@ class Amendment(TransmissionCommands, Aggregate):
         found_by_lookup: bool,
         opco_numero_interne: str | None,
         actor: str,
+        sent_sha256: str | None = None,
+        answer_sha256: str | None = None,
     ) -> None:
+        """`sent_sha256` and `answer_sha256`: the digests of the body sent and of the OPCO's answer (None when found
+        by a lookup), as a contract's sending records them."""
         self._require_submitted("record the sending of")
         shape = AnswerShape.NEW_DOSSIER
         if numero_externe is not None and numero_externe == self.dossier.get("numeroExterne"):
@@ -185,6 +189,8 @@ class Amendment(TransmissionCommands, Aggregate):
             found_by_lookup=found_by_lookup,
             opco_numero_interne=opco_numero_interne,
             shape=shape.value,
+            sent_sha256=sent_sha256,
+            answer_sha256=answer_sha256,
             actor=actor,
         )
 
@@ -273,6 +279,8 @@ class Amendment(TransmissionCommands, Aggregate):
         opco_numero_interne: str | None
         shape: str
         actor: str
+        sent_sha256: str | None = None
+        answer_sha256: str | None = None
 
         def apply(self, aggregate: Any) -> None:
             attempt_ended(aggregate.transmission, "found" if self.found_by_lookup else "sent", self.timestamp)

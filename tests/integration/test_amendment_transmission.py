@@ -78,6 +78,11 @@ def test_an_avenant_reaches_the_opco_once_as_a_new_dossier_and_is_accepted(
         assert sent.numero_externe not in (None, contract.numero_externe)
         assert round_trip(container) == 0  # sent: never again
         assert posts(sandbox, "AV-1-AV1") == 1
+        [sent_event] = [
+            e for e in container.dossiers.repository.event_store.get(amendment.id) if type(e).__name__ == "Sent"
+        ]
+        digests = (vars(sent_event)["sent_sha256"], vars(sent_event)["answer_sha256"])
+        assert [len(d or "") for d in digests] == [64, 64]  # what went, what came
 
         container.worker.sync_once()
         done = current(container, amendment)

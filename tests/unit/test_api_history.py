@@ -189,7 +189,7 @@ def test_a_contract_history_marks_its_avenants_events(
     avenant = [e for e in history if "amendment" in e]
     assert {e["aggregate"] for e in avenant} == {"Amendment"}
     assert {e["amendment"] for e in avenant} == {1}
-    assert [e["type"] for e in avenant][0] == "Requested"
+    assert avenant[0]["type"] == "Requested"
     assert all(e["actor"]["person"] == "jdupont@cfa-lyon" for e in avenant)
     assert "AmendmentRequested" in [e["type"] for e in history if "amendment" not in e]  # the contract's own
     assert [e["at"] for e in history] == sorted(e["at"] for e in history)
