@@ -57,3 +57,15 @@ def raw(built: Container, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[
 
 def db_id(built: Container, ident: UUID) -> Any:
     return tables(built).db_id(ident)
+
+
+def forged(built: Container, state: bytes) -> bytes:
+    """A stored state rewritten as an operator holding the keys would: opened, its actor changed, sealed again under
+    the same keyring (the bytes differ, the event still decodes)."""
+    mapper = built.dossiers.mapper
+    cipher = mapper.cipher
+    plain = cipher.decrypt(state) if cipher is not None else state
+    decoded = mapper.transcoder.decode(plain)
+    decoded["actor"] = "token:forged"
+    encoded = mapper.transcoder.encode(decoded)
+    return cipher.encrypt(encoded) if cipher is not None else encoded

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from interfaces.cli import cli
 from tests.integration.audit_support import db_id, populated, raw, tables
-from tests.support import OPERATOR_TOKEN, SECRET_KEY
+from tests.support import DATA_KEYS, OPERATOR_TOKEN, SECRET_KEY
 
 
 @pytest.fixture
@@ -20,6 +20,7 @@ def environment(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPat
     for name, value in {
         "CONVERGENCE_DATABASE_URL": database_url,
         "CONVERGENCE_SECRET_KEY": SECRET_KEY,
+        "CONVERGENCE_DATA_KEYS": DATA_KEYS,  # the keyring the dossiers were written under
         "CONVERGENCE_ADMIN_TOKEN": OPERATOR_TOKEN,
         "CONVERGENCE_SANDBOX": "off",
         "CONVERGENCE_WORKER_IN_SERVE": "false",

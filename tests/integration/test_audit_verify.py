@@ -12,7 +12,7 @@ from infrastructure.audit import chain_store
 from infrastructure.audit.read_model_check import compare_read_models
 from infrastructure.audit.verify import checkpoint_now, verify_history
 from infrastructure.store.layout import upgrade_layout
-from tests.integration.audit_support import CFA, db_id, populated, raw, tables
+from tests.integration.audit_support import CFA, db_id, forged, populated, raw, tables
 from tests.support import principal
 
 
@@ -40,12 +40,12 @@ def test_an_altered_event_is_caught(database_url: str, complete_cerfa: dict[str,
             f"SELECT state FROM {t.events} WHERE originator_id = %s AND originator_version = 2",
             (db_id(built, first),),
         )[0][0]
-        forged = bytes(state).replace(b"Martin", b"Martinez")
-        assert forged != bytes(state)
+        rewritten = forged(built, bytes(state))
+        assert rewritten != bytes(state)
         raw(
             built,
             f"UPDATE {t.events} SET state = %s WHERE originator_id = %s AND originator_version = 2",
-            (forged, db_id(built, first)),
+            (rewritten, db_id(built, first)),
         )
         found = verify_history(built.store, built.dossiers).discrepancies
         assert [(d.kind, d.subject) for d in found] == [("digest", f"{first} v2")]
