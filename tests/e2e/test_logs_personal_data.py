@@ -18,7 +18,7 @@ from interfaces.bootstrap import bootstrap
 from tests.e2e.service import Service
 from tests.e2e.test_invoices_to_paid import FAST_INVOICES, accepted, wait_all
 from tests.invoicing import PROFILE, years_earlier
-from tests.support import MANDATE, OPERATOR_TOKEN, SECRET_KEY
+from tests.support import DATA_KEYS, MANDATE, OPERATOR_TOKEN, SECRET_KEY
 
 PEOPLE = {
     "apprenti": {"nom": "Quenneville", "prenom": "Anaïs", "courriel": "anais.quenneville@exemple.fr"},
@@ -67,7 +67,9 @@ def test_a_whole_run_logs_no_personal_data_nor_secret(sqlite_url: str, tmp_path:
         sandbox = service.cli("sandbox-credentials")
     finally:
         service.stop()
-    container = bootstrap(Settings(database_url=sqlite_url, secret_key=SECRET_KEY, sandbox="off", _env_file=None))
+    container = bootstrap(
+        Settings(database_url=sqlite_url, secret_key=SECRET_KEY, data_keys=DATA_KEYS, sandbox="off", _env_file=None)
+    )
     try:
         endpoint = container.accounts.endpoint(cfa, Opco(contract["opco"]))
         assert endpoint is not None
