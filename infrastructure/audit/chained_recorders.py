@@ -72,22 +72,20 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
         self.log_tables = log_tables("postgresql", events_table_name.removesuffix("_events"), schema)
         self.sql_create_statements.extend(Composed([SQL(statement)]) for statement in chain_ddl("postgresql", schema))
 
-    def _insert_events(self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
-        # before the library inserts the events, in its transaction, outside its error handling (an error here
-        # rolls the events back): their digests, chained to their predecessors' (committed: the events being
-        # written were made from them)
-        write_digests(_PostgresCursorSql(curs), self.log_tables, stored_events)
-        super()._insert_events(curs, stored_events, **kwargs)
-
     def _fetch_ids_after_insert_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
         ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
-        # after the insert, under the table's lock it took: the checkpoint due covers a log no one else extends.
-        # The library keeps an error raised here until its transaction has ended (committed, unless the database
-        # failed it): a checkpoint that fails is logged, never reported as a failed write of committed events.
+        # After the insert, in its transaction: a writer that lost a race on a version has failed on the events'
+        # own unique key by now (the library's IntegrityError, which the commands retry), so the digests never race.
+        # Their predecessors are committed: the events being written were made from them.
+        tx = _PostgresCursorSql(curs)
+        write_digests(tx, self.log_tables, stored_events)
+        # Under the table's lock the insert took: the checkpoint due covers a log no one else extends. The library
+        # keeps an error raised here until its transaction has ended (a failed one commits nothing): a checkpoint
+        # that fails otherwise is logged, never reported as a failed write of committed events.
         try:
-            checkpoint_if_due(_PostgresCursorSql(curs), self.log_tables)
+            checkpoint_if_due(tx, self.log_tables)
         except psycopg.Error:
             raise  # the transaction is failed: nothing of it commits
         except Exception:

@@ -105,8 +105,10 @@ def test_altered_missing_and_undigested_events_are_named(accepted: tuple[Dossier
     app, rows = accepted
     ident = rows[0][0]
     altered = [*rows]
-    altered[1] = (*rows[1][:3], rows[1][3].replace(b"Martin", b"Martinez"), *rows[1][4:])
-    assert check(app, altered) == [("digest", f"{ident} v2")]
+    state = bytes(rows[1][3])
+    altered[1] = (*rows[1][:3], state[:-1] + bytes([state[-1] ^ 1]), *rows[1][4:])  # one bit (the state is encrypted)
+    # its digest no longer matches, and (encrypted, authenticated) it no longer opens
+    assert set(check(app, altered)) == {("digest", f"{ident} v2"), ("replay", f"{ident} v2")}
     assert ("gap", f"{ident} v4") in check(app, [*rows[:2], *rows[3:]])
     assert check(app, [*rows[:-1], (*rows[-1][:5], None)]) == [("missing-digest", f"{ident} v{len(rows)}")]
 
