@@ -39,7 +39,7 @@ from infrastructure.opco.opco_sandbox.config import Faults
 from interfaces.bootstrap import Container, bootstrap
 from tests.integration.sandbox_server import ADMIN_TOKEN, SANDBOX_OPERATOR, running_app
 from tests.integration.transmission_support import MANDATE_SIGNATORY
-from tests.support import SECRET_KEY, settings
+from tests.support import DATA_KEYS, SECRET_KEY, settings
 
 BIN = Path(sys.executable).parent
 DOSSIERS = 300
@@ -155,6 +155,7 @@ def worker_env(database_url: str, sandbox_url: str) -> dict[str, str]:
         **os.environ,
         "CONVERGENCE_DATABASE_URL": database_url,
         "CONVERGENCE_SECRET_KEY": SECRET_KEY,
+        "CONVERGENCE_DATA_KEYS": DATA_KEYS,  # the keyring the dossiers were written under
         "CONVERGENCE_SANDBOX": "off",
         "CONVERGENCE_SANDBOX_URL": sandbox_url,  # keys are provisioned at the sandbox automatically
         "CONVERGENCE_SANDBOX_ADMIN_TOKEN": ADMIN_TOKEN,
