@@ -414,8 +414,10 @@ def walk_on(view: SqlStatusView, page: Page) -> list[StatusRow]:
 
 
 def memos(store: SqlStore, prefix: str) -> dict[str, Any]:
+    """The memos, opened: sealed when a keyring is set (by any container bootstrapped in this process)."""
     with store.transaction() as tx:
-        return {key: json.loads(memo) for key, memo in tx.query(f"SELECT contract_id, memo FROM {prefix}_memo")}
+        rows = tx.query(f"SELECT contract_id, memo FROM {prefix}_memo")
+    return {key: temporal_versions.open_memo(memo) for key, memo in rows}
 
 
 def read_batch(setup: Setup) -> Batch:
