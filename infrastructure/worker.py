@@ -13,7 +13,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -34,6 +34,7 @@ from application.opco.transmissions import TOPICS, QueuedTransmission, row_chang
 from application.ports import Clock
 from application.read_models.projections import Batch
 from application.ruptures.termination_transmissions import TERMINATION_TOPICS
+from domain.opco.opco_catalogue import OpcoProfile
 from domain.opco.opcos import Opco
 from infrastructure.opco.sandbox_keys import SandboxKeys
 from infrastructure.read_models.document_release import NAME as RELEASE
@@ -143,22 +144,18 @@ class Worker:
             (view, sender, lambda opco: self._accounts.profiles[opco].contracts)
         ]
         if invoices is not None:
-            invoice_view = invoices.view
-            self.read_models[INVOICES] = ProjectionRunner(
-                dossiers,
-                INVOICES,
-                INVOICE_TOPICS,
-                lambda batch: invoice_view.apply(_changes(batch), batch.tracking, batch.previous),
-                lambda: invoice_view.position(dossiers.name),
-            )
-            self._outboxes.append((invoice_view, invoices.sender, lambda opco: self._accounts.profiles[opco].invoices))
+            self._add_queue(dossiers, INVOICES, INVOICE_TOPICS, invoices.view, invoices.sender, lambda p: p.invoices)
         if documents is not None:
             self._add_documents(dossiers, documents)
         if ruptures is not None:
-            self._add_ruptures(dossiers, ruptures)
+            self._add_queue(
+                dossiers, RUPTURES, TERMINATION_TOPICS, ruptures.view, ruptures.sender, lambda p: p.ruptures
+            )
         self.amendments = amendments
-        if amendments is not None:
-            self._add_amendments(dossiers, amendments)
+        if amendments is not None:  # avenants go to the OPCOs that take contracts
+            self._add_queue(
+                dossiers, AMENDMENTS, AMENDMENT_TOPICS, amendments.view, amendments.sender, lambda p: p.contracts
+            )
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.actor = Actor(kind="worker", name=f"worker@{socket.gethostname()}:{os.getpid()}")  # in its events
         self._pool = ThreadPoolExecutor(timing.concurrency, thread_name_prefix="sender")
@@ -283,27 +280,25 @@ class Worker:
                 dossiers, RELEASE, RELEASE_TOPICS, release.apply, lambda: release.position(dossiers.name)
             )
 
-    def _add_ruptures(self, dossiers: Dossiers, ruptures: RuptureOutbox) -> None:
-        rupture_view = ruptures.view
-        self.read_models[RUPTURES] = ProjectionRunner(
+    def _add_queue(
+        self,
+        dossiers: Dossiers,
+        name: str,
+        topics: Sequence[str],
+        view: SqlTransmissionsView,
+        sender: Sender,
+        takes: Callable[[OpcoProfile], bool],
+    ) -> None:
+        """A transmission queue: its read model followed, and its sender run for the OPCOs whose catalogue entry
+        `takes` what it carries over the API."""
+        self.read_models[name] = ProjectionRunner(
             dossiers,
-            RUPTURES,
-            TERMINATION_TOPICS,
-            lambda batch: rupture_view.apply(_changes(batch), batch.tracking, batch.previous),
-            lambda: rupture_view.position(dossiers.name),
-        )
-        self._outboxes.append((rupture_view, ruptures.sender, lambda opco: self._accounts.profiles[opco].ruptures))
-
-    def _add_amendments(self, dossiers: Dossiers, amendments: AmendmentOutbox) -> None:
-        view = amendments.view
-        self.read_models[AMENDMENTS] = ProjectionRunner(
-            dossiers,
-            AMENDMENTS,
-            AMENDMENT_TOPICS,
+            name,
+            topics,
             lambda batch: view.apply(_changes(batch), batch.tracking, batch.previous),
             lambda: view.position(dossiers.name),
         )
-        self._outboxes.append((view, amendments.sender, lambda opco: self._accounts.profiles[opco].contracts))
+        self._outboxes.append((view, sender, lambda opco: takes(self._accounts.profiles[opco])))
 
     def _send_round(self) -> bool:
         started = self.send_once()
