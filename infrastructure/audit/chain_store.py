@@ -89,43 +89,61 @@ def log_tables(dialect: str, application_name: str = "Dossiers", schema: str | N
 def write_digests(tx: Sql, tables: LogTables, events: Sequence[Any]) -> None:
     """The digest of each of `events` (StoredEvents, in version order per aggregate), in the transaction that
     inserts them."""
-    previous: dict[str, bytes] = {}
-    rows = []
+    insert_digests(tx, tables, chain_digests(tables, events, previous_digests(tx, tables, events)))
+
+
+def previous_digests(tx: Sql, tables: LogTables, events: Sequence[Any]) -> dict[str, bytes]:
+    """The digest each aggregate's first event among `events` follows, in one query: committed before the events
+    were made from them, so it may be read before the writer takes the log's lock."""
+    firsts: dict[str, int] = {}
+    for event in events:
+        firsts.setdefault(str(event.originator_id), event.originator_version)
+    wanted = [(key, version - 1) for key, version in firsts.items() if version > 1]
+    found: dict[str, bytes] = {key: GENESIS for key, version in firsts.items() if version <= 1}
+    if wanted:
+        pairs = ", ".join(["(%s, %s)"] * len(wanted))
+        params = [value for key, version in wanted for value in (tables.db_id(key), version)]
+        rows = tx.query(
+            f"SELECT originator_id, digest FROM {tables.chain} WHERE (originator_id, originator_version) IN ({pairs})",
+            params,
+        )
+        found.update((str(UUID(str(ident))), bytes(digest)) for ident, digest in rows)
+    for key, version in wanted:
+        if key not in found:
+            raise ChainBroken(f"event {version} of {key} has no digest: the integrity chain is broken")
+    return found
+
+
+def chain_digests(tables: LogTables, events: Sequence[Any], previous: dict[str, bytes]) -> list[tuple[Any, int, bytes]]:
+    """(originator, version, digest) of each of `events`, each chained to the one before it."""
+    previous, rows = dict(previous), []
     for event in events:
         key = str(event.originator_id)
-        if key not in previous:
-            previous[key] = _previous_digest(tx, tables, event.originator_id, event.originator_version)
         digest = event_digest(previous[key], event.originator_id, event.originator_version, event.topic, event.state)
         previous[key] = digest
         rows.append((tables.db_id(event.originator_id), event.originator_version, digest))
+    return rows
+
+
+def insert_digests(tx: Sql, tables: LogTables, rows: Sequence[tuple[Any, int, bytes]]) -> None:
     for row in rows:
         tx.execute(f"INSERT INTO {tables.chain} (originator_id, originator_version, digest) VALUES (%s, %s, %s)", row)
 
 
-def _previous_digest(tx: Sql, tables: LogTables, originator_id: Any, version: int) -> bytes:
-    if version <= 1:
-        return GENESIS
-    found = tx.query(
-        f"SELECT digest FROM {tables.chain} WHERE originator_id = %s AND originator_version = %s",
-        (tables.db_id(originator_id), version - 1),
-    )
-    if not found:
-        raise ChainBroken(f"event {version - 1} of {originator_id} has no digest: the integrity chain is broken")
-    return bytes(found[0][0])
-
-
-def checkpoint_if_due(tx: Sql, tables: LogTables, every: int | None = None) -> None:
+def checkpoint_if_due(tx: Sql, tables: LogTables, every: int | None = None, head: int | None = None) -> int | None:
     """In a writer's transaction, under its lock: the checkpoints due since the last one, if `every` positions
-    have passed."""
+    have passed. Gives the position the last committed checkpoint ends at, as read (None: not read)."""
     every = every or CHECKPOINT_EVERY
-    head = head_position(tx, tables)
+    head = head_position(tx, tables) if head is None else head
     last = latest_checkpoint(tx, tables)
-    if head - (last.last if last else 0) < every:
-        return
+    checkpointed = last.last if last else 0
+    if head - checkpointed < every:
+        return checkpointed
     try:
         take_checkpoints(tx, tables, head, every)
     except ChainBroken as broken:  # never block the writers: verify reports it
         log.error("no checkpoint taken: %s", broken)
+    return checkpointed
 
 
 def head_position(tx: Sql, tables: LogTables) -> int:
