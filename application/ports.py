@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 from uuid import UUID
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 class Clock(Protocol):
@@ -66,3 +70,14 @@ class TokenRevocations(Protocol):
     """Tells the caches of checked tokens, this process's and the other processes', that a token was revoked."""
 
     def announce(self, token_id: UUID) -> None: ...
+
+
+class FanOut(Protocol):
+    """Runs `task` over `items`, possibly several at a time, and gives the results in the items' order: what a
+    sync uses to poll the OPCO accounts, each independent of the others."""
+
+    def __call__(self, task: Callable[[T], R], items: Iterable[T]) -> list[R]: ...
+
+
+def one_at_a_time(task: Callable[[T], R], items: Iterable[T]) -> list[R]:
+    return [task(item) for item in items]

@@ -150,6 +150,7 @@ class Settings(BaseSettings):
     sender_poll_seconds: float = Field(1.0, gt=0)
     projection_poll_seconds: float = Field(0.5, gt=0)
     sender_concurrency: int = Field(16, ge=1, description="dossiers sent at the same time")
+    sync_concurrency: int = Field(8, ge=1, description="OPCO accounts (CFA × OPCO) polled at the same time by a sync")
     max_failures: int = Field(8, ge=1, description="transient failures before a dossier is parked")
     backoff_base_seconds: float = Field(2.0, gt=0)
     backoff_cap_seconds: float = Field(600.0, gt=0)

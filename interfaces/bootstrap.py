@@ -48,6 +48,7 @@ from infrastructure.documents.invoice_pdf import render_invoice_pdf
 from infrastructure.documents.store import DirectoryDocumentStore, SqlDocumentStore
 from infrastructure.opco.cfadock import CfaDockDirectory
 from infrastructure.opco.contact_log import SqlContactLog
+from infrastructure.opco.fan_out import ThreadFanOut
 from infrastructure.opco.opco_client import ClientIdentity, HttpOpcoGateway
 from infrastructure.opco.opco_client.dpop import JoseDpopKeys
 from infrastructure.opco.opco_directory import opco_profiles
@@ -227,12 +228,13 @@ def bootstrap(settings: Settings | None = None) -> Container:
         invoices, dossiers, document_store, render_invoice_pdf, invoices.billing.issuer
     )
     keys = _sandbox_keys(settings, sandbox, accounts)
+    fan_out = ThreadFanOut(settings.sync_concurrency)
     worker = Worker(
         dossiers=dossiers,
         view=view,
         accounts=accounts,
         sender=Sender.for_contracts(dossiers, accounts, gateway, clock, _policy(settings)),
-        sync=StateSync(dossiers, accounts, gateway, view, clock),
+        sync=StateSync(dossiers, accounts, gateway, view, clock, fan_out),
         leases=Leases(store),
         clock=clock,
         timing=WorkerTiming(
@@ -259,7 +261,7 @@ def bootstrap(settings: Settings | None = None) -> Container:
         invoices=InvoiceOutbox(
             invoice_view,
             Sender(InvoiceChannel(invoices, gateway, invoice_documents), accounts, clock, _policy(settings)),
-            InvoiceSync(invoices, accounts, gateway, invoice_view, clock, accounts.profiles),
+            InvoiceSync(invoices, accounts, gateway, invoice_view, clock, accounts.profiles, fan_out),
         ),
         documents=DocumentOutbox(
             SqlTransmissionsView(store, DOCUMENTS),
@@ -272,7 +274,7 @@ def bootstrap(settings: Settings | None = None) -> Container:
         amendments=AmendmentOutbox(
             amendment_view,
             Sender(AmendmentChannel(amendments, gateway), accounts, clock, _policy(settings)),
-            AmendmentSync(amendments, accounts, gateway, amendment_view),
+            AmendmentSync(amendments, accounts, gateway, amendment_view, fan_out),
         ),
     )
     status = StatusQueries(status_view, accounts, clock, dossiers.name, _attention(settings))

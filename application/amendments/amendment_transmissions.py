@@ -19,6 +19,7 @@ from application.opco.channels import Command
 from application.opco.opco_accounts import OpcoAccounts
 from application.opco.opco_gateway import ENGAGE, DossierState, OpcoEndpoint, OpcoError, OpcoGateway, SentDossier
 from application.opco.transmissions import TransmissionsView, queue_topics
+from application.ports import FanOut, one_at_a_time
 from domain.amendments.amendment import Amendment
 from domain.cerfa import Cerfa
 from domain.contracts.cerfa_document import parse_cerfa
@@ -93,28 +94,37 @@ class AmendmentSync:
     dossier for its DECA number and noAvenant."""
 
     def __init__(
-        self, amendments: Amendments, accounts: OpcoAccounts, gateway: OpcoGateway, view: TransmissionsView
+        self,
+        amendments: Amendments,
+        accounts: OpcoAccounts,
+        gateway: OpcoGateway,
+        view: TransmissionsView,
+        fan_out: FanOut = one_at_a_time,
     ) -> None:
         self._amendments = amendments
         self._accounts = accounts
         self._gateway = gateway
         self._view = view
+        self._fan_out = fan_out
 
     def run_once(self) -> int:
+        return sum(self._fan_out(self._poll, self._view.accounts_at_opcos()))
+
+    def _poll(self, account: tuple[str, str]) -> int:
+        cfa_siret, code = account
+        endpoint = self._accounts.endpoint(cfa_siret, Opco(code))
+        if endpoint is None:
+            return 0
+        known = self._view.opco_states(cfa_siret, code)
+        ids = self._view.ids_at_opco(cfa_siret, code)
         changes = 0
-        for cfa_siret, code in self._view.accounts_at_opcos():
-            endpoint = self._accounts.endpoint(cfa_siret, Opco(code))
-            if endpoint is None:
-                continue
-            known = self._view.opco_states(cfa_siret, code)
-            ids = self._view.ids_at_opco(cfa_siret, code)
-            try:
-                for state in self._gateway.dossier_states(endpoint):
-                    ident = ids.get(state.numero_interne)
-                    if ident is not None and known.get(state.numero_interne, state.etat) != state.etat:
-                        changes += self._record(ident, endpoint, state)
-            except OpcoError as failure:
-                log.warning("avenant states of %s at %s not read: %s", cfa_siret, code, failure)
+        try:
+            for state in self._gateway.dossier_states(endpoint):
+                ident = ids.get(state.numero_interne)
+                if ident is not None and known.get(state.numero_interne, state.etat) != state.etat:
+                    changes += self._record(ident, endpoint, state)
+        except OpcoError as failure:
+            log.warning("avenant states of %s at %s not read: %s", cfa_siret, code, failure)
         return changes
 
     def _record(self, ident: UUID, endpoint: OpcoEndpoint, state: DossierState) -> int:

@@ -16,7 +16,7 @@ from application.opco.opco_accounts import OpcoAccounts
 from application.opco.opco_gateway import InvoiceState, KeyRejected, OpcoEndpoint, OpcoError, OpcoGateway
 from application.opco.state_sync import SyncReport
 from application.opco.transmissions import TransmissionsView
-from application.ports import Clock
+from application.ports import Clock, FanOut, one_at_a_time
 from domain.errors import DomainError
 from domain.invoicing.invoice import Invoice
 from domain.invoicing.states import OPCO_INVOICE_STATES, PAYMENT_STATES
@@ -37,6 +37,7 @@ class InvoiceSync:
         view: TransmissionsView,
         clock: Clock,
         profiles: Mapping[Opco, OpcoProfile],
+        fan_out: FanOut = one_at_a_time,
     ) -> None:
         self._invoices = invoices
         self._accounts = accounts
@@ -44,19 +45,18 @@ class InvoiceSync:
         self._view = view
         self._clock = clock
         self._profiles = profiles
+        self._fan_out = fan_out
 
     def run_once(self) -> SyncReport:
-        accounts = changes = unknown = errors = 0
-        for cfa_siret, code in self._view.accounts_at_opcos():
-            opco = Opco(code)
-            if not self._profiles[opco].invoice_states:
-                continue
-            endpoint = self._accounts.endpoint(cfa_siret, opco)
-            if endpoint is None:
-                continue
-            found, strange, failed = self._sync_account(cfa_siret, endpoint)
-            accounts, changes, unknown, errors = accounts + 1, changes + found, unknown + strange, errors + failed
-        return SyncReport(accounts, changes, unknown, errors)
+        return SyncReport.of(self._fan_out(self._poll, self._view.accounts_at_opcos()))
+
+    def _poll(self, account: tuple[str, str]) -> tuple[int, int, int] | None:
+        cfa_siret, code = account
+        opco = Opco(code)
+        if not self._profiles[opco].invoice_states:
+            return None
+        endpoint = self._accounts.endpoint(cfa_siret, opco)
+        return None if endpoint is None else self._sync_account(cfa_siret, endpoint)
 
     def _sync_account(self, cfa_siret: str, endpoint: OpcoEndpoint) -> tuple[int, int, int]:
         known = self._view.opco_states(cfa_siret, endpoint.opco.value)

@@ -24,7 +24,7 @@ from application.opco.opco_gateway import (
     OpcoGateway,
 )
 from application.opco.transmissions import TransmissionsView
-from application.ports import Clock
+from application.ports import Clock, FanOut, one_at_a_time
 from domain.contracts.contract import Contract
 from domain.errors import DomainError
 from domain.opco.opco_account import KeyStatus
@@ -41,28 +41,40 @@ class SyncReport:
     unknown_states: int = 0
     errors: int = 0
 
+    @classmethod
+    def of(cls, counts: list[tuple[int, int, int] | None]) -> SyncReport:
+        """The report of a round over the accounts: each account's (changes, unknown states, errors), None where
+        the account was not polled."""
+        polled = [each for each in counts if each is not None]
+        return cls(len(polled), *(sum(column) for column in zip(*polled, strict=True))) if polled else cls()
+
 
 class StateSync:
     def __init__(
-        self, dossiers: Dossiers, accounts: OpcoAccounts, gateway: OpcoGateway, view: TransmissionsView, clock: Clock
+        self,
+        dossiers: Dossiers,
+        accounts: OpcoAccounts,
+        gateway: OpcoGateway,
+        view: TransmissionsView,
+        clock: Clock,
+        fan_out: FanOut = one_at_a_time,
     ) -> None:
         self._app = dossiers
         self._accounts = accounts
         self._gateway = gateway
         self._view = view
         self._clock = clock
+        self._fan_out = fan_out
 
     def run_once(self) -> SyncReport:
-        report = SyncReport()
-        for cfa_siret, code in self._view.accounts_at_opcos():
-            endpoint = self._accounts.endpoint(cfa_siret, Opco(code))
-            if endpoint is None:
-                continue  # no usable key: the dossiers wait, the CFA is told on GET /cfas/{siret}/opcos
-            changes, unknown, error = self._sync_account(cfa_siret, endpoint)
-            report = SyncReport(
-                report.accounts + 1, report.changes + changes, report.unknown_states + unknown, report.errors + error
-            )
-        return report
+        return SyncReport.of(self._fan_out(self._poll, self._view.accounts_at_opcos()))
+
+    def _poll(self, account: tuple[str, str]) -> tuple[int, int, int] | None:
+        cfa_siret, code = account
+        endpoint = self._accounts.endpoint(cfa_siret, Opco(code))
+        if endpoint is None:
+            return None  # no usable key: the dossiers wait, the CFA is told on GET /cfas/{siret}/opcos
+        return self._sync_account(cfa_siret, endpoint)
 
     def _sync_account(self, cfa_siret: str, endpoint: OpcoEndpoint) -> tuple[int, int, int]:
         known = self._view.opco_states(cfa_siret, endpoint.opco.value)

@@ -4,6 +4,7 @@ The transmissions read model is an in-memory view fed by the real projection log
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
@@ -13,6 +14,8 @@ from typing import Any
 import pytest
 
 from application.access.access import OPERATOR, WORKER
+from application.audit.actor import Actor, acting
+from application.audit.recording import ActorMapper
 from application.dossiers import Dossiers
 from application.opco.opco_accounts import OpcoAccounts
 from application.opco.opco_gateway import (
@@ -21,6 +24,7 @@ from application.opco.opco_gateway import (
     FraisAnnexe,
     KeyInfo,
     KeyRejected,
+    OpcoEndpoint,
     TransientOpcoError,
 )
 from application.opco.state_sync import StateSync, SyncReport
@@ -32,6 +36,7 @@ from domain.opco.opco_account import KeyStatus
 from domain.opco.opco_auth import AuthFlavour
 from domain.opco.opco_catalogue import CATALOGUE
 from domain.opco.opcos import Opco
+from infrastructure.opco.fan_out import ThreadFanOut
 from tests.support import dossiers, principal, with_changes
 from tests.unit.fakes import (
     FIND,
@@ -398,3 +403,44 @@ def test_a_terminated_contract_settled_by_the_opco_is_closed(rig: Rig, complete_
     report = rig.run()
     assert rig.reload(contract).state is ContractState.CLOSED
     assert report.changes == 1
+
+
+class MeetingGateway(FakeGateway):
+    """Every states call waits until `parties` of them are in progress together: polled one at a time, the
+    first one's wait times out."""
+
+    def __init__(self, parties: int) -> None:
+        super().__init__()
+        self.meeting = threading.Barrier(parties, timeout=5)
+
+    def dossier_states(self, endpoint: OpcoEndpoint) -> Iterator[DossierState]:
+        self.meeting.wait()
+        return super().dossier_states(endpoint)
+
+
+def test_accounts_are_polled_several_at_a_time_and_what_they_record_is_the_callers(
+    rig: Rig, complete_cerfa: dict[str, Any]
+) -> None:
+    gateway = MeetingGateway(parties=3)
+    accounts = OpcoAccounts(rig.app, PlainBox(), rig.accounts.profiles, rig.contacts)
+    cfas = [CFA, OTHER_CFA, "44306184100047"]
+    for n, cfa in enumerate(cfas):
+        accounts.set_credentials(OPERATOR, cfa, Opco.ATLAS, api_key=f"atlas-key-000{n}")
+    rig.gateway = gateway
+    made = [sent(rig, complete_cerfa, f"A-{n}", cfa=cfa) for n, cfa in enumerate(cfas)]
+    for n in range(len(cfas)):
+        gateway.decide(Opco.ATLAS, f"A-{n}", "EN_COURS_INSTRUCTION")
+    rig.view.catch_up(rig.app)
+    sync = StateSync(rig.app, accounts, gateway, rig.view, rig.clock, ThreadFanOut(concurrency=3))
+    syncer = Actor(kind="worker", name="worker@test")
+    with acting(syncer):
+        report = sync.run_once()
+
+    assert report == SyncReport(accounts=3, changes=3, unknown_states=0, errors=0)
+    for contract in made:
+        changed = rig.reload(contract)
+        assert changed.state is ContractState.IN_REVIEW
+        assert isinstance(rig.app.mapper, ActorMapper)
+        last = rig.app.mapper.with_actor(list(rig.app.recorder.select_events(contract.id))[-1])[1]
+        assert last is not None
+        assert last["name"] == "worker@test"
