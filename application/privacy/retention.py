@@ -59,12 +59,11 @@ class Retention:
             if end < today and contract.personal_data_erased_at is None:
                 yield Due(contract.id, contract.cfa_siret, contract.numero_interne, end)
 
-    def apply(self, today: date) -> list[Erasure]:
+    def apply(self, today: date) -> Iterator[Erasure]:
         """Erase what is due, each dossier under its own Idempotency-Key (a run interrupted and started again
-        erases each once)."""
-        return [
-            self._erasures.erase(OPERATOR, due.contract_id, f"retention:{due.contract_id}") for due in self.due(today)
-        ]
+        erases each once), one at a time as the log is read: nothing held grows with the store."""
+        for due in self.due(today):
+            yield self._erasures.erase(OPERATOR, due.contract_id, f"retention:{due.contract_id}")
 
     def _contracts(self) -> Iterator[Contract]:
         topics = stored_topics(*(f"{Contract.__module__}:Contract.{name}" for name in ("Drafted", "Imported")))
