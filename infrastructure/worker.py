@@ -160,6 +160,9 @@ class Worker:
         self.actor = Actor(kind="worker", name=f"worker@{socket.gethostname()}:{os.getpid()}")  # in its events
         self._pool = ThreadPoolExecutor(timing.concurrency, thread_name_prefix="sender")
         self._in_progress: set[uuid.UUID] = set()
+        # per queue, the account a round last took from: the next starts after it, so that a round costs the
+        # accounts it takes from (not every account ahead of them again) and every account has its turn
+        self._last_account: dict[int, tuple[str, str]] = {}
         self._finished: dict[uuid.UUID, tuple[datetime, float]] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -179,11 +182,12 @@ class Worker:
         without holding up the others."""
         now = self._clock.now()
         started: list[Future[None]] = []
-        for view, sender, takes in self._outboxes:
-            for cfa_siret, opco in view.due_accounts(now):
+        for queue, (view, sender, takes) in enumerate(self._outboxes):
+            for cfa_siret, opco in _from_next(view.due_accounts(now), self._last_account.get(queue)):
                 room = self._room()
                 if room <= 0:
                     return started
+                self._last_account[queue] = (cfa_siret, opco)
                 endpoint = self._endpoint(cfa_siret, opco, takes)
                 if endpoint is None:
                     continue
@@ -361,3 +365,12 @@ class Worker:
 
 def _changes(batch: Batch) -> list[Any]:
     return [change for _, event in batch.events for change in row_changes(event)]
+
+
+def _from_next(accounts: list[tuple[str, str]], last: tuple[str, str] | None) -> list[tuple[str, str]]:
+    """`accounts` in order, starting with the first after `last` and coming round to it."""
+    ordered = sorted(accounts)
+    if last is None:
+        return ordered
+    after = [account for account in ordered if account > last]
+    return after + ordered[: len(ordered) - len(after)]
