@@ -20,9 +20,13 @@ them on its own site; Cohésion sociale takes no invoices over it, so its contra
 8. verify     — the store verified as `convergence audit verify` does (replay with invariants, the integrity chain
                 and its checkpoints, the status read models rebuilt aside and compared).
 
-Each phase prints its rate, its duration, the peak resident memory of this process (application, worker, read
-models) and of the sandbox's during the phase, and the disk used after it; then the same figures extrapolated to a
-national year (linear in the number of contracts, which is what the per-phase rates measure). The contracts start a
+Before the year, each CFA's key at each OPCO is set (`keys`, as an operator does once; not counted). The commands
+run in this process, through the application as the API's routes call it; the worker runs in its own process
+(`convergence worker`: sends, syncs, read models), as in production, from the transmit phase on.
+
+Each phase prints its rate, its duration, the peak resident memory of this process (the commands), of the
+worker's and of the sandbox's during the phase, and the disk used after it; then the same figures extrapolated to
+a national year (linear in the number of contracts, which is what the per-phase rates measure). The contracts start a
 year before today, so that a year of échéances is open. It prints figures, it asserts no timing.
 """
 
@@ -30,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -47,6 +52,7 @@ import psutil
 from application.access.access import OPERATOR, Principal, Role
 from benchmarks.synthetic import cfa_siret, dossier, invoiced_over_api, opco_of, payments_over_api, rupture_over_api
 from benchmarks.transmission import SANDBOX_TOKEN, _database, _sandbox, _where
+from benchmarks.worker_process import WorkerProcess
 from domain.amendments.amendment_types import AmendmentRequest
 from domain.contracts.cerfa_document import parse_cerfa
 from domain.invoicing.billing_profile import BillingDetails
@@ -98,6 +104,10 @@ class PeakRss:
         peaks, self.peaks = self.peaks, dict.fromkeys(self._processes, 0)
         return peaks
 
+    def watch(self, name: str, process: psutil.Process) -> None:
+        self._processes = {**self._processes, name: process}
+        self.peaks = {**self.peaks, name: 0}
+
     def close(self) -> None:
         self._stop.set()
         self._thread.join()
@@ -105,13 +115,19 @@ class PeakRss:
     def _sample(self) -> None:
         while not self._stop.is_set():
             for name, process in self._processes.items():
-                self.peaks[name] = max(self.peaks[name], process.memory_info().rss)
+                try:
+                    self.peaks[name] = max(self.peaks.get(name, 0), process.memory_info().rss)
+                except psutil.NoSuchProcess:
+                    continue
             self._stop.wait(0.05)
 
 
 class Year:
-    def __init__(self, container: Container, args: argparse.Namespace, rss: PeakRss, database_url: str) -> None:
+    def __init__(
+        self, container: Container, args: argparse.Namespace, rss: PeakRss, worker: WorkerProcess, database_url: str
+    ) -> None:
         self.container, self.args, self.rss, self.url = container, args, rss, database_url
+        self.worker = worker
         self.contracts = round(NATIONAL_CONTRACTS * args.scale)
         self.ids: list[UUID] = []
         self.phases: list[Phase] = []
@@ -156,7 +172,7 @@ class Year:
 
     def transmit(self) -> None:
         with self.phase("transmit", self.contracts, "contracts"):
-            self.container.worker.start()
+            self.rss.watch("worker", psutil.Process(self.worker.start()))
             counts = self.container.transmissions.counts
             wait_until(lambda: counts().get("done", 0) >= self.contracts, "transmit", counts, stall=60)
 
@@ -283,7 +299,7 @@ class Year:
             current.note = f"{len(done.discrepancies)} discrepancies"
 
     def rebuild(self) -> None:
-        self.container.worker.stop()
+        self.worker.stop()
         events = self.container.dossiers.recorder.max_notification_id() or 0
         with self.phase("rebuild", events, "events"):
             for rebuild in REBUILDS.values():
@@ -323,13 +339,15 @@ def report(year: Year, args: argparse.Namespace) -> None:
         f" sandbox {args.latency_ms} ms a call; {os.cpu_count()} cores"
     )
     header = (
-        f"{'phase':<10} {'rate':>14} {'time':>9} {'this process':>13} {'sandbox':>9} {'disk':>10} {'year at x':>10}"
+        f"{'phase':<10} {'rate':>14} {'time':>9} {'commands':>9} {'worker':>8} {'sandbox':>8} {'disk':>9}"
+        f" {'year at x':>10}"
     )
     print(header)
     for p in year.phases:
         print(
-            f"{p.name:<10} {p.rate:>9.1f} {p.unit[:4]}/s {p.seconds:>8.1f}s {p.rss.get('service', 0) / mib:>10.0f} MiB"
-            f" {p.rss.get('sandbox', 0) / mib:>6.0f} MiB {p.disk / mib:>7.0f} MiB {p.seconds * factor / 60:>8.0f} min"
+            f"{p.name:<10} {p.rate:>9.1f} {p.unit[:4]}/s {p.seconds:>8.1f}s {p.rss.get('service', 0) / mib:>5.0f} MiB"
+            f" {p.rss.get('worker', 0) / mib:>4.0f} MiB {p.rss.get('sandbox', 0) / mib:>4.0f} MiB"
+            f" {p.disk / mib:>5.0f} MiB {'(once)' if p.setup else f'{p.seconds * factor / 60:>6.0f} min':>10}"
         )
     total = sum(p.seconds for p in year.phases if not p.setup)
     disk = year.phases[-1].disk if year.phases else 0
@@ -361,25 +379,28 @@ def main() -> None:
         httpx.put(
             f"{sandbox}/_sandbox/faults", json={"latencyMs": args.latency_ms}, headers=operator
         ).raise_for_status()
-        container = bootstrap(
-            settings(
-                url,
-                sandbox_url=sandbox,
-                sandbox_admin_token=SANDBOX_TOKEN,
-                log_level="warning",
-                sync_interval_seconds=2.0,
-                sender_concurrency=args.concurrency,
-            )
+        configured = settings(
+            url,
+            sandbox_url=sandbox,
+            sandbox_admin_token=SANDBOX_TOKEN,
+            log_level="warning",
+            sync_interval_seconds=2.0,
+            sender_concurrency=args.concurrency,
         )
+        container = bootstrap(configured)
         rss = PeakRss({"service": psutil.Process(), "sandbox": psutil.Process(pid)})
-        year = Year(container, args, rss, url)
+        log = tempfile.NamedTemporaryFile(prefix="convergence-worker-", suffix=".log", delete=False)  # noqa: SIM115
+        worker = WorkerProcess(configured, log)
+        year = Year(container, args, rss, worker, url)
         try:
             print(f"a year at scale {args.scale}: {year.contracts} contracts", flush=True)
             year.keys(sandbox)
             run(year)
         finally:
+            worker.stop()
             rss.close()
             container.close()
+            print(f"the worker's log: {log.name}")
         report(year, args)
 
 

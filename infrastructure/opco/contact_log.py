@@ -20,7 +20,7 @@ class SqlContactLog:
         store.create(DDL)
 
     def record(self, cfa_siret: str, opco: str, at: datetime, error: str | None) -> None:
-        with self._store.transaction() as tx:
+        with self._store.transaction(durable=False) as tx:
             if error is None:
                 tx.execute(
                     "INSERT INTO opco_contacts (cfa_siret, opco, last_contact_at) VALUES (%s, %s, %s)"

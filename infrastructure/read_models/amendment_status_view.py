@@ -53,7 +53,7 @@ class SqlAmendmentStatusView:
             f"INSERT INTO {self._table} ({', '.join(_COLUMNS)}) VALUES ({', '.join(['%s'] * len(_COLUMNS))})"
             f" ON CONFLICT (amendment_id) DO UPDATE SET {updates}"
         )
-        with self._store.transaction() as tx:
+        with self._store.transaction(durable=False) as tx:
             tracking.advance(tx, self._table, position, previous)
             for row in rows:
                 tx.execute(statement, _values(row))

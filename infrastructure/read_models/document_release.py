@@ -20,7 +20,7 @@ class DocumentReleaseRunner:
 
     def apply(self, batch: Batch) -> None:
         self._release.apply(batch)
-        with self._store.transaction() as tx:
+        with self._store.transaction(durable=False) as tx:
             tracking.advance(tx, NAME, batch.tracking, batch.previous)
 
     def position(self, application_name: str) -> int:

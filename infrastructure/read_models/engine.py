@@ -133,7 +133,7 @@ class TemporalView:
 
     def apply(self, batch: Batch) -> None:
         """The whole batch and its position in one transaction; refused if the view moved since it was read."""
-        with self._store.transaction() as tx:
+        with self._store.transaction(durable=False) as tx:
             tracking.advance(tx, self.prefix, batch.tracking, batch.previous)
             keys = {str(event.originator_id) for _, event in batch.events}
             memos = temporal_versions.load_memos(tx, self._store.dialect, self.prefix, self.model.key, keys)

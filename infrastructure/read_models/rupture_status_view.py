@@ -52,7 +52,7 @@ class SqlRuptureStatusView:
         store.create(table_ddl(table))
 
     def apply(self, changes: Sequence[RuptureChange], position: Tracking, previous: int | None = None) -> None:
-        with self._store.transaction() as tx:
+        with self._store.transaction(durable=False) as tx:
             tracking.advance(tx, self._table, position, previous)
             for change in changes:
                 self._apply(tx, change)

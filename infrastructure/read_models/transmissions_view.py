@@ -51,7 +51,7 @@ class SqlTransmissionsView:
         store.create(table_ddl(table))
 
     def apply(self, changes: Sequence[RowChange], position: Tracking, previous: int | None = None) -> None:
-        with self._store.transaction() as tx:
+        with self._store.transaction(durable=False) as tx:
             tracking.advance(tx, self._table, position, previous)
             for change in changes:
                 _apply(tx, self._table, change)

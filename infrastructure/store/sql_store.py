@@ -45,7 +45,11 @@ class SqlStore(ABC):
 
     @abstractmethod
     @contextmanager
-    def transaction(self) -> Iterator[Transaction]: ...
+    def transaction(self, *, durable: bool = True) -> Iterator[Transaction]:
+        """A write transaction. `durable=False` is for what can be derived again from the event log (a read
+        model's rows with its position, a contact time): on PostgreSQL its commit does not wait for the WAL's
+        flush to disk. A crash may then lose the last such commits, each whole, never half (the read model is
+        back at an earlier position, and catches up again); the events are never written so."""
 
     @contextmanager
     def reading(self) -> Iterator[Transaction]:
@@ -133,7 +137,7 @@ class SqliteStore(SqlStore):
         return conn
 
     @contextmanager
-    def transaction(self) -> Iterator[Transaction]:
+    def transaction(self, *, durable: bool = True) -> Iterator[Transaction]:
         conn = self._connection()
         with self._lock if self._shared is not None else _nothing():
             conn.execute("BEGIN IMMEDIATE")
@@ -239,8 +243,10 @@ class PostgresStore(SqlStore):
         return {name for (name,) in found}
 
     @contextmanager
-    def transaction(self) -> Iterator[Transaction]:
+    def transaction(self, *, durable: bool = True) -> Iterator[Transaction]:
         with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cursor:
+            if not durable:
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
             yield _PostgresTransaction(cursor)
 
     @contextmanager
