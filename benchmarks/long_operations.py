@@ -11,9 +11,10 @@ key) with that many dossiers (benchmarks/status_log.py: each its own apprentice,
 journey), all past their retention on `--today`. Then, each in a fresh process so that its peak is its own, as the
 CLI runs them: bootstrap alone (the baseline every peak includes), `convergence retention apply --dry-run` (the
 due list, counted and dropped), `convergence backup` (take_backup into a temporary directory; on PostgreSQL the
-peak of its pg_dump child too), `convergence retention apply` (erases every dossier due: last, it changes the
-store). Each once for its time and resident peak (RSS, getrusage), and once more under tracemalloc for its peak of
-Python allocations (slowed by it: not timed; the traced apply erases a copy of the store made before the first).
+peak of its pg_dump child too, its VmHWM polled), `convergence retention apply` (erases every dossier due: last,
+it changes the store). Each once for its time and resident peak (RSS, getrusage), and once more under tracemalloc
+for its peak of Python allocations (slowed by it: not timed; the traced apply erases a copy of the store made
+before the first).
 
 Targets: every peak flat as the store grows (the ratio of the larger size's to the smaller's ~1). The caches the
 service bounds (the aggregates: CONVERGENCE_AGGREGATE_CACHE_SIZE, 2,000 dossiers, which `--aggregate-cache` sets for
@@ -40,7 +41,7 @@ import psycopg
 from psycopg import sql
 
 from benchmarks.databases import ADMIN_URL, temporary_postgres
-from benchmarks.peaks import children_rss_peak_mb, in_fresh_process, rss_peak_mb
+from benchmarks.peaks import children_peak, in_fresh_process, rss_peak_mb
 from benchmarks.status_log import fill_log
 from infrastructure.settings import Settings
 from infrastructure.store.backup.archive import take_backup
@@ -115,9 +116,10 @@ def child(what: str, options: Settings, today: date, trace: bool) -> dict[str, A
         items = sum(1 for _ in container.retention.apply(today))
     elif what == "backup":
         items = container.dossiers.recorder.max_notification_id() or 0
-        with tempfile.TemporaryDirectory(prefix="bench-backup-") as folder:
+        with tempfile.TemporaryDirectory(prefix="bench-backup-") as folder, children_peak() as dump_peak:
             archive, _ = take_backup(options, Path(folder))
             extra["archive_mb"] = archive.stat().st_size / 2**20
+        extra["children_rss_mb"] = dump_peak[0]
     else:
         items = 0
     seconds = time.perf_counter() - started
@@ -127,8 +129,8 @@ def child(what: str, options: Settings, today: date, trace: bool) -> dict[str, A
         "items": items,
         "seconds": seconds,
         "rss_mb": rss_peak_mb(),
-        "children_rss_mb": children_rss_peak_mb(),
         "traced_mb": traced,
+        "children_rss_mb": 0.0,
         **extra,
     }
 
