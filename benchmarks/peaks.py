@@ -4,7 +4,7 @@ as its last line of output; the peaks are read from getrusage (kilobytes on Linu
 from __future__ import annotations
 
 import json
-import resource
+import os
 import subprocess
 import sys
 import threading
@@ -26,8 +26,10 @@ def in_fresh_process(module: str, *args: str) -> dict[str, Any]:
 
 
 def rss_peak_mb() -> float:
-    """This process's peak resident memory, MiB."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """This process's peak resident memory since its exec, MiB: its VmHWM. Not getrusage(RUSAGE_SELF), which also
+    counts what its parent had at the fork (a benchmark that filled a store in-process would set every peak of
+    its children at its own size)."""
+    return _hwm_mb(os.getpid())
 
 
 @contextmanager
