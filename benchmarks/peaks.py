@@ -43,7 +43,8 @@ def children_peak(every: float = 0.02) -> Iterator[list[float]]:
     def poll() -> None:
         while not done.wait(every):
             for process in psutil.Process().children(recursive=True):
-                peak[0] = max(peak[0], _hwm_mb(process.pid))
+                if _execed(process.pid):  # not yet: its VmHWM is still the forked copy of this process's
+                    peak[0] = max(peak[0], _hwm_mb(process.pid))
 
     thread = threading.Thread(target=poll, daemon=True)
     thread.start()
@@ -52,6 +53,13 @@ def children_peak(every: float = 0.02) -> Iterator[list[float]]:
     finally:
         done.set()
         thread.join()
+
+
+def _execed(pid: int) -> bool:
+    try:
+        return os.readlink(f"/proc/{pid}/exe") != os.readlink(f"/proc/{os.getpid()}/exe")
+    except OSError:
+        return False
 
 
 def _hwm_mb(pid: int) -> float:
