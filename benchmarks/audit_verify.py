@@ -15,9 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
-import subprocess
-import sys
 import time
 import tracemalloc
 from decimal import Decimal
@@ -27,6 +24,7 @@ from uuid import uuid4
 from eventsourcing.persistence import StoredEvent
 
 from application.audit.history_check import HistoryCheck
+from benchmarks.peaks import in_fresh_process, rss_peak_mb
 from infrastructure.audit.chain_store import stored_pages
 from infrastructure.audit.verify import tables_of
 from infrastructure.read_models.status_view import _fast_mapper
@@ -95,24 +93,19 @@ def measure(url: str, mode: str) -> dict[str, float]:
         "rate": count / seconds,
         "cpu_rate": count / cpu,  # per second of this process's CPU: what a core of its own gives (SQLite: reads too)
         "traced_peak_mb": peak / 2**20,
-        "rss_peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "rss_peak_mb": rss_peak_mb(),
         "discrepancies": len(found),
     }
 
 
-def in_fresh_process(url: str, mode: str) -> dict[str, float]:
-    out = subprocess.run(
-        [sys.executable, "-m", "benchmarks.audit_verify", "--measure", mode, "--database-url", url],
-        check=True, capture_output=True, text=True,
-    )  # fmt: skip
-    result: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
-    return result
+def measure_apart(url: str, mode: str) -> dict[str, float]:
+    return in_fresh_process("benchmarks.audit_verify", "--measure", mode, "--database-url", url)
 
 
 def run_size(url: str, events: int, per_dossier: int) -> dict[str, dict[str, float]]:
     rate = fill(url, events, per_dossier)
     print(f"\n{events:,} events written through the chained recorder at {rate:,.0f} events/s")
-    results = {mode: in_fresh_process(url, mode) for mode in ("raw", "chain", "replay", "replay-traced")}
+    results = {mode: measure_apart(url, mode) for mode in ("raw", "chain", "replay", "replay-traced")}
     base, cpu_base = results["raw"]["rate"], results["raw"]["cpu_rate"]
     for mode in ("raw", "chain", "replay"):
         r = results[mode]

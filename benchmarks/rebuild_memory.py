@@ -21,9 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import resource
-import subprocess
-import sys
 import time
 import tracemalloc
 from datetime import date
@@ -33,6 +30,7 @@ from application.dossiers import Dossiers
 from application.read_models.invoice_status_projection import TOPICS as INVOICE_TOPICS
 from application.read_models.status_projection import TOPICS as STATUS_TOPICS
 from benchmarks.databases import temporary_postgres
+from benchmarks.peaks import in_fresh_process, rss_peak_mb
 from benchmarks.status_log import ACTOR, PER_SAVE, SIGNATORY, WORKER, apprentice, fill_log
 from domain.contracts.cerfa_document import parse_cerfa
 from domain.contracts.contract import Contract
@@ -94,10 +92,7 @@ def measure(url: str, dossiers: int, models: list[str], page: int, interleaved: 
 
 
 def run_child(what: str, url: str, page: int, trace: bool) -> dict[str, Any]:
-    command = [sys.executable, "-m", "benchmarks.rebuild_memory", "--child", what, url, str(page), str(int(trace))]
-    done = subprocess.run(command, check=True, capture_output=True, text=True)
-    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    return result
+    return in_fresh_process("benchmarks.rebuild_memory", "--child", what, url, str(page), str(int(trace)))
 
 
 def child(what: str, url: str, page: int, trace: bool) -> dict[str, Any]:
@@ -119,7 +114,7 @@ def child(what: str, url: str, page: int, trace: bool) -> dict[str, Any]:
         invoice_status_view.swap_in(store)
     seconds = time.perf_counter() - started
     traced = tracemalloc.get_traced_memory()[1] / 2**20 if trace else 0.0
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kilobytes on Linux
+    rss = rss_peak_mb()
     store.close()
     app.close()
     return {"events": events, "seconds": seconds, "rate": events / seconds, "rss_mb": rss, "traced_mb": traced}
