@@ -4,26 +4,27 @@ inserts the event. Named by the environment (APPLICATION_RECORDER_TOPIC, infrast
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Sequence
 from typing import Any
 
 import psycopg
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
+from eventsourcing.utils import retry
 from psycopg import Cursor
 from psycopg.rows import DictRow
-from psycopg.sql import SQL, Composed
+from psycopg.sql import SQL, Composed, Identifier
 
 from infrastructure.audit import chain_store
 from infrastructure.audit.chain_store import (
+    CHAIN,
     LogTables,
     Sql,
     chain_ddl,
     chain_digests,
     checkpoint_if_due,
-    insert_digests,
+    lock_log,
     log_tables,
     previous_digests,
     write_digests,
@@ -66,10 +67,14 @@ class _Checkpoints:
         self._tables = tables
         self._seen = 0
 
+    def may_be_due(self, ids: Sequence[int] | None) -> bool:
+        return not ids or max(ids) - self._seen >= chain_store.CHECKPOINT_EVERY
+
     def after_insert(self, tx: Sql, ids: Sequence[int] | None) -> None:
-        head = max(ids) if ids else None
-        if head is not None and head - self._seen < chain_store.CHECKPOINT_EVERY:
+        """`ids`: the positions just written (None: unknown, the head is read)."""
+        if not self.may_be_due(ids):
             return
+        head = max(ids) if ids else None
         seen = checkpoint_if_due(tx, self._tables, head=head)
         if seen is not None:
             self._seen = max(self._seen, seen)
@@ -96,37 +101,78 @@ class ChainedSQLiteRecorder(SQLiteApplicationRecorder):
 
 
 class ChainedPostgresRecorder(PostgresApplicationRecorder):
+    """Inserts a save's events and their digests with one call of a database function, in a transaction of its
+    own that commits on the server: the table's lock (which orders the log, see the library's `_lock_table`) is
+    held for the insert and the commit only, never across a round trip to this process, whose threads may wait
+    for the interpreter's lock meanwhile (the convoy that bounded the worker's saves). The predecessors' digests
+    are read before, outside the lock: they are committed, the events were made from them."""
+
+    FUNCTION = "convergence_insert_chained_events"
+
     def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events") -> None:
         super().__init__(datastore, events_table_name=events_table_name)
         schema = datastore.schema
         self.log_tables = log_tables("postgresql", events_table_name.removesuffix("_events"), schema)
         self.sql_create_statements.extend(Composed([SQL(statement)]) for statement in chain_ddl("postgresql", schema))
+        self.sql_create_statements.append(self._function_ddl())
         self._checkpoints = _Checkpoints(self.log_tables)
-        self._digests = threading.local()
+        self._invoke = SQL("SELECT * FROM {schema}.{function}(%s, %s)").format(
+            schema=Identifier(schema), function=Identifier(self.FUNCTION)
+        )
 
-    def _insert_events(self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
-        # Before the insert takes the table's lock: every round trip made under it holds off all the other writers
-        # (and waits for this process's GIL). The predecessors' digests are committed: the events were made from them.
-        super()._insert_events(curs, stored_events, **kwargs)
-        previous = previous_digests(_PostgresCursorSql(curs), self.log_tables, stored_events)
-        self._digests.rows = chain_digests(self.log_tables, stored_events, previous)
+    def _function_ddl(self) -> Composed:
+        schema, table = Identifier(self.datastore.schema), Identifier(self.events_table_name)
+        return SQL(
+            "CREATE OR REPLACE FUNCTION {schema}.{function}(events {schema}.{event}[], digests bytea[])"
+            " RETURNS SETOF bigint LANGUAGE plpgsql AS $BODY$"
+            " BEGIN"
+            "  SET LOCAL lock_timeout = '{lock_timeout}s';"
+            "  LOCK TABLE {schema}.{table} IN EXCLUSIVE MODE;"
+            "  NOTIFY {channel};"
+            "  RETURN QUERY INSERT INTO {schema}.{table} (originator_id, originator_version, topic, state)"
+            "   SELECT e.originator_id, e.originator_version, e.topic, e.state FROM unnest(events) AS e"
+            "   RETURNING notification_id;"
+            "  INSERT INTO {schema}.{chain} (originator_id, originator_version, digest)"
+            "   SELECT e.originator_id, e.originator_version, digests[e.n]"
+            "   FROM unnest(events) WITH ORDINALITY AS e(originator_id, originator_version, topic, state, n);"
+            " END; $BODY$"
+        ).format(
+            schema=schema,
+            function=Identifier(self.FUNCTION),
+            event=Identifier(self.stored_event_type_name),
+            lock_timeout=SQL(str(int(self.datastore.lock_timeout))),
+            table=table,
+            channel=Identifier(self.channel_name),
+            chain=Identifier(CHAIN),
+        )
 
-    def _fetch_ids_after_insert_events(
-        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
-    ) -> Sequence[int] | None:
-        ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
-        # After the insert, in its transaction: a writer that lost a race on a version has failed on the events'
-        # own unique key by now (the library's IntegrityError, which the commands retry), so the digests never race.
-        tx = _PostgresCursorSql(curs)
-        rows, self._digests.rows = self._digests.rows, None
-        insert_digests(tx, self.log_tables, rows)
-        # Under the table's lock the insert took: the checkpoint due covers a log no one else extends. The library
-        # keeps an error raised here until its transaction has ended (a failed one commits nothing): a checkpoint
-        # that fails otherwise is logged, never reported as a failed write of committed events.
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
+        if not stored_events:
+            return []
+        events = [
+            self.construct_pg_stored_event(e.originator_id, e.originator_version, e.topic, e.state)
+            for e in stored_events
+        ]
+        with self.datastore.get_connection() as conn:
+            with conn.cursor() as curs:
+                previous = previous_digests(_PostgresCursorSql(curs), self.log_tables, stored_events)
+                digests = [digest for *_, digest in chain_digests(self.log_tables, stored_events, previous)]
+                curs.execute(self._invoke, (events, digests), prepare=True)
+                ids = [row[self.FUNCTION] for row in curs.fetchall()]
+            self._checkpoint(conn, ids)
+        return ids
+
+    def _checkpoint(self, conn: psycopg.Connection[DictRow], ids: Sequence[int]) -> None:
+        """The checkpoints due once these events are in, in a transaction of their own under the log's lock (the
+        log extends meanwhile otherwise); a failure is logged, never reported as a failed write of committed
+        events (`convergence audit verify` finds a missing checkpoint)."""
+        if not self._checkpoints.may_be_due(ids):
+            return
         try:
-            self._checkpoints.after_insert(tx, ids)
-        except psycopg.Error:
-            raise  # the transaction is failed: nothing of it commits
+            with conn.transaction(), conn.cursor() as curs:
+                tx = _PostgresCursorSql(curs)
+                lock_log(tx, self.log_tables)
+                self._checkpoints.after_insert(tx, None)
         except Exception:
             log.exception("no checkpoint taken")
-        return ids
