@@ -16,7 +16,7 @@ later found sent is no longer waiting for anyone).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -106,10 +106,12 @@ def project(event: Any, memo: Memo | None, position: int) -> Projected:
     if after == memo:  # nothing this read model keeps changed (a patch of another Cerfa block…): nothing to write
         return Projected(memo)
     ident = event.originator_id
-    if echeance_rows(ident, memo) == echeance_rows(ident, after):  # `after` still has the old stamps here
+    rows = echeance_rows(ident, after)  # `after` still has the old stamp here: compared as it was
+    if rows == echeance_rows(ident, memo):
         return Projected(after)
     after["stamp"] = {"position": position, "updated_at": event.timestamp.isoformat()}
-    return Projected(after, echeances=echeance_rows(ident, after))
+    updated_at = datetime.fromisoformat(after["stamp"]["updated_at"])  # as echeance_rows reads it back
+    return Projected(after, echeances=[replace(row, position=position, updated_at=updated_at) for row in rows])
 
 
 def kind_of(event: Any) -> str:
