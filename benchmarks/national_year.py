@@ -21,8 +21,10 @@ them on its own site; Cohésion sociale takes no invoices over it, so its contra
                 and its checkpoints, the status read models rebuilt aside and compared).
 
 Before the year, each CFA's key at each OPCO is set (`keys`, as an operator does once; not counted). The commands
-run in this process, through the application as the API's routes call it; the worker runs in its own process
-(`convergence worker`: sends, syncs, read models), as in production, from the transmit phase on.
+run in this process, through the application as the API's routes call it; the worker runs in its own processes
+(`convergence worker`), as in production, from the transmit phase on: with `--worker-processes 2` (the default) one
+runs the read models (`--only projections --only prune`), the other the sends and syncs, each with its own
+interpreter lock. The worker's memory column is the sum of its processes' peaks.
 
 Each phase prints its rate, its duration, the peak resident memory of this process (the commands), of the
 worker's and of the sandbox's during the phase, and the disk used after it; then the same figures extrapolated to
@@ -71,6 +73,12 @@ from tests.support import settings
 
 NATIONAL_CONTRACTS = 850_000
 MANDATE_SIGNED = date(2025, 6, 15)
+# the worker's task groups per process (`convergence worker --only`): with two, the read models in one, the sends
+# and syncs in the other, each with its own interpreter lock
+WORKER_SPLITS: dict[int, list[tuple[str, ...]]] = {
+    1: [()],
+    2: [("projections", "prune"), ("sender", "state-sync")],
+}
 INSTANT = ("--instruction-delay", "0", "--decision-delay", "0")  # the sandbox decides at once
 
 
@@ -124,10 +132,15 @@ class PeakRss:
 
 class Year:
     def __init__(
-        self, container: Container, args: argparse.Namespace, rss: PeakRss, worker: WorkerProcess, database_url: str
+        self,
+        container: Container,
+        args: argparse.Namespace,
+        rss: PeakRss,
+        workers: list[WorkerProcess],
+        database_url: str,
     ) -> None:
         self.container, self.args, self.rss, self.url = container, args, rss, database_url
-        self.worker = worker
+        self.workers = workers
         self.contracts = round(NATIONAL_CONTRACTS * args.scale)
         self.ids: list[UUID] = []
         self.phases: list[Phase] = []
@@ -172,7 +185,8 @@ class Year:
 
     def transmit(self) -> None:
         with self.phase("transmit", self.contracts, "contracts"):
-            self.rss.watch("worker", psutil.Process(self.worker.start()))
+            for n, worker in enumerate(self.workers):
+                self.rss.watch(f"worker{n}", psutil.Process(worker.start()))
             counts = self.container.transmissions.counts
             wait_until(lambda: counts().get("done", 0) >= self.contracts, "transmit", counts, stall=60)
 
@@ -299,7 +313,8 @@ class Year:
             current.note = f"{len(done.discrepancies)} discrepancies"
 
     def rebuild(self) -> None:
-        self.worker.stop()
+        for worker in self.workers:
+            worker.stop()
         events = self.container.dossiers.recorder.max_notification_id() or 0
         with self.phase("rebuild", events, "events"):
             for rebuild in REBUILDS.values():
@@ -344,9 +359,10 @@ def report(year: Year, args: argparse.Namespace) -> None:
     )
     print(header)
     for p in year.phases:
+        workers = sum(peak for name, peak in p.rss.items() if name.startswith("worker"))
         print(
             f"{p.name:<10} {p.rate:>9.1f} {p.unit[:4]}/s {p.seconds:>8.1f}s {p.rss.get('service', 0) / mib:>5.0f} MiB"
-            f" {p.rss.get('worker', 0) / mib:>4.0f} MiB {p.rss.get('sandbox', 0) / mib:>4.0f} MiB"
+            f" {workers / mib:>4.0f} MiB {p.rss.get('sandbox', 0) / mib:>4.0f} MiB"
             f" {p.disk / mib:>5.0f} MiB {'(once)' if p.setup else f'{p.seconds * factor / 60:>6.0f} min':>10}"
         )
     total = sum(p.seconds for p in year.phases if not p.setup)
@@ -368,6 +384,9 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=int, default=20, help="added by the sandbox to every call")
     parser.add_argument("--threads", type=int, default=4, help="client threads issuing the commands")
     parser.add_argument("--concurrency", type=int, default=16, help="the worker's sends at a time")
+    parser.add_argument(
+        "--worker-processes", type=int, choices=sorted(WORKER_SPLITS), default=2, help="the worker's processes"
+    )
     store = parser.add_mutually_exclusive_group()
     store.add_argument("--database-url")
     store.add_argument("--postgres", action="store_true")
@@ -390,14 +409,15 @@ def main() -> None:
         container = bootstrap(configured)
         rss = PeakRss({"service": psutil.Process(), "sandbox": psutil.Process(pid)})
         log = tempfile.NamedTemporaryFile(prefix="convergence-worker-", suffix=".log", delete=False)  # noqa: SIM115
-        worker = WorkerProcess(configured, log)
-        year = Year(container, args, rss, worker, url)
+        workers = [WorkerProcess(configured, log, groups) for groups in WORKER_SPLITS[args.worker_processes]]
+        year = Year(container, args, rss, workers, url)
         try:
             print(f"a year at scale {args.scale}: {year.contracts} contracts", flush=True)
             year.keys(sandbox)
             run(year)
         finally:
-            worker.stop()
+            for worker in workers:
+                worker.stop()
             rss.close()
             container.close()
             print(f"the worker's log: {log.name}")

@@ -34,14 +34,20 @@ def worker_env(settings: Settings) -> dict[str, str]:
 
 
 class WorkerProcess:
-    def __init__(self, settings: Settings, log: IO[bytes]) -> None:
+    """`groups`: the task groups it runs (`convergence worker --only`), all if empty."""
+
+    def __init__(self, settings: Settings, log: IO[bytes], groups: tuple[str, ...] = ()) -> None:
         self._env, self._log = worker_env(settings), log
+        self._options = [option for group in groups for option in ("--only", group)]
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> int:
         """Starts the worker; its pid once it says it runs."""
         self.process = subprocess.Popen(
-            [str(BIN / "convergence"), "worker"], env=self._env, stdout=subprocess.PIPE, stderr=self._log
+            [str(BIN / "convergence"), "worker", *self._options],
+            env=self._env,
+            stdout=subprocess.PIPE,
+            stderr=self._log,
         )
         started = threading.Event()
         first: list[str] = []

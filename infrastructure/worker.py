@@ -13,7 +13,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -53,6 +53,7 @@ from infrastructure.store.leases import Leases
 from infrastructure.store.pg_wakeup import LogWakeup
 
 log = logging.getLogger("convergence.worker")
+TASK_GROUPS = ("projections", "sender", "state-sync", "prune")  # what `convergence worker --only` chooses from
 BUSY_PAUSE = 0.05  # seconds between two rounds of a task that found work
 FINISHED_MEMORY_SECONDS = 10.0  # how long a finished send is remembered, for the read model to show its outcome
 
@@ -208,7 +209,13 @@ class Worker:
 
     # -- running ------------------------------------------------------------------------------------------------
 
-    def start(self) -> None:
+    def start(self, groups: Collection[str] = TASK_GROUPS) -> None:
+        """Runs the tasks of `groups` (all by default), each under its lease. Worker processes started with
+        different groups split the work between them (each its own interpreter); with the same groups they stand
+        in for each other when one dies."""
+        unknown = set(groups) - set(TASK_GROUPS)
+        if unknown:
+            raise ValueError(f"unknown task groups {sorted(unknown)}: the groups are {', '.join(TASK_GROUPS)}")
         tasks: list[tuple[str, float, Callable[[], object]]] = [
             *(
                 (f"{name}-projection", self._timing.projection_poll, runner.catch_up)
@@ -219,6 +226,7 @@ class Worker:
         ]
         if self.pruner is not None:
             tasks.append(("prune", self._timing.prune_interval, self._prune_round))
+        tasks = [task for task in tasks if _group(task[0]) in groups]
         for name, interval, task in tasks:
             thread = threading.Thread(target=self._loop, args=(name, interval, task), name=name, daemon=True)
             thread.start()
@@ -374,3 +382,7 @@ def _from_next(accounts: list[tuple[str, str]], last: tuple[str, str] | None) ->
         return ordered
     after = [account for account in ordered if account > last]
     return after + ordered[: len(ordered) - len(after)]
+
+
+def _group(task: str) -> str:
+    return "projections" if task.endswith("-projection") else task

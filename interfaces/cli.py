@@ -37,6 +37,7 @@ from infrastructure.read_models.transmissions_view import (
 )
 from infrastructure.settings import Settings
 from infrastructure.store.layout import LayoutError
+from infrastructure.worker import TASK_GROUPS
 from interfaces.api.metrics import start_metrics_server
 from interfaces.audit_cli import audit
 from interfaces.backup_cli import backup, restore
@@ -116,8 +117,19 @@ def serve(
 
 
 @cli.command()
-def worker() -> None:
+def worker(
+    only: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="run only these task groups (repeatable): projections, sender, state-sync, prune; processes"
+            " started with different groups split the work, each with its own interpreter"
+        ),
+    ] = None,
+) -> None:
     """Run the worker alone: transmissions to the OPCOs and their state sync (stop with Ctrl-C)."""
+    groups = only or TASK_GROUPS
+    if unknown := set(groups) - set(TASK_GROUPS):
+        raise typer.BadParameter(f"unknown task groups {sorted(unknown)}: choose from {', '.join(TASK_GROUPS)}")
     settings = Settings()
     configure_logging(settings)
     container = bootstrap(settings)
@@ -125,7 +137,7 @@ def worker() -> None:
     for stopping in (signal.SIGTERM, signal.SIGINT):
         signal.signal(stopping, lambda *_: stop.set())
     stop_metrics = _worker_metrics(container)
-    container.worker.start()
+    container.worker.start(groups)
     typer.echo(f"worker {container.worker.holder} running on {_redacted(container.settings.database_url)}")
     try:
         stop.wait()
