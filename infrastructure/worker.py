@@ -55,6 +55,7 @@ from infrastructure.store.pg_wakeup import LogWakeup
 log = logging.getLogger("convergence.worker")
 TASK_GROUPS = ("projections", "sender", "state-sync", "prune")  # what `convergence worker --only` chooses from
 BUSY_PAUSE = 0.05  # seconds between two rounds of a task that found work
+ENDPOINT_SECONDS = 5.0  # how long the sender's rounds reuse an account's endpoint (a key set elsewhere: 5 s late)
 FINISHED_MEMORY_SECONDS = 10.0  # how long a finished send is remembered, for the read model to show its outcome
 
 
@@ -164,6 +165,8 @@ class Worker:
         # per queue, the account a round last took from: the next starts after it, so that a round costs the
         # accounts it takes from (not every account ahead of them again) and every account has its turn
         self._last_account: dict[int, tuple[str, str]] = {}
+        # each account's endpoint, for the next rounds: until ENDPOINT_SECONDS pass or credentials change here
+        self._endpoints: dict[tuple[str, str], tuple[OpcoEndpoint, float, int]] = {}
         self._finished: dict[uuid.UUID, tuple[datetime, float]] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -332,9 +335,15 @@ class Worker:
         opco = Opco(code)
         if not takes(opco):
             return None  # this OPCO takes none over the API: the dossier or invoice is shown as such
+        now, changes = time.monotonic(), self._accounts.changes
+        cached = self._endpoints.get((cfa_siret, code))
+        if cached is not None and cached[1] > now and cached[2] == changes:
+            return cached[0]
         endpoint = self._accounts.endpoint(cfa_siret, opco)
         if endpoint is None and self._keys is not None and self._keys.ensure(cfa_siret, opco):
             endpoint = self._accounts.endpoint(cfa_siret, opco)
+        if endpoint is not None:
+            self._endpoints[(cfa_siret, code)] = (endpoint, now + ENDPOINT_SECONDS, changes)
         return endpoint
 
     def _taken(self) -> int:

@@ -60,6 +60,7 @@ class OpcoAccounts:
         self.contacts = contacts
         self._credentials = OpcoCredentials(app, box, dpop_keys)
         self._last_success: dict[tuple[str, Opco], datetime] = {}
+        self.changes = 0  # counts the changes of credentials made here: what keeps an endpoint cached is stale after
 
     # -- commands: the CFA's credentials (admin of the CFA or operator) -------------------------------------
 
@@ -78,6 +79,7 @@ class OpcoAccounts:
         """The CFA's API key; with the software's OAuth client when both its id and secret are given (the client
         already set stays otherwise)."""
         self._require_admin_of(principal, cfa_siret)
+        self.changes += 1
         if (client_id is None) != (client_secret is None):
             raise InvalidValue("clientSecret", "pair", "clientId and clientSecret go together")
         client = (client_id, client_secret) if client_id is not None and client_secret is not None else None
@@ -98,6 +100,7 @@ class OpcoAccounts:
     ) -> Outcome[OpcoAccount]:
         """The software's OAuth2 client at this OPCO, for the OPCOs whose dialect asks for a token."""
         self._require_admin_of(principal, cfa_siret)
+        self.changes += 1
         return self._credentials.set_oauth_client(
             principal, cfa_siret, opco, client_id, client_secret, expected_version, idempotency_key
         )
@@ -115,6 +118,7 @@ class OpcoAccounts:
     ) -> Outcome[OpcoAccount]:
         """The key signing the DPoP proofs, for the OPCOs that bind their tokens to one (AFDAS)."""
         self._require_admin_of(principal, cfa_siret)
+        self.changes += 1
         return self._credentials.set_dpop_key(
             principal,
             self.profiles[opco],
@@ -194,12 +198,14 @@ class OpcoAccounts:
         if account is not None:
             account.reject_key(comment, WORKER.actor)
             self._app.save(account)
+            self.changes += 1
 
     def confirm_key(self, cfa_siret: str, opco: Opco, expires_on: date | None, comment: str | None) -> None:
         account = self.account(cfa_siret, opco)
         if account is not None:
             account.confirm_key(expires_on, comment, WORKER.actor)
             self._app.save(account)
+            self.changes += 1
 
     def _require_admin_of(self, principal: Principal, cfa_siret: str) -> None:
         if not principal.can_see(cfa_siret):

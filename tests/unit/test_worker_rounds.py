@@ -8,9 +8,15 @@ import threading
 import pytest
 from typer.testing import CliRunner
 
+from application.access.access import OPERATOR
+from application.opco.opco_gateway import OpcoEndpoint
+from domain.opco.opcos import Opco
 from infrastructure.worker import _from_next
+from interfaces.bootstrap import bootstrap
 from interfaces.cli import cli
-from tests.support import container
+from tests.support import container, settings
+
+CFA = "79852413800012"
 
 ACCOUNTS = [("222", "AKTO"), ("111", "ATLAS"), ("111", "AKTO"), ("333", "OCAPIAT")]
 
@@ -64,3 +70,32 @@ def test_the_command_line_refuses_an_unknown_task_group() -> None:
     result = CliRunner().invoke(cli, ["worker", "--only", "senders"])
     assert result.exit_code == 2
     assert "unknown task groups ['senders']" in result.output
+
+
+def test_the_sender_reuses_an_accounts_endpoint_until_its_credentials_change(monkeypatch: pytest.MonkeyPatch) -> None:
+    services = bootstrap(settings(opco_atlas_url="http://atlas.test", opco_overrides={"ATLAS": {"oauth": False}}))
+    accounts, worker = services.accounts, services.worker
+    try:
+        accounts.set_credentials(OPERATOR, CFA, Opco.ATLAS, api_key="atlas-key-0001")
+        reads: list[tuple[str, Opco]] = []
+        read = accounts.endpoint
+
+        def counted(cfa_siret: str, opco: Opco) -> OpcoEndpoint | None:
+            reads.append((cfa_siret, opco))
+            return read(cfa_siret, opco)
+
+        monkeypatch.setattr(accounts, "endpoint", counted)
+
+        first = worker._endpoint(CFA, "ATLAS", lambda opco: True)
+        assert first is not None
+        assert first.api_key == "atlas-key-0001"
+        assert worker._endpoint(CFA, "ATLAS", lambda opco: True) == first
+        assert len(reads) == 1  # the next round's, from what the last one read
+
+        accounts.set_credentials(OPERATOR, CFA, Opco.ATLAS, api_key="atlas-key-0002")
+        again = worker._endpoint(CFA, "ATLAS", lambda opco: True)
+        assert again is not None
+        assert again.api_key == "atlas-key-0002"
+        assert len(reads) == 2
+    finally:
+        services.close()
