@@ -121,6 +121,7 @@ def worker(
     only: Annotated[
         list[str] | None,
         typer.Option(
+            metavar="GROUP",
             help="run only these task groups (repeatable): projections, sender, state-sync, prune; processes"
             " started with different groups split the work, each with its own interpreter"
         ),
