@@ -130,9 +130,10 @@ def insert_digests(tx: Sql, tables: LogTables, rows: Sequence[tuple[Any, int, by
         tx.execute(f"INSERT INTO {tables.chain} (originator_id, originator_version, digest) VALUES (%s, %s, %s)", row)
 
 
-def checkpoint_if_due(tx: Sql, tables: LogTables, every: int | None = None, head: int | None = None) -> int | None:
+def checkpoint_if_due(tx: Sql, tables: LogTables, every: int | None = None, head: int | None = None) -> int:
     """In a writer's transaction, under its lock: the checkpoints due since the last one, if `every` positions
-    have passed. Gives the position the last committed checkpoint ends at, as read (None: not read)."""
+    have passed (up to `head`, read if not given). Gives the position the last committed checkpoint ends at, as
+    read before."""
     every = every or CHECKPOINT_EVERY
     head = head_position(tx, tables) if head is None else head
     last = latest_checkpoint(tx, tables)

@@ -68,16 +68,12 @@ class _Checkpoints:
         self._seen = 0
 
     def may_be_due(self, ids: Sequence[int] | None) -> bool:
+        """`ids`: the positions just written (None or empty: unknown)."""
         return not ids or max(ids) - self._seen >= chain_store.CHECKPOINT_EVERY
 
-    def after_insert(self, tx: Sql, ids: Sequence[int] | None) -> None:
-        """`ids`: the positions just written (None: unknown, the head is read)."""
-        if not self.may_be_due(ids):
-            return
-        head = max(ids) if ids else None
-        seen = checkpoint_if_due(tx, self._tables, head=head)
-        if seen is not None:
-            self._seen = max(self._seen, seen)
+    def take_due(self, tx: Sql, head: int | None = None) -> None:
+        """Under the log's lock: the checkpoints due up to `head` (read if not given)."""
+        self._seen = max(self._seen, checkpoint_if_due(tx, self._tables, head=head))
 
 
 class ChainedSQLiteRecorder(SQLiteApplicationRecorder):
@@ -96,7 +92,8 @@ class ChainedSQLiteRecorder(SQLiteApplicationRecorder):
         ids = super()._insert_events(c, stored_events, **kwargs)
         tx = _SqliteCursorSql(c)
         write_digests(tx, self.log_tables, stored_events)
-        self._checkpoints.after_insert(tx, ids)
+        if self._checkpoints.may_be_due(ids):
+            self._checkpoints.take_due(tx, max(ids) if ids else None)
         return ids
 
 
@@ -173,6 +170,6 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
             with conn.transaction(), conn.cursor() as curs:
                 tx = _PostgresCursorSql(curs)
                 lock_log(tx, self.log_tables)
-                self._checkpoints.after_insert(tx, None)
+                self._checkpoints.take_due(tx)
         except Exception:
             log.exception("no checkpoint taken")
