@@ -216,9 +216,7 @@ class Worker:
         """Runs the tasks of `groups` (all by default), each under its lease. Worker processes started with
         different groups split the work between them (each its own interpreter); with the same groups they stand
         in for each other when one dies."""
-        unknown = set(groups) - set(TASK_GROUPS)
-        if unknown:
-            raise ValueError(f"unknown task groups {sorted(unknown)}: the groups are {', '.join(TASK_GROUPS)}")
+        check_groups(groups)
         tasks: list[tuple[str, float, Callable[[], object]]] = [
             *(
                 (f"{name}-projection", self._timing.projection_poll, runner.catch_up)
@@ -391,6 +389,12 @@ def _from_next(accounts: list[tuple[str, str]], last: tuple[str, str] | None) ->
         return ordered
     after = [account for account in ordered if account > last]
     return after + ordered[: len(ordered) - len(after)]
+
+
+def check_groups(groups: Collection[str]) -> None:
+    """ValueError naming the groups that are not task groups."""
+    if unknown := set(groups) - set(TASK_GROUPS):
+        raise ValueError(f"unknown task groups {sorted(unknown)}: choose from {', '.join(TASK_GROUPS)}")
 
 
 def _group(task: str) -> str:

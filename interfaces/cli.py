@@ -37,7 +37,7 @@ from infrastructure.read_models.transmissions_view import (
 )
 from infrastructure.settings import Settings
 from infrastructure.store.layout import LayoutError
-from infrastructure.worker import TASK_GROUPS
+from infrastructure.worker import TASK_GROUPS, check_groups
 from interfaces.api.metrics import start_metrics_server
 from interfaces.audit_cli import audit
 from interfaces.backup_cli import backup, restore
@@ -123,14 +123,16 @@ def worker(
         typer.Option(
             metavar="GROUP",
             help="run only these task groups (repeatable): projections, sender, state-sync, prune; processes"
-            " started with different groups split the work, each with its own interpreter"
+            " started with different groups split the work, each with its own interpreter",
         ),
     ] = None,
 ) -> None:
     """Run the worker alone: transmissions to the OPCOs and their state sync (stop with Ctrl-C)."""
     groups = only or TASK_GROUPS
-    if unknown := set(groups) - set(TASK_GROUPS):
-        raise typer.BadParameter(f"unknown task groups {sorted(unknown)}: choose from {', '.join(TASK_GROUPS)}")
+    try:
+        check_groups(groups)
+    except ValueError as unknown:
+        raise typer.BadParameter(str(unknown)) from None
     settings = Settings()
     configure_logging(settings)
     container = bootstrap(settings)
