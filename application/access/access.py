@@ -13,6 +13,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from application.errors import Forbidden, TokenRevoked
+from domain.copying import CopiedByPickle
 from domain.ids import named_id
 
 TOKEN_PREFIX = "cvg_"
@@ -78,7 +79,7 @@ def token_id(secret_hash: str) -> UUID:
     return named_id("tokens", secret_hash)
 
 
-class ApiToken(Aggregate):
+class ApiToken(CopiedByPickle, Aggregate):
     """A CFA's token: valid until `expires_at` (None: issued before tokens expired, valid until revoked or renewed),
     renewable by the operator, revoked for good."""
 

@@ -16,6 +16,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from application.access.access import Principal
+from domain.copying import CopiedByPickle
 from domain.ids import named_id
 
 
@@ -29,7 +30,7 @@ def record_id(scope: str, key: str) -> UUID:
     return named_id("idempotency", scope, key)
 
 
-class IdempotencyRecord(Aggregate):
+class IdempotencyRecord(CopiedByPickle, Aggregate):
     @staticmethod
     def create_id(scope: str, key: str) -> UUID:
         return record_id(scope, key)

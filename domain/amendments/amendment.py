@@ -17,6 +17,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
+from domain.copying import CopiedByPickle
 from domain.errors import InvalidValue, NotAllowedInState, SubmissionBlocked
 from domain.ids import named_id
 from domain.opco.transmission import attempt_ended, new_transmission
@@ -60,7 +61,7 @@ def amendment_id(contract_id: UUID, number: int) -> UUID:
     return named_id("contracts", str(contract_id), "amendments", str(number))
 
 
-class Amendment(TransmissionCommands, Aggregate):
+class Amendment(CopiedByPickle, TransmissionCommands, Aggregate):
     @staticmethod
     def create_id(contract_id: UUID, number: int) -> UUID:
         return amendment_id(contract_id, number)

@@ -17,6 +17,7 @@ from domain.contracts.cerfa_document import employer_idcc, parse_cerfa
 from domain.contracts.contract_import import ImportRecord
 from domain.contracts.contract_state import DRAFT_STATES, ContractState
 from domain.contracts.submission import submission_problems
+from domain.copying import CopiedByPickle
 from domain.errors import InvalidValue, NotAllowedInState, SubmissionBlocked
 from domain.ids import named_id
 from domain.invoicing.ledger import new_entry
@@ -55,7 +56,7 @@ SENT = "sent"  # made here, to be sent by Convergence (the dossier's `origin`)
 IMPORTED = "imported"  # deposited at the OPCO some other way, imported from it (domain.contracts.contract_import)
 
 
-class Contract(TransmissionCommands, Aggregate):
+class Contract(CopiedByPickle, TransmissionCommands, Aggregate):
     origin = SENT  # IMPORTED for a dossier whose first event is `Imported` (a class default: no event changes it)
     import_run: str | None = None  # the import that created it (`Imported`), else None
     personal_data_erased_at: datetime | None = None  # set by PersonalDataErased (docs/privacy.md)

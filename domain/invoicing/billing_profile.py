@@ -18,6 +18,7 @@ from stdnum import bic as stdnum_bic
 from stdnum import iban as stdnum_iban
 
 from domain.cerfa.formats import CodePostal, Text, Uai
+from domain.copying import CopiedByPickle
 from domain.errors import InvalidValue
 from domain.ids import named_id
 from domain.problems import Problem
@@ -86,7 +87,7 @@ class BillingDetails(BaseModel):
         return self.model_dump(exclude={"iban", "nextInvoiceNumber"})
 
 
-class BillingProfile(Aggregate):
+class BillingProfile(CopiedByPickle, Aggregate):
     @staticmethod
     def create_id(cfa_siret: str, actor: str) -> UUID:
         return billing_profile_id(cfa_siret)

@@ -13,6 +13,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
+from domain.copying import CopiedByPickle
 from domain.errors import InvalidValue, NotAllowedInState, RulesConflict
 from domain.ids import named_id
 from domain.invoicing.lines import InvoiceLine, total
@@ -37,7 +38,7 @@ def invoice_id(cfa_siret: str, numero_interne_facture: str) -> UUID:
     return named_id("cfas", cfa_siret, "invoices", numero_interne_facture)
 
 
-class Invoice(TransmissionCommands, Aggregate):
+class Invoice(CopiedByPickle, TransmissionCommands, Aggregate):
     @staticmethod
     def create_id(cfa_siret: str, numero_interne_facture: str) -> UUID:
         return invoice_id(cfa_siret, numero_interne_facture)

@@ -11,6 +11,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
+from domain.copying import CopiedByPickle
 from domain.ids import named_id
 
 
@@ -36,7 +37,7 @@ class DpopKeyRecord:
     set_at: datetime
 
 
-class OpcoAccount(Aggregate):
+class OpcoAccount(CopiedByPickle, Aggregate):
     @staticmethod
     def create_id(cfa_siret: str, opco: str) -> UUID:
         return opco_account_id(cfa_siret, opco)

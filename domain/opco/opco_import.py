@@ -11,6 +11,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
+from domain.copying import CopiedByPickle
 from domain.errors import NotAllowedInState
 from domain.ids import named_id
 
@@ -23,7 +24,7 @@ def journal_id(cfa_siret: str, opco: str) -> UUID:
     return named_id("cfas", cfa_siret, "opcos", opco, "imports")
 
 
-class ImportJournal(Aggregate):
+class ImportJournal(CopiedByPickle, Aggregate):
     @staticmethod
     def create_id(cfa_siret: str, opco: str) -> UUID:
         return journal_id(cfa_siret, opco)

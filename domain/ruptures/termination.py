@@ -14,6 +14,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
+from domain.copying import CopiedByPickle
 from domain.errors import NotAllowedInState
 from domain.ids import named_id
 from domain.opco.transmission import attempt_ended, new_transmission
@@ -49,7 +50,7 @@ def termination_id(contract_id: UUID, number: int) -> UUID:
     return named_id("contracts", str(contract_id), "ruptures", str(number))
 
 
-class Termination(TransmissionCommands, Aggregate):
+class Termination(CopiedByPickle, TransmissionCommands, Aggregate):
     @staticmethod
     def create_id(contract_id: UUID, number: int) -> UUID:
         return termination_id(contract_id, number)

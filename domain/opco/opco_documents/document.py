@@ -14,6 +14,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
+from domain.copying import CopiedByPickle
 from domain.documents import DocumentRef
 from domain.errors import NotAllowedInState
 from domain.ids import named_id
@@ -50,7 +51,7 @@ def lost_answer_reason(attempt: int) -> str:
     )
 
 
-class OpcoDocument(TransmissionCommands, Aggregate):
+class OpcoDocument(CopiedByPickle, TransmissionCommands, Aggregate):
     @staticmethod
     def create_id(contract_id: UUID, kind: str, digest: str) -> UUID:
         return document_id(contract_id, kind, digest)

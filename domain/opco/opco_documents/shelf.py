@@ -9,6 +9,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
+from domain.copying import CopiedByPickle
 from domain.ids import named_id
 
 
@@ -16,7 +17,7 @@ def shelf_id(contract_id: UUID) -> UUID:
     return named_id("contracts", str(contract_id), "documents")
 
 
-class DocumentShelf(Aggregate):
+class DocumentShelf(CopiedByPickle, Aggregate):
     @staticmethod
     def create_id(contract_id: UUID) -> UUID:
         return shelf_id(contract_id)
