@@ -272,8 +272,10 @@ class Year:
 
         expected = len(todo) * self.args.invoices
         with self.phase("invoices", expected, "invoices") as current, ThreadPoolExecutor(self.args.threads) as pool:
+            started = time.perf_counter()
             made = [each for some in pool.map(one, todo, chunksize=32) for each in some]
             current.items = len(made)
+            current.note = f"commands done in {time.perf_counter() - started:.0f} s, then the sends"
             queue = SqlTransmissionsView(self.container.store, INVOICES)
             wait_until(lambda: queue.counts().get("done", 0) >= len(made), "invoices", queue.counts)
         return made
