@@ -79,12 +79,13 @@ class OpcoAccounts:
         """The CFA's API key; with the software's OAuth client when both its id and secret are given (the client
         already set stays otherwise)."""
         self._require_admin_of(principal, cfa_siret)
-        self.changes += 1
         if (client_id is None) != (client_secret is None):
             raise InvalidValue("clientSecret", "pair", "clientId and clientSecret go together")
         client = (client_id, client_secret) if client_id is not None and client_secret is not None else None
-        return self._credentials.set_api_key(
-            principal, cfa_siret, opco, api_key, client, expected_version, idempotency_key
+        return self._changed(
+            self._credentials.set_api_key(
+                principal, cfa_siret, opco, api_key, client, expected_version, idempotency_key
+            )
         )
 
     def set_oauth_client(
@@ -100,9 +101,10 @@ class OpcoAccounts:
     ) -> Outcome[OpcoAccount]:
         """The software's OAuth2 client at this OPCO, for the OPCOs whose dialect asks for a token."""
         self._require_admin_of(principal, cfa_siret)
-        self.changes += 1
-        return self._credentials.set_oauth_client(
-            principal, cfa_siret, opco, client_id, client_secret, expected_version, idempotency_key
+        return self._changed(
+            self._credentials.set_oauth_client(
+                principal, cfa_siret, opco, client_id, client_secret, expected_version, idempotency_key
+            )
         )
 
     def set_dpop_key(
@@ -118,15 +120,16 @@ class OpcoAccounts:
     ) -> Outcome[OpcoAccount]:
         """The key signing the DPoP proofs, for the OPCOs that bind their tokens to one (AFDAS)."""
         self._require_admin_of(principal, cfa_siret)
-        self.changes += 1
-        return self._credentials.set_dpop_key(
-            principal,
-            self.profiles[opco],
-            cfa_siret,
-            generate=generate,
-            private_key=private_key,
-            expected_version=expected_version,
-            idempotency_key=idempotency_key,
+        return self._changed(
+            self._credentials.set_dpop_key(
+                principal,
+                self.profiles[opco],
+                cfa_siret,
+                generate=generate,
+                private_key=private_key,
+                expected_version=expected_version,
+                idempotency_key=idempotency_key,
+            )
         )
 
     # -- queries --------------------------------------------------------------------------------------------
@@ -206,6 +209,11 @@ class OpcoAccounts:
             account.confirm_key(expires_on, comment, WORKER.actor)
             self._app.save(account)
             self.changes += 1
+
+    def _changed(self, outcome: Outcome[OpcoAccount]) -> Outcome[OpcoAccount]:
+        """Counted once saved: an endpoint read between the count and the save would be cached as current."""
+        self.changes += 1
+        return outcome
 
     def _require_admin_of(self, principal: Principal, cfa_siret: str) -> None:
         if not principal.can_see(cfa_siret):
